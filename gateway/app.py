@@ -1,0 +1,128 @@
+"""The composition root: builds every component from a Config and runs them together."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from gateway.batch import NS, BatchSettings, BatchStage
+from gateway.clock import Clock, SystemClock
+from gateway.config import Config
+from gateway.export_stage import Exporter, ExportStage
+from gateway.exporter import LogflareExporter
+from gateway.purge import PurgeJob
+from gateway.receiver import OtlpGrpcReceiver
+from gateway.sampling import SamplingPolicy
+from gateway.scheduler import Periodic
+from gateway.store import Store
+from viewer.app import create_app
+from viewer.feed import LiveFeed
+from viewer.server import ViewerServer
+
+log = logging.getLogger("logsieve")
+EXPORT_RETRY_TICK = 1.0  # seconds between looks at the outbox while Logflare is failing
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """What tests and tools may replace: the clock, the exporter, the viewer's poll period."""
+
+    clock: Clock | None = None
+    exporter: Exporter | None = None
+    viewer_poll_interval: float = 0.25
+
+
+class Gateway:
+    def __init__(self, config: Config, overrides: Overrides = Overrides()) -> None:
+        self.config = config
+        self.clock = overrides.clock or SystemClock()
+        self.store = Store(config.storage.url)
+        self.policy = SamplingPolicy.from_config(config.processor.sampling)
+        self.exporter = overrides.exporter or self._logflare(config)
+        self.batch = BatchStage(self.store, self.policy, self._batch_settings(config))
+        self.receiver = OtlpGrpcReceiver(self.store, config.receivers.otlp.grpc, self.clock)
+        self.export_stage = ExportStage(self.store, self.exporter) if self.exporter else None
+        self.purge = PurgeJob(self.store, chunk_rows=config.recent.purge_chunk_rows)
+        self.feed = LiveFeed(self.store, self.clock, poll_interval=overrides.viewer_poll_interval)
+        self.viewer = self._viewer(config)
+        self._export_job = (
+            Periodic("export", EXPORT_RETRY_TICK, self.export_stage.run_once, self.clock)
+            if self.export_stage
+            else None
+        )
+        self._jobs = self._periodic_jobs(config)
+        self._stopped = threading.Event()
+
+    def _logflare(self, config: Config) -> Exporter | None:
+        logflare = config.exporters.logflare
+        if not logflare.enabled:
+            log.warning("Logflare exporter is off: no source and api_key configured")
+            return None
+        return LogflareExporter(logflare)
+
+    def _batch_settings(self, config: Config) -> BatchSettings:
+        return BatchSettings(
+            max_batch_records=config.processor.max_batch_records,
+            dedupe_keys=config.processor.dedupe.keys,
+            ttl_ns=int(config.recent.ttl * NS),
+            lease_ns=int(max(120.0, 4 * config.processor.interval) * NS),
+            export=self.exporter is not None,
+        )
+
+    def _viewer(self, config: Config) -> ViewerServer:
+        app = create_app(
+            self.store,
+            self.clock,
+            self.feed,
+            ttl_seconds=int(config.recent.ttl),
+            sampling_summary=self.policy.describe(),
+            backfill=config.viewer.backfill,
+        )
+        host, port = config.viewer.endpoint.rsplit(":", 1)
+        return ViewerServer(app, host, int(port))
+
+    def _periodic_jobs(self, config: Config) -> list[Periodic]:
+        jobs = [
+            Periodic("process_queue", config.processor.interval, self._process, self.clock),
+            Periodic("purge", config.recent.purge_interval, self.purge.run_once, self.clock),
+        ]
+        return [*jobs, self._export_job] if self._export_job else jobs
+
+    def _process(self, now: int) -> None:
+        report = self.batch.process_queue(now)
+        if report.claimed:
+            log.info(
+                "processed %d records into %d entries, kept %d",
+                report.claimed,
+                report.entries,
+                report.kept,
+            )
+            if self._export_job:
+                self._export_job.trigger()  # hand the new events to Logflare now
+
+    def start(self) -> None:
+        self.store.create_schema()
+        self.receiver.start()
+        self.feed.start()
+        self.viewer.start()
+        for job in self._jobs:
+            job.start()
+        log.info("viewer at %s/logs", self.viewer.url)
+
+    def shutdown(self) -> None:
+        """Stop intake first, then the stages; everything accepted is already durable."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self.receiver.shutdown()
+        for job in self._jobs:
+            job.shutdown()
+        self.viewer.shutdown()
+        self.feed.shutdown()
+        if isinstance(self.exporter, LogflareExporter):
+            self.exporter.shutdown()
+        self.store.dispose()
+
+    def wait(self) -> None:
+        self._stopped.wait()

@@ -1,0 +1,106 @@
+"""The batch stage (`process_queue`): claim -> dedupe -> sample -> recent + outbox, atomically.
+
+`run_once(now)` drives one batch and returns a report. Its results (recent entries and
+Logflare events in the outbox) are written in the same transaction that deletes the claimed
+rows, so a crash at any point either leaves the rows queued or leaves the results stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+
+from gateway.dedupe import OriginCache, dedupe
+from gateway.exporter import logflare_event
+from gateway.model import Entry
+from gateway.sampling import SamplingPolicy, sample
+from gateway.store import Store
+
+log = logging.getLogger("logsieve.batch")
+NS = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSettings:
+    max_batch_records: int = 50_000
+    dedupe_keys: tuple[str, ...] = ("body", "severity")
+    ttl_ns: int = 3600 * NS
+    lease_ns: int = 120 * NS
+    export: bool = True  # write Logflare events to the outbox
+
+
+@dataclass(slots=True)
+class BatchReport:
+    claimed: int = 0
+    entries: int = 0
+    kept: int = 0
+    sampled_out_records: Counter[str] = field(default_factory=Counter)
+    outboxed: int = 0
+    fenced: bool = False  # the claim was lost to another stage; nothing was written
+
+    def add(self, other: BatchReport) -> None:
+        self.claimed += other.claimed
+        self.entries += other.entries
+        self.kept += other.kept
+        self.sampled_out_records.update(other.sampled_out_records)
+        self.outboxed += other.outboxed
+        self.fenced = self.fenced or other.fenced
+
+
+class BatchStage:
+    def __init__(self, store: Store, policy: SamplingPolicy, settings: BatchSettings) -> None:
+        self._store = store
+        self._policy = policy
+        self._settings = settings
+        self._origins = OriginCache()
+
+    def run_once(self, now: int) -> BatchReport:
+        """Process one claim of at most max_batch_records rows."""
+        settings = self._settings
+        claim = self._store.claim_batch(
+            secrets.randbits(62), now, settings.lease_ns, settings.max_batch_records
+        )
+        if not claim.rows:
+            return BatchReport()
+        try:
+            report, recent, events = self._process(claim.rows, claim.first_id, now)
+            report.fenced = not self._store.finish_batch(claim, recent, events, now)
+        except BaseException:
+            self._store.release(claim)
+            raise
+        if report.fenced:
+            log.warning("batch of %d rows lost its claim; another stage owns it", report.claimed)
+        return report
+
+    def _process(
+        self, rows: list, batch_key: int, now: int
+    ) -> tuple[BatchReport, list[tuple[Entry, int]], list[str]]:
+        entries = dedupe(rows, self._settings.dedupe_keys, self._origins)
+        sampled = sample(entries, self._policy, batch_key)
+        expires_at = now + self._settings.ttl_ns
+        recent = [(entry, expires_at) for entry in sampled.kept]
+        events = [_event_json(entry, now) for entry in sampled.kept] if self._settings.export else []
+        report = BatchReport(
+            claimed=len(rows),
+            entries=len(entries),
+            kept=len(sampled.kept),
+            sampled_out_records=sampled.dropped_records,
+            outboxed=len(events),
+        )
+        return report, recent, events
+
+    def process_queue(self, now: int) -> BatchReport:
+        """Run batches until the queue holds no more claimable rows (each claim is bounded)."""
+        total = BatchReport()
+        while True:
+            report = self.run_once(now)
+            total.add(report)
+            if report.claimed < self._settings.max_batch_records or report.fenced:
+                return total
+
+
+def _event_json(entry: Entry, now: int) -> str:
+    return json.dumps(logflare_event(entry, now), separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,82 @@
+"""The `logsieve` command: run the gateway, or check a config file."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from gateway.config import Config, load_config
+from gateway.errors import ConfigError, StorageError
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_CONFIG = 0, 1, 2
+log = logging.getLogger("logsieve")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.command(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="logsieve", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the gateway")
+    run.add_argument("--config", default="config/gateway.yaml", help="YAML config file")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(command=_run)
+    check = commands.add_parser("check-config", help="validate a config file")
+    check.add_argument("file")
+    check.set_defaults(command=_check_config)
+    return parser
+
+
+def _load(path: str) -> Config | None:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"{path}: {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return None
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    if _load(args.file) is None:
+        return EXIT_BAD_CONFIG
+    print(f"{args.file}: OK")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = _load(args.config)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from gateway.app import Gateway  # heavy imports only when running
+
+    try:
+        gateway = Gateway(config)
+        gateway.start()
+    except (StorageError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_FAILURE
+    _stop_on_signals(gateway.shutdown)
+    gateway.wait()
+    log.info("stopped; every acknowledged record is in the queue or processed")
+    return EXIT_OK
+
+
+def _stop_on_signals(stop: object) -> None:
+    def handler(signum: int, _frame: object) -> None:
+        log.info("%s: shutting down", signal.Signals(signum).name)
+        # Shut down off the signal handler: it joins threads and waits for in-flight commits.
+        threading.Thread(target=stop, name="logsieve-shutdown").start()  # type: ignore[arg-type]
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,259 @@
+"""The one config loader: YAML -> `${env:...}` expansion -> frozen, validated models.
+
+Every problem in a file is reported at once, each with its key path, as one ConfigError.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from gateway import severity
+from gateway.errors import ConfigError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_ENDPOINT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
+
+
+def parse_duration(value: object) -> float:
+    """'500ms', '10s', '60m', '1h' -> seconds. Bare numbers are refused: the unit is the point."""
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"invalid duration {value!r}: use a number and a unit, as 500ms, 10s, 60m, 1h")
+    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"duration {value!r} must be greater than zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def _check_endpoint(value: str) -> str:
+    match = _ENDPOINT.match(value)
+    if match is None or not 0 <= int(match.group(2)) <= 65535:
+        raise ValueError(f"invalid endpoint {value!r}: use host:port, as 127.0.0.1:4317")
+    return value
+
+
+Endpoint = Annotated[str, AfterValidator(_check_endpoint)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GrpcReceiverConfig(_Model):
+    endpoint: Endpoint = "127.0.0.1:4317"
+    max_recv_msg_size_mib: int = Field(default=4, ge=1, le=1024)
+
+
+class OtlpReceiverConfig(_Model):
+    grpc: GrpcReceiverConfig = GrpcReceiverConfig()
+
+
+class ReceiversConfig(_Model):
+    otlp: OtlpReceiverConfig = OtlpReceiverConfig()
+
+
+class StorageConfig(_Model):
+    url: str = Field(default="sqlite:///data/logsieve.db", min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, url: str) -> str:
+        if not url.startswith(("sqlite://", "postgresql")):
+            raise ValueError("storage.url must be sqlite:///PATH or postgresql+psycopg://...")
+        return url
+
+
+DedupeKey = Literal["body", "severity", "service.name"]
+
+
+class DedupeConfig(_Model):
+    keys: tuple[DedupeKey, ...] = ("body", "severity")
+
+    @field_validator("keys")
+    @classmethod
+    def _not_empty(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
+        if not keys or len(set(keys)) != len(keys):
+            raise ValueError("keys must be a non-empty list without repeats")
+        return keys
+
+
+def _check_severity(name: str | None) -> str | None:
+    if name is not None and name not in severity.BANDS:
+        raise ValueError(f"unknown severity {name!r}: use one of {', '.join(severity.BANDS)}")
+    return name
+
+
+class RuleMatch(_Model):
+    severity_at_least: str | None = None
+    severity: str | None = None
+    service: str | None = None
+    body_matches: str | None = None
+
+    _severities = field_validator("severity_at_least", "severity")(_check_severity)
+
+    @field_validator("body_matches")
+    @classmethod
+    def _compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return pattern
+
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class SamplingRule(_Model):
+    match: RuleMatch = RuleMatch()
+    keep: Probability
+
+
+class SamplingConfig(_Model):
+    rules: tuple[SamplingRule, ...] = ()
+    default_keep: Probability = 1.0
+    # Mixed into every sampling hash; change it to reshuffle which entries are kept.
+    seed: int = 0
+
+
+class ProcessorConfig(_Model):
+    interval: Duration = 10.0
+    max_batch_records: int = Field(default=50_000, ge=1, le=1_000_000)
+    dedupe: DedupeConfig = DedupeConfig()
+    sampling: SamplingConfig = SamplingConfig()
+
+
+class LogflareConfig(_Model):
+    endpoint: str = "https://api.logflare.app"
+    source: str = ""
+    source_name: str = ""
+    api_key: SecretStr = SecretStr("")
+    timeout: Duration = 10.0
+    max_batch_events: int = Field(default=500, ge=1, le=500)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"invalid endpoint {url!r}: use an http:// or https:// URL")
+        return url.rstrip("/")
+
+    @field_validator("source")
+    @classmethod
+    def _uuid(cls, source: str) -> str:
+        if source:
+            try:
+                uuid.UUID(source)
+            except ValueError:
+                raise ValueError("source must be a Logflare source UUID") from None
+        return source
+
+    @model_validator(mode="after")
+    def _complete_or_empty(self) -> LogflareConfig:
+        has_source = bool(self.source or self.source_name)
+        has_key = bool(self.api_key.get_secret_value())
+        if self.source and self.source_name:
+            raise ValueError("set source or source_name, not both")
+        if has_source != has_key:
+            missing = "api_key" if has_source else "source (or source_name)"
+            raise ValueError(f"{missing} is empty: set both, or neither to turn Logflare off")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.api_key.get_secret_value())
+
+
+class ExportersConfig(_Model):
+    logflare: LogflareConfig = LogflareConfig()
+
+
+class RecentConfig(_Model):
+    ttl: Duration = 3600.0
+    purge_interval: Duration = 60.0
+    purge_chunk_rows: int = Field(default=5000, ge=1)
+
+
+class ViewerConfig(_Model):
+    endpoint: Endpoint = "127.0.0.1:8080"
+    # How many of the newest entries a page receives on connect.
+    backfill: int = Field(default=300, ge=0, le=5000)
+
+
+class Config(_Model):
+    receivers: ReceiversConfig = ReceiversConfig()
+    storage: StorageConfig = StorageConfig()
+    processor: ProcessorConfig = ProcessorConfig()
+    exporters: ExportersConfig = ExportersConfig()
+    recent: RecentConfig = RecentConfig()
+    viewer: ViewerConfig = ViewerConfig()
+
+
+def expand_env(node: Any, env: Mapping[str, str]) -> Any:
+    """Replace `${env:NAME}` and `${env:NAME:-default}` in every string of a YAML tree."""
+    if isinstance(node, str):
+        return _ENV_REF.sub(lambda m: env.get(m.group(1)) or (m.group(2) or ""), node)
+    if isinstance(node, dict):
+        return {key: expand_env(value, env) for key, value in node.items()}
+    if isinstance(node, list):
+        return [expand_env(item, env) for item in node]
+    return node
+
+
+def _describe(error: Any) -> str:
+    path = ""
+    for part in error["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    path = path.lstrip(".") or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{path}: unknown key"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{path}: {message}"
+
+
+def parse_config(data: Any, env: Mapping[str, str] | None = None) -> Config:
+    """Validate an already-parsed YAML tree (None means every default)."""
+    tree = expand_env(data if data is not None else {}, os.environ if env is None else env)
+    if not isinstance(tree, dict):
+        raise ConfigError(["(top level): the config must be a mapping of sections"])
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError([_describe(e) for e in exc.errors()]) from None
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a YAML config file; raises ConfigError listing every problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"(file): cannot read {path}: {exc}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"(file): not valid YAML: {exc}"]) from None
+    return parse_config(data, env)

@@ -1,0 +1,41 @@
+"""Every exception logsieve raises on purpose.
+
+    LogsieveError
+     ├── ConfigError            the config file is unreadable or invalid (lists every problem)
+     ├── StorageError           the database failed
+     │    ├── StorageUnavailable   transient: locked, busy, disconnected (retry later)
+     │    └── StorageCorrupt       the database file cannot be opened or is not ours
+     └── BadRequest             an OTLP request that can never be accepted (garbage bytes)
+
+HTTP failures of the Logflare exporter are not exceptions: they are `ExportOutcome` values.
+"""
+
+from __future__ import annotations
+
+
+class LogsieveError(Exception):
+    """Base of every error raised on purpose by logsieve."""
+
+
+class ConfigError(LogsieveError):
+    """An invalid config; `problems` holds one "key.path: what is wrong" line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class StorageError(LogsieveError):
+    """The database failed."""
+
+
+class StorageUnavailable(StorageError):
+    """A transient database failure: the caller should retry later."""
+
+
+class StorageCorrupt(StorageError):
+    """The database cannot be opened or its schema is not logsieve's."""
+
+
+class BadRequest(LogsieveError):
+    """An OTLP request that can never be accepted, such as undecodable bytes."""

@@ -1,0 +1,117 @@
+"""The export stage: drains the outbox into Logflare, with backoff; stalls nothing else.
+
+Events wait durably in export_outbox until Logflare takes them. Transient failures back off
+exponentially with jitter (honouring Retry-After); a 401 keeps the data and retries slowly;
+a request refused for good moves its events to dead_letter with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.outcome import ExportOutcome, OutcomeKind
+from gateway.store import Store
+
+log = logging.getLogger("logsieve.export")
+NS = 1_000_000_000
+
+
+class Exporter(Protocol):
+    def export(self, events: list[dict[str, Any]]) -> ExportOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    initial: float = 1.0
+    maximum: float = 60.0
+    unauthorized: float = 60.0  # wrong credentials will not fix themselves quickly
+
+    def delay(self, failures: int, outcome: ExportOutcome, rng: random.Random) -> float:
+        if outcome.kind is OutcomeKind.UNAUTHORIZED:
+            return self.unauthorized
+        exponential = min(self.maximum, self.initial * 2 ** max(0, failures - 1))
+        jittered = exponential * (0.5 + rng.random() / 2)  # "equal jitter"
+        return max(jittered, outcome.retry_after or 0.0)
+
+
+@dataclass(slots=True)
+class ExportReport:
+    sent: int = 0
+    dead_lettered: int = 0
+    requests: int = 0
+    last: ExportOutcome | None = None
+    waiting: bool = False  # backing off: nothing was attempted
+
+
+class ExportStage:
+    def __init__(
+        self,
+        store: Store,
+        exporter: Exporter,
+        *,
+        batch_events: int = 500,
+        max_requests_per_run: int = 50,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._exporter = exporter
+        self._batch_events = batch_events
+        self._max_requests = max_requests_per_run
+        self._backoff = backoff or Backoff()
+        self._rng = rng or random.Random()
+        self._failures = 0
+        self._next_attempt_ns = 0
+        self.last_success_ns = 0
+        self.last_error = ""
+
+    def run_once(self, now: int) -> ExportReport:
+        """Send outbox events until it is empty, a request fails, or the run's cap is hit."""
+        report = ExportReport()
+        if now < self._next_attempt_ns:
+            report.waiting = True
+            return report
+        while report.requests < self._max_requests:
+            pending = self._store.outbox_peek(self._batch_events)
+            if not pending:
+                break
+            if not self._send(pending, now, report):
+                break
+        return report
+
+    def _send(self, pending: list[tuple[int, str]], now: int, report: ExportReport) -> bool:
+        ids = [event_id for event_id, _ in pending]
+        outcome = self._exporter.export([json.loads(event) for _, event in pending])
+        report.requests += 1
+        report.last = outcome
+        if outcome.kind is OutcomeKind.OK:
+            self._store.outbox_ack(ids)
+            report.sent += len(ids)
+            self._failures, self.last_success_ns = 0, now
+            return True
+        self.last_error = outcome.detail
+        if outcome.kind is OutcomeKind.REFUSED:
+            self._store.outbox_dead_letter(ids, outcome.detail, now)
+            report.dead_lettered += len(ids)
+            log.error("Logflare refused %d events for good: %s", len(ids), outcome.detail)
+            return True
+        self._failures += 1
+        delay = self._backoff.delay(self._failures, outcome, self._rng)
+        self._next_attempt_ns = now + int(delay * NS)
+        self._log_failure(outcome, len(ids), delay)
+        return False
+
+    def _log_failure(self, outcome: ExportOutcome, count: int, delay: float) -> None:
+        if outcome.kind is OutcomeKind.UNAUTHORIZED:
+            log.error(
+                "Logflare says the API key or source is wrong (%s); %d events kept, retry in %.0f s",
+                outcome.detail,
+                count,
+                delay,
+            )
+        else:
+            log.warning("Logflare export failed (%s); retry in %.1f s", outcome.detail, delay)

@@ -1,0 +1,60 @@
+"""Plain values passed between the pipeline's stages (no behaviour, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedRow:
+    """One log_queue row: a LogRecord as received, and where it came from."""
+
+    id: int
+    received_at: int  # unix ns, when the gateway committed it
+    severity_number: int
+    record: bytes  # serialized opentelemetry.proto.logs.v1.LogRecord
+    origin: bytes  # serialized ResourceLogs holding only the resource and one scope
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Rows claimed by one batch: only the holder of `token` may finish or release them."""
+
+    token: int
+    rows: list[QueuedRow]
+
+    @property
+    def first_id(self) -> int:
+        return self.rows[0].id if self.rows else 0
+
+    @property
+    def last_id(self) -> int:
+        return self.rows[-1].id if self.rows else 0
+
+
+@dataclass(slots=True)
+class Entry:
+    """A group of identical records of one batch: the unit that is sampled, shown and exported."""
+
+    body: str
+    severity_number: int
+    severity: str  # band name: TRACE..FATAL or UNSPECIFIED
+    service: str
+    count: int
+    first_seen: int  # unix ns
+    last_seen: int  # unix ns
+    attributes: dict[str, Any] = field(default_factory=dict)  # nested on dots
+    trace_id: str = ""
+    span_id: str = ""
+    scope: str = ""
+    sample_rate: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecentEntry:
+    """A row of recent_log_entries, as the viewer reads it."""
+
+    id: int
+    entry: Entry
+    expires_at: int  # unix ns

@@ -1,0 +1,113 @@
+"""OTLP protobuf <-> logsieve: queue rows on the way in, readable values on the way out.
+
+`rows_from_request` is the ingest hot path: it does per record only what the queue needs
+(severity for drop policies, the record's own bytes) and leaves decoding to the batch stage.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs, ScopeLogs
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+
+QueueRow = tuple[int, int, bytes, bytes]
+SERVICE_NAME = "service.name"
+
+
+def rows_from_request(request: ExportLogsServiceRequest, received_at: int) -> list[QueueRow]:
+    """One (received_at, severity_number, record bytes, origin bytes) row per LogRecord."""
+    rows: list[QueueRow] = []
+    for resource_logs in request.resource_logs:
+        for scope_logs in resource_logs.scope_logs:
+            origin = _origin_bytes(resource_logs, scope_logs)
+            rows.extend(
+                [
+                    (received_at, record.severity_number, record.SerializeToString(), origin)
+                    for record in scope_logs.log_records
+                ]
+            )
+    return rows
+
+
+def _origin_bytes(resource_logs: ResourceLogs, scope_logs: ScopeLogs) -> bytes:
+    """The resource and scope of a group of records, stored beside each of them."""
+    origin = ResourceLogs(resource=resource_logs.resource, schema_url=resource_logs.schema_url)
+    origin.scope_logs.add(scope=scope_logs.scope, schema_url=scope_logs.schema_url)
+    return origin.SerializeToString()
+
+
+class Origin:
+    """What the batch stage needs of a record's resource and scope."""
+
+    __slots__ = ("resource", "scope", "service")
+
+    def __init__(self, origin: bytes) -> None:
+        parsed = ResourceLogs.FromString(origin)
+        self.service = service_name(parsed.resource)
+        self.scope = parsed.scope_logs[0].scope.name if parsed.scope_logs else ""
+        self.resource = nest_attributes(parsed.resource.attributes)
+
+
+def service_name(resource: Resource) -> str:
+    for attribute in resource.attributes:
+        if attribute.key == SERVICE_NAME:
+            return body_text(attribute.value)
+    return ""
+
+
+def to_python(value: AnyValue) -> Any:
+    """An AnyValue as plain JSON-able Python (bytes become base64 text)."""
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "array_value":
+        return [to_python(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return {kv.key: to_python(kv.value) for kv in value.kvlist_value.values}
+    if kind == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode("ascii")
+    return getattr(value, kind)
+
+
+def body_text(value: AnyValue) -> str:
+    """The text a person reads for a body: strings as they are, anything else as JSON."""
+    if value.HasField("string_value"):
+        return value.string_value
+    python = to_python(value)
+    if python is None:
+        return ""
+    if isinstance(python, str):
+        return python
+    return json.dumps(python, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def nest_attributes(attributes: Any) -> dict[str, Any]:
+    """KeyValues nested on dots: http.method=GET -> {"http": {"method": "GET"}}.
+
+    Logflare rewrites dotted keys into odd column names, so it gets nested objects. A key that
+    is both a value and a prefix ("a" and "a.b") keeps its value under "_value".
+    """
+    nested: dict[str, Any] = {}
+    for attribute in attributes:
+        _put(nested, attribute.key.split("."), to_python(attribute.value))
+    return nested
+
+
+def _put(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        child = tree.get(part)
+        if not isinstance(child, dict):
+            child = {} if child is None else {"_value": child}
+            tree[part] = child
+        tree = child
+    leaf = path[-1]
+    if isinstance(tree.get(leaf), dict):
+        tree[leaf]["_value"] = value
+    else:
+        tree[leaf] = value
+

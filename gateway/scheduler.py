@@ -1,0 +1,45 @@
+"""Periodic: runs `job(now)` every interval on its own thread until shut down."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from gateway.clock import Clock
+
+log = logging.getLogger("logsieve.scheduler")
+
+
+class Periodic:
+    def __init__(self, name: str, interval: float, job: Callable[[int], object], clock: Clock) -> None:
+        self.name = name
+        self._interval = interval
+        self._job = job
+        self._clock = clock
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"logsieve-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def trigger(self) -> None:
+        """Run the job now rather than at the end of the current interval."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._job(self._clock.now_ns())
+            except Exception:  # a failed run is logged; the next interval tries again
+                log.exception("%s failed; retrying in %.1f s", self.name, self._interval)
+            self._wake.wait(self._interval)
+            self._wake.clear()
+
+    def shutdown(self, timeout: float = 30.0) -> None:
+        """Stop after the run in progress, if any; idempotent."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
