@@ -82,7 +82,7 @@ class StorageConfig(_Model):
     @classmethod
     def _known_backend(cls, url: str) -> str:
         if not url.startswith(("sqlite://", "postgresql")):
-            raise ValueError("storage.url must be sqlite:///PATH or postgresql+psycopg://...")
+            raise ValueError("unsupported database: use sqlite:///PATH or postgresql+psycopg://...")
         return url
 
 

@@ -1,0 +1,64 @@
+"""Builders of OTLP requests for tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from gateway.model import QueuedRow
+from gateway.otlp import rows_from_request
+
+T0 = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z in unix ns
+
+
+@dataclass
+class Rec:
+    body: str | AnyValue = "hello"
+    severity_number: int = 9
+    severity_text: str = ""
+    time: int = T0
+    attributes: dict[str, Any] = field(default_factory=dict)
+    trace_id: bytes = b""
+    span_id: bytes = b""
+
+
+def any_value(value: Any) -> AnyValue:
+    if isinstance(value, AnyValue):
+        return value
+    if isinstance(value, bool):
+        return AnyValue(bool_value=value)
+    if isinstance(value, int):
+        return AnyValue(int_value=value)
+    if isinstance(value, float):
+        return AnyValue(double_value=value)
+    return AnyValue(string_value=str(value))
+
+
+def request(records: Sequence[Rec], service: str = "checkout", scope: str = "app") -> ExportLogsServiceRequest:
+    built = ExportLogsServiceRequest()
+    resource_logs = built.resource_logs.add()
+    if service:
+        resource_logs.resource.attributes.add(key="service.name", value=AnyValue(string_value=service))
+    scope_logs = resource_logs.scope_logs.add()
+    scope_logs.scope.name = scope
+    for rec in records:
+        scope_logs.log_records.add(
+            time_unix_nano=rec.time,
+            severity_number=rec.severity_number,  # type: ignore[arg-type]
+            severity_text=rec.severity_text,
+            body=any_value(rec.body),
+            attributes=[KeyValue(key=k, value=any_value(v)) for k, v in rec.attributes.items()],
+            trace_id=rec.trace_id,
+            span_id=rec.span_id,
+        )
+    return built
+
+
+def queued(records: Sequence[Rec], service: str = "checkout", first_id: int = 1) -> list[QueuedRow]:
+    """Queue rows as the receiver would store them, without a database."""
+    rows = rows_from_request(request(records, service), received_at=T0)
+    return [QueuedRow(first_id + i, *row) for i, row in enumerate(rows)]

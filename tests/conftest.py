@@ -1,0 +1,53 @@
+"""Shared fixtures: databases (SQLite always; PostgreSQL when reachable, and always in CI)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.store import Store
+
+PG_URL = os.environ.get("LOGSIEVE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip a test whose service is missing on a laptop; fail it in CI, where it must run."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this test must run)")
+    pytest.skip(reason)
+
+
+def _pg_store() -> Store:
+    store = Store(PG_URL, pool_size=4)
+    try:
+        store.ping()
+    except Exception as exc:
+        store.dispose()
+        require(False, f"PostgreSQL not reachable at {PG_URL}: {exc}")
+    return store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, empty store on each backend."""
+    if request.param == "sqlite":
+        created = Store(f"sqlite:///{tmp_path / 'logsieve.db'}", pool_size=4)
+    else:
+        created = _pg_store()
+        created.drop_all()
+    created.create_schema()
+    yield created
+    if request.param == "postgresql":
+        created.drop_all()
+    created.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'logsieve.db'}"

@@ -1,0 +1,134 @@
+"""The batch stage's run_once(now) and the export stage, with an injected clock."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gateway.batch import NS, BatchSettings, BatchStage
+from gateway.config import parse_config
+from gateway.export_stage import ExportStage
+from gateway.otlp import rows_from_request
+from gateway.outcome import ExportOutcome, OutcomeKind
+from gateway.sampling import SamplingPolicy
+from gateway.store import Store
+from gateway.testing import FakeClock, RecordingExporter
+from tests.builders import T0, Rec, request
+
+RULES = [
+    {"match": {"severity_at_least": "ERROR"}, "keep": 1.0},
+    {"match": {"severity": "INFO"}, "keep": 0.0},
+]
+
+
+def stage(store: Store, **settings: object) -> BatchStage:
+    config = parse_config({"processor": {"sampling": {"rules": RULES}}}, env={})
+    return BatchStage(store, SamplingPolicy.from_config(config.processor.sampling), BatchSettings(**settings))  # type: ignore[arg-type]
+
+
+def enqueue(store: Store, records: list[Rec], received_at: int = T0) -> None:
+    store.enqueue(rows_from_request(request(records), received_at))
+
+
+def test_run_once_dedupes_samples_and_stores_results(store: Store) -> None:
+    clock = FakeClock(T0)
+    enqueue(store, [Rec("Error: Failed to connect", 17, time=T0 + i) for i in range(100)])
+    enqueue(store, [Rec("chatty", 9)] * 50 + [Rec("warn", 13)] * 3)
+    report = stage(store).run_once(clock.now_ns())
+    assert (report.claimed, report.entries, report.kept, report.outboxed) == (153, 3, 2, 2)
+    assert report.sampled_out_records == {"INFO": 50}
+    assert store.queue_depth() == 0
+    recent = store.recent_newest(clock.now_ns(), 10)
+    assert [(r.entry.body, r.entry.count) for r in recent] == [("Error: Failed to connect", 100), ("warn", 3)]
+    assert all(r.expires_at == T0 + 3600 * NS for r in recent)
+    events = [json.loads(e) for _, e in store.outbox_peek(10)]
+    assert events[0]["metadata"]["count"] == 100 and events[0]["timestamp"] == T0 // 1000
+
+
+def test_a_claim_never_takes_more_than_max_batch_records(store: Store) -> None:
+    enqueue(store, [Rec(f"m{i}", 17) for i in range(25)])
+    batch = stage(store, max_batch_records=10)
+    assert [batch.run_once(T0).claimed for _ in range(4)] == [10, 10, 5, 0]
+    enqueue(store, [Rec(f"n{i}", 17) for i in range(25)])
+    assert batch.process_queue(T0).claimed == 25
+
+
+def test_entries_expire_after_ttl(store: Store) -> None:
+    clock = FakeClock(T0)
+    enqueue(store, [Rec("e", 17)])
+    stage(store, ttl_ns=60 * NS).run_once(clock.now_ns())
+    assert store.recent_count(clock.now_ns()) == 1
+    clock.advance(61)
+    assert store.recent_count(clock.now_ns()) == 0 and store.recent_newest(clock.now_ns(), 5) == []
+
+
+def test_no_outbox_when_export_is_off(store: Store) -> None:
+    enqueue(store, [Rec("e", 17)])
+    assert stage(store, export=False).run_once(T0).outboxed == 0
+    assert store.outbox_depth() == 0 and store.recent_count(T0) == 1
+
+
+def test_a_failing_batch_releases_its_claim(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    enqueue(store, [Rec("e", 17)] * 5)
+    batch = stage(store)
+
+    def explode(*_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(store, "finish_batch", explode)
+    with pytest.raises(RuntimeError):
+        batch.run_once(T0)
+    monkeypatch.undo()
+    assert batch.run_once(T0).claimed == 5  # released at once, not after the lease
+
+
+def test_export_stage_sends_in_batches_and_acks(store: Store) -> None:
+    enqueue(store, [Rec(f"e{i}", 17) for i in range(1200)])
+    stage(store).run_once(T0)
+    exporter = RecordingExporter()
+    report = ExportStage(store, exporter).run_once(T0)
+    assert (report.sent, report.requests) == (1200, 3)
+    assert [len(call) for call in exporter.calls] == [500, 500, 200]
+    assert store.outbox_depth() == 0
+
+
+def test_export_stage_backs_off_keeps_data_and_recovers(store: Store) -> None:
+    clock = FakeClock(T0)
+    enqueue(store, [Rec("e", 17)])
+    stage(store).run_once(clock.now_ns())
+    exporter = RecordingExporter()
+    exporter.script(ExportOutcome(OutcomeKind.RETRY, 503, retry_after=3.0, detail="HTTP 503"))
+    export = ExportStage(store, exporter)
+    assert export.run_once(clock.now_ns()).sent == 0
+    assert store.outbox_depth() == 1
+    clock.advance(2)
+    assert export.run_once(clock.now_ns()).waiting  # Retry-After: 3 is honoured
+    clock.advance(2)
+    assert export.run_once(clock.now_ns()).sent == 1
+    assert store.outbox_depth() == 0 and len(exporter.events) == 1
+
+
+def test_refused_events_go_to_dead_letter_with_the_reason(store: Store) -> None:
+    enqueue(store, [Rec("bad", 17)])
+    stage(store).run_once(T0)
+    exporter = RecordingExporter()
+    exporter.script(ExportOutcome(OutcomeKind.REFUSED, 400, detail="HTTP 400: nope"))
+    report = ExportStage(store, exporter).run_once(T0)
+    assert report.dead_lettered == 1 and store.outbox_depth() == 0
+    (event, reason), = store.dead_letters()
+    assert json.loads(event)["event_message"] == "bad" and reason == "HTTP 400: nope"
+
+
+def test_unauthorized_keeps_data_and_retries_slowly(store: Store) -> None:
+    clock = FakeClock(T0)
+    enqueue(store, [Rec("e", 17)])
+    stage(store).run_once(clock.now_ns())
+    exporter = RecordingExporter()
+    exporter.script(ExportOutcome(OutcomeKind.UNAUTHORIZED, 401, detail="HTTP 401"))
+    export = ExportStage(store, exporter)
+    export.run_once(clock.now_ns())
+    clock.advance(30)
+    assert export.run_once(clock.now_ns()).waiting and store.outbox_depth() == 1
+    clock.advance(31)
+    assert export.run_once(clock.now_ns()).sent == 1

@@ -1,0 +1,116 @@
+"""The store on SQLite and PostgreSQL: enqueue, claims with fencing, finish, purge, outbox."""
+
+from __future__ import annotations
+
+import threading
+
+from gateway.model import Entry
+from gateway.store import Store
+from tests.builders import T0, Rec, request
+from gateway.otlp import rows_from_request
+
+S = 1_000_000_000
+
+
+def fill(store: Store, n: int, body: str = "x") -> None:
+    store.enqueue(rows_from_request(request([Rec(body)] * n), T0))
+
+
+def entry(body: str = "e", count: int = 1) -> Entry:
+    return Entry(body, 9, "INFO", "svc", count, T0, T0, {"k": {"v": 1}}, "ab", "cd", "scope")
+
+
+def test_enqueue_claim_finish_moves_rows_to_results_atomically(store: Store) -> None:
+    fill(store, 10)
+    claim = store.claim_batch(1, T0, 60 * S, limit=4)
+    assert [row.id for row in claim.rows] == [1, 2, 3, 4]
+    assert store.finish_batch(claim, [(entry(count=4), T0 + 3600 * S)], ['{"e":1}'], T0)
+    assert store.queue_depth() == 6
+    (recent,) = store.recent_after(0, T0, 100)
+    assert recent.entry == entry(count=4) and recent.expires_at == T0 + 3600 * S
+    assert store.outbox_peek(10) == [(1, '{"e":1}')]
+
+
+def test_claims_never_overlap_and_skip_claimed_rows(store: Store) -> None:
+    fill(store, 10)
+    first = store.claim_batch(1, T0, 60 * S, limit=6)
+    second = store.claim_batch(2, T0, 60 * S, limit=6)
+    assert [r.id for r in first.rows] == [1, 2, 3, 4, 5, 6]
+    assert [r.id for r in second.rows] == [7, 8, 9, 10]
+
+
+def test_a_stage_that_lost_its_lease_cannot_finish(store: Store) -> None:
+    fill(store, 3)
+    stalled = store.claim_batch(1, T0, 10 * S, limit=3)
+    # The lease runs out; another stage re-claims the rows.
+    taker = store.claim_batch(2, T0 + 11 * S, 10 * S, limit=3)
+    assert [r.id for r in taker.rows] == [1, 2, 3]
+    assert not store.finish_batch(stalled, [(entry(), T0 + S)], ["{}"], T0)
+    assert store.recent_count(T0) == 0 and store.outbox_depth() == 0 and store.queue_depth() == 3
+    assert store.finish_batch(taker, [(entry(), T0 + S)], ["{}"], T0)
+    assert store.queue_depth() == 0 and store.recent_count(T0) == 1
+
+
+def test_release_returns_rows_to_the_queue(store: Store) -> None:
+    fill(store, 3)
+    store.release(store.claim_batch(1, T0, 60 * S, limit=3))
+    assert len(store.claim_batch(2, T0, 60 * S, limit=3).rows) == 3
+
+
+def test_expired_entries_are_never_read_even_before_purge(store: Store) -> None:
+    store.add_recent([(entry("old"), T0 + 10), (entry("new"), T0 + 100)])
+    assert [r.entry.body for r in store.recent_after(0, T0 + 50, 10)] == ["new"]
+    assert [r.entry.body for r in store.recent_newest(T0 + 50, 10)] == ["new"]
+    assert store.recent_count(T0 + 50) == 1
+
+
+def test_purge_deletes_expired_in_bounded_chunks(store: Store) -> None:
+    store.add_recent([(entry(f"e{i}"), T0 + i) for i in range(25)])
+    assert store.purge_expired(T0 + 20, chunk=8) == 8
+    assert store.purge_expired(T0 + 20, chunk=8) == 8
+    assert store.purge_expired(T0 + 20, chunk=8) == 5  # e0..e20 expired at T0+20
+    assert store.purge_expired(T0 + 20, chunk=8) == 0
+    assert [r.entry.body for r in store.recent_newest(T0, 10)] == [f"e{i}" for i in range(21, 25)]
+
+
+def test_recent_after_pages_by_cursor_in_id_order(store: Store) -> None:
+    store.add_recent([(entry(f"e{i}"), T0 + 100) for i in range(5)])
+    page = store.recent_after(2, T0, 2)
+    assert [(r.id, r.entry.body) for r in page] == [(3, "e2"), (4, "e3")]
+    assert [r.entry.body for r in store.recent_newest(T0, 2)] == ["e3", "e4"]
+
+
+def test_outbox_ack_and_dead_letter(store: Store) -> None:
+    fill(store, 1)
+    claim = store.claim_batch(1, T0, S, 1)
+    store.finish_batch(claim, [], ['{"n":1}', '{"n":2}', '{"n":3}'], T0)
+    ids = [i for i, _ in store.outbox_peek(10)]
+    store.outbox_ack(ids[:1])
+    store.outbox_dead_letter(ids[1:2], "HTTP 400: bad", T0)
+    assert store.outbox_peek(10) == [(ids[2], '{"n":3}')]
+    assert store.dead_letters() == [('{"n":2}', "HTTP 400: bad")]
+
+
+def test_log_text_is_stored_as_data_not_sql(store: Store) -> None:
+    nasty = "'); DROP TABLE log_queue; -- \x1b[31m<script>"
+    store.add_recent([(entry(nasty), T0 + 100)])
+    assert store.recent_newest(T0, 1)[0].entry.body == nasty
+    assert store.queue_depth() == 0  # the table still exists
+
+
+def test_concurrent_claimers_share_the_queue_without_doubles(store: Store) -> None:
+    fill(store, 400)
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def worker(token: int) -> None:
+        while claim := store.claim_batch(token, T0, 60 * S, limit=7).rows:
+            with lock:
+                seen.extend(row.id for row in claim)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in (1, 2, 3, 4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(seen) == list(range(1, 401))
