@@ -26,11 +26,15 @@ EXPORT_RETRY_TICK = 1.0  # seconds between looks at the outbox while Logflare is
 
 @dataclass(frozen=True, slots=True)
 class Overrides:
-    """What tests and tools may replace: the clock, the exporter, the viewer's poll period."""
+    """What tests and tools may replace: the clock, the exporter, the viewer's poll period.
+
+    With run_jobs=False the timers never start, and the caller drives the stages itself.
+    """
 
     clock: Clock | None = None
     exporter: Exporter | None = None
     viewer_poll_interval: float = 0.25
+    run_jobs: bool = True
 
 
 class Gateway:
@@ -51,7 +55,7 @@ class Gateway:
             if self.export_stage
             else None
         )
-        self._jobs = self._periodic_jobs(config)
+        self._jobs = self._periodic_jobs(config) if overrides.run_jobs else []
         self._stopped = threading.Event()
 
     def _logflare(self, config: Config) -> Exporter | None:

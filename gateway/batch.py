@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from gateway.dedupe import OriginCache, dedupe
 from gateway.exporter import logflare_event
-from gateway.model import Entry
+from gateway.model import Entry, QueuedRow
 from gateway.sampling import SamplingPolicy, sample
 from gateway.store import Store
 
@@ -76,13 +76,15 @@ class BatchStage:
         return report
 
     def _process(
-        self, rows: list, batch_key: int, now: int
+        self, rows: list[QueuedRow], batch_key: int, now: int
     ) -> tuple[BatchReport, list[tuple[Entry, int]], list[str]]:
         entries = dedupe(rows, self._settings.dedupe_keys, self._origins)
         sampled = sample(entries, self._policy, batch_key)
         expires_at = now + self._settings.ttl_ns
         recent = [(entry, expires_at) for entry in sampled.kept]
-        events = [_event_json(entry, now) for entry in sampled.kept] if self._settings.export else []
+        events = (
+            [_event_json(entry, now) for entry in sampled.kept] if self._settings.export else []
+        )
         report = BatchReport(
             claimed=len(rows),
             entries=len(entries),

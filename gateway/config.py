@@ -38,7 +38,9 @@ def parse_duration(value: object) -> float:
     """'500ms', '10s', '60m', '1h' -> seconds. Bare numbers are refused: the unit is the point."""
     match = _DURATION.match(value) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(f"invalid duration {value!r}: use a number and a unit, as 500ms, 10s, 60m, 1h")
+        raise ValueError(
+            f"invalid duration {value!r}: use a number and a unit, as 500ms, 10s, 60m, 1h"
+        )
     seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if seconds <= 0:
         raise ValueError(f"duration {value!r} must be greater than zero")

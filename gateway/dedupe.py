@@ -27,11 +27,17 @@ class OriginCache:
 
 
 def dedupe(
-    rows: Iterable[QueuedRow], keys: Sequence[str] = DEFAULT_KEYS, origins: OriginCache | None = None
+    rows: Iterable[QueuedRow],
+    keys: Sequence[str] = DEFAULT_KEYS,
+    origins: OriginCache | None = None,
 ) -> list[Entry]:
     """Group rows by the configured keys, in order of first appearance."""
     origins = origins or OriginCache()
-    use_body, use_band, use_service = ("body" in keys), ("severity" in keys), ("service.name" in keys)
+    use_body, use_band, use_service = (
+        ("body" in keys),
+        ("severity" in keys),
+        ("service.name" in keys),
+    )
     entries: dict[tuple[str, str, str], Entry] = {}
     for row in rows:
         record = LogRecord.FromString(row.record)

@@ -33,7 +33,7 @@ class Backoff:
     def delay(self, failures: int, outcome: ExportOutcome, rng: random.Random) -> float:
         if outcome.kind is OutcomeKind.UNAUTHORIZED:
             return self.unauthorized
-        exponential = min(self.maximum, self.initial * 2 ** max(0, failures - 1))
+        exponential = min(self.maximum, self.initial * 2.0 ** max(0, failures - 1))
         jittered = exponential * (0.5 + rng.random() / 2)  # "equal jitter"
         return max(jittered, outcome.retry_after or 0.0)
 
@@ -108,7 +108,8 @@ class ExportStage:
     def _log_failure(self, outcome: ExportOutcome, count: int, delay: float) -> None:
         if outcome.kind is OutcomeKind.UNAUTHORIZED:
             log.error(
-                "Logflare says the API key or source is wrong (%s); %d events kept, retry in %.0f s",
+                "Logflare says the API key or source is wrong (%s); "
+                "%d events kept, retry in %.0f s",
                 outcome.detail,
                 count,
                 delay,

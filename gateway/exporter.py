@@ -66,7 +66,9 @@ class LogflareExporter:
     def __init__(self, config: LogflareConfig, client: httpx.Client | None = None) -> None:
         self._url = f"{config.endpoint}/api/logs"
         # The source goes in the query (it is not a secret); the key only ever in a header.
-        self._params = {"source": config.source} if config.source else {"source_name": config.source_name}
+        self._params = (
+            {"source": config.source} if config.source else {"source_name": config.source_name}
+        )
         self._headers = {
             "X-API-KEY": config.api_key.get_secret_value(),
             "Content-Type": "application/json",
@@ -89,7 +91,9 @@ class LogflareExporter:
         except httpx.TimeoutException:
             return ExportOutcome(OutcomeKind.RETRY, detail="timed out")
         except httpx.TransportError as exc:
-            return ExportOutcome(OutcomeKind.RETRY, detail=f"connection failed: {type(exc).__name__}")
+            return ExportOutcome(
+                OutcomeKind.RETRY, detail=f"connection failed: {type(exc).__name__}"
+            )
 
     def _send(self, body: bytes, headers: dict[str, str]) -> ExportOutcome:
         request = self._client.build_request(

@@ -110,4 +110,3 @@ def _put(tree: dict[str, Any], path: list[str], value: Any) -> None:
         tree[leaf]["_value"] = value
     else:
         tree[leaf] = value
-

@@ -61,7 +61,9 @@ class OtlpGrpcReceiver:
         try:
             request = ExportLogsServiceRequest.FromString(payload)
         except DecodeError as exc:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"not an ExportLogsServiceRequest: {exc}")
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"not an ExportLogsServiceRequest: {exc}"
+            )
         rows = rows_from_request(request, self._clock.now_ns())
         try:
             self._store.enqueue(rows)

@@ -12,7 +12,9 @@ log = logging.getLogger("logsieve.scheduler")
 
 
 class Periodic:
-    def __init__(self, name: str, interval: float, job: Callable[[int], object], clock: Clock) -> None:
+    def __init__(
+        self, name: str, interval: float, job: Callable[[int], object], clock: Clock
+    ) -> None:
         self.name = name
         self._interval = interval
         self._job = job

@@ -81,6 +81,8 @@ recent_log_entries = Table(
     Column("span_id", Text, nullable=False),
     Column("scope", Text, nullable=False),
     Index("ix_recent_expires_at", "expires_at"),
+    # Ids are the live stream's cursor: never reuse one, even after the purge empties the table.
+    sqlite_autoincrement=True,
 )
 
 export_outbox = Table(
@@ -136,7 +138,9 @@ def _translated_errors() -> Iterator[None]:
 class Store:
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
-    def __init__(self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "NORMAL"
+    ) -> None:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self._engine = self._make_engine(url, pool_size, sqlite_synchronous.upper())
@@ -150,7 +154,9 @@ class Store:
     def _make_engine(self, url: str, pool_size: int, synchronous: str) -> Engine:
         parsed = make_url(url)
         if self.dialect != "sqlite":
-            return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            return create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
@@ -312,14 +318,18 @@ class Store:
     def outbox_peek(self, limit: int) -> list[tuple[int, str]]:
         """The oldest `limit` events waiting for Logflare, as (id, event JSON)."""
         statement = (
-            select(export_outbox.c.id, export_outbox.c.event).order_by(export_outbox.c.id).limit(limit)
+            select(export_outbox.c.id, export_outbox.c.event)
+            .order_by(export_outbox.c.id)
+            .limit(limit)
         )
         with _translated_errors(), self._engine.connect() as conn:
             return [(int(row[0]), str(row[1])) for row in conn.execute(statement)]
 
     def outbox_ack(self, ids: Sequence[int]) -> None:
         """Delete events Logflare has taken."""
-        statement = delete(export_outbox).where(export_outbox.c.id.in_(bindparam("ids", expanding=True)))
+        statement = delete(export_outbox).where(
+            export_outbox.c.id.in_(bindparam("ids", expanding=True))
+        )
         with _translated_errors(), self._engine.begin() as conn:
             conn.execute(statement, {"ids": list(ids)})
 
@@ -386,4 +396,4 @@ def _recent_entry(row: Any) -> RecentEntry:
     return RecentEntry(id=row["id"], entry=entry, expires_at=row["expires_at"])
 
 
-__all__ = ["SCHEMA_VERSION", "Store", "StorageError"]
+__all__ = ["SCHEMA_VERSION", "StorageError", "Store"]

@@ -38,11 +38,15 @@ def any_value(value: Any) -> AnyValue:
     return AnyValue(string_value=str(value))
 
 
-def request(records: Sequence[Rec], service: str = "checkout", scope: str = "app") -> ExportLogsServiceRequest:
+def request(
+    records: Sequence[Rec], service: str = "checkout", scope: str = "app"
+) -> ExportLogsServiceRequest:
     built = ExportLogsServiceRequest()
     resource_logs = built.resource_logs.add()
     if service:
-        resource_logs.resource.attributes.add(key="service.name", value=AnyValue(string_value=service))
+        resource_logs.resource.attributes.add(
+            key="service.name", value=AnyValue(string_value=service)
+        )
     scope_logs = resource_logs.scope_logs.add()
     scope_logs.scope.name = scope
     for rec in records:

@@ -24,7 +24,9 @@ RULES = [
 
 def stage(store: Store, **settings: object) -> BatchStage:
     config = parse_config({"processor": {"sampling": {"rules": RULES}}}, env={})
-    return BatchStage(store, SamplingPolicy.from_config(config.processor.sampling), BatchSettings(**settings))  # type: ignore[arg-type]
+    return BatchStage(
+        store, SamplingPolicy.from_config(config.processor.sampling), BatchSettings(**settings)
+    )  # type: ignore[arg-type]
 
 
 def enqueue(store: Store, records: list[Rec], received_at: int = T0) -> None:
@@ -40,7 +42,10 @@ def test_run_once_dedupes_samples_and_stores_results(store: Store) -> None:
     assert report.sampled_out_records == {"INFO": 50}
     assert store.queue_depth() == 0
     recent = store.recent_newest(clock.now_ns(), 10)
-    assert [(r.entry.body, r.entry.count) for r in recent] == [("Error: Failed to connect", 100), ("warn", 3)]
+    assert [(r.entry.body, r.entry.count) for r in recent] == [
+        ("Error: Failed to connect", 100),
+        ("warn", 3),
+    ]
     assert all(r.expires_at == T0 + 3600 * NS for r in recent)
     events = [json.loads(e) for _, e in store.outbox_peek(10)]
     assert events[0]["metadata"]["count"] == 100 and events[0]["timestamp"] == T0 // 1000
@@ -116,7 +121,7 @@ def test_refused_events_go_to_dead_letter_with_the_reason(store: Store) -> None:
     exporter.script(ExportOutcome(OutcomeKind.REFUSED, 400, detail="HTTP 400: nope"))
     report = ExportStage(store, exporter).run_once(T0)
     assert report.dead_lettered == 1 and store.outbox_depth() == 0
-    (event, reason), = store.dead_letters()
+    ((event, reason),) = store.dead_letters()
     assert json.loads(event)["event_message"] == "bad" and reason == "HTTP 400: nope"
 
 

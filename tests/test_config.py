@@ -73,7 +73,8 @@ def test_defaults_when_empty() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("500ms", 0.5), ("10s", 10.0), ("60m", 3600.0), ("1h", 3600.0), ("1.5s", 1.5)]
+    ("text", "seconds"),
+    [("500ms", 0.5), ("10s", 10.0), ("60m", 3600.0), ("1h", 3600.0), ("1.5s", 1.5)],
 )
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
@@ -94,7 +95,8 @@ def test_env_expansion_uses_default_only_when_unset_or_empty() -> None:
 
 def test_secret_is_masked_in_repr_and_errors() -> None:
     config = parse_config(
-        {"exporters": {"logflare": {"source": SOURCE, "api_key": "${env:KEY}"}}}, env={"KEY": "topsecret"}
+        {"exporters": {"logflare": {"source": SOURCE, "api_key": "${env:KEY}"}}},
+        env={"KEY": "topsecret"},
     )
     assert "topsecret" not in repr(config)
     assert "topsecret" not in str(config.model_dump())
@@ -102,12 +104,21 @@ def test_secret_is_masked_in_repr_and_errors() -> None:
 
 
 def test_unspecified_is_not_a_rule_severity() -> None:
-    with pytest.raises(ConfigError, match=r"rules\[0\]\.match\.severity: unknown severity 'UNSPECIFIED'"):
-        parse_config({"processor": {"sampling": {"rules": [{"match": {"severity": "UNSPECIFIED"}, "keep": 1}]}}})
+    with pytest.raises(
+        ConfigError, match=r"rules\[0\]\.match\.severity: unknown severity 'UNSPECIFIED'"
+    ):
+        parse_config(
+            {
+                "processor": {
+                    "sampling": {"rules": [{"match": {"severity": "UNSPECIFIED"}, "keep": 1}]}
+                }
+            }
+        )
 
 
 def test_source_and_source_name_are_exclusive() -> None:
     with pytest.raises(ConfigError, match="not both"):
         parse_config(
-            {"exporters": {"logflare": {"source": SOURCE, "source_name": "x", "api_key": "k"}}}, env={}
+            {"exporters": {"logflare": {"source": SOURCE, "source_name": "x", "api_key": "k"}}},
+            env={},
         )

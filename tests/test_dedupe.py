@@ -33,7 +33,12 @@ def test_service_name_key_keeps_services_apart() -> None:
 
 
 def test_first_record_gives_attributes_nested_on_dots_and_ids_in_hex() -> None:
-    first = Rec("x", attributes={"http.method": "GET", "http.status": 500, "user": "u1"}, trace_id=b"\x0a" * 16, span_id=b"\x0b" * 8)
+    first = Rec(
+        "x",
+        attributes={"http.method": "GET", "http.status": 500, "user": "u1"},
+        trace_id=b"\x0a" * 16,
+        span_id=b"\x0b" * 8,
+    )
     (entry,) = dedupe(queued([first, Rec("x", attributes={"user": "u2"})]))
     assert entry.attributes == {"http": {"method": "GET", "status": 500}, "user": "u1"}
     assert entry.trace_id == "0a" * 16 and entry.span_id == "0b" * 8
@@ -45,7 +50,9 @@ def test_leaf_and_prefix_of_the_same_key_both_survive() -> None:
 
 
 def test_severity_zero_takes_its_band_from_text() -> None:
-    entries = dedupe(queued([Rec("w", 0, "warning"), Rec("e", 0, "ERROR"), Rec("u", 0, "loud"), Rec("n", 0)]))
+    entries = dedupe(
+        queued([Rec("w", 0, "warning"), Rec("e", 0, "ERROR"), Rec("u", 0, "loud"), Rec("n", 0)])
+    )
     assert [(e.severity, e.severity_number) for e in entries] == [
         ("WARN", 13),
         ("ERROR", 17),
@@ -55,7 +62,9 @@ def test_severity_zero_takes_its_band_from_text() -> None:
 
 
 def test_non_string_bodies_render_as_json_and_missing_time_uses_receive_time() -> None:
-    kv = AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key="k", value=AnyValue(int_value=1))]))
+    kv = AnyValue(
+        kvlist_value=KeyValueList(values=[KeyValue(key="k", value=AnyValue(int_value=1))])
+    )
     entries = dedupe(queued([Rec(kv, time=0), Rec(AnyValue(), time=0)]))
     assert [e.body for e in entries] == ['{"k":1}', ""]
     assert entries[0].first_seen == T0  # builders' received_at

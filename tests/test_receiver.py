@@ -55,7 +55,9 @@ def test_empty_request_is_ok_and_writes_nothing(channel: grpc.Channel, store: St
     assert store.queue_depth() == 0
 
 
-@pytest.mark.parametrize("garbage", [b"\xff\xff\xff\xff", b"\x0a\x05abc", b"\x0a\xff\xff\xff\xff\x0f"])
+@pytest.mark.parametrize(
+    "garbage", [b"\xff\xff\xff\xff", b"\x0a\x05abc", b"\x0a\xff\xff\xff\xff\x0f"]
+)
 def test_garbage_is_invalid_argument_and_writes_nothing(
     channel: grpc.Channel, store: Store, garbage: bytes
 ) -> None:
@@ -80,7 +82,10 @@ def test_database_failure_is_unavailable_never_ok(tmp_path: Path) -> None:
     receiver = OtlpGrpcReceiver(broken, GrpcReceiverConfig(endpoint="127.0.0.1:0"), FakeClock(T0))
     receiver.start()
     try:
-        with grpc.insecure_channel(receiver.address) as channel, pytest.raises(grpc.RpcError) as raised:
+        with (
+            grpc.insecure_channel(receiver.address) as channel,
+            pytest.raises(grpc.RpcError) as raised,
+        ):
             LogsServiceStub(channel).Export(request([Rec("a")]), timeout=10)
         assert raised.value.code() is grpc.StatusCode.UNAVAILABLE
     finally:

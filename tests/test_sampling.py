@@ -7,8 +7,13 @@ from gateway.model import Entry
 from gateway.sampling import SamplingPolicy, sample
 
 
-def policy(rules: list[dict[str, object]], default_keep: float = 1.0, seed: int = 0) -> SamplingPolicy:
-    config = parse_config({"processor": {"sampling": {"rules": rules, "default_keep": default_keep, "seed": seed}}}, env={})
+def policy(
+    rules: list[dict[str, object]], default_keep: float = 1.0, seed: int = 0
+) -> SamplingPolicy:
+    config = parse_config(
+        {"processor": {"sampling": {"rules": rules, "default_keep": default_keep, "seed": seed}}},
+        env={},
+    )
     return SamplingPolicy.from_config(config.processor.sampling)
 
 
@@ -45,10 +50,14 @@ def test_body_regex_and_service_match_together() -> None:
 
 
 def test_keep_one_and_zero_are_absolute_and_rate_is_recorded() -> None:
-    p = policy(SEED_RULES + [{"match": {"severity": "DEBUG"}, "keep": 0.0}])
-    entries = [entry(f"e{i}", "ERROR") for i in range(50)] + [entry(f"d{i}", "DEBUG", count=3) for i in range(50)]
+    p = policy([*SEED_RULES, {"match": {"severity": "DEBUG"}, "keep": 0.0}])
+    entries = [entry(f"e{i}", "ERROR") for i in range(50)] + [
+        entry(f"d{i}", "DEBUG", count=3) for i in range(50)
+    ]
     result = sample(entries, p, batch_key=1)
-    assert len(result.kept) == 50 and all(e.severity == "ERROR" and e.sample_rate == 1.0 for e in result.kept)
+    assert len(result.kept) == 50 and all(
+        e.severity == "ERROR" and e.sample_rate == 1.0 for e in result.kept
+    )
     assert result.dropped_entries["DEBUG"] == 50 and result.dropped_records["DEBUG"] == 150
 
 
@@ -74,4 +83,7 @@ def test_a_message_dropped_in_one_batch_is_kept_in_some_later_batch() -> None:
 
 
 def test_describe_says_what_is_kept() -> None:
-    assert policy(SEED_RULES).describe() == "ERROR+ keep 100%; WARN keep 100%; INFO keep 20%; otherwise keep 100%"
+    assert (
+        policy(SEED_RULES).describe()
+        == "ERROR+ keep 100%; WARN keep 100%; INFO keep 20%; otherwise keep 100%"
+    )

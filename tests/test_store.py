@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 from gateway.model import Entry
+from gateway.otlp import rows_from_request
 from gateway.store import Store
 from tests.builders import T0, Rec, request
-from gateway.otlp import rows_from_request
 
 S = 1_000_000_000
 

@@ -1,0 +1,178 @@
+"""LiveFeed: one poller per viewer process fans new recent entries out to every open page.
+
+Pages never query the table on their own while live: however many are open, the
+database sees one `recent_after` every poll interval. A page only reads the store
+once, on connect, for its backfill or resume (see viewer.app).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Sequence
+
+from gateway.clock import Clock
+from gateway.errors import StorageError
+from gateway.model import RecentEntry
+from gateway.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE_CAPACITY = 10_000
+
+
+class Subscription:
+    """One page's inbox: a bounded queue the feed fills and the page's socket drains."""
+
+    def __init__(self, capacity: int = DEFAULT_QUEUE_CAPACITY) -> None:
+        # A deque with maxlen drops the oldest on overflow: a slow page loses old
+        # entries rather than making the feed (and every other page) wait for it.
+        self._queue: deque[RecentEntry] = deque(maxlen=capacity)
+        self._ready = threading.Condition()
+        self._closed = False
+        self.missed = 0
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def offer(self, entries: Sequence[RecentEntry]) -> None:
+        """Queue entries (called by the feed); counts the ones pushed out as `missed`."""
+        with self._ready:
+            if self._closed or not entries:
+                return
+            maxlen = self._queue.maxlen or 0
+            self.missed += max(0, len(self._queue) + len(entries) - maxlen)
+            self._queue.extend(entries)
+            self._ready.notify_all()
+
+    def get(self, timeout: float | None = None) -> list[RecentEntry]:
+        """Everything queued, oldest first; [] after `timeout` seconds or once closed."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._queue or self._closed, timeout)
+            entries = list(self._queue)
+            self._queue.clear()
+            return entries
+
+    def close(self) -> None:
+        """Wake the reader for good: the feed is shutting down or the page left."""
+        with self._ready:
+            self._closed = True
+            self._queue.clear()
+            self._ready.notify_all()
+
+
+class LiveFeed:
+    """Polls `recent_after(cursor)` on one thread and hands the new entries to subscribers."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        poll_interval: float = 0.25,
+        batch_limit: int = 1000,
+        queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._batch_limit = batch_limit
+        self._queue_capacity = queue_capacity
+        # None until the first poll or subscribe: the feed may be built before the
+        # schema exists, so the first read of the table is deferred until it is needed.
+        self._cursor: int | None = None
+        self._poll_lock = threading.Lock()
+        self._subscribers: set[Subscription] = set()
+        self._subscribers_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def cursor(self) -> int | None:
+        """Id of the last entry fanned out (None before the first poll)."""
+        return self._cursor
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None or self._stop.is_set():
+            return
+        self._thread = threading.Thread(target=self._run, name="viewer-feed", daemon=True)
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        """Stop polling and close every subscription, so open sockets end; idempotent."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        with self._subscribers_lock:
+            subscribers, self._subscribers = self._subscribers, set()
+        for sub in subscribers:
+            sub.close()
+
+    # -- subscribers -----------------------------------------------------------------------
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(self._queue_capacity)
+        if self._stop.is_set():
+            sub.close()
+            return sub
+        # Fix the cursor before the page reads its backfill, so nothing falls between them.
+        with self._poll_lock:
+            if self._cursor is None:
+                self._cursor = self._newest_id(self._clock.now_ns())
+        with self._subscribers_lock:
+            self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._subscribers_lock:
+            self._subscribers.discard(sub)
+        sub.close()
+
+    def subscriber_count(self) -> int:
+        with self._subscribers_lock:
+            return len(self._subscribers)
+
+    # -- polling ---------------------------------------------------------------------------
+
+    def poll_once(self, now_ns: int) -> int:
+        """One poll: fan out the entries newer than the cursor; returns how many."""
+        with self._poll_lock:
+            if self._cursor is None:
+                # First look: only what arrives from now on is news.
+                self._cursor = self._newest_id(now_ns)
+                return 0
+            entries = self._store.recent_after(self._cursor, now_ns, self._batch_limit)
+            if not entries:
+                return 0
+            self._cursor = entries[-1].id
+        self._fan_out(entries)
+        return len(entries)
+
+    def _newest_id(self, now_ns: int) -> int:
+        newest = self._store.recent_newest(now_ns, 1)
+        return newest[-1].id if newest else 0
+
+    def _fan_out(self, entries: Sequence[RecentEntry]) -> None:
+        with self._subscribers_lock:
+            subscribers = list(self._subscribers)
+        for sub in subscribers:
+            sub.offer(entries)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                fetched = self.poll_once(self._clock.now_ns())
+            except StorageError as exc:
+                log.warning("live feed poll failed, retrying: %s", exc)
+                fetched = 0
+            except Exception:
+                # The one poller must outlive any surprise, or every page freezes silently.
+                log.exception("live feed poll crashed, retrying")
+                fetched = 0
+            # A full batch means more is waiting: read on at once instead of lagging behind.
+            if fetched < self._batch_limit:
+                self._stop.wait(self._poll_interval)

@@ -1,0 +1,60 @@
+"""The live stream's wire format: RecentEntry -> logsieve.v1 protos -> proto3 JSON frames."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from google.protobuf import json_format
+from logsieve.v1 import entry_pb2, stream_pb2
+
+from gateway.model import RecentEntry
+
+
+def to_proto(recent: RecentEntry) -> entry_pb2.Entry:
+    entry = recent.entry
+    message = entry_pb2.Entry(
+        id=recent.id,
+        body=entry.body,
+        severity_number=entry.severity_number,
+        severity=entry.severity,
+        service=entry.service,
+        count=entry.count,
+        first_seen_unix_nano=entry.first_seen,
+        last_seen_unix_nano=entry.last_seen,
+        sample_rate=entry.sample_rate,
+        trace_id=entry.trace_id,
+        span_id=entry.span_id,
+        scope=entry.scope,
+        expires_at_unix_nano=recent.expires_at,
+    )
+    message.attributes.update(entry.attributes)
+    return message
+
+
+def hello(cursor: int, ttl_seconds: int, sampling: str) -> stream_pb2.StreamMessage:
+    return stream_pb2.StreamMessage(
+        cursor=cursor, hello=stream_pb2.Hello(ttl_seconds=ttl_seconds, sampling=sampling)
+    )
+
+
+def entries(
+    cursor: int, recent: Sequence[RecentEntry], *, backfill: bool
+) -> stream_pb2.StreamMessage:
+    batch = stream_pb2.EntryBatch(entries=[to_proto(r) for r in recent], backfill=backfill)
+    return stream_pb2.StreamMessage(cursor=cursor, entries=batch)
+
+
+def heartbeat(cursor: int, now_ns: int) -> stream_pb2.StreamMessage:
+    message = stream_pb2.StreamMessage(cursor=cursor, heartbeat=stream_pb2.Heartbeat())
+    message.heartbeat.server_time.FromNanoseconds(now_ns)
+    return message
+
+
+def frame(message: stream_pb2.StreamMessage) -> str:
+    """One websocket text frame: compact proto3 JSON (camelCase; 64-bit ints as strings)."""
+    return json_format.MessageToJson(message, preserving_proto_field_name=False, indent=None)
+
+
+def parse_subscribe(text: str) -> stream_pb2.Subscribe:
+    """A client's Subscribe frame; raises json_format.ParseError when it is not one."""
+    return json_format.Parse(text, stream_pb2.Subscribe(), ignore_unknown_fields=True)
