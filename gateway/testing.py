@@ -144,13 +144,13 @@ class FakeLogflare:
         self.violations: list[str] = []  # client contract breaches: tests should expect none
         self._faults: deque[Fault] = deque()
         self._per_minute: dict[int, int] = {}  # events accepted per clock minute
-        self._stopping = threading.Event()  # wakes delayed answers so shutdown never waits
         self._server: ThreadingHTTPServer | None = None  # daemon threads: teardown never blocks
 
     def start(self) -> FakeLogflare:
         if self._server is None:
+            self._stopping = threading.Event()  # set on shutdown: wakes delayed faults
             self._server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, self))
-            threading.Thread(target=self._server.serve_forever, daemon=True).start()
+            threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def shutdown(self) -> None:

@@ -1,0 +1,145 @@
+"""The Logflare exporter against a fake Logflare that is a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from gateway.config import LogflareConfig
+from gateway.exporter import LogflareExporter, classify, logflare_event
+from gateway.model import Entry
+from gateway.outcome import OutcomeKind
+from gateway.testing import FakeLogflare, Fault
+
+T0 = 1_767_225_600_000_000_000
+
+
+@pytest.fixture
+def logflare() -> Iterator[FakeLogflare]:
+    with FakeLogflare(api_key="k-123") as fake:
+        yield fake
+
+
+def exporter_for(fake: FakeLogflare, **overrides: Any) -> LogflareExporter:
+    settings = {"endpoint": fake.url, "source": fake.source_id, "api_key": fake.api_key}
+    settings.update(overrides)
+    return LogflareExporter(LogflareConfig.model_validate(settings))
+
+
+def event(
+    body: str = "Error: Failed to connect", count: int = 1, **attributes: Any
+) -> dict[str, Any]:
+    entry = Entry(
+        body, 17, "ERROR", "checkout", count, T0, T0 + 5_000, attributes, "ab" * 16, "cd" * 8
+    )
+    return logflare_event(entry, T0)
+
+
+def test_a_batch_follows_logflare_contract(logflare: FakeLogflare) -> None:
+    outcome = exporter_for(logflare).export([event(count=100, db={"host": "db"}), event("second")])
+    assert outcome.ok and outcome.status == 200
+    assert logflare.violations == []
+    first, _ = logflare.events
+    assert first["event_message"] == "Error: Failed to connect"
+    assert first["timestamp"] == T0 // 1000  # integer microseconds of the first occurrence
+    metadata = first["metadata"]
+    assert metadata["count"] == 100 and metadata["level"] == "error"
+    assert metadata["first_seen"] == T0 // 1000 and metadata["last_seen"] == (T0 + 5_000) // 1000
+    assert metadata["service"] == {"name": "checkout"} and metadata["attributes"] == {
+        "db": {"host": "db"}
+    }
+    (request,) = logflare.requests
+    assert request.path == "/api/logs" and request.headers["x-api-key"] == "***"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["accept"] == "application/json"
+
+
+def test_large_batches_are_gzipped(logflare: FakeLogflare) -> None:
+    assert exporter_for(logflare).export([event(f"message {i} " + "x" * 50) for i in range(500)]).ok
+    (request,) = logflare.requests
+    assert request.gzip and request.event_count == 500
+
+
+def test_small_batches_are_not(logflare: FakeLogflare) -> None:
+    assert exporter_for(logflare).export([event()]).ok
+    assert not logflare.requests[0].gzip
+
+
+def test_source_name_is_sent_instead_of_uuid() -> None:
+    with FakeLogflare(
+        api_key="k", sources={"9dd9a6f6-8e9b-4fa4-b682-4f2f5cd99da3": "prod"}
+    ) as fake:
+        exporter = exporter_for(fake, source="", source_name="prod")
+        assert exporter.export([event()]).ok
+
+
+def test_wrong_key_is_unauthorized(logflare: FakeLogflare) -> None:
+    outcome = exporter_for(logflare, api_key="wrong").export([event()])
+    assert outcome.kind is OutcomeKind.UNAUTHORIZED and outcome.status == 401
+
+
+def test_unknown_source_is_unauthorized(logflare: FakeLogflare) -> None:
+    outcome = exporter_for(logflare, source="00000000-0000-4000-8000-000000000000").export(
+        [event()]
+    )
+    assert outcome.kind is OutcomeKind.UNAUTHORIZED
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind", "retry_after"),
+    [
+        (Fault.server_error(500), OutcomeKind.RETRY, None),
+        (Fault.server_error(503), OutcomeKind.RETRY, None),
+        (Fault.buffer_full(), OutcomeKind.RETRY, 3.0),
+        (Fault.quota(), OutcomeKind.RETRY, None),
+        (Fault(406, {"message": ["Type error!"]}), OutcomeKind.REFUSED, None),
+        (Fault(413), OutcomeKind.REFUSED, None),
+        (Fault(400), OutcomeKind.REFUSED, None),
+    ],
+)
+def test_faults_become_outcomes_not_exceptions(
+    logflare: FakeLogflare, fault: Fault, kind: OutcomeKind, retry_after: float | None
+) -> None:
+    logflare.fail_next(fault)
+    outcome = exporter_for(logflare).export([event()])
+    assert (outcome.kind, outcome.status, outcome.retry_after) == (kind, fault.status, retry_after)
+
+
+def test_connection_reset_is_retryable(logflare: FakeLogflare) -> None:
+    logflare.fail_next(Fault(0, reset=True))
+    outcome = exporter_for(logflare).export([event()])
+    assert outcome.kind is OutcomeKind.RETRY and outcome.status is None
+
+
+def test_slow_server_times_out_as_retryable(logflare: FakeLogflare) -> None:
+    logflare.fail_next(Fault(200, delay=1.0))
+    outcome = exporter_for(logflare, timeout="100ms").export([event()])
+    assert outcome.kind is OutcomeKind.RETRY and outcome.detail == "timed out"
+
+
+def test_unreachable_endpoint_is_retryable() -> None:
+    config = LogflareConfig(
+        endpoint="http://127.0.0.1:9", source="9dd9a6f6-8e9b-4fa4-b682-4f2f5cd99da3", api_key="k"
+    )  # type: ignore[arg-type]
+    assert LogflareExporter(config).export([event()]).kind is OutcomeKind.RETRY
+
+
+def test_api_key_never_in_repr_or_url(logflare: FakeLogflare) -> None:
+    exporter = exporter_for(logflare, api_key="s3cret-key")
+    assert "s3cret-key" not in repr(exporter)
+    exporter.export([event()])
+    assert all("s3cret" not in request.path for request in logflare.requests)
+
+
+def test_zero_timestamps_are_replaced() -> None:
+    entry = Entry("m", 9, "INFO", "", 1, 0, 0)
+    built = logflare_event(entry, T0)
+    assert built["timestamp"] == T0 // 1000 and built["metadata"]["last_seen"] == T0 // 1000
+
+
+def test_retry_after_dates_and_junk_are_tolerated() -> None:
+    assert classify(503, "Wed, 21 Oct 2015 07:28:00 GMT", "").retry_after is None
+    assert classify(429, "-4", "").retry_after == 0.0
+    assert classify(418, None, "teapot").kind is OutcomeKind.REFUSED
