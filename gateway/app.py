@@ -41,7 +41,7 @@ class Gateway:
     def __init__(self, config: Config, overrides: Overrides = Overrides()) -> None:
         self.config = config
         self.clock = overrides.clock or SystemClock()
-        self.store = Store(config.storage.url)
+        self.store = Store(config.storage.url, sqlite_synchronous=config.storage.sqlite_synchronous)
         self.policy = SamplingPolicy.from_config(config.processor.sampling)
         self.exporter = overrides.exporter or self._logflare(config)
         self.batch = BatchStage(self.store, self.policy, self._batch_settings(config))
@@ -127,6 +127,3 @@ class Gateway:
         if isinstance(self.exporter, LogflareExporter):
             self.exporter.shutdown()
         self.store.dispose()
-
-    def wait(self) -> None:
-        self._stopped.wait()

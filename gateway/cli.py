@@ -60,23 +60,26 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     from gateway.app import Gateway  # heavy imports only when running
 
+    stop = _stop_on_signals()  # before start: a signal during start-up still stops cleanly
     try:
         gateway = Gateway(config)
         gateway.start()
     except (StorageError, OSError) as exc:
         log.error("cannot start: %s", exc)
         return EXIT_FAILURE
-    _stop_on_signals(gateway.shutdown)
-    gateway.wait()
+    stop.wait()
+    gateway.shutdown()
     log.info("stopped; every acknowledged record is in the queue or processed")
     return EXIT_OK
 
 
-def _stop_on_signals(stop: object) -> None:
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
     def handler(signum: int, _frame: object) -> None:
         log.info("%s: shutting down", signal.Signals(signum).name)
-        # Shut down off the signal handler: it joins threads and waits for in-flight commits.
-        threading.Thread(target=stop, name="logsieve-shutdown").start()  # type: ignore[arg-type]
+        stop.set()
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    return stop

@@ -138,9 +138,7 @@ def _translated_errors() -> Iterator[None]:
 class Store:
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
-    def __init__(
-        self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "NORMAL"
-    ) -> None:
+    def __init__(self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "FULL") -> None:
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
         self._engine = self._make_engine(url, pool_size, sqlite_synchronous.upper())
