@@ -143,3 +143,46 @@ def test_live_entries_render_without_reload_and_log_text_stays_text(
     expect(page.locator("#entries img")).to_have_count(0)
     assert dialogs == []
     assert errors == []
+
+
+def test_records_sent_through_the_whole_gateway_appear_on_the_page(
+    page: Any, tmp_path: Path
+) -> None:
+    """OTel SDK -> receiver -> queue -> process_queue -> recent table -> websocket -> page."""
+    from playwright.sync_api import expect
+
+    from gateway.app import Gateway, Overrides
+    from gateway.config import parse_config
+    from gateway.testing import FakeClock as GatewayClock
+    from tests.test_end_to_end import send_through_sdk
+
+    config = parse_config(
+        {
+            "receivers": {"otlp": {"grpc": {"endpoint": "127.0.0.1:0"}}},
+            "storage": {"url": f"sqlite:///{tmp_path / 'gateway.db'}"},
+            "viewer": {"endpoint": "127.0.0.1:0"},
+        },
+        env={},
+    )
+    clock = GatewayClock()
+    gateway = Gateway(config, Overrides(clock=clock, viewer_poll_interval=0.1, run_jobs=False))
+    gateway.start()
+    try:
+        page.goto(gateway.viewer.url + "/logs")
+        expect(page.locator("#status")).to_have_text("LIVE", timeout=EXPECT_MS)
+
+        def emit(logger: Any) -> None:
+            for _ in range(100):
+                logger.error("Error: Failed to connect to db:5432")
+            logger.error(XSS_BODY)
+
+        send_through_sdk(gateway.receiver.address, emit)
+        gateway.batch.process_queue(clock.now_ns())
+
+        row = page.locator("#entries .entry").filter(has_text="Failed to connect")
+        expect(row).to_contain_text("(x100) Error: Failed to connect to db:5432", timeout=EXPECT_MS)
+        expect(page.locator("#entries .message").last).to_have_text(XSS_BODY)
+        expect(page.locator("#entries img")).to_have_count(0)
+        expect(page.locator("#disclaimer")).to_be_visible()
+    finally:
+        gateway.shutdown()
