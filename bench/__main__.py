@@ -1,0 +1,179 @@
+"""`python -m bench [--quick] [--only NAME[,NAME]] [--profile]`: run, print one table.
+
+The table is also written to bench/results/latest.md (with py-spy summaries when
+--profile is given). Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.batchbench import default_policy, run_batch
+from bench.ingest import IngestOptions, IngestResult, run_ingest
+from bench.memory import run_memory
+from bench.pg import PgSchema
+from bench.report import build, render
+from bench.workload import Workload
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+NAMES = (
+    "ingest-durable",
+    "ingest-nowrite",
+    "ingest-paused",
+    "batch",
+    "memory",
+    "pg-ingest",
+    "pg-batch",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    warmup_s: float
+    duration_s: float
+    batch_rows: int
+    memory_rows: int
+
+
+FULL = Sizes(warmup_s=2.0, duration_s=12.0, batch_rows=200_000, memory_rows=1_000_000)
+QUICK = Sizes(warmup_s=1.0, duration_s=4.0, batch_rows=20_000, memory_rows=100_000)
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument(
+        "--only", default="", help=f"comma-separated measurements: {', '.join(NAMES)}"
+    )
+    parser.add_argument("--profile", action="store_true", help="py-spy the ingest windows")
+    parser.add_argument("--pg-url", default=PG_URL, help="PostgreSQL URL (default %(default)s)")
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--threads-per-process", type=int, default=4)
+    args = parser.parse_args(argv)
+    only = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = [n for n in only if n not in NAMES]
+    if unknown:
+        parser.error(f"unknown measurement {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+    args.selected = [n for n in NAMES if not only or n in only]
+    return args
+
+
+class Runner:
+    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+        self.args = args
+        self.sizes = QUICK if args.quick else FULL
+        self.tmp = tmp
+        self.payloads = Workload(seed=7).payloads(32)
+        self.policy = default_policy()
+        self.results: dict[str, Any] = {}
+        self.profiles: list[str] = []
+        self.pg = PgSchema(args.pg_url)
+        self._pg_url: str | bool | None = False  # False: not opened yet
+
+    def _sqlite(self, name: str) -> str:
+        return f"sqlite:///{self.tmp / name}.db"
+
+    def _pg(self) -> str | None:
+        """The PostgreSQL URL (a private schema), or None when it is unreachable."""
+        if self._pg_url is False:
+            self._pg_url = self.pg.open()
+        return self._pg_url if isinstance(self._pg_url, str) else None
+
+    def _ingest(self, name: str, url: str | None, batch_stage: bool = True) -> IngestResult:
+        profile_dir = RESULTS if self.args.profile and name != "ingest-paused" else None
+        opts = IngestOptions(
+            warmup_s=self.sizes.warmup_s,
+            duration_s=self.sizes.duration_s,
+            client_processes=self.args.client_processes,
+            threads_per_process=self.args.threads_per_process,
+            run_batch_stage=batch_stage,
+            profile_dir=profile_dir,
+            name=name,
+        )
+        result = run_ingest(url, self.payloads, self.policy, opts)
+        if result.profile_md:
+            path = RESULTS / f"profile-{name}.md"
+            path.write_text(f"## {name}\n\n{result.profile_md}")
+            self.profiles.append(path.read_text())
+            print(f"  profile summary: {path}", file=sys.stderr)
+        return result
+
+    def step(self, name: str) -> Any:
+        sizes = self.sizes
+        steps: dict[str, Callable[[], Any]] = {
+            "ingest-durable": lambda: self._ingest(name, self._sqlite(name)),
+            "ingest-nowrite": lambda: self._ingest(name, None),
+            "ingest-paused": lambda: self._ingest(name, self._sqlite(name), batch_stage=False),
+            "batch": lambda: run_batch(self._sqlite(name), sizes.batch_rows),
+            "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
+            "pg-ingest": lambda: self._on_pg(lambda url: self._ingest(name, url)),
+            "pg-batch": lambda: self._on_pg(lambda url: run_batch(url, sizes.batch_rows)),
+        }
+        return steps[name]()
+
+    def _on_pg(self, job: Callable[[str], Any]) -> Any:
+        url = self._pg()
+        return job(url) if url else self.pg.problem
+
+    def run(self) -> None:
+        for name in self.args.selected:
+            began = time.monotonic()
+            print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+            try:
+                self.results[name] = self.step(name)
+            except Exception as exc:
+                traceback.print_exc()
+                self.results[name] = f"error: {type(exc).__name__}: {exc}"
+            for old in self.tmp.glob(f"{name}.db*"):
+                old.unlink()
+            print(f"[bench] {name} done in {time.monotonic() - began:.0f} s", file=sys.stderr)
+
+
+def _caption(args: argparse.Namespace, sizes: Sizes, elapsed: float) -> str:
+    clients = args.client_processes * args.threads_per_process
+    return (
+        f"logsieve bench, {time.strftime('%Y-%m-%d %H:%M')}, {'quick' if args.quick else 'full'} "
+        f"run in {elapsed:.0f} s on {os.cpu_count()} CPUs ({platform.python_version()}). "
+        f"Ingest: real OtlpGrpcReceiver on 127.0.0.1 in the bench process; {clients} clients = "
+        f"{args.client_processes} spawned PROCESSES x {args.threads_per_process} threads, one gRPC "
+        f"channel each, sending pre-serialized 512-record requests as raw bytes; records/s counts "
+        f"OK responses completed in a {sizes.duration_s:.0f} s window after {sizes.warmup_s:.0f} s "
+        f"warm-up; latency = client-side Export round trip. Batch sampling rules: "
+        f"config/gateway.yaml."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="logsieve-bench-") as tmp:
+        runner = Runner(args, Path(tmp))
+        try:
+            runner.run()
+        finally:
+            runner.pg.close()
+    table = render(build(runner.results, runner.sizes))
+    caption = _caption(args, runner.sizes, time.monotonic() - began)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    profiles = "\n".join(runner.profiles)
+    extra = f"\n{profiles}" if profiles else ""
+    (RESULTS / "latest.md").write_text(f"{caption}\n\n{table}\n{extra}")
+    print(f"\n{caption}\n\n{table}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

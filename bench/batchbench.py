@@ -1,0 +1,134 @@
+"""Batch stage benchmark: fill a queue (untimed), then time BatchStage.process_queue.
+
+The store's claim_batch and finish_batch are wrapped (on the instance, in the benchmark
+only) to split the time into claim SQL, Python processing and finish SQL.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.workload import Workload
+from gateway.batch import BatchSettings, BatchStage
+from gateway.clock import SystemClock
+from gateway.config import load_config
+from gateway.model import Claim
+from gateway.sampling import SamplingPolicy
+from gateway.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG_PATH = ROOT / "config" / "gateway.yaml"
+
+
+def default_policy() -> SamplingPolicy:
+    """The sampling rules of config/gateway.yaml (environment ignored)."""
+    return SamplingPolicy.from_config(load_config(CONFIG_PATH, env={}).processor.sampling)
+
+
+def default_settings() -> BatchSettings:
+    config = load_config(CONFIG_PATH, env={})
+    return BatchSettings(
+        max_batch_records=config.processor.max_batch_records,
+        dedupe_keys=config.processor.dedupe.keys,
+    )
+
+
+def fresh_store(url: str) -> Store:
+    store = Store(url)
+    store.drop_all()
+    store.create_schema()
+    return store
+
+
+def fill(store: Store, total: int, seed: int = 11, chunk: int = 5120) -> float:
+    """Enqueue `total` realistic rows in chunks; returns the seconds it took."""
+    began = time.perf_counter()
+    for rows in Workload(seed).row_chunks(total, chunk=chunk, received_at=time.time_ns()):
+        store.enqueue(rows)
+    return time.perf_counter() - began
+
+
+@dataclass(slots=True)
+class Timing:
+    claim_s: float = 0.0
+    finish_s: float = 0.0
+    claims: int = 0
+    max_claim_rows: int = 0
+
+
+def instrument(store: Store) -> Timing:
+    """Time the store's claim and finish calls (instance attributes shadow the methods)."""
+    timing = Timing()
+    claim_batch, finish_batch = store.claim_batch, store.finish_batch
+
+    def timed_claim(*args: Any, **kwargs: Any) -> Claim:
+        began = time.perf_counter()
+        claim = claim_batch(*args, **kwargs)
+        timing.claim_s += time.perf_counter() - began
+        timing.claims += 1
+        timing.max_claim_rows = max(timing.max_claim_rows, len(claim.rows))
+        return claim
+
+    def timed_finish(*args: Any, **kwargs: Any) -> bool:
+        began = time.perf_counter()
+        done = finish_batch(*args, **kwargs)
+        timing.finish_s += time.perf_counter() - began
+        return done
+
+    store.claim_batch = timed_claim  # type: ignore[method-assign]
+    store.finish_batch = timed_finish  # type: ignore[method-assign]
+    return timing
+
+
+@dataclass(slots=True)
+class BatchResult:
+    records: int
+    seconds: float
+    fill_s: float
+    entries: int
+    kept: int
+    outboxed: int
+    timing: Timing
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+    def breakdown(self) -> str:
+        t = self.timing
+        python_s = self.seconds - t.claim_s - t.finish_s
+        return (
+            f"{t.claims} claims; claim SQL {t.claim_s:.1f} s, dedupe/sample/JSON {python_s:.1f} s, "
+            f"finish SQL {t.finish_s:.1f} s; {self.records:,} records -> {self.entries:,} entries, "
+            f"{self.kept:,} kept"
+        )
+
+
+def run_batch(url: str, rows: int) -> BatchResult:
+    store = fresh_store(url)
+    try:
+        fill_s = fill(store, rows)
+        depth = store.queue_depth()
+        if depth != rows:
+            raise RuntimeError(f"filled {depth} rows, wanted {rows}")
+        stage = BatchStage(store, default_policy(), default_settings())
+        timing = instrument(store)
+        began = time.perf_counter()
+        report = stage.process_queue(SystemClock().now_ns())
+        seconds = time.perf_counter() - began
+        if report.claimed != rows or store.queue_depth() != 0:
+            raise RuntimeError(f"processed {report.claimed} of {rows} rows")
+        return BatchResult(
+            records=report.claimed,
+            seconds=seconds,
+            fill_s=fill_s,
+            entries=report.entries,
+            kept=report.kept,
+            outboxed=report.outboxed,
+            timing=timing,
+        )
+    finally:
+        store.dispose()

@@ -1,0 +1,215 @@
+"""Ingest benchmarks: a real OtlpGrpcReceiver in THIS process, clients in other processes.
+
+Durable: the receiver writes to a real Store while the batch stage drains the queue every
+1 s on a Periodic thread, as in production. No-write: the receiver's store is a stand-in
+whose enqueue does nothing, so the run measures gRPC + decode + convert alone.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from bench import profile
+from bench.clients import ClientResult, LoadPlan, LoadRun
+from gateway.batch import BatchSettings, BatchStage
+from gateway.clock import SystemClock
+from gateway.config import GrpcReceiverConfig
+from gateway.model import Claim
+from gateway.otlp import QueueRow
+from gateway.receiver import OtlpGrpcReceiver
+from gateway.sampling import SamplingPolicy
+from gateway.scheduler import Periodic
+from gateway.store import Store
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class NullStore:
+    """Stands in for Store in the receiver: enqueue accepts the rows and drops them."""
+
+    def enqueue(self, rows: list[QueueRow]) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    warmup_s: float = 2.0
+    duration_s: float = 12.0
+    client_processes: int = 2
+    threads_per_process: int = 4
+    records_per_call: int = 512
+    batch_interval_s: float = 1.0
+    profile_dir: Path | None = None  # py-spy the measured window, summaries into this folder
+    name: str = "ingest"
+    run_batch_stage: bool = True  # False: a diagnostic run with the batch stage paused
+
+
+@dataclass(slots=True)
+class IngestResult:
+    records_per_s: float
+    p50_ms: float
+    p99_ms: float
+    window_ok_calls: int
+    errors: dict[str, int]
+    server_cpu_s: float  # whole server process during the window (receiver + batch stage)
+    batch_cpu_s: float  # the batch stage thread alone, during the window
+    client_cpu_s: float
+    window_s: float
+    backlog_at_end: int = 0  # queue depth when the window closed
+    batch_records_per_s: float = 0.0  # what the concurrent batch stage finished in the window
+    integrity: str = "n/a"
+    notes: list[str] = field(default_factory=list)
+    profile_md: str = ""
+
+    @property
+    def receiver_cpu_us_per_record(self) -> float:
+        records = self.records_per_s * self.window_s
+        return (self.server_cpu_s - self.batch_cpu_s) / records * 1e6 if records else 0.0
+
+
+class _BatchLoop:
+    """process_queue on a Periodic; counts what it claims and its thread's CPU."""
+
+    def __init__(self, store: Store, policy: SamplingPolicy, interval_s: float) -> None:
+        self.stage = BatchStage(store, policy, BatchSettings())
+        self.claimed = 0
+        self.finished = 0  # rows of finished batches, updated per batch (process_queue loops)
+        self.tid = 0
+        self.periodic = Periodic("process_queue", interval_s, self._job, SystemClock())
+        finish_batch = store.finish_batch
+
+        def counting_finish(claim: Claim, *args: Any, **kwargs: Any) -> bool:
+            done = finish_batch(claim, *args, **kwargs)
+            self.finished += len(claim.rows) if done else 0
+            return done
+
+        store.finish_batch = counting_finish  # type: ignore[method-assign]
+
+    def _job(self, now: int) -> None:
+        self.tid = threading.get_native_id()
+        self.claimed += self.stage.process_queue(now).claimed
+
+    def cpu_s(self) -> float:
+        if not self.tid:
+            return 0.0
+        try:
+            fields = Path(f"/proc/self/task/{self.tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
+
+
+def run_ingest(
+    url: str | None, payloads: list[bytes], policy: SamplingPolicy, opts: IngestOptions
+) -> IngestResult:
+    """`url` None: the no-write stand-in store. Otherwise a fresh schema at `url`."""
+    store = Store(url) if url else None
+    if store is not None:
+        store.drop_all()
+        store.create_schema()
+    receiver_store = store if store is not None else cast(Store, NullStore())
+    config = GrpcReceiverConfig(endpoint="127.0.0.1:0", max_recv_msg_size_mib=16)
+    receiver = OtlpGrpcReceiver(receiver_store, config, SystemClock())
+    receiver.start()
+    batch = None
+    if store is not None and opts.run_batch_stage:
+        batch = _BatchLoop(store, policy, opts.batch_interval_s)
+    plan = LoadPlan(
+        receiver.address,
+        payloads,
+        opts.records_per_call,
+        opts.threads_per_process,
+        opts.warmup_s,
+        opts.duration_s,
+    )
+    load = LoadRun(plan, opts.client_processes)
+    samplers: list[profile.Sampler] = []
+    try:
+        if batch is not None:
+            batch.periodic.start()
+        start = load.start()
+        window_start, window_end = start + opts.warmup_s, start + opts.warmup_s + opts.duration_s
+        time.sleep(max(0.0, window_start - time.monotonic()))
+        if opts.profile_dir is not None:
+            samplers = profile.start(opts.profile_dir, opts.name, opts.duration_s)
+        cpu0, batch0, t0 = _cpu_s(), batch.cpu_s() if batch else 0.0, time.monotonic()
+        finished0 = batch.finished if batch else 0
+        time.sleep(max(0.0, window_end - time.monotonic()))
+        cpu1, batch1, t1 = _cpu_s(), batch.cpu_s() if batch else 0.0, time.monotonic()
+        finished1 = batch.finished if batch else 0
+        backlog = store.queue_depth() if store is not None else 0
+        clients = load.collect(timeout_s=120)
+    finally:
+        load.kill()
+        receiver.shutdown(grace=30)
+    result = _result(clients, opts, cpu1 - cpu0, batch1 - batch0, t1 - t0, backlog)
+    result.batch_records_per_s = (finished1 - finished0) / (t1 - t0)
+    if samplers:
+        result.notes += profile.finish(samplers)
+        records = clients.window_ok_calls * opts.records_per_call
+        result.profile_md = "".join(
+            profile.summarise(s.raw_path, s.kind, records, opts.duration_s) + "\n"
+            for s in samplers
+            if s.raw_path.exists()
+        )
+    if batch is not None and store is not None:
+        batch.periodic.shutdown(timeout=600)
+        batch.claimed += batch.stage.process_queue(SystemClock().now_ns()).claimed
+        accepted = clients.total_ok_calls * opts.records_per_call
+        ok = batch.claimed == accepted and store.queue_depth() == 0
+        result.integrity = (
+            f"{'OK' if ok else 'MISMATCH'}: {accepted:,} acknowledged, {batch.claimed:,} processed"
+        )
+    elif store is not None:
+        accepted, queued = clients.total_ok_calls * opts.records_per_call, store.queue_depth()
+        ok = accepted == queued
+        result.integrity = (
+            f"{'OK' if ok else 'MISMATCH'}: {accepted:,} acknowledged, {queued:,} queued"
+        )
+    if store is not None:
+        store.dispose()
+    return result
+
+
+def _result(
+    clients: ClientResult,
+    opts: IngestOptions,
+    server_cpu: float,
+    batch_cpu: float,
+    window_s: float,
+    backlog: int,
+) -> IngestResult:
+    records = clients.window_ok_calls * opts.records_per_call
+    lat = clients.latencies_s
+    return IngestResult(
+        records_per_s=records / opts.duration_s,
+        p50_ms=_percentile(lat, 0.5) * 1000,
+        p99_ms=_percentile(lat, 0.99) * 1000,
+        window_ok_calls=clients.window_ok_calls,
+        errors=dict(clients.errors),
+        server_cpu_s=server_cpu,
+        batch_cpu_s=batch_cpu,
+        client_cpu_s=clients.cpu_s,
+        window_s=window_s,
+        backlog_at_end=backlog,
+    )

@@ -1,0 +1,129 @@
+"""Peak memory of draining a large backlog, each phase in a FRESH process.
+
+    python -m bench.memory fill URL ROWS   -> fills the queue (its memory is not measured)
+    python -m bench.memory drain URL       -> process_queue until empty; prints JSON
+
+The drain process reports its RSS before process_queue (imports, engine) and its peak
+(ru_maxrss and VmHWM) after, plus the largest claim it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _fill(url: str, rows: int) -> dict[str, Any]:
+    from bench.batchbench import fill, fresh_store
+
+    store = fresh_store(url)
+    seconds = fill(store, rows)
+    depth = store.queue_depth()
+    store.dispose()
+    return {"rows": depth, "fill_s": seconds}
+
+
+def _drain(url: str) -> dict[str, Any]:
+    from bench.batchbench import default_policy, default_settings, instrument
+    from gateway.batch import BatchStage
+    from gateway.clock import SystemClock
+    from gateway.store import Store
+
+    store = Store(url)
+    settings = default_settings()
+    stage = BatchStage(store, default_policy(), settings)
+    timing = instrument(store)
+    store.queue_depth()  # open the pool's first connection before the baseline
+    baseline_kib = _status_kib("VmRSS")
+    began = time.perf_counter()
+    report = stage.process_queue(SystemClock().now_ns())
+    seconds = time.perf_counter() - began
+    left = store.queue_depth()
+    store.dispose()
+    return {
+        "claimed": report.claimed,
+        "left": left,
+        "seconds": seconds,
+        "baseline_kib": baseline_kib,
+        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "hwm_kib": _status_kib("VmHWM"),
+        "claims": timing.claims,
+        "max_claim_rows": timing.max_claim_rows,
+        "max_batch_records": settings.max_batch_records,
+    }
+
+
+def _child(*args: str, timeout_s: float) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.memory", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.memory {args[0]} failed: {done.stderr.strip()[-500:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryResult:
+    rows: int
+    fill_s: float
+    drain_s: float
+    baseline_mib: float
+    peak_mib: float
+    claims: int
+    max_claim_rows: int
+    max_batch_records: int
+    left: int
+
+
+def run_memory(url: str, rows: int) -> MemoryResult:
+    filled = _child("fill", url, str(rows), timeout_s=300)
+    if filled["rows"] != rows:
+        raise RuntimeError(f"filled {filled['rows']} rows, wanted {rows}")
+    drained = _child("drain", url, timeout_s=400)
+    if drained["claimed"] != rows:
+        raise RuntimeError(f"drained {drained['claimed']} of {rows} rows")
+    return MemoryResult(
+        rows=rows,
+        fill_s=filled["fill_s"],
+        drain_s=drained["seconds"],
+        baseline_mib=drained["baseline_kib"] / 1024,
+        peak_mib=max(drained["maxrss_kib"], drained["hwm_kib"]) / 1024,
+        claims=drained["claims"],
+        max_claim_rows=drained["max_claim_rows"],
+        max_batch_records=drained["max_batch_records"],
+        left=drained["left"],
+    )
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "fill":
+        print(json.dumps(_fill(argv[1], int(argv[2]))))
+        return 0
+    if len(argv) == 2 and argv[0] == "drain":
+        print(json.dumps(_drain(argv[1])))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,162 @@
+"""The results table: one markdown row per measurement, with its unit and its comparison."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.batchbench import BatchResult
+from bench.ingest import IngestResult
+from bench.memory import MemoryResult
+
+DURABLE_TARGET = 60_000  # records/s
+RATIO_TARGET = 0.6  # durable / no-write
+BATCH_TARGET = 2.0  # batch stage / durable ingest
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    measurement: str
+    result: str
+    compared_with: str
+    verdict: str
+    details: str
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def _ingest_result(r: IngestResult) -> str:
+    return f"{r.records_per_s:,.0f} records/s; p50 {r.p50_ms:,.1f} ms, p99 {r.p99_ms:,.0f} ms"
+
+
+def _ingest_details(r: IngestResult, batch_stage: bool) -> str:
+    parts = [f"server CPU {r.server_cpu_s / r.window_s:.2f} cores"]
+    if batch_stage:
+        parts.append(f"of which batch-stage thread {r.batch_cpu_s / r.window_s:.2f}")
+        parts.append(f"batch stage finished {r.batch_records_per_s:,.0f} records/s meanwhile")
+    parts.append(f"receiver {r.receiver_cpu_us_per_record:.1f} µs CPU/record")
+    if batch_stage or r.backlog_at_end:
+        parts.append(f"queue backlog at window end {r.backlog_at_end:,} rows")
+    if r.integrity != "n/a":
+        parts.append(f"integrity {r.integrity}")
+    if r.errors:
+        parts.append("errors " + ", ".join(f"{k}={v}" for k, v in sorted(r.errors.items())))
+    parts.append(f"client CPU {r.client_cpu_s / r.window_s:.2f} cores")
+    parts += r.notes
+    return "; ".join(parts)
+
+
+def _failed(measurement: str, value: Any) -> Row | None:
+    if isinstance(value, str):  # a skip note or an error message
+        return Row(measurement, "—", "—", "SKIP" if value.startswith("skipped") else "ERROR", value)
+    return None
+
+
+def _batch_row(measurement: str, b: BatchResult, ingest: Any, ingest_name: str) -> Row:
+    if isinstance(ingest, IngestResult) and ingest.records_per_s > 0:
+        ratio = b.records_per_s / ingest.records_per_s
+        compared = (
+            f"{ratio:.2f}x {ingest_name} ({ingest.records_per_s:,.0f}/s); "
+            f"target ≥ {BATCH_TARGET:g}x"
+        )
+        verdict = _verdict(ratio >= BATCH_TARGET)
+    else:
+        compared, verdict = f"{ingest_name} not measured; target ≥ {BATCH_TARGET:g}x", "n/a"
+    result = f"{b.records_per_s:,.0f} records/s ({b.seconds:.1f} s)"
+    return Row(measurement, result, compared, verdict, b.breakdown())
+
+
+def build(results: dict[str, Any], sizes: Any) -> list[Row]:
+    rows: list[Row] = []
+    durable: Any = results.get("ingest-durable")
+    if "ingest-durable" in results:
+        name = "1. Ingest, durable (SQLite file; batch stage every 1 s)"
+        rows.append(_failed(name, durable) or _durable_row(name, durable))
+    if "ingest-nowrite" in results:
+        name = "2. Ingest, no write (stand-in store: parse + convert, discard)"
+        nowrite = results["ingest-nowrite"]
+        rows.append(_failed(name, nowrite) or _nowrite_row(name, nowrite, durable))
+    if "ingest-paused" in results:
+        name = "2b. Ingest, durable, batch stage paused (diagnostic)"
+        paused = results["ingest-paused"]
+        rows.append(_failed(name, paused) or _paused_row(name, paused, durable))
+    if "batch" in results:
+        name = f"3. Batch stage process_queue (SQLite, {sizes.batch_rows:,} rows)"
+        batch = results["batch"]
+        rows.append(_failed(name, batch) or _batch_row(name, batch, durable, "durable ingest"))
+    if "memory" in results:
+        name = f"4. Peak RSS draining a {sizes.memory_rows:,}-row backlog (SQLite)"
+        memory = results["memory"]
+        rows.append(_failed(name, memory) or _memory_row(name, memory))
+    pg_ingest: Any = results.get("pg-ingest")
+    if "pg-ingest" in results:
+        name = "5a. Ingest, durable (PostgreSQL; batch stage every 1 s)"
+        row = _failed(name, pg_ingest) or _durable_row(name, pg_ingest)
+        if isinstance(pg_ingest, IngestResult) and isinstance(durable, IngestResult):
+            vs_sqlite = pg_ingest.records_per_s / durable.records_per_s
+            compared = f"{row.compared_with}; {vs_sqlite:.2f}x SQLite"
+            row = Row(row.measurement, row.result, compared, row.verdict, row.details)
+        rows.append(row)
+    if "pg-batch" in results:
+        name = f"5b. Batch stage process_queue (PostgreSQL, {sizes.batch_rows:,} rows)"
+        pg_batch = results["pg-batch"]
+        rows.append(_failed(name, pg_batch) or _batch_row(name, pg_batch, pg_ingest, "PG ingest"))
+    return rows
+
+
+def _durable_row(name: str, r: IngestResult) -> Row:
+    compared = f"target ≥ {DURABLE_TARGET:,} records/s"
+    verdict = _verdict(r.records_per_s >= DURABLE_TARGET and not r.integrity.startswith("MISMATCH"))
+    return Row(name, _ingest_result(r), compared, verdict, _ingest_details(r, batch_stage=True))
+
+
+def _nowrite_row(name: str, r: IngestResult, durable: Any) -> Row:
+    if isinstance(durable, IngestResult) and r.records_per_s > 0:
+        ratio = durable.records_per_s / r.records_per_s
+        compared = f"durable / no-write = {ratio:.2f}; target ≥ {RATIO_TARGET}"
+        verdict = _verdict(ratio >= RATIO_TARGET)
+    else:
+        compared, verdict = f"durable not measured; target ratio ≥ {RATIO_TARGET}", "n/a"
+    return Row(name, _ingest_result(r), compared, verdict, _ingest_details(r, batch_stage=False))
+
+
+def _paused_row(name: str, r: IngestResult, durable: Any) -> Row:
+    if isinstance(durable, IngestResult) and durable.records_per_s > 0:
+        ratio = r.records_per_s / durable.records_per_s
+        compared = f"{ratio:.2f}x row 1 (same, batch stage running)"
+    else:
+        compared = "row 1 not measured"
+    details = "no batch stage: isolates the receiver + SQLite insert path; " + _ingest_details(
+        r, batch_stage=False
+    )
+    return Row(name, _ingest_result(r), compared, "info", details)
+
+
+def _memory_row(name: str, m: MemoryResult) -> Row:
+    result = (
+        f"{m.peak_mib:,.0f} MiB peak RSS; drain {m.drain_s:.1f} s "
+        f"({m.rows / m.drain_s:,.0f} records/s)"
+    )
+    compared = (
+        f"RSS before process_queue {m.baseline_mib:,.0f} MiB "
+        f"(+{m.peak_mib - m.baseline_mib:,.0f} MiB); "
+        f"a claim loads ≤ max_batch_records = {m.max_batch_records:,}"
+    )
+    bounded = m.max_claim_rows <= m.max_batch_records and m.left == 0
+    details = (
+        f"fresh subprocess (ru_maxrss/VmHWM); {m.claims} claims, "
+        f"largest {m.max_claim_rows:,} rows; "
+        f"{m.left} rows left; fill (untimed, separate process) {m.fill_s:.0f} s"
+    )
+    return Row(name, result, compared, _verdict(bounded), details)
+
+
+def render(rows: list[Row]) -> str:
+    header = "| Measurement | Result | Compared with | Verdict | Details |"
+    lines = [header, "|---|---|---|---|---|"]
+    for row in rows:
+        cells = (row.measurement, row.result, row.compared_with, row.verdict, row.details)
+        lines.append("| " + " | ".join(" ".join(c.replace("|", "/").split()) for c in cells) + " |")
+    return "\n".join(lines)
