@@ -94,7 +94,7 @@ class Gateway:
         return [*jobs, self._export_job] if self._export_job else jobs
 
     def _process(self, now: int) -> None:
-        report = self.batch.process_queue(now)
+        report = self.batch.process_queue(now, keep_going=lambda: not self._stopped.is_set())
         if report.claimed:
             log.info(
                 "processed %d records into %d entries, kept %d",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from collections import Counter
 from dataclasses import dataclass, field
 
-from gateway.dedupe import OriginCache, dedupe
+from gateway.dedupe import OriginCache, add_details, dedupe
 from gateway.exporter import logflare_event
 from gateway.model import Entry, QueuedRow
 from gateway.sampling import SamplingPolicy, sample
@@ -80,6 +81,8 @@ class BatchStage:
     ) -> tuple[BatchReport, list[tuple[Entry, int]], list[str]]:
         entries = dedupe(rows, self._settings.dedupe_keys, self._origins)
         sampled = sample(entries, self._policy, batch_key)
+        for entry in sampled.kept:
+            add_details(entry)
         expires_at = now + self._settings.ttl_ns
         recent = [(entry, expires_at) for entry in sampled.kept]
         events = (
@@ -94,13 +97,14 @@ class BatchStage:
         )
         return report, recent, events
 
-    def process_queue(self, now: int) -> BatchReport:
-        """Run batches until the queue holds no more claimable rows (each claim is bounded)."""
+    def process_queue(self, now: int, keep_going: Callable[[], bool] = lambda: True) -> BatchReport:
+        """Run batches until no claimable row is left or keep_going() says stop (shutdown)."""
         total = BatchReport()
         while True:
             report = self.run_once(now)
             total.add(report)
-            if report.claimed < self._settings.max_batch_records or report.fenced:
+            full = report.claimed == self._settings.max_batch_records
+            if not full or report.fenced or not keep_going():
                 return total
 
 

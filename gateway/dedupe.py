@@ -11,6 +11,7 @@ from gateway.model import Entry, QueuedRow
 from gateway.otlp import Origin, body_text, nest_attributes
 
 DEFAULT_KEYS = ("body", "severity")
+_BAND_OF = ("",) + tuple(severity.band(n, "") for n in range(1, 25))
 
 
 class OriginCache:
@@ -27,24 +28,23 @@ class OriginCache:
 
 
 def dedupe(
-    rows: Iterable[QueuedRow],
-    keys: Sequence[str] = DEFAULT_KEYS,
-    origins: OriginCache | None = None,
+    rows: Iterable[QueuedRow], keys: Sequence[str] = DEFAULT_KEYS, origins: OriginCache | None = None
 ) -> list[Entry]:
-    """Group rows by the configured keys, in order of first appearance."""
+    """Group rows by the configured keys, in order of first appearance.
+
+    This loop runs once per queued record, so it stays flat: one decode, table lookups, one
+    dict probe. Everything else happens once per entry, in _new_entry.
+    """
     origins = origins or OriginCache()
-    use_body, use_band, use_service = (
-        ("body" in keys),
-        ("severity" in keys),
-        ("service.name" in keys),
-    )
+    use_body, use_band, use_service = ("body" in keys), ("severity" in keys), ("service.name" in keys)
     entries: dict[tuple[str, str, str], Entry] = {}
-    for row in rows:
-        record = LogRecord.FromString(row.record)
-        origin = origins.get(row.origin)
-        body = body_text(record.body)
-        band = severity.band(record.severity_number, record.severity_text)
-        seen = record.time_unix_nano or record.observed_time_unix_nano or row.received_at
+    decode = LogRecord.FromString
+    for _, received_at, number, record_bytes, origin_bytes in rows:
+        record = decode(record_bytes)
+        origin = origins.get(origin_bytes)
+        body = record.body.string_value or body_text(record.body)
+        band = _BAND_OF[number] if 0 < number <= 24 else severity.band_from_text(record.severity_text)
+        seen = record.time_unix_nano or record.observed_time_unix_nano or received_at
         key = (
             body if use_body else "",
             band if use_band else "",
@@ -52,15 +52,19 @@ def dedupe(
         )
         entry = entries.get(key)
         if entry is None:
-            entries[key] = _new_entry(record, origin, body, band, seen)
+            entries[key] = _new_entry(record, origin, body, band, seen, record_bytes)
         else:
             entry.count += 1
-            entry.first_seen = min(entry.first_seen, seen)
-            entry.last_seen = max(entry.last_seen, seen)
+            if seen < entry.first_seen:
+                entry.first_seen = seen
+            elif seen > entry.last_seen:
+                entry.last_seen = seen
     return list(entries.values())
 
 
-def _new_entry(record: LogRecord, origin: Origin, body: str, band: str, seen: int) -> Entry:
+def _new_entry(
+    record: LogRecord, origin: Origin, body: str, band: str, seen: int, record_bytes: bytes
+) -> Entry:
     return Entry(
         body=body,
         severity_number=severity.effective_number(record.severity_number, record.severity_text),
@@ -69,8 +73,17 @@ def _new_entry(record: LogRecord, origin: Origin, body: str, band: str, seen: in
         count=1,
         first_seen=seen,
         last_seen=seen,
-        attributes=nest_attributes(record.attributes),
-        trace_id=record.trace_id.hex(),
-        span_id=record.span_id.hex(),
         scope=origin.scope,
+        first_record=record_bytes,
     )
+
+
+def add_details(entry: Entry) -> None:
+    """Fill attributes, trace and span id from the entry's first record (kept entries only)."""
+    if not entry.first_record:
+        return
+    record = LogRecord.FromString(entry.first_record)
+    entry.attributes = nest_attributes(record.attributes)
+    entry.trace_id = record.trace_id.hex()
+    entry.span_id = record.span_id.hex()
+    entry.first_record = b""

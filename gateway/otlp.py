@@ -63,6 +63,8 @@ def service_name(resource: Resource) -> str:
 def to_python(value: AnyValue) -> Any:
     """An AnyValue as plain JSON-able Python (bytes become base64 text)."""
     kind = value.WhichOneof("value")
+    if kind == "string_value":
+        return value.string_value
     if kind is None:
         return None
     if kind == "array_value":
@@ -94,7 +96,11 @@ def nest_attributes(attributes: Any) -> dict[str, Any]:
     """
     nested: dict[str, Any] = {}
     for attribute in attributes:
-        _put(nested, attribute.key.split("."), to_python(attribute.value))
+        key = attribute.key
+        if "." in key or key in nested:
+            _put(nested, key.split("."), to_python(attribute.value))
+        else:  # the common case: a plain key
+            nested[key] = to_python(attribute.value)
     return nested
 
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from gateway import severity
 from gateway.config import SamplingConfig, SamplingRule
@@ -43,6 +43,15 @@ class SamplingPolicy:
     rules: tuple[Rule, ...] = ()
     default_keep: float = 1.0
     seed: int = 0
+    # Without body rules the rate depends only on (band, service): remember it (bounded by
+    # the number of services seen; body rules would make the key the whole message).
+    _by_band_and_service: dict[tuple[str, str], float] | None = field(
+        default=None, init=False, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if all(rule.body is None for rule in self.rules):
+            object.__setattr__(self, "_by_band_and_service", {})
 
     @classmethod
     def from_config(cls, config: SamplingConfig) -> SamplingPolicy:
@@ -51,6 +60,15 @@ class SamplingPolicy:
 
     def keep_rate(self, entry: Entry) -> float:
         """The keep probability of the first matching rule, else default_keep."""
+        if self._by_band_and_service is not None:
+            key = (entry.severity, entry.service)
+            rate = self._by_band_and_service.get(key)
+            if rate is None:
+                rate = self._by_band_and_service[key] = self._first_match(entry)
+            return rate
+        return self._first_match(entry)
+
+    def _first_match(self, entry: Entry) -> float:
         for rule in self.rules:
             if rule.matches(entry):
                 return rule.keep
@@ -72,11 +90,13 @@ class SampleResult:
 
 
 def sample(entries: Sequence[Entry], policy: SamplingPolicy, batch_key: int) -> SampleResult:
+    """Keep each entry with its rule's probability; a kept entry's sample_rate is 1/keep."""
     result = SampleResult()
     for entry in entries:
         keep = policy.keep_rate(entry)
         if keep >= 1.0 or (keep > 0.0 and _draw(policy.seed, batch_key, entry) < keep):
-            result.kept.append(replace(entry, sample_rate=1.0 / keep))
+            entry.sample_rate = 1.0 / keep
+            result.kept.append(entry)
         else:
             result.dropped_entries[entry.severity] += 1
             result.dropped_records[entry.severity] += entry.count

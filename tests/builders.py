@@ -65,4 +65,4 @@ def request(
 def queued(records: Sequence[Rec], service: str = "checkout", first_id: int = 1) -> list[QueuedRow]:
     """Queue rows as the receiver would store them, without a database."""
     rows = rows_from_request(request(records, service), received_at=T0)
-    return [QueuedRow(first_id + i, *row) for i, row in enumerate(rows)]
+    return [(first_id + i, *row) for i, row in enumerate(rows)]

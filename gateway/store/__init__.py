@@ -1,0 +1,18 @@
+"""Every SQL statement of logsieve, with intent names. Nothing outside this package imports
+SQLAlchemy.
+
+Tables:
+  log_queue           one row per accepted LogRecord, until a batch finishes it
+  queue_lease         SQLite: the lease on the head of the queue (one row)
+  recent_log_entries  processed entries for the live view, until expires_at
+  export_outbox       processed entries waiting for Logflare
+  dead_letter         entries Logflare refused for good, with the reason
+  logsieve_schema     the schema version, so a gateway refuses a database it does not know
+
+All values are bound parameters; timestamps are integer unix nanoseconds.
+"""
+
+from gateway.store._schema import SCHEMA_VERSION
+from gateway.store._store import Store
+
+__all__ = ["SCHEMA_VERSION", "Store"]

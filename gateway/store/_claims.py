@@ -1,0 +1,116 @@
+"""How a batch stage claims rows, per database.
+
+SQLite has a single writer and one gateway per file, so a stage leases the *head* of the queue
+with one row in queue_lease: claiming writes one row, not fifty thousand, and the receiver's
+commits are not held up. PostgreSQL is shared by several gateways, so each row carries the
+claim token and its lease, and claims skip rows other gateways hold (FOR UPDATE SKIP LOCKED).
+Either way, finishing first checks the claim is still ours (the fencing token), so a stage that
+stalled past its lease cannot delete rows another stage has re-claimed.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, delete, update
+
+from gateway.model import Claim, QueuedRow
+from gateway.store._schema import log_queue, queue_lease
+
+HEAD = "head"
+_COLUMNS = "id, received_at, severity_number, record, origin"
+
+
+def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[QueuedRow]:
+    """Plain tuples straight from the driver: no per-row objects for tens of thousands of rows."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return cursor.fetchall()  # type: ignore[no-any-return]
+    finally:
+        cursor.close()
+
+
+class ClaimStrategy(Protocol):
+    def claim(self, conn: Connection, token: int, now: int, lease_ns: int, limit: int) -> Claim: ...
+
+    def take_rows(self, conn: Connection, claim: Claim) -> bool:
+        """Inside the finishing transaction: fence, then delete the claimed rows."""
+        ...
+
+    def release(self, conn: Connection, claim: Claim) -> None: ...
+
+
+class HeadLease:
+    """SQLite: one stage at a time holds the oldest rows through a single lease row."""
+
+    def __init__(self, write_lock: threading.Lock) -> None:
+        self._write_lock = write_lock  # the store's: this process's writers take turns on it
+
+    def claim(self, conn: Connection, token: int, now: int, lease_ns: int, limit: int) -> Claim:
+        free = (queue_lease.c.lease_until.is_(None)) | (queue_lease.c.lease_until < now)
+        with self._write_lock:  # a short write takes the lease; the rows are then only read
+            taken = conn.execute(
+                update(queue_lease)
+                .where((queue_lease.c.name == HEAD) & free)
+                .values(token=token, lease_until=now + lease_ns)
+            ).rowcount
+            conn.commit()
+        if not taken:
+            return Claim(token, [])
+        sql = f"SELECT {_COLUMNS} FROM log_queue ORDER BY id LIMIT ?"
+        claim = Claim(token, raw_rows(conn, sql, (limit,)))
+        if not claim.rows:  # nothing to do: let the lease go at once
+            with self._write_lock:
+                self.release(conn, claim)
+                conn.commit()
+        return claim
+
+    def take_rows(self, conn: Connection, claim: Claim) -> bool:
+        held = conn.execute(
+            update(queue_lease)
+            .where((queue_lease.c.name == HEAD) & (queue_lease.c.token == claim.token))
+            .values(token=None, lease_until=None)
+        ).rowcount
+        if held != 1:
+            return False
+        ids = log_queue.c.id.between(claim.first_id, claim.last_id)
+        return bool(conn.execute(delete(log_queue).where(ids)).rowcount == len(claim.rows))
+
+    def release(self, conn: Connection, claim: Claim) -> None:
+        conn.execute(
+            update(queue_lease)
+            .where((queue_lease.c.name == HEAD) & (queue_lease.c.token == claim.token))
+            .values(token=None, lease_until=None)
+        )
+
+
+class RowClaims:
+    """PostgreSQL: each row carries its claim, so gateways share the queue without doubles."""
+
+    _CLAIM = (
+        "UPDATE log_queue SET claim_token = %s, lease_until = %s WHERE id IN ("
+        " SELECT id FROM log_queue WHERE lease_until IS NULL OR lease_until < %s"
+        " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
+        f" RETURNING {_COLUMNS}"
+    )
+
+    def claim(self, conn: Connection, token: int, now: int, lease_ns: int, limit: int) -> Claim:
+        with conn.begin():  # so that the driver-level statement is committed
+            rows = raw_rows(conn, self._CLAIM, (token, now + lease_ns, now, limit))
+        rows.sort()  # RETURNING has no order; ids ascend from here on
+        return Claim(token, rows)
+
+    def _mine(self, claim: Claim) -> Any:
+        ids = log_queue.c.id.between(claim.first_id, claim.last_id)
+        return ids & (log_queue.c.claim_token == claim.token)
+
+    def take_rows(self, conn: Connection, claim: Claim) -> bool:
+        deleted = conn.execute(delete(log_queue).where(self._mine(claim))).rowcount
+        return bool(deleted == len(claim.rows))
+
+    def release(self, conn: Connection, claim: Claim) -> None:
+        conn.execute(
+            update(log_queue).where(self._mine(claim)).values(claim_token=None, lease_until=None)
+        )

@@ -1,0 +1,90 @@
+"""The tables. Timestamps are integer unix nanoseconds."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+)
+
+SCHEMA_VERSION = 1
+# SQLite's INTEGER PRIMARY KEY is the rowid; BIGINT would lose autoincrement there.
+_Id = BigInteger().with_variant(Integer, "sqlite")
+
+metadata = MetaData()
+
+log_queue = Table(
+    "log_queue",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("severity_number", Integer, nullable=False),
+    Column("record", LargeBinary, nullable=False),
+    Column("origin", LargeBinary, nullable=False),
+    # Row claims (PostgreSQL, where several gateways share the queue).
+    Column("claim_token", BigInteger, nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+)
+
+# SQLite has one writer, so one batch stage at a time holds the head of the queue with this
+# single-row lease instead of marking every row it claims.
+queue_lease = Table(
+    "queue_lease",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("token", BigInteger, nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+)
+
+recent_log_entries = Table(
+    "recent_log_entries",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("severity_number", Integer, nullable=False),
+    Column("severity", Text, nullable=False),
+    Column("service", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("first_seen", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("sample_rate", Float, nullable=False),
+    Column("attributes", Text, nullable=False),
+    Column("trace_id", Text, nullable=False),
+    Column("span_id", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Index("ix_recent_expires_at", "expires_at"),
+    # Ids are the live stream's cursor: never reuse one, even after the purge empties the table.
+    sqlite_autoincrement=True,
+)
+RECENT_COLUMNS = tuple(c.name for c in recent_log_entries.c if c.name != "id")
+
+export_outbox = Table(
+    "export_outbox",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("event", Text, nullable=False),
+)
+
+dead_letter = Table(
+    "dead_letter",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("event", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+logsieve_schema = Table(
+    "logsieve_schema",
+    metadata,
+    Column("version", Integer, nullable=False),
+)

@@ -1,0 +1,302 @@
+"""The Store: every statement logsieve runs, with intent names."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, create_engine, delete, event, func, insert, select, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from gateway.errors import StorageCorrupt, StorageUnavailable
+from gateway.model import Claim, Entry, RecentEntry
+from gateway.store._claims import HEAD, ClaimStrategy, HeadLease, RowClaims
+from gateway.store._group_commit import GroupCommit
+from gateway.store._schema import (
+    RECENT_COLUMNS,
+    SCHEMA_VERSION,
+    dead_letter,
+    export_outbox,
+    log_queue,
+    logsieve_schema,
+    metadata,
+    queue_lease,
+    recent_log_entries,
+)
+
+
+def _sqlite_pragmas(synchronous: str) -> Any:
+    def on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # a checked word, never user text
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return on_connect
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """Driver errors become StorageUnavailable (transient) or StorageCorrupt."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if isinstance(exc.orig, sqlite3.DatabaseError) and "malformed" in str(exc.orig):
+            raise StorageCorrupt(str(exc.orig)) from exc
+        raise StorageUnavailable(str(exc.orig)) from exc
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        raise StorageUnavailable(str(exc)) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("psycopg"):
+            raise StorageUnavailable(str(exc)) from exc
+        raise
+
+
+def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+
+
+class Store:
+    """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
+
+    def __init__(self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "FULL") -> None:
+        self.dialect = make_url(url).get_backend_name()
+        self._engine = self._make_engine(url, pool_size, sqlite_synchronous.upper())
+        # SQLite takes one writer at a time: this process's writers queue here, on a lock that
+        # wakes the next one at once, rather than napping in SQLite's busy handler.
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        self._claims: ClaimStrategy = HeadLease(self._write_lock) if self._write_lock else RowClaims()
+        self._group = GroupCommit(self._insert_queue_rows, self._write_lock or threading.Lock())
+        # Hot paths go straight to the driver with these statements (bound parameters).
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        queue_columns = ("received_at", "severity_number", "record", "origin")
+        self._enqueue_sql = _insert_sql("log_queue", queue_columns, mark)
+        self._recent_sql = _insert_sql("recent_log_entries", RECENT_COLUMNS, mark)
+        self._outbox_sql = _insert_sql("export_outbox", ("created_at", "event"), mark)
+
+    def _make_engine(self, url: str, pool_size: int, synchronous: str) -> Engine:
+        if self.dialect != "sqlite":
+            return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas(synchronous))
+        return engine
+
+    def __repr__(self) -> str:
+        # The URL may hold a password: show it masked.
+        return f"Store({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    @contextmanager
+    def _writing(self, locked: bool = True) -> Iterator[Connection]:
+        lock = self._write_lock if locked and self._write_lock else nullcontext()
+        with lock, _translated_errors(), self._engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with _translated_errors(), self._engine.connect() as conn:
+            yield conn
+
+    def _executemany(self, conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if rows:
+            conn.exec_driver_sql(sql, list(rows))
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def create_schema(self) -> None:
+        """Create missing tables; refuse a database whose schema version is not ours."""
+        with self._writing() as conn:
+            try:
+                metadata.create_all(conn)
+            except DBAPIError as exc:
+                raise StorageCorrupt(f"cannot open the database: {exc.orig}") from exc
+            version = conn.execute(select(logsieve_schema.c.version)).scalar()
+            if version is None:
+                conn.execute(insert(logsieve_schema).values(version=SCHEMA_VERSION))
+                conn.execute(insert(queue_lease).values(name=HEAD))
+            elif version != SCHEMA_VERSION:
+                raise StorageCorrupt(f"schema version {version} is not {SCHEMA_VERSION}")
+
+    def dispose(self) -> None:
+        self._engine.dispose()
+
+    def drop_all(self) -> None:
+        """Remove every logsieve table (tests and benchmarks only)."""
+        with self._writing() as conn:
+            metadata.drop_all(conn)
+
+    def ping(self) -> None:
+        """Raise StorageError unless the database answers."""
+        with self._reading() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # -- the queue -------------------------------------------------------------------------
+
+    def enqueue(self, rows: Sequence[tuple[int, int, bytes, bytes]]) -> None:
+        """Commit (received_at, severity_number, record, origin) rows in one transaction."""
+        if not rows:
+            return
+        if self._write_lock:
+            self._group.submit(rows)
+        else:  # PostgreSQL takes concurrent writers itself
+            self._insert_queue_rows(rows)
+
+    def _insert_queue_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        # Called by GroupCommit with the commit lock held: take the connection without it.
+        with self._writing(locked=False) as conn:
+            self._executemany(conn, self._enqueue_sql, rows)
+
+    def claim_batch(self, token: int, now: int, lease_ns: int, limit: int) -> Claim:
+        """Claim up to `limit` of the oldest claimable rows for `token`, oldest first."""
+        with self._reading() as conn:
+            return self._claims.claim(conn, token, now, lease_ns, limit)
+
+    def finish_batch(
+        self, claim: Claim, recent: Sequence[tuple[Entry, int]], outbox: Sequence[str], now: int
+    ) -> bool:
+        """Atomically store a batch's results and delete its rows; False if the claim was lost."""
+        recent_rows = [_recent_values(*r) for r in recent]  # built before taking the lock
+        outbox_rows = [(now, event) for event in outbox]
+        with self._writing() as conn:
+            if not self._claims.take_rows(conn, claim):
+                conn.rollback()  # fenced off: another stage owns these rows now
+                return False
+            self._executemany(conn, self._recent_sql, recent_rows)
+            self._executemany(conn, self._outbox_sql, outbox_rows)
+            return True
+
+    def release(self, claim: Claim) -> None:
+        """Give a claim's rows back to the queue (the batch failed before finishing)."""
+        with self._writing() as conn:
+            self._claims.release(conn, claim)
+
+    def queue_depth(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(log_queue)).scalar_one())
+
+    # -- recent entries --------------------------------------------------------------------
+
+    def add_recent(self, recent: Sequence[tuple[Entry, int]]) -> None:
+        """Insert (entry, expires_at) rows into the live view directly (tools and tests)."""
+        rows = [_recent_values(*r) for r in recent]
+        with self._writing() as conn:
+            self._executemany(conn, self._recent_sql, rows)
+
+    def recent_after(self, cursor: int, now: int, limit: int) -> list[RecentEntry]:
+        """Unexpired entries with id > cursor, oldest first."""
+        statement = (
+            select(recent_log_entries)
+            .where(recent_log_entries.c.id > cursor, recent_log_entries.c.expires_at > now)
+            .order_by(recent_log_entries.c.id)
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            return [_recent_entry(row) for row in conn.execute(statement).mappings()]
+
+    def recent_newest(self, now: int, limit: int) -> list[RecentEntry]:
+        """The `limit` newest unexpired entries, oldest first."""
+        statement = (
+            select(recent_log_entries)
+            .where(recent_log_entries.c.expires_at > now)
+            .order_by(recent_log_entries.c.id.desc())
+            .limit(limit)
+        )
+        with self._reading() as conn:
+            rows = [_recent_entry(row) for row in conn.execute(statement).mappings()]
+        return rows[::-1]
+
+    def recent_count(self, now: int) -> int:
+        live = recent_log_entries.c.expires_at > now
+        statement = select(func.count()).select_from(recent_log_entries).where(live)
+        with self._reading() as conn:
+            return int(conn.execute(statement).scalar_one())
+
+    def purge_expired(self, now: int, chunk: int) -> int:
+        """Delete up to `chunk` expired entries in one short transaction; returns how many."""
+        expired = (
+            select(recent_log_entries.c.id)
+            .where(recent_log_entries.c.expires_at <= now)
+            .order_by(recent_log_entries.c.expires_at)
+            .limit(chunk)
+        )
+        statement = delete(recent_log_entries).where(
+            recent_log_entries.c.id.in_(expired.scalar_subquery())
+        )
+        with self._writing() as conn:
+            return int(conn.execute(statement).rowcount)
+
+    # -- the export outbox -----------------------------------------------------------------
+
+    def outbox_peek(self, limit: int) -> list[tuple[int, str]]:
+        """The oldest `limit` events waiting for Logflare, as (id, event JSON)."""
+        columns = (export_outbox.c.id, export_outbox.c.event)
+        statement = select(*columns).order_by(export_outbox.c.id).limit(limit)
+        with self._reading() as conn:
+            return [(int(row[0]), str(row[1])) for row in conn.execute(statement)]
+
+    def outbox_ack(self, ids: Sequence[int]) -> None:
+        """Delete events Logflare has taken."""
+        chosen = export_outbox.c.id.in_(bindparam("ids", expanding=True))
+        with self._writing() as conn:
+            conn.execute(delete(export_outbox).where(chosen), {"ids": list(ids)})
+
+    def outbox_dead_letter(self, ids: Sequence[int], reason: str, now: int) -> None:
+        """Move events Logflare refused for good to dead_letter, with the reason."""
+        chosen = export_outbox.c.id.in_(bindparam("ids", expanding=True))
+        moved = delete(export_outbox).where(chosen).returning(export_outbox.c.event)
+        with self._writing() as conn:
+            events = [str(row[0]) for row in conn.execute(moved, {"ids": list(ids)})]
+            if events:
+                rows = [{"created_at": now, "event": e, "reason": reason} for e in events]
+                conn.execute(insert(dead_letter), rows)
+
+    def outbox_depth(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(export_outbox)).scalar_one())
+
+    def dead_letters(self) -> list[tuple[str, str]]:
+        """Every dead letter as (event JSON, reason), oldest first."""
+        statement = select(dead_letter.c.event, dead_letter.c.reason).order_by(dead_letter.c.id)
+        with self._reading() as conn:
+            return [(str(row[0]), str(row[1])) for row in conn.execute(statement)]
+
+
+def _recent_values(entry: Entry, expires_at: int) -> tuple[Any, ...]:
+    """A row for recent_log_entries, in RECENT_COLUMNS order."""
+    return (
+        expires_at,
+        entry.severity_number,
+        entry.severity,
+        entry.service,
+        entry.body,
+        entry.count,
+        entry.first_seen,
+        entry.last_seen,
+        entry.sample_rate,
+        json.dumps(entry.attributes, separators=(",", ":"), ensure_ascii=False),
+        entry.trace_id,
+        entry.span_id,
+        entry.scope,
+    )
+
+
+def _recent_entry(row: Any) -> RecentEntry:
+    values = {name: row[name] for name in RECENT_COLUMNS if name != "expires_at"}
+    values["attributes"] = json.loads(values["attributes"])
+    return RecentEntry(id=row["id"], entry=Entry(**values), expires_at=row["expires_at"])
