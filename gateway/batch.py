@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gateway.dedupe import OriginCache, add_details, dedupe
 from gateway.exporter import logflare_event
 from gateway.model import Entry, QueuedRow
+from gateway.otlp import Origin
 from gateway.sampling import SamplingPolicy, sample
 from gateway.store import Store
 
@@ -67,7 +68,8 @@ class BatchStage:
         if not claim.rows:
             return BatchReport()
         try:
-            report, recent, events = self._process(claim.rows, claim.first_id, now)
+            origins = self._origins.learn(claim.origins)
+            report, recent, events = self._process(claim.rows, origins, claim.first_id, now)
             report.fenced = not self._store.finish_batch(claim, recent, events, now)
         except BaseException:
             self._store.release(claim)
@@ -77,9 +79,9 @@ class BatchStage:
         return report
 
     def _process(
-        self, rows: list[QueuedRow], batch_key: int, now: int
+        self, rows: list[QueuedRow], origins: dict[int, Origin], batch_key: int, now: int
     ) -> tuple[BatchReport, list[tuple[Entry, int]], list[str]]:
-        entries = dedupe(rows, self._settings.dedupe_keys, self._origins)
+        entries = dedupe(rows, origins, self._settings.dedupe_keys)
         sampled = sample(entries, self._policy, batch_key)
         for entry in sampled.kept:
             add_details(entry)

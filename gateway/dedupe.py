@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
@@ -11,39 +11,44 @@ from gateway.model import Entry, QueuedRow
 from gateway.otlp import Origin, body_text, nest_attributes
 
 DEFAULT_KEYS = ("body", "severity")
-_BAND_OF = ("",) + tuple(severity.band(n, "") for n in range(1, 25))
+_BAND_OF = ("", *(severity.band(n, "") for n in range(1, 25)))
 
 
 class OriginCache:
-    """Decodes each distinct resource+scope once: a batch holds few, repeated many times."""
+    """Decodes each resource+scope once: a batch holds few, each repeated many times."""
 
     def __init__(self) -> None:
-        self._origins: dict[bytes, Origin] = {}
+        self.by_id: dict[int, Origin] = {}
 
-    def get(self, origin: bytes) -> Origin:
-        found = self._origins.get(origin)
-        if found is None:
-            found = self._origins[origin] = Origin(origin)
-        return found
+    def learn(self, origins: Mapping[int, bytes]) -> dict[int, Origin]:
+        for origin_id, origin in origins.items():
+            if origin_id not in self.by_id:
+                self.by_id[origin_id] = Origin(origin)
+        return self.by_id
 
 
 def dedupe(
-    rows: Iterable[QueuedRow], keys: Sequence[str] = DEFAULT_KEYS, origins: OriginCache | None = None
+    rows: Iterable[QueuedRow], origins: Mapping[int, Origin], keys: Sequence[str] = DEFAULT_KEYS
 ) -> list[Entry]:
     """Group rows by the configured keys, in order of first appearance.
 
     This loop runs once per queued record, so it stays flat: one decode, table lookups, one
     dict probe. Everything else happens once per entry, in _new_entry.
     """
-    origins = origins or OriginCache()
-    use_body, use_band, use_service = ("body" in keys), ("severity" in keys), ("service.name" in keys)
+    use_body, use_band, use_service = (
+        ("body" in keys),
+        ("severity" in keys),
+        ("service.name" in keys),
+    )
     entries: dict[tuple[str, str, str], Entry] = {}
     decode = LogRecord.FromString
-    for _, received_at, number, record_bytes, origin_bytes in rows:
+    for _, received_at, number, record_bytes, origin_id in rows:
         record = decode(record_bytes)
-        origin = origins.get(origin_bytes)
+        origin = origins[origin_id]
         body = record.body.string_value or body_text(record.body)
-        band = _BAND_OF[number] if 0 < number <= 24 else severity.band_from_text(record.severity_text)
+        band = (
+            _BAND_OF[number] if 0 < number <= 24 else severity.band_from_text(record.severity_text)
+        )
         seen = record.time_unix_nano or record.observed_time_unix_nano or received_at
         key = (
             body if use_body else "",

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
 # One log_queue row: a LogRecord as received, and where it came from. A plain tuple, because
 # the batch stage reads tens of thousands per claim and unpacks them in its loop:
-#   (id, received_at unix ns, severity_number, LogRecord bytes, origin bytes)
-# where origin is a serialized ResourceLogs holding only the resource and one scope.
-QueuedRow = tuple[int, int, int, bytes, bytes]
+#   (id, received_at unix ns, severity_number, LogRecord bytes, origin id)
+# where the origin is a serialized ResourceLogs holding only the resource and one scope.
+QueuedRow = tuple[int, int, int, bytes, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +18,7 @@ class Claim:
 
     token: int
     rows: list[QueuedRow]
+    origins: dict[int, bytes] = field(default_factory=dict)  # origin id -> origin bytes
 
     @property
     def first_id(self) -> int:

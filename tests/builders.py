@@ -10,7 +10,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from gateway.model import QueuedRow
-from gateway.otlp import rows_from_request
+from gateway.otlp import Origin, rows_from_request
 
 T0 = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z in unix ns
 
@@ -62,7 +62,16 @@ def request(
     return built
 
 
+_ORIGIN_IDS: dict[bytes, int] = {}
+
+
 def queued(records: Sequence[Rec], service: str = "checkout", first_id: int = 1) -> list[QueuedRow]:
-    """Queue rows as the receiver would store them, without a database."""
+    """Queue rows as the receiver and the store would make them, without a database."""
     rows = rows_from_request(request(records, service), received_at=T0)
-    return [(first_id + i, *row) for i, row in enumerate(rows)]
+    ids = [_ORIGIN_IDS.setdefault(origin, len(_ORIGIN_IDS) + 1) for *_, origin in rows]
+    return [(first_id + i, *row[:3], ids[i]) for i, row in enumerate(rows)]
+
+
+def origins() -> dict[int, Origin]:
+    """Every origin `queued` has handed out, by id."""
+    return {origin_id: Origin(origin) for origin, origin_id in _ORIGIN_IDS.items()}

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue, KeyValueList
 
-from gateway.dedupe import add_details, dedupe
-from tests.builders import T0, Rec, queued
+from gateway.dedupe import DEFAULT_KEYS, add_details, dedupe
+from gateway.model import Entry, QueuedRow
+from tests.builders import T0, Rec, origins, queued
+
+
+def run(rows: list[QueuedRow], keys: Sequence[str] = DEFAULT_KEYS) -> list[Entry]:
+    return dedupe(rows, origins(), keys)
 
 
 def test_identical_records_collapse_with_count_and_time_range() -> None:
     rows = queued([Rec("Error: Failed to connect", 17, time=T0 + i) for i in range(100)])
-    (entry,) = dedupe(rows)
+    (entry,) = run(rows)
     assert (entry.body, entry.severity, entry.count) == ("Error: Failed to connect", "ERROR", 100)
     assert (entry.first_seen, entry.last_seen) == (T0, T0 + 99)
     assert entry.service == "checkout" and entry.scope == "app"
@@ -18,7 +25,7 @@ def test_identical_records_collapse_with_count_and_time_range() -> None:
 
 def test_key_is_body_and_severity_band_in_order_of_first_appearance() -> None:
     rows = queued([Rec("a", 9), Rec("b", 9), Rec("a", 17), Rec("a", 10), Rec("b", 9)])
-    entries = dedupe(rows)
+    entries = run(rows)
     assert [(e.body, e.severity, e.count) for e in entries] == [
         ("a", "INFO", 2),  # 9 and 10 are both INFO
         ("b", "INFO", 2),
@@ -28,8 +35,8 @@ def test_key_is_body_and_severity_band_in_order_of_first_appearance() -> None:
 
 def test_service_name_key_keeps_services_apart() -> None:
     rows = queued([Rec("x")], service="a") + queued([Rec("x")], service="b", first_id=2)
-    assert len(dedupe(rows)) == 1
-    assert [e.service for e in dedupe(rows, ("body", "severity", "service.name"))] == ["a", "b"]
+    assert len(run(rows)) == 1
+    assert [e.service for e in run(rows, ("body", "severity", "service.name"))] == ["a", "b"]
 
 
 def test_first_record_gives_attributes_nested_on_dots_and_ids_in_hex() -> None:
@@ -39,7 +46,7 @@ def test_first_record_gives_attributes_nested_on_dots_and_ids_in_hex() -> None:
         trace_id=b"\x0a" * 16,
         span_id=b"\x0b" * 8,
     )
-    (entry,) = dedupe(queued([first, Rec("x", attributes={"user": "u2"})]))
+    (entry,) = run(queued([first, Rec("x", attributes={"user": "u2"})]))
     assert entry.attributes == {}  # details wait until the entry is kept
     add_details(entry)
     assert entry.attributes == {"http": {"method": "GET", "status": 500}, "user": "u1"}
@@ -47,13 +54,13 @@ def test_first_record_gives_attributes_nested_on_dots_and_ids_in_hex() -> None:
 
 
 def test_leaf_and_prefix_of_the_same_key_both_survive() -> None:
-    (entry,) = dedupe(queued([Rec("x", attributes={"a": 1, "a.b": 2})]))
+    (entry,) = run(queued([Rec("x", attributes={"a": 1, "a.b": 2})]))
     add_details(entry)
     assert entry.attributes == {"a": {"_value": 1, "b": 2}}
 
 
 def test_severity_zero_takes_its_band_from_text() -> None:
-    entries = dedupe(
+    entries = run(
         queued([Rec("w", 0, "warning"), Rec("e", 0, "ERROR"), Rec("u", 0, "loud"), Rec("n", 0)])
     )
     assert [(e.severity, e.severity_number) for e in entries] == [
@@ -68,11 +75,11 @@ def test_non_string_bodies_render_as_json_and_missing_time_uses_receive_time() -
     kv = AnyValue(
         kvlist_value=KeyValueList(values=[KeyValue(key="k", value=AnyValue(int_value=1))])
     )
-    entries = dedupe(queued([Rec(kv, time=0), Rec(AnyValue(), time=0)]))
+    entries = run(queued([Rec(kv, time=0), Rec(AnyValue(), time=0)]))
     assert [e.body for e in entries] == ['{"k":1}', ""]
     assert entries[0].first_seen == T0  # builders' received_at
 
 
 def test_out_of_range_severity_is_unspecified_not_a_crash() -> None:
-    (entry,) = dedupe(queued([Rec("x", 255)]))
+    (entry,) = run(queued([Rec("x", 255)]))
     assert entry.severity == "UNSPECIFIED"

@@ -19,7 +19,7 @@ from gateway.model import Claim, QueuedRow
 from gateway.store._schema import log_queue, queue_lease
 
 HEAD = "head"
-_COLUMNS = "id, received_at, severity_number, record, origin"
+_COLUMNS = "id, received_at, severity_number, record, origin_id"
 
 
 def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[QueuedRow]:

@@ -26,7 +26,9 @@ class _Pending:
 
 
 class GroupCommit:
-    def __init__(self, write: Callable[[list[tuple[Any, ...]]], None], commit_lock: threading.Lock) -> None:
+    def __init__(
+        self, write: Callable[[list[tuple[Any, ...]]], None], commit_lock: threading.Lock
+    ) -> None:
         self._write = write
         self._commit_lock = commit_lock  # shared with every other writer of the database
         self._queue_lock = threading.Lock()

@@ -27,10 +27,20 @@ log_queue = Table(
     Column("received_at", BigInteger, nullable=False),
     Column("severity_number", Integer, nullable=False),
     Column("record", LargeBinary, nullable=False),
-    Column("origin", LargeBinary, nullable=False),
+    Column("origin_id", BigInteger, nullable=False),
     # Row claims (PostgreSQL, where several gateways share the queue).
     Column("claim_token", BigInteger, nullable=True),
     Column("lease_until", BigInteger, nullable=True),
+)
+
+# The resource and scope of queued records, stored once: every record of a request shares them,
+# and they would be a third of each queue row.
+log_origin = Table(
+    "log_origin",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("digest", LargeBinary, nullable=False, unique=True),
+    Column("origin", LargeBinary, nullable=False),
 )
 
 # SQLite has one writer, so one batch stage at a time holds the head of the queue with this

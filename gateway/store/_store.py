@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -10,7 +11,17 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, create_engine, delete, event, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -23,12 +34,15 @@ from gateway.store._schema import (
     SCHEMA_VERSION,
     dead_letter,
     export_outbox,
+    log_origin,
     log_queue,
     logsieve_schema,
     metadata,
     queue_lease,
     recent_log_entries,
 )
+
+MAX_CACHED_ORIGINS = 10_000
 
 
 def _sqlite_pragmas(synchronous: str) -> Any:
@@ -72,18 +86,24 @@ class Store:
         # SQLite takes one writer at a time: this process's writers queue here, on a lock that
         # wakes the next one at once, rather than napping in SQLite's busy handler.
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
-        self._claims: ClaimStrategy = HeadLease(self._write_lock) if self._write_lock else RowClaims()
+        self._claims: ClaimStrategy = (
+            HeadLease(self._write_lock) if self._write_lock else RowClaims()
+        )
         self._group = GroupCommit(self._insert_queue_rows, self._write_lock or threading.Lock())
         # Hot paths go straight to the driver with these statements (bound parameters).
         mark = "?" if self.dialect == "sqlite" else "%s"
-        queue_columns = ("received_at", "severity_number", "record", "origin")
+        self._mark = mark
+        queue_columns = ("received_at", "severity_number", "record", "origin_id")
         self._enqueue_sql = _insert_sql("log_queue", queue_columns, mark)
+        self._origin_ids: dict[bytes, int] = {}  # committed origins only
         self._recent_sql = _insert_sql("recent_log_entries", RECENT_COLUMNS, mark)
         self._outbox_sql = _insert_sql("export_outbox", ("created_at", "event"), mark)
 
     def _make_engine(self, url: str, pool_size: int, synchronous: str) -> Engine:
         if self.dialect != "sqlite":
-            return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            return create_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
         if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
         database = make_url(url).database
@@ -138,6 +158,7 @@ class Store:
 
     def drop_all(self) -> None:
         """Remove every logsieve table (tests and benchmarks only)."""
+        self._origin_ids.clear()
         with self._writing() as conn:
             metadata.drop_all(conn)
 
@@ -160,12 +181,45 @@ class Store:
     def _insert_queue_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
         # Called by GroupCommit with the commit lock held: take the connection without it.
         with self._writing(locked=False) as conn:
-            self._executemany(conn, self._enqueue_sql, rows)
+            ids = self._origin_id_map(conn, {row[3] for row in rows})
+            self._executemany(
+                conn, self._enqueue_sql, [(r, s, rec, ids[o]) for r, s, rec, o in rows]
+            )
+        if len(self._origin_ids) > MAX_CACHED_ORIGINS:
+            self._origin_ids.clear()
+        self._origin_ids.update(ids)  # only now: a rolled-back id must never be reused
+
+    def _origin_id_map(self, conn: Connection, origins: set[bytes]) -> dict[bytes, int]:
+        known = self._origin_ids
+        ids = {origin: known[origin] for origin in origins if origin in known}
+        for origin in origins - ids.keys():
+            digest = hashlib.blake2b(origin, digest_size=16).digest()
+            conn.exec_driver_sql(self._origin_insert_sql, (digest, origin))
+            ids[origin] = conn.execute(
+                select(log_origin.c.id).where(log_origin.c.digest == digest)
+            ).scalar_one()
+        return ids
+
+    @property
+    def _origin_insert_sql(self) -> str:
+        mark = self._mark
+        return (
+            f"INSERT INTO log_origin (digest, origin) VALUES ({mark}, {mark}) "
+            "ON CONFLICT (digest) DO NOTHING"
+        )
 
     def claim_batch(self, token: int, now: int, lease_ns: int, limit: int) -> Claim:
         """Claim up to `limit` of the oldest claimable rows for `token`, oldest first."""
         with self._reading() as conn:
-            return self._claims.claim(conn, token, now, lease_ns, limit)
+            claim = self._claims.claim(conn, token, now, lease_ns, limit)
+            wanted = list({row[4] for row in claim.rows})
+            if wanted:
+                chosen = log_origin.c.id.in_(bindparam("ids", expanding=True))
+                found = conn.execute(
+                    select(log_origin.c.id, log_origin.c.origin).where(chosen), {"ids": wanted}
+                )
+                claim.origins.update((int(row[0]), bytes(row[1])) for row in found)
+            return claim
 
     def finish_batch(
         self, claim: Claim, recent: Sequence[tuple[Entry, int]], outbox: Sequence[str], now: int
