@@ -46,7 +46,9 @@ def fresh_store(url: str) -> Store:
 def fill(store: Store, total: int, seed: int = 11, chunk: int = 5120) -> float:
     """Enqueue `total` realistic rows in chunks; returns the seconds it took."""
     began = time.perf_counter()
-    for rows in Workload(seed).row_chunks(total, chunk=chunk, received_at=time.time_ns()):
+    for rows in Workload(seed).row_chunks(
+        total, store.origin_id, chunk=chunk, received_at=time.time_ns()
+    ):
         store.enqueue(rows)
     return time.perf_counter() - began
 

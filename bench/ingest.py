@@ -37,6 +37,9 @@ class NullStore:
     def enqueue(self, rows: list[QueueRow]) -> None:
         return None
 
+    def origin_id(self, origin: bytes) -> int:
+        return 1
+
 
 @dataclass(frozen=True, slots=True)
 class IngestOptions:

@@ -9,7 +9,7 @@ attributes, trace/span ids and timestamps.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
@@ -151,14 +151,16 @@ class Workload:
         return [self.request(records).SerializeToString() for _ in range(count)]
 
     def row_chunks(
-        self, total: int, chunk: int = 4096, received_at: int = 0
+        self, total: int, origin_id: Callable[[bytes], int], chunk: int = 4096, received_at: int = 0
     ) -> Iterator[list[QueueRow]]:
         """Queue rows as the receiver makes them, `chunk` rows at a time, `total` in all."""
         left = total
         while left > 0:
             rows: list[QueueRow] = []
             while len(rows) < min(chunk, left):
-                rows.extend(rows_from_request(self.request(512), received_at or self._time))
+                rows.extend(
+                    rows_from_request(self.request(512), received_at or self._time, origin_id)
+                )
             rows = rows[: min(chunk, left)]
             left -= len(rows)
             yield rows

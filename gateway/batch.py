@@ -7,12 +7,13 @@ rows, so a crash at any point either leaves the rows queued or leaves the result
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import orjson
 
 from gateway.dedupe import OriginCache, add_details, dedupe
 from gateway.exporter import logflare_event
@@ -83,8 +84,9 @@ class BatchStage:
     ) -> tuple[BatchReport, list[tuple[Entry, int]], list[str]]:
         entries = dedupe(rows, origins, self._settings.dedupe_keys)
         sampled = sample(entries, self._policy, batch_key)
+        records = self._store.claimed_records([entry.first_id for entry in sampled.kept])
         for entry in sampled.kept:
-            add_details(entry)
+            add_details(entry, records[entry.first_id])
         expires_at = now + self._settings.ttl_ns
         recent = [(entry, expires_at) for entry in sampled.kept]
         events = (
@@ -111,4 +113,4 @@ class BatchStage:
 
 
 def _event_json(entry: Entry, now: int) -> str:
-    return json.dumps(logflare_event(entry, now), separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(logflare_event(entry, now)).decode()

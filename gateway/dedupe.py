@@ -8,10 +8,12 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from gateway import severity
 from gateway.model import Entry, QueuedRow
-from gateway.otlp import Origin, body_text, nest_attributes
+from gateway.otlp import Origin, nest_attributes
 
 DEFAULT_KEYS = ("body", "severity")
-_BAND_OF = ("", *(severity.band(n, "") for n in range(1, 25)))
+# Rows hold 0-24 (the receiver maps anything else through severity_text or to 0); the key uses
+# the band's index, the entry its name.
+_BAND_OF = tuple((n + 3) // 4 for n in range(25))
 
 
 class OriginCache:
@@ -32,63 +34,49 @@ def dedupe(
 ) -> list[Entry]:
     """Group rows by the configured keys, in order of first appearance.
 
-    This loop runs once per queued record, so it stays flat: one decode, table lookups, one
-    dict probe. Everything else happens once per entry, in _new_entry.
+    This loop runs once per queued record, so it stays flat: no decoding, one dict probe.
+    Everything else happens once per entry.
     """
     use_body, use_band, use_service = (
-        ("body" in keys),
-        ("severity" in keys),
-        ("service.name" in keys),
+        name in keys for name in ("body", "severity", "service.name")
     )
-    entries: dict[tuple[str, str, str], Entry] = {}
-    decode = LogRecord.FromString
-    for _, received_at, number, record_bytes, origin_id in rows:
-        record = decode(record_bytes)
-        origin = origins[origin_id]
-        body = record.body.string_value or body_text(record.body)
-        band = (
-            _BAND_OF[number] if 0 < number <= 24 else severity.band_from_text(record.severity_text)
-        )
-        seen = record.time_unix_nano or record.observed_time_unix_nano or received_at
+    entries: dict[tuple[str, int, str], Entry] = {}
+    for row_id, seen_at, number, body, origin_id in rows:
+        band = _BAND_OF[number]
         key = (
             body if use_body else "",
-            band if use_band else "",
-            origin.service if use_service else "",
+            band if use_band else 0,
+            origins[origin_id].service if use_service else "",
         )
         entry = entries.get(key)
         if entry is None:
-            entries[key] = _new_entry(record, origin, body, band, seen, record_bytes)
+            entries[key] = _new_entry(row_id, seen_at, number, body, origins[origin_id])
         else:
             entry.count += 1
-            if seen < entry.first_seen:
-                entry.first_seen = seen
-            elif seen > entry.last_seen:
-                entry.last_seen = seen
+            if seen_at < entry.first_seen:
+                entry.first_seen = seen_at
+            elif seen_at > entry.last_seen:
+                entry.last_seen = seen_at
     return list(entries.values())
 
 
-def _new_entry(
-    record: LogRecord, origin: Origin, body: str, band: str, seen: int, record_bytes: bytes
-) -> Entry:
+def _new_entry(row_id: int, seen_at: int, number: int, body: str, origin: Origin) -> Entry:
     return Entry(
         body=body,
-        severity_number=severity.effective_number(record.severity_number, record.severity_text),
-        severity=band,
+        severity_number=number,
+        severity=severity.band(number, ""),
         service=origin.service,
         count=1,
-        first_seen=seen,
-        last_seen=seen,
+        first_seen=seen_at,
+        last_seen=seen_at,
         scope=origin.scope,
-        first_record=record_bytes,
+        first_id=row_id,
     )
 
 
-def add_details(entry: Entry) -> None:
+def add_details(entry: Entry, record: bytes) -> None:
     """Fill attributes, trace and span id from the entry's first record (kept entries only)."""
-    if not entry.first_record:
-        return
-    record = LogRecord.FromString(entry.first_record)
-    entry.attributes = nest_attributes(record.attributes)
-    entry.trace_id = record.trace_id.hex()
-    entry.span_id = record.span_id.hex()
-    entry.first_record = b""
+    decoded = LogRecord.FromString(record)
+    entry.attributes = nest_attributes(decoded.attributes)
+    entry.trace_id = decoded.trace_id.hex()
+    entry.span_id = decoded.span_id.hex()

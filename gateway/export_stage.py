@@ -7,11 +7,12 @@ a request refused for good moves its events to dead_letter with the reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import orjson
 
 from gateway.outcome import ExportOutcome, OutcomeKind
 from gateway.store import Store
@@ -85,7 +86,7 @@ class ExportStage:
 
     def _send(self, pending: list[tuple[int, str]], now: int, report: ExportReport) -> bool:
         ids = [event_id for event_id, _ in pending]
-        outcome = self._exporter.export([json.loads(event) for _, event in pending])
+        outcome = self._exporter.export([orjson.loads(event) for _, event in pending])
         report.requests += 1
         report.last = outcome
         if outcome.kind is OutcomeKind.OK:

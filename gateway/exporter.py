@@ -7,11 +7,11 @@ worth retrying is data (RETRYABLE, REFUSED), not scattered ifs.
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 from typing import Any
 
 import httpx
+import orjson
 
 from gateway.config import LogflareConfig
 from gateway.model import Entry
@@ -81,7 +81,7 @@ class LogflareExporter:
         return f"LogflareExporter(url={self._url!r}, {self._params!r}, api_key='***')"
 
     def export(self, events: list[dict[str, Any]]) -> ExportOutcome:
-        body = json.dumps({"batch": events}, separators=(",", ":"), ensure_ascii=False).encode()
+        body = orjson.dumps({"batch": events})
         headers = dict(self._headers)
         if len(body) > GZIP_ABOVE_BYTES:
             body = gzip.compress(body, compresslevel=5)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# One log_queue row: a LogRecord as received, and where it came from. A plain tuple, because
-# the batch stage reads tens of thousands per claim and unpacks them in its loop:
-#   (id, received_at unix ns, severity_number, LogRecord bytes, origin id)
-# where the origin is a serialized ResourceLogs holding only the resource and one scope.
-QueuedRow = tuple[int, int, int, bytes, int]
+# What the batch stage reads of a log_queue row. A plain tuple, because a claim holds tens of
+# thousands and dedupe unpacks them in its loop:
+#   (id, seen_at unix ns, severity_number, body, origin id)
+# The record's other fields stay in the database until an entry is kept.
+QueuedRow = tuple[int, int, int, str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +45,9 @@ class Entry:
     span_id: str = ""
     scope: str = ""
     sample_rate: float = 1.0
-    # The first record's bytes, until add_details() has filled attributes and ids from it:
-    # dedupe defers that work so that entries sampled out never pay for it.
-    first_record: bytes = field(default=b"", compare=False, repr=False)
+    # The queue row of the first record: add_details() reads attributes and ids from it later,
+    # so that entries sampled out never pay for decoding.
+    first_id: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,37 +1,53 @@
 """OTLP protobuf <-> logsieve: queue rows on the way in, readable values on the way out.
 
-`rows_from_request` is the ingest hot path: it does per record only what the queue needs
-(severity for drop policies, the record's own bytes) and leaves decoding to the batch stage.
+`rows_from_request` is the ingest hot path: per record it pulls out only what the batch stage
+groups on (severity, time, body) and keeps the rest as the record's own bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs, ScopeLogs
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-QueueRow = tuple[int, int, bytes, bytes]
+from gateway import severity
+
+MAX_SEVERITY = 24
 SERVICE_NAME = "service.name"
+# (received_at, severity_number, seen_at, body, record without its body, origin id)
+QueueRow = tuple[int, int, int, str, bytes, int]
 
 
-def rows_from_request(request: ExportLogsServiceRequest, received_at: int) -> list[QueueRow]:
-    """One (received_at, severity_number, record bytes, origin bytes) row per LogRecord."""
+def rows_from_request(
+    request: ExportLogsServiceRequest, received_at: int, origin_id: Callable[[bytes], int]
+) -> list[QueueRow]:
+    """One queue row per LogRecord: what dedupe keys on, as plain columns, and the rest as bytes.
+
+    The body is lifted out of the record into its own column (and cleared from the record, so
+    it is stored once): the batch stage then groups rows without decoding them.
+    """
     rows: list[QueueRow] = []
     for resource_logs in request.resource_logs:
         for scope_logs in resource_logs.scope_logs:
-            origin = _origin_bytes(resource_logs, scope_logs)
-            rows.extend(
-                [
-                    (received_at, record.severity_number, record.SerializeToString(), origin)
-                    for record in scope_logs.log_records
-                ]
-            )
+            origin = origin_id(_origin_bytes(resource_logs, scope_logs))
+            rows.extend([_row(record, received_at, origin) for record in scope_logs.log_records])
     return rows
+
+
+def _row(record: LogRecord, received_at: int, origin: int) -> QueueRow:
+    number: int = record.severity_number
+    if not 0 < number <= MAX_SEVERITY:
+        number = severity.effective_number(number, record.severity_text)
+    seen_at = record.time_unix_nano or record.observed_time_unix_nano or received_at
+    body = record.body.string_value or body_text(record.body)
+    record.ClearField("body")
+    return (received_at, number, seen_at, body, record.SerializeToString(), origin)
 
 
 def _origin_bytes(resource_logs: ResourceLogs, scope_logs: ScopeLogs) -> bytes:

@@ -64,11 +64,11 @@ class OtlpGrpcReceiver:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"not an ExportLogsServiceRequest: {exc}"
             )
-        rows = rows_from_request(request, self._clock.now_ns())
         try:
+            rows = rows_from_request(request, self._clock.now_ns(), self._store.origin_id)
             self._store.enqueue(rows)
         except StorageError as exc:
-            log.warning("enqueue of %d records failed: %s", len(rows), exc)
+            log.warning("enqueue failed: %s", exc)
             context.abort(grpc.StatusCode.UNAVAILABLE, "the queue's database is unavailable; retry")
         return EMPTY_RESPONSE
 

@@ -9,7 +9,7 @@ from typing import Any
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from gateway.model import QueuedRow
+from gateway.model import Entry, QueuedRow
 from gateway.otlp import Origin, rows_from_request
 
 T0 = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z in unix ns
@@ -63,15 +63,29 @@ def request(
 
 
 _ORIGIN_IDS: dict[bytes, int] = {}
+_RECORDS: dict[int, bytes] = {}
+
+
+def _origin_id(origin: bytes) -> int:
+    return _ORIGIN_IDS.setdefault(origin, len(_ORIGIN_IDS) + 1)
 
 
 def queued(records: Sequence[Rec], service: str = "checkout", first_id: int = 1) -> list[QueuedRow]:
-    """Queue rows as the receiver and the store would make them, without a database."""
-    rows = rows_from_request(request(records, service), received_at=T0)
-    ids = [_ORIGIN_IDS.setdefault(origin, len(_ORIGIN_IDS) + 1) for *_, origin in rows]
-    return [(first_id + i, *row[:3], ids[i]) for i, row in enumerate(rows)]
+    """Rows as the batch stage reads them from the queue, without a database."""
+    rows = []
+    for i, (_, number, seen_at, body, record, origin_id) in enumerate(
+        rows_from_request(request(records, service), T0, _origin_id)
+    ):
+        _RECORDS[first_id + i] = record
+        rows.append((first_id + i, seen_at, number, body, origin_id))
+    return rows
 
 
 def origins() -> dict[int, Origin]:
     """Every origin `queued` has handed out, by id."""
     return {origin_id: Origin(origin) for origin, origin_id in _ORIGIN_IDS.items()}
+
+
+def record_of(entry: Entry) -> bytes:
+    """The stored record bytes of an entry's first row (from the last `queued` call)."""
+    return _RECORDS[entry.first_id]

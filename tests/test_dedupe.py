@@ -8,7 +8,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue, KeyValu
 
 from gateway.dedupe import DEFAULT_KEYS, add_details, dedupe
 from gateway.model import Entry, QueuedRow
-from tests.builders import T0, Rec, origins, queued
+from tests.builders import T0, Rec, origins, queued, record_of
 
 
 def run(rows: list[QueuedRow], keys: Sequence[str] = DEFAULT_KEYS) -> list[Entry]:
@@ -48,14 +48,14 @@ def test_first_record_gives_attributes_nested_on_dots_and_ids_in_hex() -> None:
     )
     (entry,) = run(queued([first, Rec("x", attributes={"user": "u2"})]))
     assert entry.attributes == {}  # details wait until the entry is kept
-    add_details(entry)
+    add_details(entry, record_of(entry))
     assert entry.attributes == {"http": {"method": "GET", "status": 500}, "user": "u1"}
     assert entry.trace_id == "0a" * 16 and entry.span_id == "0b" * 8
 
 
 def test_leaf_and_prefix_of_the_same_key_both_survive() -> None:
     (entry,) = run(queued([Rec("x", attributes={"a": 1, "a.b": 2})]))
-    add_details(entry)
+    add_details(entry, record_of(entry))
     assert entry.attributes == {"a": {"_value": 1, "b": 2}}
 
 

@@ -15,19 +15,19 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, delete, update
 
-from gateway.model import Claim, QueuedRow
+from gateway.model import Claim
 from gateway.store._schema import log_queue, queue_lease
 
 HEAD = "head"
-_COLUMNS = "id, received_at, severity_number, record, origin_id"
+_COLUMNS = "id, seen_at, severity_number, body, origin_id"
 
 
-def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[QueuedRow]:
+def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
     """Plain tuples straight from the driver: no per-row objects for tens of thousands of rows."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params)
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        return list(cursor.fetchall())
     finally:
         cursor.close()
 

@@ -25,7 +25,12 @@ log_queue = Table(
     metadata,
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("received_at", BigInteger, nullable=False),
+    # 1-24, or 0 when neither the number nor the text named a severity.
     Column("severity_number", Integer, nullable=False),
+    # time_unix_nano, else observed_time_unix_nano, else received_at.
+    Column("seen_at", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+    # The rest of the LogRecord (body cleared), decoded only for entries that are kept.
     Column("record", LargeBinary, nullable=False),
     Column("origin_id", BigInteger, nullable=False),
     # Row claims (PostgreSQL, where several gateways share the queue).

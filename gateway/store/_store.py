@@ -11,6 +11,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Connection,
     bindparam,
@@ -27,7 +28,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from gateway.errors import StorageCorrupt, StorageUnavailable
 from gateway.model import Claim, Entry, RecentEntry
-from gateway.store._claims import HEAD, ClaimStrategy, HeadLease, RowClaims
+from gateway.otlp import QueueRow
+from gateway.store._claims import HEAD, ClaimStrategy, HeadLease, RowClaims, raw_rows
 from gateway.store._group_commit import GroupCommit
 from gateway.store._schema import (
     RECENT_COLUMNS,
@@ -43,6 +45,8 @@ from gateway.store._schema import (
 )
 
 MAX_CACHED_ORIGINS = 10_000
+_RECORDS_SQLITE = "SELECT id, record FROM log_queue WHERE id IN (SELECT value FROM json_each(?))"
+_RECORDS_POSTGRES = "SELECT id, record FROM log_queue WHERE id = ANY(%s)"
 
 
 def _sqlite_pragmas(synchronous: str) -> Any:
@@ -92,8 +96,11 @@ class Store:
         self._group = GroupCommit(self._insert_queue_rows, self._write_lock or threading.Lock())
         # Hot paths go straight to the driver with these statements (bound parameters).
         mark = "?" if self.dialect == "sqlite" else "%s"
-        self._mark = mark
-        queue_columns = ("received_at", "severity_number", "record", "origin_id")
+        self._origin_insert_sql = (
+            f"INSERT INTO log_origin (digest, origin) VALUES ({mark}, {mark}) "
+            "ON CONFLICT (digest) DO NOTHING"
+        )
+        queue_columns = ("received_at", "severity_number", "seen_at", "body", "record", "origin_id")
         self._enqueue_sql = _insert_sql("log_queue", queue_columns, mark)
         self._origin_ids: dict[bytes, int] = {}  # committed origins only
         self._recent_sql = _insert_sql("recent_log_entries", RECENT_COLUMNS, mark)
@@ -169,8 +176,8 @@ class Store:
 
     # -- the queue -------------------------------------------------------------------------
 
-    def enqueue(self, rows: Sequence[tuple[int, int, bytes, bytes]]) -> None:
-        """Commit (received_at, severity_number, record, origin) rows in one transaction."""
+    def enqueue(self, rows: Sequence[QueueRow]) -> None:
+        """Commit rows made by otlp.rows_from_request in one transaction."""
         if not rows:
             return
         if self._write_lock:
@@ -178,35 +185,24 @@ class Store:
         else:  # PostgreSQL takes concurrent writers itself
             self._insert_queue_rows(rows)
 
-    def _insert_queue_rows(self, rows: Sequence[tuple[Any, ...]]) -> None:
+    def _insert_queue_rows(self, rows: Sequence[QueueRow]) -> None:
         # Called by GroupCommit with the commit lock held: take the connection without it.
         with self._writing(locked=False) as conn:
-            ids = self._origin_id_map(conn, {row[3] for row in rows})
-            self._executemany(
-                conn, self._enqueue_sql, [(r, s, rec, ids[o]) for r, s, rec, o in rows]
-            )
-        if len(self._origin_ids) > MAX_CACHED_ORIGINS:
-            self._origin_ids.clear()
-        self._origin_ids.update(ids)  # only now: a rolled-back id must never be reused
+            self._executemany(conn, self._enqueue_sql, rows)
 
-    def _origin_id_map(self, conn: Connection, origins: set[bytes]) -> dict[bytes, int]:
-        known = self._origin_ids
-        ids = {origin: known[origin] for origin in origins if origin in known}
-        for origin in origins - ids.keys():
+    def origin_id(self, origin: bytes) -> int:
+        """The id of a resource+scope in log_origin, stored on first sight (then cached)."""
+        found = self._origin_ids.get(origin)
+        if found is None:
             digest = hashlib.blake2b(origin, digest_size=16).digest()
-            conn.exec_driver_sql(self._origin_insert_sql, (digest, origin))
-            ids[origin] = conn.execute(
-                select(log_origin.c.id).where(log_origin.c.digest == digest)
-            ).scalar_one()
-        return ids
-
-    @property
-    def _origin_insert_sql(self) -> str:
-        mark = self._mark
-        return (
-            f"INSERT INTO log_origin (digest, origin) VALUES ({mark}, {mark}) "
-            "ON CONFLICT (digest) DO NOTHING"
-        )
+            with self._writing() as conn:
+                conn.exec_driver_sql(self._origin_insert_sql, (digest, origin))
+                statement = select(log_origin.c.id).where(log_origin.c.digest == digest)
+                found = int(conn.execute(statement).scalar_one())
+            if len(self._origin_ids) >= MAX_CACHED_ORIGINS:
+                self._origin_ids.clear()
+            self._origin_ids[origin] = found  # after the commit: never a rolled-back id
+        return found
 
     def claim_batch(self, token: int, now: int, lease_ns: int, limit: int) -> Claim:
         """Claim up to `limit` of the oldest claimable rows for `token`, oldest first."""
@@ -234,6 +230,18 @@ class Store:
             self._executemany(conn, self._recent_sql, recent_rows)
             self._executemany(conn, self._outbox_sql, outbox_rows)
             return True
+
+    def claimed_records(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """The record bytes of some claimed rows, by id (for the entries a batch keeps)."""
+        if not ids:
+            return {}
+        # One bound parameter for the whole id list, however long it is.
+        if self.dialect == "sqlite":
+            sql, param = _RECORDS_SQLITE, json.dumps(list(ids))
+        else:
+            sql, param = _RECORDS_POSTGRES, list(ids)  # type: ignore[assignment]
+        with self._reading() as conn:
+            return {int(row[0]): bytes(row[1]) for row in raw_rows(conn, sql, (param,))}
 
     def release(self, claim: Claim) -> None:
         """Give a claim's rows back to the queue (the batch failed before finishing)."""
@@ -343,7 +351,7 @@ def _recent_values(entry: Entry, expires_at: int) -> tuple[Any, ...]:
         entry.first_seen,
         entry.last_seen,
         entry.sample_rate,
-        json.dumps(entry.attributes, separators=(",", ":"), ensure_ascii=False),
+        orjson.dumps(entry.attributes).decode(),
         entry.trace_id,
         entry.span_id,
         entry.scope,
@@ -352,5 +360,5 @@ def _recent_values(entry: Entry, expires_at: int) -> tuple[Any, ...]:
 
 def _recent_entry(row: Any) -> RecentEntry:
     values = {name: row[name] for name in RECENT_COLUMNS if name != "expires_at"}
-    values["attributes"] = json.loads(values["attributes"])
+    values["attributes"] = orjson.loads(values["attributes"])
     return RecentEntry(id=row["id"], entry=Entry(**values), expires_at=row["expires_at"])
