@@ -92,7 +92,7 @@ class Runner:
         return self._pg_url if isinstance(self._pg_url, str) else None
 
     def _ingest(self, name: str, url: str | None, batch_stage: bool = True) -> IngestResult:
-        profile_dir = RESULTS if self.args.profile and name != "ingest-paused" else None
+        profile_dir = RESULTS if self.args.profile else None
         opts = IngestOptions(
             warmup_s=self.sizes.warmup_s,
             duration_s=self.sizes.duration_s,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,9 @@ from gateway.store._schema import (
 )
 
 MAX_CACHED_ORIGINS = 10_000
+ROWS_PER_STATEMENT = 1024  # x 13 columns stays under SQLite's 32,766 bound parameters
+QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", "origin_id")
+OUTBOX_COLUMNS = ("created_at", "event")
 _RECORDS_SQLITE = "SELECT id, record FROM log_queue WHERE id IN (SELECT value FROM json_each(?))"
 _RECORDS_POSTGRES = "SELECT id, record FROM log_queue WHERE id = ANY(%s)"
 
@@ -77,8 +82,22 @@ def _translated_errors() -> Iterator[None]:
         raise
 
 
-def _insert_sql(table: str, columns: Sequence[str], mark: str) -> str:
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+def _statement_sizes(count: int) -> Iterator[int]:
+    """Full statements, then the rest in powers of two: few statement shapes, all cached."""
+    full, rest = divmod(count, ROWS_PER_STATEMENT)
+    yield from [ROWS_PER_STATEMENT] * full
+    bit = 1 << ROWS_PER_STATEMENT.bit_length()
+    while rest:
+        bit >>= 1
+        if rest & bit:
+            yield bit
+            rest -= bit
+
+
+@functools.lru_cache(maxsize=64)
+def _multi_insert_sql(table: str, columns: tuple[str, ...], rows: int, mark: str) -> str:
+    one = "(" + ", ".join([mark] * len(columns)) + ")"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows)
 
 
 class Store:
@@ -96,15 +115,12 @@ class Store:
         self._group = GroupCommit(self._insert_queue_rows, self._write_lock or threading.Lock())
         # Hot paths go straight to the driver with these statements (bound parameters).
         mark = "?" if self.dialect == "sqlite" else "%s"
+        self._mark = mark
         self._origin_insert_sql = (
             f"INSERT INTO log_origin (digest, origin) VALUES ({mark}, {mark}) "
             "ON CONFLICT (digest) DO NOTHING"
         )
-        queue_columns = ("received_at", "severity_number", "seen_at", "body", "record", "origin_id")
-        self._enqueue_sql = _insert_sql("log_queue", queue_columns, mark)
         self._origin_ids: dict[bytes, int] = {}  # committed origins only
-        self._recent_sql = _insert_sql("recent_log_entries", RECENT_COLUMNS, mark)
-        self._outbox_sql = _insert_sql("export_outbox", ("created_at", "event"), mark)
 
     def _make_engine(self, url: str, pool_size: int, synchronous: str) -> Engine:
         if self.dialect != "sqlite":
@@ -140,9 +156,19 @@ class Store:
         with _translated_errors(), self._engine.connect() as conn:
             yield conn
 
-    def _executemany(self, conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        if rows:
-            conn.exec_driver_sql(sql, list(rows))
+    def _insert_many(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Multi-row INSERTs of up to ROWS_PER_STATEMENT rows each.
+
+        One statement per row (executemany) hands Python's GIL back and forth once per row;
+        with the gRPC threads busy, every handoff waits, and the single SQLite writer starves.
+        """
+        start = 0
+        for size in _statement_sizes(len(rows)):
+            sql = _multi_insert_sql(table, tuple(columns), size, self._mark)
+            conn.exec_driver_sql(sql, tuple(chain.from_iterable(rows[start : start + size])))
+            start += size
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -188,7 +214,7 @@ class Store:
     def _insert_queue_rows(self, rows: Sequence[QueueRow]) -> None:
         # Called by GroupCommit with the commit lock held: take the connection without it.
         with self._writing(locked=False) as conn:
-            self._executemany(conn, self._enqueue_sql, rows)
+            self._insert_many(conn, "log_queue", QUEUE_COLUMNS, rows)
 
     def origin_id(self, origin: bytes) -> int:
         """The id of a resource+scope in log_origin, stored on first sight (then cached)."""
@@ -227,8 +253,8 @@ class Store:
             if not self._claims.take_rows(conn, claim):
                 conn.rollback()  # fenced off: another stage owns these rows now
                 return False
-            self._executemany(conn, self._recent_sql, recent_rows)
-            self._executemany(conn, self._outbox_sql, outbox_rows)
+            self._insert_many(conn, "recent_log_entries", RECENT_COLUMNS, recent_rows)
+            self._insert_many(conn, "export_outbox", OUTBOX_COLUMNS, outbox_rows)
             return True
 
     def claimed_records(self, ids: Sequence[int]) -> dict[int, bytes]:
@@ -258,7 +284,7 @@ class Store:
         """Insert (entry, expires_at) rows into the live view directly (tools and tests)."""
         rows = [_recent_values(*r) for r in recent]
         with self._writing() as conn:
-            self._executemany(conn, self._recent_sql, rows)
+            self._insert_many(conn, "recent_log_entries", RECENT_COLUMNS, rows)
 
     def recent_after(self, cursor: int, now: int, limit: int) -> list[RecentEntry]:
         """Unexpired entries with id > cursor, oldest first."""
