@@ -159,11 +159,14 @@ class Store:
     def _insert_many(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
     ) -> None:
-        """Multi-row INSERTs of up to ROWS_PER_STATEMENT rows each.
+        """COPY on PostgreSQL; on SQLite, multi-row INSERTs of up to ROWS_PER_STATEMENT rows.
 
         One statement per row (executemany) hands Python's GIL back and forth once per row;
         with the gRPC threads busy, every handoff waits, and the single SQLite writer starves.
         """
+        if self.dialect == "postgresql":
+            _copy_rows(conn, table, columns, rows)
+            return
         start = 0
         for size in _statement_sizes(len(rows)):
             sql = _multi_insert_sql(table, tuple(columns), size, self._mark)
@@ -363,6 +366,16 @@ class Store:
         statement = select(dead_letter.c.event, dead_letter.c.reason).order_by(dead_letter.c.id)
         with self._reading() as conn:
             return [(str(row[0]), str(row[1])) for row in conn.execute(statement)]
+
+
+def _copy_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL's COPY: several times cheaper per row than any INSERT through psycopg."""
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _recent_values(entry: Entry, expires_at: int) -> tuple[Any, ...]:
