@@ -21,6 +21,7 @@ from bench.clients import ClientResult, LoadPlan, LoadRun
 from gateway.batch import BatchSettings, BatchStage
 from gateway.clock import SystemClock
 from gateway.config import GrpcReceiverConfig
+from gateway.heap import freeze_long_lived
 from gateway.model import Claim
 from gateway.otlp import QueueRow
 from gateway.receiver import OtlpGrpcReceiver
@@ -150,6 +151,7 @@ def run_ingest(
     try:
         if batch is not None:
             batch.periodic.start()
+        freeze_long_lived()  # as Gateway.start() does
         start = load.start()
         window_start, window_end = start + opts.warmup_s, start + opts.warmup_s + opts.duration_s
         time.sleep(max(0.0, window_start - time.monotonic()))

@@ -40,6 +40,7 @@ def _drain(url: str) -> dict[str, Any]:
     from bench.batchbench import default_policy, default_settings, instrument
     from gateway.batch import BatchStage
     from gateway.clock import SystemClock
+    from gateway.heap import freeze_long_lived
     from gateway.store import Store
 
     store = Store(url)
@@ -47,6 +48,7 @@ def _drain(url: str) -> dict[str, Any]:
     stage = BatchStage(store, default_policy(), settings)
     timing = instrument(store)
     store.queue_depth()  # open the pool's first connection before the baseline
+    freeze_long_lived()  # as Gateway.start() does
     baseline_kib = _status_kib("VmRSS")
     began = time.perf_counter()
     report = stage.process_queue(SystemClock().now_ns())

@@ -11,6 +11,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.export_stage import Exporter, ExportStage
 from gateway.exporter import LogflareExporter
+from gateway.heap import freeze_long_lived
 from gateway.purge import PurgeJob
 from gateway.receiver import OtlpGrpcReceiver
 from gateway.sampling import SamplingPolicy
@@ -112,6 +113,7 @@ class Gateway:
         self.viewer.start()
         for job in self._jobs:
             job.start()
+        freeze_long_lived()
         log.info("viewer at %s/logs", self.viewer.url)
 
     def shutdown(self) -> None:
