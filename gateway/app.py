@@ -47,7 +47,15 @@ class Gateway:
         self.exporter = overrides.exporter or self._logflare(config)
         self.batch = BatchStage(self.store, self.policy, self._batch_settings(config))
         self.receiver = OtlpGrpcReceiver(self.store, config.receivers.otlp.grpc, self.clock)
-        self.export_stage = ExportStage(self.store, self.exporter) if self.exporter else None
+        self.export_stage = (
+            ExportStage(
+                self.store,
+                self.exporter,
+                batch_events=config.exporters.logflare.max_batch_events,
+            )
+            if self.exporter
+            else None
+        )
         self.purge = PurgeJob(self.store, chunk_rows=config.recent.purge_chunk_rows)
         self.feed = LiveFeed(self.store, self.clock, poll_interval=overrides.viewer_poll_interval)
         self.viewer = self._viewer(config)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from gateway.errors import StorageCorrupt, StorageUnavailable
 from gateway.model import Claim, Entry, RecentEntry
 from gateway.otlp import QueueRow
+from gateway.store._bulk import insert_rows
 from gateway.store._claims import HEAD, ClaimStrategy, HeadLease, RowClaims, raw_rows
 from gateway.store._group_commit import GroupCommit
 from gateway.store._schema import (
@@ -47,7 +46,6 @@ from gateway.store._schema import (
 )
 
 MAX_CACHED_ORIGINS = 10_000
-ROWS_PER_STATEMENT = 1024  # x 13 columns stays under SQLite's 32,766 bound parameters
 QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", "origin_id")
 OUTBOX_COLUMNS = ("created_at", "event")
 _RECORDS_SQLITE = "SELECT id, record FROM log_queue WHERE id IN (SELECT value FROM json_each(?))"
@@ -82,24 +80,6 @@ def _translated_errors() -> Iterator[None]:
         raise
 
 
-def _statement_sizes(count: int) -> Iterator[int]:
-    """Full statements, then the rest in powers of two: few statement shapes, all cached."""
-    full, rest = divmod(count, ROWS_PER_STATEMENT)
-    yield from [ROWS_PER_STATEMENT] * full
-    bit = 1 << ROWS_PER_STATEMENT.bit_length()
-    while rest:
-        bit >>= 1
-        if rest & bit:
-            yield bit
-            rest -= bit
-
-
-@functools.lru_cache(maxsize=64)
-def _multi_insert_sql(table: str, columns: tuple[str, ...], rows: int, mark: str) -> str:
-    one = "(" + ", ".join([mark] * len(columns)) + ")"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows)
-
-
 class Store:
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
@@ -115,7 +95,6 @@ class Store:
         self._group = GroupCommit(self._insert_queue_rows, self._write_lock or threading.Lock())
         # Hot paths go straight to the driver with these statements (bound parameters).
         mark = "?" if self.dialect == "sqlite" else "%s"
-        self._mark = mark
         self._origin_insert_sql = (
             f"INSERT INTO log_origin (digest, origin) VALUES ({mark}, {mark}) "
             "ON CONFLICT (digest) DO NOTHING"
@@ -155,23 +134,6 @@ class Store:
     def _reading(self) -> Iterator[Connection]:
         with _translated_errors(), self._engine.connect() as conn:
             yield conn
-
-    def _insert_many(
-        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-    ) -> None:
-        """COPY on PostgreSQL; on SQLite, multi-row INSERTs of up to ROWS_PER_STATEMENT rows.
-
-        One statement per row (executemany) hands Python's GIL back and forth once per row;
-        with the gRPC threads busy, every handoff waits, and the single SQLite writer starves.
-        """
-        if self.dialect == "postgresql":
-            _copy_rows(conn, table, columns, rows)
-            return
-        start = 0
-        for size in _statement_sizes(len(rows)):
-            sql = _multi_insert_sql(table, tuple(columns), size, self._mark)
-            conn.exec_driver_sql(sql, tuple(chain.from_iterable(rows[start : start + size])))
-            start += size
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -217,7 +179,7 @@ class Store:
     def _insert_queue_rows(self, rows: Sequence[QueueRow]) -> None:
         # Called by GroupCommit with the commit lock held: take the connection without it.
         with self._writing(locked=False) as conn:
-            self._insert_many(conn, "log_queue", QUEUE_COLUMNS, rows)
+            insert_rows(conn, self.dialect, "log_queue", QUEUE_COLUMNS, rows)
 
     def origin_id(self, origin: bytes) -> int:
         """The id of a resource+scope in log_origin, stored on first sight (then cached)."""
@@ -256,8 +218,8 @@ class Store:
             if not self._claims.take_rows(conn, claim):
                 conn.rollback()  # fenced off: another stage owns these rows now
                 return False
-            self._insert_many(conn, "recent_log_entries", RECENT_COLUMNS, recent_rows)
-            self._insert_many(conn, "export_outbox", OUTBOX_COLUMNS, outbox_rows)
+            insert_rows(conn, self.dialect, "recent_log_entries", RECENT_COLUMNS, recent_rows)
+            insert_rows(conn, self.dialect, "export_outbox", OUTBOX_COLUMNS, outbox_rows)
             return True
 
     def claimed_records(self, ids: Sequence[int]) -> dict[int, bytes]:
@@ -287,7 +249,7 @@ class Store:
         """Insert (entry, expires_at) rows into the live view directly (tools and tests)."""
         rows = [_recent_values(*r) for r in recent]
         with self._writing() as conn:
-            self._insert_many(conn, "recent_log_entries", RECENT_COLUMNS, rows)
+            insert_rows(conn, self.dialect, "recent_log_entries", RECENT_COLUMNS, rows)
 
     def recent_after(self, cursor: int, now: int, limit: int) -> list[RecentEntry]:
         """Unexpired entries with id > cursor, oldest first."""
@@ -366,16 +328,6 @@ class Store:
         statement = select(dead_letter.c.event, dead_letter.c.reason).order_by(dead_letter.c.id)
         with self._reading() as conn:
             return [(str(row[0]), str(row[1])) for row in conn.execute(statement)]
-
-
-def _copy_rows(
-    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """PostgreSQL's COPY: several times cheaper per row than any INSERT through psycopg."""
-    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def _recent_values(entry: Entry, expires_at: int) -> tuple[Any, ...]:

@@ -1,0 +1,62 @@
+"""Inserting many rows at once: COPY on PostgreSQL, multi-row INSERT on SQLite."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import Connection
+
+ROWS_PER_STATEMENT = 1024  # x 13 columns stays under SQLite's 32,766 bound parameters
+
+
+def insert_rows(
+    conn: Connection,
+    dialect: str,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Insert `rows` (tuples in `columns` order) inside the caller's transaction.
+
+    Not executemany: one statement per row hands Python's GIL back and forth once per row,
+    and with the gRPC threads busy every handoff waits, starving SQLite's single writer.
+    """
+    if dialect == "postgresql":
+        _copy_rows(conn, table, columns, rows)
+        return
+    start = 0
+    for size in _statement_sizes(len(rows)):
+        sql = _multi_insert_sql(table, tuple(columns), size)
+        conn.exec_driver_sql(sql, tuple(chain.from_iterable(rows[start : start + size])))
+        start += size
+
+
+def _statement_sizes(count: int) -> Iterator[int]:
+    """Full statements, then the rest in powers of two: few statement shapes, all cached."""
+    full, rest = divmod(count, ROWS_PER_STATEMENT)
+    yield from [ROWS_PER_STATEMENT] * full
+    bit = 1 << ROWS_PER_STATEMENT.bit_length()
+    while rest:
+        bit >>= 1
+        if rest & bit:
+            yield bit
+            rest -= bit
+
+
+@functools.lru_cache(maxsize=64)
+def _multi_insert_sql(table: str, columns: tuple[str, ...], rows: int) -> str:
+    one = "(" + ", ".join(["?"] * len(columns)) + ")"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows)
+
+
+def _copy_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL's COPY: several times cheaper per row than any INSERT through psycopg."""
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
