@@ -79,8 +79,8 @@ class ReceiversConfig(_Model):
 
 class StorageConfig(_Model):
     url: str = Field(default="sqlite:///data/logsieve.db", min_length=1)
-    # SQLite only. FULL: a commit survives power loss; NORMAL: it survives a process crash.
-    sqlite_synchronous: Literal["full", "normal"] = "full"
+    # SQLite only. NORMAL: a commit survives a process crash; FULL: power loss too.
+    sqlite_synchronous: Literal["normal", "full"] = "normal"
 
     @field_validator("url")
     @classmethod
