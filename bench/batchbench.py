@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.workload import Workload
+from bench.workload import FloodWorkload, Workload
 from gateway.batch import BatchSettings, BatchStage
 from gateway.clock import SystemClock
 from gateway.config import load_config
@@ -44,10 +44,11 @@ def fresh_store(url: str) -> Store:
     return store
 
 
-def fill(store: Store, total: int, seed: int = 11, chunk: int = 5120) -> float:
+def fill(store: Store, total: int, seed: int = 11, chunk: int = 5120, flood: bool = False) -> float:
     """Enqueue `total` realistic rows in chunks; returns the seconds it took."""
     began = time.perf_counter()
-    for rows in Workload(seed).row_chunks(
+    workload = FloodWorkload(seed) if flood else Workload(seed)
+    for rows in workload.row_chunks(
         total, store.origin_id, chunk=chunk, received_at=time.time_ns()
     ):
         store.enqueue(rows)
@@ -110,10 +111,10 @@ class BatchResult:
         )
 
 
-def run_batch(url: str, rows: int) -> BatchResult:
+def run_batch(url: str, rows: int, flood: bool = False) -> BatchResult:
     store = fresh_store(url)
     try:
-        fill_s = fill(store, rows)
+        fill_s = fill(store, rows, flood=flood)
         depth = store.queue_depth()
         if depth != rows:
             raise RuntimeError(f"filled {depth} rows, wanted {rows}")

@@ -86,6 +86,10 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = f"3. Batch stage process_queue (SQLite, {sizes.batch_rows:,} rows)"
         batch = results["batch"]
         rows.append(_failed(name, batch) or _batch_row(name, batch, durable, "durable ingest"))
+    if "batch-flood" in results:
+        name = f"3b. Batch stage process_queue, template flood (SQLite, {sizes.batch_rows:,} rows)"
+        flood = results["batch-flood"]
+        rows.append(_failed(name, flood) or _batch_row(name, flood, durable, "durable ingest"))
     if "memory" in results:
         name = f"4. Peak RSS draining a {sizes.memory_rows:,}-row backlog (SQLite)"
         memory = results["memory"]

@@ -92,6 +92,8 @@ def _kv(key: str, value: str | int) -> KeyValue:
 class Workload:
     """A deterministic stream of requests; `seed` picks the stream."""
 
+    services = SERVICES
+
     def __init__(self, seed: int = 1, base_time_ns: int = 1_700_000_000_000_000_000) -> None:
         self._rng = random.Random(seed)
         self._time = base_time_ns
@@ -127,7 +129,7 @@ class Workload:
 
     def request(self, records: int = 512) -> ExportLogsServiceRequest:
         rng = self._rng
-        service = rng.choice(SERVICES)
+        service = rng.choice(self.services)
         resource = Resource(
             attributes=[
                 _kv("service.name", service),
@@ -164,3 +166,40 @@ class Workload:
             rows = rows[: min(chunk, left)]
             left -= len(rows)
             yield rows
+
+
+# The flood: 2,000 fixed message texts (a log statement without variable parts), picked with
+# Zipf-distributed frequency, from 10 services; 3 % of templates (so about 3 % of records) are
+# errors. This is the traffic logsieve exists for: the same lines, over and over.
+FLOOD_SERVICES = (*SERVICES, "gateway", "scheduler")
+FLOOD_LEVELS = ((5, "DEBUG", 15), (9, "INFO", 65), (13, "WARN", 17), (17, "ERROR", 3))
+
+
+def _flood_templates(count: int = 2000) -> list[tuple[str, int, str]]:
+    picker = random.Random(7)
+    levels = [(n, t) for n, t, weight in FLOOD_LEVELS for _ in range(weight * count // 100)]
+    picker.shuffle(levels)
+    parts = [(picker.choice(_ACTIONS), picker.choice(_SUBJECTS)) for _ in range(count)]
+    bodies = [f"{a} {s} batch {i}{picker.choice(_SUFFIXES)}" for i, (a, s) in enumerate(parts)]
+    return [
+        (body.format(user="u-1", ms=40, attempt=1, status=200, id=1), n, t)
+        for body, (n, t) in zip(bodies, levels, strict=True)
+    ]
+
+
+FLOOD_TEMPLATES = _flood_templates()
+ZIPF_WEIGHTS = [1.0 / (rank + 1) ** 1.1 for rank in range(len(FLOOD_TEMPLATES))]
+
+
+class FloodWorkload(Workload):
+    """Identical lines repeated with Zipf frequency: what dedupe is for."""
+
+    services = FLOOD_SERVICES
+
+    def _record(self) -> LogRecord:
+        record = super()._record()
+        body, number, text = self._rng.choices(FLOOD_TEMPLATES, ZIPF_WEIGHTS)[0]
+        record.body.string_value = body
+        record.severity_number = number  # type: ignore[assignment]
+        record.severity_text = text
+        return record
