@@ -23,7 +23,7 @@ test: $(STAMP)
 check: $(STAMP)
 	$(VENV)/bin/ruff check gateway viewer tests bench
 	$(VENV)/bin/ruff format --check gateway viewer tests bench
-	$(VENV)/bin/mypy gateway viewer
+	$(VENV)/bin/mypy gateway viewer bench
 
 # Regenerates the committed Python code of proto/ (needs the dev extras).
 proto: $(STAMP)

@@ -92,7 +92,7 @@ def _kv(key: str, value: str | int) -> KeyValue:
 class Workload:
     """A deterministic stream of requests; `seed` picks the stream."""
 
-    services = SERVICES
+    services: tuple[str, ...] = SERVICES
 
     def __init__(self, seed: int = 1, base_time_ns: int = 1_700_000_000_000_000_000) -> None:
         self._rng = random.Random(seed)
