@@ -83,7 +83,9 @@ def _translated_errors() -> Iterator[None]:
 class Store:
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
-    def __init__(self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "NORMAL"
+    ) -> None:
         self.dialect = make_url(url).get_backend_name()
         self._engine = self._make_engine(url, pool_size, sqlite_synchronous.upper())
         # SQLite takes one writer at a time: this process's writers queue here, on a lock that
