@@ -19,6 +19,7 @@ from gateway.store import Store
 
 log = logging.getLogger("logsieve.export")
 NS = 1_000_000_000
+PARTIALLY_INGESTED = 406  # Logflare took the valid events and refused the others
 
 
 class Exporter(Protocol):
@@ -96,15 +97,34 @@ class ExportStage:
             return True
         self.last_error = outcome.detail
         if outcome.kind is OutcomeKind.REFUSED:
-            self._store.outbox_dead_letter(ids, outcome.detail, now)
-            report.dead_lettered += len(ids)
-            log.error("Logflare refused %d events for good: %s", len(ids), outcome.detail)
-            return True
+            return self._refused(pending, outcome, now, report)
         self._failures += 1
         delay = self._backoff.delay(self._failures, outcome, self._rng)
         self._next_attempt_ns = now + int(delay * NS)
         self._log_failure(outcome, len(ids), delay)
         return False
+
+    def _refused(
+        self, pending: list[tuple[int, str]], outcome: ExportOutcome, now: int, report: ExportReport
+    ) -> bool:
+        """Find the events Logflare will never take: halve the request until each is alone.
+
+        A 406 is different: Logflare has already ingested the valid events of that request
+        and does not say which failed, so re-sending any of them would duplicate it. Its
+        events go to dead_letter together, with a reason that says so.
+        """
+        if len(pending) > 1 and outcome.status != PARTIALLY_INGESTED:
+            middle = len(pending) // 2
+            return self._send(pending[:middle], now, report) and self._send(
+                pending[middle:], now, report
+            )
+        reason = outcome.detail
+        if outcome.status == PARTIALLY_INGESTED:
+            reason = f"{reason} (Logflare ingested the valid events of this request)"
+        self._store.outbox_dead_letter([event_id for event_id, _ in pending], reason, now)
+        report.dead_lettered += len(pending)
+        log.error("Logflare refused %d events for good: %s", len(pending), reason)
+        return True
 
     def _log_failure(self, outcome: ExportOutcome, count: int, delay: float) -> None:
         if outcome.kind is OutcomeKind.UNAUTHORIZED:

@@ -6,8 +6,10 @@ worth retrying is data (RETRYABLE, REFUSED), not scattered ifs.
 
 from __future__ import annotations
 
+import email.utils
 import gzip
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -122,8 +124,10 @@ def _read_capped(response: httpx.Response) -> str:
     return b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
 
 
-def classify(status: int, retry_after: str | None, text: str) -> ExportOutcome:
-    """An HTTP answer as an ExportOutcome."""
+def classify(
+    status: int, retry_after: str | None, text: str, now_s: float | None = None
+) -> ExportOutcome:
+    """An HTTP answer as an ExportOutcome (`now_s` dates an HTTP-date Retry-After)."""
     detail = f"HTTP {status}: {text[:200]}"
     if 200 <= status < 300:
         return ExportOutcome(OutcomeKind.OK, status=status)
@@ -132,13 +136,21 @@ def classify(status: int, retry_after: str | None, text: str) -> ExportOutcome:
     if status in REFUSED:
         return ExportOutcome(OutcomeKind.REFUSED, status=status, detail=detail)
     if status in RETRYABLE or status >= 500:
-        return ExportOutcome(OutcomeKind.RETRY, status, _seconds(retry_after), detail)
+        return ExportOutcome(OutcomeKind.RETRY, status, _seconds(retry_after, now_s), detail)
     return ExportOutcome(OutcomeKind.REFUSED, status=status, detail=detail)
 
 
-def _seconds(retry_after: str | None) -> float | None:
-    """Retry-After in seconds; HTTP dates and junk count as absent."""
-    try:
-        return max(0.0, float(retry_after)) if retry_after else None
-    except ValueError:
+def _seconds(retry_after: str | None, now_s: float | None = None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; junk counts as absent."""
+    if not retry_after:
         return None
+    try:
+        return max(0.0, float(retry_after))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError):
+        return None
+    now_s = time.time() if now_s is None else now_s
+    return max(0.0, when.timestamp() - now_s)

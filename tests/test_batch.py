@@ -137,3 +137,44 @@ def test_unauthorized_keeps_data_and_retries_slowly(store: Store) -> None:
     assert export.run_once(clock.now_ns()).waiting and store.outbox_depth() == 1
     clock.advance(31)
     assert export.run_once(clock.now_ns()).sent == 1
+
+
+class RefusesBad:
+    """Logflare that refuses, with `status`, any request holding an event whose body is 'bad'."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.delivered: list[str] = []
+        self.requests = 0
+
+    def export(self, events: list[dict[str, object]]) -> ExportOutcome:
+        self.requests += 1
+        if any(event["event_message"] == "bad" for event in events):
+            return ExportOutcome(OutcomeKind.REFUSED, self.status, detail=f"HTTP {self.status}")
+        self.delivered.extend(str(event["event_message"]) for event in events)
+        return ExportOutcome(OutcomeKind.OK, 200)
+
+
+@pytest.mark.parametrize("status", [400, 413])
+def test_a_refused_request_is_split_until_only_the_bad_event_is_left(
+    store: Store, status: int
+) -> None:
+    enqueue(store, [Rec(f"good {i}", 17) for i in range(7)] + [Rec("bad", 17)])
+    stage(store).run_once(T0)
+    logflare = RefusesBad(status)
+    report = ExportStage(store, logflare).run_once(T0)
+    assert sorted(logflare.delivered) == [f"good {i}" for i in range(7)]
+    assert report.sent == 7 and report.dead_lettered == 1
+    ((event, reason),) = store.dead_letters()
+    assert json.loads(event)["event_message"] == "bad" and reason == f"HTTP {status}"
+    assert logflare.requests <= 1 + 2 * 3  # log2(8) levels of halving, two requests each
+    assert store.outbox_depth() == 0
+
+
+def test_a_406_is_not_resent_because_logflare_kept_the_valid_events(store: Store) -> None:
+    enqueue(store, [Rec("good", 17), Rec("bad", 17)])
+    stage(store).run_once(T0)
+    logflare = RefusesBad(406)
+    report = ExportStage(store, logflare).run_once(T0)
+    assert logflare.requests == 1 and report.dead_lettered == 2
+    assert all("ingested the valid events" in reason for _, reason in store.dead_letters())

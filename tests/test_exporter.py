@@ -140,6 +140,9 @@ def test_zero_timestamps_are_replaced() -> None:
 
 
 def test_retry_after_dates_and_junk_are_tolerated() -> None:
-    assert classify(503, "Wed, 21 Oct 2015 07:28:00 GMT", "").retry_after is None
+    date_s = 1445412480.0  # Wed, 21 Oct 2015 07:28:00 GMT
+    assert classify(503, "Wed, 21 Oct 2015 07:28:00 GMT", "", now_s=date_s - 7).retry_after == 7.0
+    assert classify(503, "Wed, 21 Oct 2015 07:28:00 GMT", "", now_s=date_s + 9).retry_after == 0.0
+    assert classify(503, "soon", "").retry_after is None
     assert classify(429, "-4", "").retry_after == 0.0
     assert classify(418, None, "teapot").kind is OutcomeKind.REFUSED
