@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from gateway.admission import Admission
 from gateway.batch import NS, BatchSettings, BatchStage
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
@@ -46,7 +47,15 @@ class Gateway:
         self.policy = SamplingPolicy.from_config(config.processor.sampling)
         self.exporter = overrides.exporter or self._logflare(config)
         self.batch = BatchStage(self.store, self.policy, self._batch_settings(config))
-        self.receiver = OtlpGrpcReceiver(self.store, config.receivers.otlp.grpc, self.clock)
+        self.admission = Admission(
+            self.store,
+            config.queue,
+            self.clock,
+            protect_head=config.processor.max_batch_records,
+        )
+        self.receiver = OtlpGrpcReceiver(
+            self.store, config.receivers.otlp.grpc, self.clock, admission=self.admission
+        )
         self.export_stage = (
             ExportStage(
                 self.store,

@@ -208,9 +208,17 @@ class ViewerConfig(_Model):
     backfill: int = Field(default=300, ge=0, le=5000)
 
 
+class QueueConfig(_Model):
+    # Past this many queued records the receiver refuses (UNAVAILABLE + RetryInfo) or, with
+    # drop_lowest_severity, first drops the oldest records below ERROR to make room.
+    max_records: int = Field(default=2_000_000, ge=1)
+    when_full: Literal["refuse", "drop_lowest_severity"] = "refuse"
+
+
 class Config(_Model):
     receivers: ReceiversConfig = ReceiversConfig()
     storage: StorageConfig = StorageConfig()
+    queue: QueueConfig = QueueConfig()
     processor: ProcessorConfig = ProcessorConfig()
     exporters: ExportersConfig = ExportersConfig()
     recent: RecentConfig = RecentConfig()

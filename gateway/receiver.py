@@ -11,9 +11,13 @@ import logging
 from concurrent import futures
 
 import grpc
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from gateway.admission import Admission
 from gateway.clock import Clock
 from gateway.config import GrpcReceiverConfig
 from gateway.errors import StorageError
@@ -28,9 +32,16 @@ MIB = 1024 * 1024
 
 class OtlpGrpcReceiver:
     def __init__(
-        self, store: Store, config: GrpcReceiverConfig, clock: Clock, *, max_workers: int = 16
+        self,
+        store: Store,
+        config: GrpcReceiverConfig,
+        clock: Clock,
+        *,
+        admission: Admission | None = None,
+        max_workers: int = 16,
     ) -> None:
         self._store = store
+        self._admission = admission
         self._clock = clock
         self._endpoint = config.endpoint
         limit = config.max_recv_msg_size_mib * MIB
@@ -64,12 +75,18 @@ class OtlpGrpcReceiver:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"not an ExportLogsServiceRequest: {exc}"
             )
+        records = sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
         try:
+            decision = self._admission.admit(records) if self._admission else None
+            if decision is not None and not decision.accept:
+                _abort_overloaded(context, decision.retry_after_s)
             rows = rows_from_request(request, self._clock.now_ns(), self._store.origin_id)
             self._store.enqueue(rows)
         except StorageError as exc:
             log.warning("enqueue failed: %s", exc)
             context.abort(grpc.StatusCode.UNAVAILABLE, "the queue's database is unavailable; retry")
+        if self._admission:
+            self._admission.enqueued(records)
         return EMPTY_RESPONSE
 
     def shutdown(self, grace: float = 10.0) -> None:
@@ -78,3 +95,15 @@ class OtlpGrpcReceiver:
             return
         self._stopped = True
         self._server.stop(grace).wait()
+
+
+def _abort_overloaded(context: grpc.ServicerContext, retry_after_s: float) -> None:
+    """UNAVAILABLE with google.rpc.RetryInfo: the OTLP way to tell an SDK to back off."""
+    seconds = int(retry_after_s)
+    delay = Duration(seconds=seconds, nanos=int((retry_after_s - seconds) * 1e9))
+    status = status_pb2.Status(
+        code=code_pb2.UNAVAILABLE,
+        message=f"the queue is full; retry in {retry_after_s:.1f} s",
+    )
+    status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    context.abort_with_status(rpc_status.to_status(status))

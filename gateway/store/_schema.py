@@ -98,6 +98,14 @@ dead_letter = Table(
     Column("reason", Text, nullable=False),
 )
 
+# Running totals that must survive restarts (records dropped by the overload policy...).
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 logsieve_schema = Table(
     "logsieve_schema",
     metadata,

@@ -6,12 +6,12 @@ import hashlib
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     Connection,
     bindparam,
@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -32,9 +33,11 @@ from gateway.otlp import QueueRow
 from gateway.store._bulk import insert_rows
 from gateway.store._claims import HEAD, ClaimStrategy, HeadLease, RowClaims, raw_rows
 from gateway.store._group_commit import GroupCommit
+from gateway.store._rows import recent_entry, recent_values
 from gateway.store._schema import (
     RECENT_COLUMNS,
     SCHEMA_VERSION,
+    counters,
     dead_letter,
     export_outbox,
     log_origin,
@@ -214,7 +217,7 @@ class Store:
         self, claim: Claim, recent: Sequence[tuple[Entry, int]], outbox: Sequence[str], now: int
     ) -> bool:
         """Atomically store a batch's results and delete its rows; False if the claim was lost."""
-        recent_rows = [_recent_values(*r) for r in recent]  # built before taking the lock
+        recent_rows = [recent_values(*r) for r in recent]  # built before taking the lock
         outbox_rows = [(now, event) for event in outbox]
         with self._writing() as conn:
             if not self._claims.take_rows(conn, claim):
@@ -241,6 +244,48 @@ class Store:
         with self._writing() as conn:
             self._claims.release(conn, claim)
 
+    def queue_extent(self) -> tuple[int, int]:
+        """(lowest, highest) queued id, (0, 0) when empty: two index probes, however deep."""
+        extent = select(func.min(log_queue.c.id), func.max(log_queue.c.id))
+        with self._reading() as conn:
+            low, high = conn.execute(extent).one()
+        return (int(low), int(high)) if low is not None else (0, 0)
+
+    def drop_lowest_severity(self, count: int, after_id: int, below: int) -> dict[int, int]:
+        """Delete up to `count` of the lowest-severity, oldest rows with id > after_id and
+        severity_number < below; count them in `counters`. Returns {severity_number: dropped}.
+        """
+        victims = (
+            select(log_queue.c.id)
+            .where(log_queue.c.id > after_id, log_queue.c.severity_number < below)
+            .order_by(log_queue.c.severity_number, log_queue.c.id)
+            .limit(count)
+        )
+        statement = (
+            delete(log_queue)
+            .where(log_queue.c.id.in_(victims.scalar_subquery()))
+            .returning(log_queue.c.severity_number)
+        )
+        with self._writing() as conn:
+            dropped = Counter(int(row[0]) for row in conn.execute(statement))
+            self._add_to_counter(conn, "dropped_records", sum(dropped.values()))
+        return dict(dropped)
+
+    def _add_to_counter(self, conn: Connection, name: str, amount: int) -> None:
+        if amount:
+            bump = (
+                update(counters)
+                .where(counters.c.name == name)
+                .values(value=counters.c.value + amount)
+            )
+            if conn.execute(bump).rowcount == 0:
+                conn.execute(insert(counters).values(name=name, value=amount))
+
+    def counter(self, name: str) -> int:
+        with self._reading() as conn:
+            found = conn.execute(select(counters.c.value).where(counters.c.name == name)).scalar()
+        return int(found or 0)
+
     def queue_depth(self) -> int:
         with self._reading() as conn:
             return int(conn.execute(select(func.count()).select_from(log_queue)).scalar_one())
@@ -249,7 +294,7 @@ class Store:
 
     def add_recent(self, recent: Sequence[tuple[Entry, int]]) -> None:
         """Insert (entry, expires_at) rows into the live view directly (tools and tests)."""
-        rows = [_recent_values(*r) for r in recent]
+        rows = [recent_values(*r) for r in recent]
         with self._writing() as conn:
             insert_rows(conn, self.dialect, "recent_log_entries", RECENT_COLUMNS, rows)
 
@@ -262,7 +307,7 @@ class Store:
             .limit(limit)
         )
         with self._reading() as conn:
-            return [_recent_entry(row) for row in conn.execute(statement).mappings()]
+            return [recent_entry(row) for row in conn.execute(statement).mappings()]
 
     def recent_newest(self, now: int, limit: int) -> list[RecentEntry]:
         """The `limit` newest unexpired entries, oldest first."""
@@ -273,7 +318,7 @@ class Store:
             .limit(limit)
         )
         with self._reading() as conn:
-            rows = [_recent_entry(row) for row in conn.execute(statement).mappings()]
+            rows = [recent_entry(row) for row in conn.execute(statement).mappings()]
         return rows[::-1]
 
     def recent_count(self, now: int) -> int:
@@ -330,28 +375,3 @@ class Store:
         statement = select(dead_letter.c.event, dead_letter.c.reason).order_by(dead_letter.c.id)
         with self._reading() as conn:
             return [(str(row[0]), str(row[1])) for row in conn.execute(statement)]
-
-
-def _recent_values(entry: Entry, expires_at: int) -> tuple[Any, ...]:
-    """A row for recent_log_entries, in RECENT_COLUMNS order."""
-    return (
-        expires_at,
-        entry.severity_number,
-        entry.severity,
-        entry.service,
-        entry.body,
-        entry.count,
-        entry.first_seen,
-        entry.last_seen,
-        entry.sample_rate,
-        orjson.dumps(entry.attributes).decode(),
-        entry.trace_id,
-        entry.span_id,
-        entry.scope,
-    )
-
-
-def _recent_entry(row: Any) -> RecentEntry:
-    values = {name: row[name] for name in RECENT_COLUMNS if name != "expires_at"}
-    values["attributes"] = orjson.loads(values["attributes"])
-    return RecentEntry(id=row["id"], entry=Entry(**values), expires_at=row["expires_at"])
