@@ -161,7 +161,7 @@ class Workload:
             rows: list[QueueRow] = []
             while len(rows) < min(chunk, left):
                 rows.extend(
-                    rows_from_request(self.request(512), received_at or self._time, origin_id)
+                    rows_from_request(self.request(512), received_at or self._time, origin_id).rows
                 )
             rows = rows[: min(chunk, left)]
             left -= len(rows)

@@ -54,7 +54,11 @@ class Gateway:
             protect_head=config.processor.max_batch_records,
         )
         self.receiver = OtlpGrpcReceiver(
-            self.store, config.receivers.otlp.grpc, self.clock, admission=self.admission
+            self.store,
+            config.receivers.otlp.grpc,
+            self.clock,
+            admission=self.admission,
+            max_record_bytes=config.queue.max_record_bytes,
         )
         self.export_stage = (
             ExportStage(

@@ -213,6 +213,8 @@ class QueueConfig(_Model):
     # drop_lowest_severity, first drops the oldest records below ERROR to make room.
     max_records: int = Field(default=2_000_000, ge=1)
     when_full: Literal["refuse", "drop_lowest_severity"] = "refuse"
+    # A larger record is left out of its request and reported in partial_success.
+    max_record_bytes: int = Field(default=1024 * 1024, ge=1024)
 
 
 class Config(_Model):

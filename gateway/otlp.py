@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
@@ -19,25 +19,39 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from gateway import severity
 
 MAX_SEVERITY = 24
+MAX_FUTURE_NS = 3600 * 1_000_000_000  # Logflare drops events more than an hour ahead of it
 SERVICE_NAME = "service.name"
 # (received_at, severity_number, seen_at, body, record without its body, origin id)
 QueueRow = tuple[int, int, int, str, bytes, int]
 
 
+class Converted(NamedTuple):
+    rows: list[QueueRow]
+    rejected: int  # records over max_record_bytes, left out (reported as partial success)
+
+
 def rows_from_request(
-    request: ExportLogsServiceRequest, received_at: int, origin_id: Callable[[bytes], int]
-) -> list[QueueRow]:
+    request: ExportLogsServiceRequest,
+    received_at: int,
+    origin_id: Callable[[bytes], int],
+    max_record_bytes: int | None = None,
+) -> Converted:
     """One queue row per LogRecord: what dedupe keys on, as plain columns, and the rest as bytes.
 
     The body is lifted out of the record into its own column (and cleared from the record, so
-    it is stored once): the batch stage then groups rows without decoding them.
+    it is stored once): the batch stage then groups rows without decoding them. Records larger
+    than max_record_bytes are left out and counted (the caller skips the check, None, when the
+    whole request is smaller than the limit).
     """
     rows: list[QueueRow] = []
     for resource_logs in request.resource_logs:
         for scope_logs in resource_logs.scope_logs:
             origin = origin_id(_origin_bytes(resource_logs, scope_logs))
             rows.extend([_row(record, received_at, origin) for record in scope_logs.log_records])
-    return rows
+    if max_record_bytes is None:
+        return Converted(rows, 0)
+    kept = [row for row in rows if len(row[4]) + len(row[3].encode()) <= max_record_bytes]
+    return Converted(kept, len(rows) - len(kept))
 
 
 def _row(record: LogRecord, received_at: int, origin: int) -> QueueRow:
@@ -45,7 +59,11 @@ def _row(record: LogRecord, received_at: int, origin: int) -> QueueRow:
     if not 0 < number <= MAX_SEVERITY:
         number = severity.effective_number(number, record.severity_text)
     seen_at = record.time_unix_nano or record.observed_time_unix_nano or received_at
+    if seen_at > received_at + MAX_FUTURE_NS:  # a bad clock, or year 2262: Logflare would drop it
+        seen_at = received_at
     body = record.body.string_value or body_text(record.body)
+    if "\x00" in body:  # PostgreSQL text cannot hold NUL; the record bytes keep the original
+        body = body.replace("\x00", "\ufffd")
     record.ClearField("body")
     return (received_at, number, seen_at, body, record.SerializeToString(), origin)
 

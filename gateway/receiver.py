@@ -15,7 +15,10 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
 
 from gateway.admission import Admission
 from gateway.clock import Clock
@@ -38,9 +41,11 @@ class OtlpGrpcReceiver:
         clock: Clock,
         *,
         admission: Admission | None = None,
+        max_record_bytes: int = 1024 * 1024,
         max_workers: int = 16,
     ) -> None:
         self._store = store
+        self._max_record_bytes = max_record_bytes
         self._admission = admission
         self._clock = clock
         self._endpoint = config.endpoint
@@ -80,14 +85,17 @@ class OtlpGrpcReceiver:
             decision = self._admission.admit(records) if self._admission else None
             if decision is not None and not decision.accept:
                 _abort_overloaded(context, decision.retry_after_s)
-            rows = rows_from_request(request, self._clock.now_ns(), self._store.origin_id)
+            limit = self._max_record_bytes if len(payload) > self._max_record_bytes else None
+            rows, rejected = rows_from_request(
+                request, self._clock.now_ns(), self._store.origin_id, limit
+            )
             self._store.enqueue(rows)
         except StorageError as exc:
             log.warning("enqueue failed: %s", exc)
             context.abort(grpc.StatusCode.UNAVAILABLE, "the queue's database is unavailable; retry")
         if self._admission:
-            self._admission.enqueued(records)
-        return EMPTY_RESPONSE
+            self._admission.enqueued(len(rows))
+        return _partial_success(rejected, self._max_record_bytes) if rejected else EMPTY_RESPONSE
 
     def shutdown(self, grace: float = 10.0) -> None:
         """Refuse new calls, let the calls in flight commit and answer; idempotent."""
@@ -95,6 +103,15 @@ class OtlpGrpcReceiver:
             return
         self._stopped = True
         self._server.stop(grace).wait()
+
+
+def _partial_success(rejected: int, limit: int) -> bytes:
+    response = ExportLogsServiceResponse()
+    response.partial_success.rejected_log_records = rejected
+    response.partial_success.error_message = (
+        f"{rejected} log records larger than {limit} bytes were not accepted"
+    )
+    return response.SerializeToString()
 
 
 def _abort_overloaded(context: grpc.ServicerContext, retry_after_s: float) -> None:

@@ -74,7 +74,7 @@ def queued(records: Sequence[Rec], service: str = "checkout", first_id: int = 1)
     """Rows as the batch stage reads them from the queue, without a database."""
     rows = []
     for i, (_, number, seen_at, body, record, origin_id) in enumerate(
-        rows_from_request(request(records, service), T0, _origin_id)
+        rows_from_request(request(records, service), T0, _origin_id).rows
     ):
         _RECORDS[first_id + i] = record
         rows.append((first_id + i, seen_at, number, body, origin_id))

@@ -97,3 +97,76 @@ def test_gzip_compressed_requests_are_accepted(receiver: OtlpGrpcReceiver, store
     with grpc.insecure_channel(receiver.address, compression=grpc.Compression.Gzip) as channel:
         LogsServiceStub(channel).Export(request([Rec("zipped")] * 10), timeout=10)
     assert store.queue_depth() == 10
+
+
+def test_a_record_over_the_size_limit_is_left_out_and_reported(store: Store) -> None:
+    receiver = OtlpGrpcReceiver(
+        store,
+        GrpcReceiverConfig(endpoint="127.0.0.1:0", max_recv_msg_size_mib=16),
+        FakeClock(T0),
+        max_record_bytes=1024 * 1024,
+    )
+    receiver.start()
+    try:
+        with grpc.insecure_channel(receiver.address) as channel:
+            big = request([Rec("fine"), Rec("x" * (10 * 1024 * 1024)), Rec("also fine")])
+            response = LogsServiceStub(channel).Export(big, timeout=30)
+    finally:
+        receiver.shutdown(grace=1)
+    assert response.partial_success.rejected_log_records == 1
+    assert "larger than 1048576 bytes" in response.partial_success.error_message
+    claim = store.claim_batch(1, T0, 1, 10)
+    assert [row[3] for row in claim.rows] == ["fine", "also fine"]
+
+
+def test_invalid_utf8_is_invalid_argument(channel: grpc.Channel, store: Store) -> None:
+    valid = request([Rec("caf\u00e9")]).SerializeToString()
+    broken = valid.replace("caf\u00e9".encode(), b"caf\xff\xfe")
+    with pytest.raises(grpc.RpcError) as raised:
+        raw_export(channel, broken)
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert store.queue_depth() == 0
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    [(0, T0), (2**64 - 1, T0), (T0 + 7200 * 10**9, T0), (T0 - 5, T0 - 5)],
+    ids=["zero", "year-2262-and-beyond", "two-hours-ahead", "past"],
+)
+def test_odd_timestamps_are_stored_by_rule(
+    channel: grpc.Channel, store: Store, time: int, expected: int
+) -> None:
+    LogsServiceStub(channel).Export(request([Rec("t", time=time)]), timeout=10)
+    (row,) = store.claim_batch(1, T0, 1, 10).rows
+    assert row[1] == expected  # seen_at: else receive time (the fake clock's T0)
+
+
+def test_nul_and_escape_bytes_are_stored_on_both_databases(
+    channel: grpc.Channel, store: Store
+) -> None:
+    LogsServiceStub(channel).Export(request([Rec("a\x00b\x1b[31mred")]), timeout=10)
+    (row,) = store.claim_batch(1, T0, 1, 10).rows
+    assert row[3] == "a\ufffdb\x1b[31mred"
+
+
+def _field(tag: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (wire type 2)."""
+    size, length = bytearray(), len(payload)
+    while True:
+        size.append((length & 0x7F) | (0x80 if length > 0x7F else 0))
+        length >>= 7
+        if not length:
+            return bytes([tag << 3 | 2]) + bytes(size) + payload
+
+
+def test_deep_nesting_is_refused_whole_not_a_crash(channel: grpc.Channel, store: Store) -> None:
+    value = _field(1, b"leaf")  # AnyValue{string_value}
+    for _ in range(200):  # deeper than protobuf's recursion limit of 100
+        key_value = _field(1, b"k") + _field(2, value)  # KeyValue{key, value}
+        value = _field(6, _field(1, key_value))  # AnyValue{kvlist_value{values}}
+    record = _field(5, value)  # LogRecord{body}
+    payload = _field(1, _field(2, _field(2, record)))  # request{resource_logs{scope_logs{...}}}
+    with pytest.raises(grpc.RpcError) as raised:
+        raw_export(channel, payload)
+    assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert store.queue_depth() == 0

@@ -13,7 +13,7 @@ S = 1_000_000_000
 
 
 def fill(store: Store, n: int, body: str = "x") -> None:
-    store.enqueue(rows_from_request(request([Rec(body)] * n), T0, store.origin_id))
+    store.enqueue(rows_from_request(request([Rec(body)] * n), T0, store.origin_id).rows)
 
 
 def entry(body: str = "e", count: int = 1) -> Entry:
