@@ -64,7 +64,7 @@ class BatchStage:
         """Process one claim of at most max_batch_records rows."""
         settings = self._settings
         claim = self._store.claim_batch(
-            secrets.randbits(62), now, settings.lease_ns, settings.max_batch_records
+            secrets.randbits(62), settings.lease_ns, settings.max_batch_records
         )
         if not claim.rows:
             return BatchReport()

@@ -66,7 +66,7 @@ def test_drop_policy_drops_oldest_lowest_severity_first_and_counts(
     stub.Export(request([Rec("error", 17)] * 40), timeout=10)
     stub.Export(request([Rec("new info", 9)] * 20), timeout=10)  # 20 over the cap
     assert store.counter("dropped_records") == 20
-    claim = store.claim_batch(1, T0, 1, 1000)
+    claim = store.claim_batch(1, 1, 1000)
     kept = {row[3]: sum(1 for r in claim.rows if r[3] == row[3]) for row in claim.rows}
     assert kept == {"warn": 30, "debug": 10, "error": 40, "new info": 20}
 
@@ -104,7 +104,7 @@ def test_retry_delay_follows_how_fast_the_queue_drains(store: Store) -> None:
     store.enqueue(rows_from_request(request([Rec("x", 9)] * 1000), T0, store.origin_id).rows)
     assert admission.admit(500) == admission.admit(500)  # no drain seen yet: a default delay
     assert admission.admit(500).retry_after_s == 5.0
-    store.finish_batch(store.claim_batch(1, T0, 10**12, 100), [], [], T0)
+    store.finish_batch(store.claim_batch(1, 10**12, 100), [], [], T0)
     clock.advance(10)  # 100 rows drained in 10 s: 10 rows/s
     refused = admission.admit(400)
     assert not refused.accept and refused.retry_after_s == 30.0  # 300 over at 10/s, capped

@@ -45,7 +45,7 @@ def test_records_are_committed_before_ok(channel: grpc.Channel, store: Store) ->
     response = LogsServiceStub(channel).Export(request([Rec("a"), Rec("b", 17)]), timeout=10)
     assert response == ExportLogsServiceResponse()
     assert store.queue_depth() == 2  # visible the moment OK arrives
-    claim = store.claim_batch(1, T0, 1, 10)
+    claim = store.claim_batch(1, 1, 10)
     assert [(row[2], row[1]) for row in claim.rows] == [(9, T0), (17, T0)]
 
 
@@ -115,7 +115,7 @@ def test_a_record_over_the_size_limit_is_left_out_and_reported(store: Store) -> 
         receiver.shutdown(grace=1)
     assert response.partial_success.rejected_log_records == 1
     assert "larger than 1048576 bytes" in response.partial_success.error_message
-    claim = store.claim_batch(1, T0, 1, 10)
+    claim = store.claim_batch(1, 1, 10)
     assert [row[3] for row in claim.rows] == ["fine", "also fine"]
 
 
@@ -137,7 +137,7 @@ def test_odd_timestamps_are_stored_by_rule(
     channel: grpc.Channel, store: Store, time: int, expected: int
 ) -> None:
     LogsServiceStub(channel).Export(request([Rec("t", time=time)]), timeout=10)
-    (row,) = store.claim_batch(1, T0, 1, 10).rows
+    (row,) = store.claim_batch(1, 1, 10).rows
     assert row[1] == expected  # seen_at: else receive time (the fake clock's T0)
 
 
@@ -145,7 +145,7 @@ def test_nul_and_escape_bytes_are_stored_on_both_databases(
     channel: grpc.Channel, store: Store
 ) -> None:
     LogsServiceStub(channel).Export(request([Rec("a\x00b\x1b[31mred")]), timeout=10)
-    (row,) = store.claim_batch(1, T0, 1, 10).rows
+    (row,) = store.claim_batch(1, 1, 10).rows
     assert row[3] == "a\ufffdb\x1b[31mred"
 
 

@@ -22,7 +22,7 @@ def entry(body: str = "e", count: int = 1) -> Entry:
 
 def test_enqueue_claim_finish_moves_rows_to_results_atomically(store: Store) -> None:
     fill(store, 10)
-    claim = store.claim_batch(1, T0, 60 * S, limit=4)
+    claim = store.claim_batch(1, 60 * S, limit=4)
     assert [row[0] for row in claim.rows] == [1, 2, 3, 4]
     assert store.finish_batch(claim, [(entry(count=4), T0 + 3600 * S)], ['{"e":1}'], T0)
     assert store.queue_depth() == 6
@@ -33,22 +33,22 @@ def test_enqueue_claim_finish_moves_rows_to_results_atomically(store: Store) -> 
 
 def test_claims_never_overlap(store: Store) -> None:
     fill(store, 10)
-    first = store.claim_batch(1, T0, 60 * S, limit=6)
-    second = store.claim_batch(2, T0, 60 * S, limit=6)
+    first = store.claim_batch(1, 60 * S, limit=6)
+    second = store.claim_batch(2, 60 * S, limit=6)
     assert [r[0] for r in first.rows] == [1, 2, 3, 4, 5, 6]
     if store.dialect == "postgresql":  # row claims: the next stage takes the next rows
         assert [r[0] for r in second.rows] == [7, 8, 9, 10]
     else:  # one lease on the head of the queue: the next stage waits for it
         assert second.rows == []
         assert store.finish_batch(first, [], [], T0)
-        assert [r[0] for r in store.claim_batch(2, T0, 60 * S, limit=6).rows] == [7, 8, 9, 10]
+        assert [r[0] for r in store.claim_batch(2, 60 * S, limit=6).rows] == [7, 8, 9, 10]
 
 
 def test_a_stage_that_lost_its_lease_cannot_finish(store: Store) -> None:
     fill(store, 3)
-    stalled = store.claim_batch(1, T0, 10 * S, limit=3)
-    # The lease runs out; another stage re-claims the rows.
-    taker = store.claim_batch(2, T0 + 11 * S, 10 * S, limit=3)
+    stalled = store.claim_batch(1, -S, limit=3)  # a lease that has already run out
+    # Another stage re-claims the rows.
+    taker = store.claim_batch(2, 10 * S, limit=3)
     assert [r[0] for r in taker.rows] == [1, 2, 3]
     assert not store.finish_batch(stalled, [(entry(), T0 + S)], ["{}"], T0)
     assert store.recent_count(T0) == 0 and store.outbox_depth() == 0 and store.queue_depth() == 3
@@ -58,8 +58,8 @@ def test_a_stage_that_lost_its_lease_cannot_finish(store: Store) -> None:
 
 def test_release_returns_rows_to_the_queue(store: Store) -> None:
     fill(store, 3)
-    store.release(store.claim_batch(1, T0, 60 * S, limit=3))
-    assert len(store.claim_batch(2, T0, 60 * S, limit=3).rows) == 3
+    store.release(store.claim_batch(1, 60 * S, limit=3))
+    assert len(store.claim_batch(2, 60 * S, limit=3).rows) == 3
 
 
 def test_expired_entries_are_never_read_even_before_purge(store: Store) -> None:
@@ -87,7 +87,7 @@ def test_recent_after_pages_by_cursor_in_id_order(store: Store) -> None:
 
 def test_outbox_ack_and_dead_letter(store: Store) -> None:
     fill(store, 1)
-    claim = store.claim_batch(1, T0, S, 1)
+    claim = store.claim_batch(1, S, 1)
     store.finish_batch(claim, [], ['{"n":1}', '{"n":2}', '{"n":3}'], T0)
     ids = [i for i, _ in store.outbox_peek(10)]
     store.outbox_ack(ids[:1])
@@ -110,7 +110,7 @@ def test_concurrent_stages_process_every_row_exactly_once(store: Store) -> None:
 
     def worker(token: int) -> None:
         for _ in range(1000):
-            claim = store.claim_batch(token, T0, 60 * S, limit=7)
+            claim = store.claim_batch(token, 60 * S, limit=7)
             if claim.rows:
                 with lock:
                     seen.extend(row[0] for row in claim.rows)

@@ -13,12 +13,15 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, delete, update
+from sqlalchemy import BigInteger, Connection, delete, literal_column, update
 
 from gateway.model import Claim
 from gateway.store._schema import log_queue, queue_lease
 
 HEAD = "head"
+# The database's own clock in unix nanoseconds: leases must not depend on any gateway's clock.
+SQLITE_NOW_NS = "(CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) * 1000000)"
+POSTGRES_NOW_NS = "(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT) * 1000)"
 _COLUMNS = "id, seen_at, severity_number, body, origin_id"
 
 
@@ -33,7 +36,7 @@ def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
 
 
 class ClaimStrategy(Protocol):
-    def claim(self, conn: Connection, token: int, now: int, lease_ns: int, limit: int) -> Claim: ...
+    def claim(self, conn: Connection, token: int, lease_ns: int, limit: int) -> Claim: ...
 
     def take_rows(self, conn: Connection, claim: Claim) -> bool:
         """Inside the finishing transaction: fence, then delete the claimed rows."""
@@ -48,7 +51,8 @@ class HeadLease:
     def __init__(self, write_lock: threading.Lock) -> None:
         self._write_lock = write_lock  # the store's: this process's writers take turns on it
 
-    def claim(self, conn: Connection, token: int, now: int, lease_ns: int, limit: int) -> Claim:
+    def claim(self, conn: Connection, token: int, lease_ns: int, limit: int) -> Claim:
+        now = literal_column(SQLITE_NOW_NS, type_=BigInteger)
         free = (queue_lease.c.lease_until.is_(None)) | (queue_lease.c.lease_until < now)
         with self._write_lock:  # a short write takes the lease; the rows are then only read
             taken = conn.execute(
@@ -90,15 +94,16 @@ class RowClaims:
     """PostgreSQL: each row carries its claim, so gateways share the queue without doubles."""
 
     _CLAIM = (
-        "UPDATE log_queue SET claim_token = %s, lease_until = %s WHERE id IN ("
-        " SELECT id FROM log_queue WHERE lease_until IS NULL OR lease_until < %s"
+        f"UPDATE log_queue SET claim_token = %s, lease_until = {POSTGRES_NOW_NS} + %s"
+        " WHERE id IN ("
+        f" SELECT id FROM log_queue WHERE lease_until IS NULL OR lease_until < {POSTGRES_NOW_NS}"
         " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)"
         f" RETURNING {_COLUMNS}"
     )
 
-    def claim(self, conn: Connection, token: int, now: int, lease_ns: int, limit: int) -> Claim:
+    def claim(self, conn: Connection, token: int, lease_ns: int, limit: int) -> Claim:
         with conn.begin():  # so that the driver-level statement is committed
-            rows = raw_rows(conn, self._CLAIM, (token, now + lease_ns, now, limit))
+            rows = raw_rows(conn, self._CLAIM, (token, lease_ns, limit))
         rows.sort()  # RETURNING has no order; ids ascend from here on
         return Claim(token, rows)
 

@@ -200,10 +200,14 @@ class Store:
             self._origin_ids[origin] = found  # after the commit: never a rolled-back id
         return found
 
-    def claim_batch(self, token: int, now: int, lease_ns: int, limit: int) -> Claim:
-        """Claim up to `limit` of the oldest claimable rows for `token`, oldest first."""
+    def claim_batch(self, token: int, lease_ns: int, limit: int) -> Claim:
+        """Claim up to `limit` of the oldest claimable rows for `token`, oldest first.
+
+        The lease runs `lease_ns` on the database's clock, the one clock every gateway sharing
+        the database agrees on.
+        """
         with self._reading() as conn:
-            claim = self._claims.claim(conn, token, now, lease_ns, limit)
+            claim = self._claims.claim(conn, token, lease_ns, limit)
             wanted = list({row[4] for row in claim.rows})
             if wanted:
                 chosen = log_origin.c.id.in_(bindparam("ids", expanding=True))
