@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -59,9 +60,12 @@ class ExportStage:
         max_requests_per_run: int = 50,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
+        lease_s: float = 120.0,
     ) -> None:
         self._store = store
         self._exporter = exporter
+        # Long enough for one request with its timeout; a crashed gateway's claim then expires.
+        self._lease_ns = int(lease_s * NS)
         self._batch_events = batch_events
         self._max_requests = max_requests_per_run
         self._backoff = backoff or Backoff()
@@ -78,26 +82,30 @@ class ExportStage:
             report.waiting = True
             return report
         while report.requests < self._max_requests:
-            pending = self._store.outbox_peek(self._batch_events)
+            token = secrets.randbits(62)
+            pending = self._store.outbox_claim(token, self._lease_ns, self._batch_events)
             if not pending:
                 break
-            if not self._send(pending, now, report):
+            if not self._send(token, pending, now, report):
+                self._store.outbox_release(token, [event_id for event_id, _ in pending])
                 break
         return report
 
-    def _send(self, pending: list[tuple[int, str]], now: int, report: ExportReport) -> bool:
+    def _send(
+        self, token: int, pending: list[tuple[int, str]], now: int, report: ExportReport
+    ) -> bool:
         ids = [event_id for event_id, _ in pending]
         outcome = self._exporter.export([orjson.loads(event) for _, event in pending])
         report.requests += 1
         report.last = outcome
         if outcome.kind is OutcomeKind.OK:
-            self._store.outbox_ack(ids)
+            self._store.outbox_ack(token, ids)
             report.sent += len(ids)
             self._failures, self.last_success_ns = 0, now
             return True
         self.last_error = outcome.detail
         if outcome.kind is OutcomeKind.REFUSED:
-            return self._refused(pending, outcome, now, report)
+            return self._refused(token, pending, outcome, now, report)
         self._failures += 1
         delay = self._backoff.delay(self._failures, outcome, self._rng)
         self._next_attempt_ns = now + int(delay * NS)
@@ -105,7 +113,12 @@ class ExportStage:
         return False
 
     def _refused(
-        self, pending: list[tuple[int, str]], outcome: ExportOutcome, now: int, report: ExportReport
+        self,
+        token: int,
+        pending: list[tuple[int, str]],
+        outcome: ExportOutcome,
+        now: int,
+        report: ExportReport,
     ) -> bool:
         """Find the events Logflare will never take: halve the request until each is alone.
 
@@ -115,13 +128,12 @@ class ExportStage:
         """
         if len(pending) > 1 and outcome.status != PARTIALLY_INGESTED:
             middle = len(pending) // 2
-            return self._send(pending[:middle], now, report) and self._send(
-                pending[middle:], now, report
-            )
+            first, rest = pending[:middle], pending[middle:]
+            return self._send(token, first, now, report) and self._send(token, rest, now, report)
         reason = outcome.detail
         if outcome.status == PARTIALLY_INGESTED:
             reason = f"{reason} (Logflare ingested the valid events of this request)"
-        self._store.outbox_dead_letter([event_id for event_id, _ in pending], reason, now)
+        self._store.outbox_dead_letter(token, [event_id for event_id, _ in pending], reason, now)
         report.dead_lettered += len(pending)
         log.error("Logflare refused %d events for good: %s", len(pending), reason)
         return True

@@ -85,15 +85,29 @@ def test_recent_after_pages_by_cursor_in_id_order(store: Store) -> None:
     assert [r.entry.body for r in store.recent_newest(T0, 2)] == ["e3", "e4"]
 
 
-def test_outbox_ack_and_dead_letter(store: Store) -> None:
+def test_outbox_claims_ack_release_and_dead_letter(store: Store) -> None:
     fill(store, 1)
     claim = store.claim_batch(1, S, 1)
-    store.finish_batch(claim, [], ['{"n":1}', '{"n":2}', '{"n":3}'], T0)
-    ids = [i for i, _ in store.outbox_peek(10)]
-    store.outbox_ack(ids[:1])
-    store.outbox_dead_letter(ids[1:2], "HTTP 400: bad", T0)
-    assert store.outbox_peek(10) == [(ids[2], '{"n":3}')]
+    store.finish_batch(claim, [], ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}'], T0)
+    first = store.outbox_claim(7, 60 * S, limit=3)
+    assert [event for _, event in first] == ['{"n":1}', '{"n":2}', '{"n":3}']
+    # Another export request (another gateway) only sees what nobody holds.
+    assert [event for _, event in store.outbox_claim(8, 60 * S, limit=10)] == ['{"n":4}']
+    ids = [event_id for event_id, _ in first]
+    store.outbox_ack(8, ids)  # not its claim: nothing happens
+    assert store.outbox_depth() == 4
+    store.outbox_ack(7, ids[:1])
+    store.outbox_dead_letter(7, ids[1:2], "HTTP 400: bad", T0)
+    store.outbox_release(7, ids[2:])
+    assert [event for _, event in store.outbox_claim(9, 60 * S, limit=10)] == ['{"n":3}']
     assert store.dead_letters() == [('{"n":2}', "HTTP 400: bad")]
+
+
+def test_an_expired_outbox_claim_is_taken_over(store: Store) -> None:
+    fill(store, 1)
+    store.finish_batch(store.claim_batch(1, S, 1), [], ['{"n":1}'], T0)
+    assert store.outbox_claim(1, -S, limit=10)  # a claim whose lease has already run out
+    assert [event for _, event in store.outbox_claim(2, 60 * S, limit=10)] == ['{"n":1}']
 
 
 def test_log_text_is_stored_as_data_not_sql(store: Store) -> None:

@@ -4,34 +4,39 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     bindparam,
-    create_engine,
     delete,
-    event,
     func,
     insert,
     select,
     text,
     update,
 )
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
-from gateway.errors import StorageCorrupt, StorageUnavailable
+from gateway.errors import StorageCorrupt
 from gateway.model import Claim, Entry, RecentEntry
 from gateway.otlp import QueueRow
 from gateway.store._bulk import insert_rows
-from gateway.store._claims import HEAD, ClaimStrategy, HeadLease, RowClaims, raw_rows
+from gateway.store._claims import (
+    HEAD,
+    POSTGRES_NOW_NS,
+    SQLITE_NOW_NS,
+    ClaimStrategy,
+    HeadLease,
+    RowClaims,
+    raw_rows,
+)
+from gateway.store._engine import make_engine, translated_errors
 from gateway.store._group_commit import GroupCommit
 from gateway.store._rows import recent_entry, recent_values
 from gateway.store._schema import (
@@ -53,34 +58,15 @@ QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", 
 OUTBOX_COLUMNS = ("created_at", "event")
 _RECORDS_SQLITE = "SELECT id, record FROM log_queue WHERE id IN (SELECT value FROM json_each(?))"
 _RECORDS_POSTGRES = "SELECT id, record FROM log_queue WHERE id = ANY(%s)"
-
-
-def _sqlite_pragmas(synchronous: str) -> Any:
-    def on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA synchronous={synchronous}")  # a checked word, never user text
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    return on_connect
-
-
-@contextmanager
-def _translated_errors() -> Iterator[None]:
-    """Driver errors become StorageUnavailable (transient) or StorageCorrupt."""
-    try:
-        yield
-    except DBAPIError as exc:
-        if isinstance(exc.orig, sqlite3.DatabaseError) and "malformed" in str(exc.orig):
-            raise StorageCorrupt(str(exc.orig)) from exc
-        raise StorageUnavailable(str(exc.orig)) from exc
-    except (SQLAlchemyError, sqlite3.Error) as exc:
-        raise StorageUnavailable(str(exc)) from exc
-    except Exception as exc:
-        if type(exc).__module__.startswith("psycopg"):
-            raise StorageUnavailable(str(exc)) from exc
-        raise
+_OUTBOX_CLAIM = (
+    "UPDATE export_outbox SET claim_token = {mark}, lease_until = {now} + {mark} WHERE id IN ("
+    " SELECT id FROM export_outbox WHERE lease_until IS NULL OR lease_until < {now}"
+    " ORDER BY id LIMIT {mark}{skip}) RETURNING id, event"
+)
+_OUTBOX_CLAIM_SQLITE = _OUTBOX_CLAIM.format(mark="?", now=SQLITE_NOW_NS, skip="")
+_OUTBOX_CLAIM_POSTGRES = _OUTBOX_CLAIM.format(
+    mark="%s", now=POSTGRES_NOW_NS, skip=" FOR UPDATE SKIP LOCKED"
+)
 
 
 class Store:
@@ -90,7 +76,7 @@ class Store:
         self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "NORMAL"
     ) -> None:
         self.dialect = make_url(url).get_backend_name()
-        self._engine = self._make_engine(url, pool_size, sqlite_synchronous.upper())
+        self._engine = make_engine(url, pool_size, sqlite_synchronous.upper())
         # SQLite takes one writer at a time: this process's writers queue here, on a lock that
         # wakes the next one at once, rather than napping in SQLite's busy handler.
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
@@ -106,25 +92,6 @@ class Store:
         )
         self._origin_ids: dict[bytes, int] = {}  # committed origins only
 
-    def _make_engine(self, url: str, pool_size: int, synchronous: str) -> Engine:
-        if self.dialect != "sqlite":
-            return create_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-            )
-        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-            raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            connect_args={"timeout": 30, "check_same_thread": False},
-        )
-        event.listen(engine, "connect", _sqlite_pragmas(synchronous))
-        return engine
-
     def __repr__(self) -> str:
         # The URL may hold a password: show it masked.
         return f"Store({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -132,12 +99,12 @@ class Store:
     @contextmanager
     def _writing(self, locked: bool = True) -> Iterator[Connection]:
         lock = self._write_lock if locked and self._write_lock else nullcontext()
-        with lock, _translated_errors(), self._engine.begin() as conn:
+        with lock, translated_errors(), self._engine.begin() as conn:
             yield conn
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
-        with _translated_errors(), self._engine.connect() as conn:
+        with translated_errors(), self._engine.connect() as conn:
             yield conn
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -354,16 +321,35 @@ class Store:
         with self._reading() as conn:
             return [(int(row[0]), str(row[1])) for row in conn.execute(statement)]
 
-    def outbox_ack(self, ids: Sequence[int]) -> None:
-        """Delete events Logflare has taken."""
-        chosen = export_outbox.c.id.in_(bindparam("ids", expanding=True))
-        with self._writing() as conn:
-            conn.execute(delete(export_outbox).where(chosen), {"ids": list(ids)})
+    def outbox_claim(self, token: int, lease_ns: int, limit: int) -> list[tuple[int, str]]:
+        """Claim the oldest `limit` events no export request holds, as (id, event JSON)."""
+        sql = _OUTBOX_CLAIM_SQLITE if self.dialect == "sqlite" else _OUTBOX_CLAIM_POSTGRES
+        with self._write_lock or nullcontext(), self._reading() as conn, conn.begin():
+            rows = raw_rows(conn, sql, (token, lease_ns, limit))
+        return sorted((int(event_id), str(event)) for event_id, event in rows)
 
-    def outbox_dead_letter(self, ids: Sequence[int], reason: str, now: int) -> None:
-        """Move events Logflare refused for good to dead_letter, with the reason."""
+    def _claimed_events(self, token: int) -> Any:
         chosen = export_outbox.c.id.in_(bindparam("ids", expanding=True))
-        moved = delete(export_outbox).where(chosen).returning(export_outbox.c.event)
+        return chosen & (export_outbox.c.claim_token == token)
+
+    def outbox_ack(self, token: int, ids: Sequence[int]) -> None:
+        """Delete events Logflare has taken."""
+        with self._writing() as conn:
+            conn.execute(delete(export_outbox).where(self._claimed_events(token)), {"ids": ids})
+
+    def outbox_release(self, token: int, ids: Sequence[int]) -> None:
+        """Let other export requests take these events again (this one failed)."""
+        free = update(export_outbox).values(claim_token=None, lease_until=None)
+        with self._writing() as conn:
+            conn.execute(free.where(self._claimed_events(token)), {"ids": ids})
+
+    def outbox_dead_letter(self, token: int, ids: Sequence[int], reason: str, now: int) -> None:
+        """Move events Logflare refused for good to dead_letter, with the reason."""
+        moved = (
+            delete(export_outbox)
+            .where(self._claimed_events(token))
+            .returning(export_outbox.c.event)
+        )
         with self._writing() as conn:
             events = [str(row[0]) for row in conn.execute(moved, {"ids": list(ids)})]
             if events:

@@ -1,0 +1,62 @@
+"""Engines and driver errors: how the store talks to SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from gateway.errors import StorageCorrupt, StorageUnavailable
+
+
+def _sqlite_pragmas(synchronous: str) -> Any:
+    def on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")  # a checked word, never user text
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return on_connect
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    """Driver errors become StorageUnavailable (transient) or StorageCorrupt."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if isinstance(exc.orig, sqlite3.DatabaseError) and "malformed" in str(exc.orig):
+            raise StorageCorrupt(str(exc.orig)) from exc
+        raise StorageUnavailable(str(exc.orig)) from exc
+    except (SQLAlchemyError, sqlite3.Error) as exc:
+        raise StorageUnavailable(str(exc)) from exc
+    except Exception as exc:
+        if type(exc).__module__.startswith("psycopg"):
+            raise StorageUnavailable(str(exc)) from exc
+        raise
+
+
+def make_engine(url: str, pool_size: int, synchronous: str) -> Engine:
+    """An engine for the URL; SQLite connections start in WAL mode with the given sync level."""
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args={"timeout": 30, "check_same_thread": False},
+    )
+    event.listen(engine, "connect", _sqlite_pragmas(synchronous))
+    return engine
