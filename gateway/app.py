@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import IO
 
 from gateway.admission import Admission
 from gateway.batch import NS, BatchSettings, BatchStage
@@ -13,6 +14,7 @@ from gateway.config import Config
 from gateway.export_stage import Exporter, ExportStage
 from gateway.exporter import LogflareExporter
 from gateway.heap import freeze_long_lived
+from gateway.locking import exclusive_lock
 from gateway.purge import PurgeJob
 from gateway.receiver import OtlpGrpcReceiver
 from gateway.sampling import SamplingPolicy
@@ -65,6 +67,7 @@ class Gateway:
                 self.store,
                 self.exporter,
                 batch_events=config.exporters.logflare.max_batch_events,
+                lease_s=3 * config.exporters.logflare.timeout,  # one request and its timeout
             )
             if self.exporter
             else None
@@ -79,6 +82,7 @@ class Gateway:
         )
         self._jobs = self._periodic_jobs(config) if overrides.run_jobs else []
         self._stopped = threading.Event()
+        self._lock_file: IO[bytes] | None = None
 
     def _logflare(self, config: Config) -> Exporter | None:
         logflare = config.exporters.logflare
@@ -92,7 +96,7 @@ class Gateway:
             max_batch_records=config.processor.max_batch_records,
             dedupe_keys=config.processor.dedupe.keys,
             ttl_ns=int(config.recent.ttl * NS),
-            lease_ns=int(max(120.0, 4 * config.processor.interval) * NS),
+            lease_ns=int(config.processor.lease * NS),
             export=self.exporter is not None,
         )
 
@@ -129,6 +133,7 @@ class Gateway:
 
     def start(self) -> None:
         self.store.create_schema()
+        self._own_embedded_database()
         self.receiver.start()
         self.feed.start()
         self.viewer.start()
@@ -136,6 +141,15 @@ class Gateway:
             job.start()
         freeze_long_lived()
         log.info("viewer at %s/logs", self.viewer.url)
+
+    def _own_embedded_database(self) -> None:
+        """SQLite belongs to one gateway: lock it, then take back what a crashed run held."""
+        if self.store.dialect != "sqlite":
+            return  # shared: other gateways' claims come back when their leases run out
+        self._lock_file = exclusive_lock(self.store.path + ".lock")
+        released = self.store.release_all_claims()
+        if released:
+            log.info("took back %d claimed batches and events left by a previous run", released)
 
     def shutdown(self) -> None:
         """Stop intake first, then the stages; everything accepted is already durable."""
@@ -150,3 +164,5 @@ class Gateway:
         if isinstance(self.exporter, LogflareExporter):
             self.exporter.shutdown()
         self.store.dispose()
+        if self._lock_file:
+            self._lock_file.close()

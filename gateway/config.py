@@ -147,6 +147,9 @@ class SamplingConfig(_Model):
 class ProcessorConfig(_Model):
     interval: Duration = 10.0
     max_batch_records: int = Field(default=50_000, ge=1, le=1_000_000)
+    # How long a claimed batch stays with its stage (on the database's clock) before another
+    # stage may take it over: a crashed or stalled gateway's rows come back after this.
+    lease: Duration = 60.0
     dedupe: DedupeConfig = DedupeConfig()
     sampling: SamplingConfig = SamplingConfig()
 

@@ -120,3 +120,20 @@ def test_a_bad_config_exits_2_without_starting(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 2 and "storage.url" in result.stderr
+
+
+def test_a_second_gateway_on_the_same_sqlite_file_fails_loudly(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    first, _, _ = start(config)
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=30)
+    assert second.returncode == 1
+    assert "another gateway is using this SQLite database" in second.stderr

@@ -138,3 +138,15 @@ def test_concurrent_stages_process_every_row_exactly_once(store: Store) -> None:
     for thread in threads:
         thread.join()
     assert sorted(seen) == list(range(1, 401))
+
+
+def test_a_restarted_sqlite_gateway_takes_back_what_a_crashed_run_held(store: Store) -> None:
+    if store.dialect != "sqlite":
+        return  # PostgreSQL is shared: claims come back when their leases run out
+    fill(store, 3)
+    store.finish_batch(store.claim_batch(1, S, 1), [], ['{"n":1}'], T0)
+    assert store.claim_batch(2, 3600 * S, 10).rows  # the crashed run's batch...
+    assert store.outbox_claim(3, 3600 * S, 10)  # ...and export request
+    assert store.release_all_claims() == 2
+    assert len(store.claim_batch(4, S, 10).rows) == 2
+    assert store.outbox_claim(5, S, 10) == [(1, '{"n":1}')]

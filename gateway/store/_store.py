@@ -257,6 +257,23 @@ class Store:
             found = conn.execute(select(counters.c.value).where(counters.c.name == name)).scalar()
         return int(found or 0)
 
+    def release_all_claims(self) -> int:
+        """Return every claimed batch and export request to the queue (SQLite, at start-up,
+        when no other gateway can hold any); returns how many claims there were."""
+        free_head = update(queue_lease).where(queue_lease.c.token.is_not(None))
+        held = export_outbox.c.claim_token.is_not(None)
+        with self._writing() as conn:
+            heads = conn.execute(free_head.values(token=None, lease_until=None)).rowcount
+            events = conn.execute(
+                update(export_outbox).where(held).values(claim_token=None, lease_until=None)
+            ).rowcount
+        return int(heads) + int(events)
+
+    @property
+    def path(self) -> str:
+        """The SQLite file's path."""
+        return str(self._engine.url.database)
+
     def queue_depth(self) -> int:
         with self._reading() as conn:
             return int(conn.execute(select(func.count()).select_from(log_queue)).scalar_one())
