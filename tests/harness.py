@@ -1,0 +1,153 @@
+"""Drives the real gateway process under load: sequence-numbered records in, kill -9 at will.
+
+Every record's body is `record <seq>`, so each reaches Logflare as its own entry and the
+fake Logflare's events say exactly which acknowledged records arrived, and how often.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
+
+from gateway.testing import FakeLogflare
+from tests.builders import Rec, request
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `condition` until it holds; fail with `what` after `timeout` seconds."""
+    deadline = threading.Event()
+    timer = threading.Timer(timeout, deadline.set)
+    timer.start()
+    try:
+        while not condition():
+            if deadline.wait(0.05):
+                raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    finally:
+        timer.cancel()
+
+
+class GatewayProcess:
+    """`python -m gateway run` in a child process; its log is drained so it never blocks."""
+
+    def __init__(self, config: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLARE_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        self.log: list[str] = []
+        self._address: str | None = None
+        self._ready = threading.Event()
+        threading.Thread(target=self._drain, daemon=True).start()
+        if not self._ready.wait(60) or self._address is None:
+            self.process.kill()
+            raise AssertionError("gateway did not start:\n" + "".join(self.log[-20:]))
+
+    def _drain(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+            if match := re.search(r"receiver listening on (\S+)", line):
+                self._address = match.group(1)
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def address(self) -> str:
+        assert self._address is not None
+        return self._address
+
+    def kill9(self) -> None:
+        self.process.kill()
+        self.process.wait(30)
+
+    def terminate(self) -> int:
+        self.process.terminate()
+        return self.process.wait(60)
+
+
+class SeqSender:
+    """Sends `per_request` records at a time, numbered; remembers what was acknowledged."""
+
+    def __init__(self, per_request: int = 50) -> None:
+        self.per_request = per_request
+        self.acknowledged: set[int] = set()
+        self.failures = 0
+        self._next = 0
+        self._address = ""
+        self._lock = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self, address: str) -> None:
+        self.retarget(address)
+        self._thread.start()
+
+    def retarget(self, address: str) -> None:
+        with self._lock:
+            self._address = address
+
+    def _run(self) -> None:
+        channel, address = None, ""
+        while not self._stop.is_set():
+            with self._lock:
+                if self._address != address:
+                    address = self._address
+                    channel = grpc.insecure_channel(address)
+            assert channel is not None
+            self._send_one(LogsServiceStub(channel))
+        if channel is not None:
+            channel.close()
+
+    def _send_one(self, stub: LogsServiceStub) -> None:
+        seqs = range(self._next, self._next + self.per_request)
+        self._next += self.per_request
+        try:
+            stub.Export(request([Rec(f"record {seq}", 9) for seq in seqs]), timeout=5)
+        except grpc.RpcError:
+            self.failures += 1
+            self._stop.wait(0.05)  # the gateway is down or restarting: try again shortly
+            return
+        with self._lock:
+            self.acknowledged.update(seqs)
+            self._lock.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 60) -> None:
+        with self._lock:
+            if not self._lock.wait_for(lambda: len(self.acknowledged) >= count, timeout):
+                raise AssertionError(f"only {len(self.acknowledged)} of {count} acknowledged")
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def delivered(logflare: FakeLogflare) -> collections.Counter[int]:
+    """How many times Logflare got each sequence number."""
+    seqs = (e.get("event_message", "") for e in list(logflare.events))
+    return collections.Counter(int(m.split()[1]) for m in seqs if m.startswith("record "))
+
+
+def gateway_config(tmp_path: Path, storage_url: str, logflare: FakeLogflare) -> Path:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}}}\n"
+        f"storage: {{url: '{storage_url}'}}\n"
+        "processor: {interval: 200ms, lease: 2s, max_batch_records: 2000,"
+        " sampling: {default_keep: 1.0}}\n"
+        f"exporters: {{logflare: {{endpoint: '{logflare.url}', source: '{logflare.source_id}',"
+        f" api_key: '{logflare.api_key}', timeout: 1s}}}}\n"
+        "viewer: {endpoint: '127.0.0.1:0'}\n"
+    )
+    return config
