@@ -80,11 +80,11 @@ class GatewayProcess:
 class SeqSender:
     """Sends `per_request` records at a time, numbered; remembers what was acknowledged."""
 
-    def __init__(self, per_request: int = 50) -> None:
+    def __init__(self, per_request: int = 50, offset: int = 0) -> None:
         self.per_request = per_request
         self.acknowledged: set[int] = set()
         self.failures = 0
-        self._next = 0
+        self._next = offset  # senders with different offsets never share a number
         self._address = ""
         self._lock = threading.Condition()
         self._stop = threading.Event()
