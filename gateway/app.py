@@ -11,7 +11,7 @@ from gateway.admission import Admission
 from gateway.batch import NS, BatchSettings, BatchStage
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
-from gateway.export_stage import Exporter, ExportStage
+from gateway.export_stage import Backoff, Exporter, ExportStage
 from gateway.exporter import LogflareExporter
 from gateway.heap import freeze_long_lived
 from gateway.locking import exclusive_lock
@@ -68,6 +68,11 @@ class Gateway:
                 self.exporter,
                 batch_events=config.exporters.logflare.max_batch_events,
                 lease_s=3 * config.exporters.logflare.timeout,  # one request and its timeout
+                backoff=Backoff(
+                    initial=config.exporters.logflare.retry_initial,
+                    maximum=config.exporters.logflare.retry_max,
+                    unauthorized=config.exporters.logflare.retry_max,
+                ),
             )
             if self.exporter
             else None

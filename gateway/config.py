@@ -161,6 +161,9 @@ class LogflareConfig(_Model):
     api_key: SecretStr = SecretStr("")
     timeout: Duration = 10.0
     max_batch_events: int = Field(default=500, ge=1, le=500)
+    # Backoff after a failed request: doubles from retry_initial up to retry_max, with jitter.
+    retry_initial: Duration = 1.0
+    retry_max: Duration = 60.0
 
     @field_validator("endpoint")
     @classmethod

@@ -143,6 +143,7 @@ class FakeLogflare:
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []  # client contract breaches: tests should expect none
         self._faults: deque[Fault] = deque()
+        self.outage: Fault | None = None  # while set, every request gets this fault
         self._per_minute: dict[int, int] = {}  # events accepted per clock minute
         self._server: ThreadingHTTPServer | None = None  # daemon threads: teardown never blocks
 
@@ -186,7 +187,7 @@ class FakeLogflare:
 
     def _handle(self, h: _Handler) -> None:
         with self._cond:
-            fault = self._faults.popleft() if self._faults else None
+            fault = self._faults.popleft() if self._faults else self.outage
         reply = self._respond(h) if fault is None else self._faulted(h, fault)
         self._commit(h, reply)  # before answering: a client that got its answer sees the state
         h.close_connection = h.close_connection or h.body_size is None or reply.reset
@@ -392,8 +393,6 @@ def _column_name(key: str) -> str:
 
 
 def _rate_headers(used: int) -> dict[str, str]:
-    out = {}
-    for scope, limit in (("user", USER_LIMIT), ("source", SOURCE_LIMIT)):
-        out[f"x-rate-limit-{scope}_limit"] = str(limit)
-        out[f"x-rate-limit-{scope}_remaining"] = str(max(0, limit - used))
-    return out
+    limits = (("user", USER_LIMIT), ("source", SOURCE_LIMIT))
+    headers = {f"x-rate-limit-{scope}_limit": str(limit) for scope, limit in limits}
+    return headers | {f"x-rate-limit-{s}_remaining": str(max(0, n - used)) for s, n in limits}

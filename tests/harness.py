@@ -139,7 +139,9 @@ def delivered(logflare: FakeLogflare) -> collections.Counter[int]:
     return collections.Counter(int(m.split()[1]) for m in seqs if m.startswith("record "))
 
 
-def gateway_config(tmp_path: Path, storage_url: str, logflare: FakeLogflare) -> Path:
+def gateway_config(
+    tmp_path: Path, storage_url: str, logflare: FakeLogflare, retry_max: str = "60s"
+) -> Path:
     config = tmp_path / "gateway.yaml"
     config.write_text(
         "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}}}\n"
@@ -147,7 +149,8 @@ def gateway_config(tmp_path: Path, storage_url: str, logflare: FakeLogflare) -> 
         "processor: {interval: 200ms, lease: 2s, max_batch_records: 2000,"
         " sampling: {default_keep: 1.0}}\n"
         f"exporters: {{logflare: {{endpoint: '{logflare.url}', source: '{logflare.source_id}',"
-        f" api_key: '{logflare.api_key}', timeout: 1s}}}}\n"
+        f" api_key: '{logflare.api_key}', timeout: 1s, retry_initial: 100ms,"
+        f" retry_max: {retry_max}}}}}\n"
         "viewer: {endpoint: '127.0.0.1:0'}\n"
     )
     return config

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.store import Store
-from gateway.testing import FakeLogflare
+from gateway.testing import FakeLogflare, Fault
 from tests.conftest import PG_URL, require
 from tests.harness import GatewayProcess, SeqSender, delivered, gateway_config, wait_until
 
@@ -129,3 +129,37 @@ def test_gateways_sharing_postgresql_deliver_every_record(
         assert duplicates == 0
     else:  # a stalled export request may be sent again by the other gateway: one at most
         assert duplicates <= EXPORT_BATCH
+
+
+def test_a_logflare_outage_stalls_nothing_and_drains_after_recovery(
+    tmp_path: Path, report: Callable[[str], None]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    with FakeLogflare() as logflare:
+        logflare.outage = Fault.server_error(503)
+        gateway = GatewayProcess(gateway_config(tmp_path, url, logflare, retry_max="500ms"))
+        sender = SeqSender()
+        sender.start(gateway.address)
+        try:
+            sender.wait_for(20_000)
+        finally:
+            sender.stop()
+        acknowledged = set(sender.acknowledged)
+        store = Store(url)
+        # The live view kept updating: every record became a recent entry, waiting in the outbox.
+        wait_until(lambda: store.outbox_depth() >= len(acknowledged), 60, "the outbox to fill")
+        assert store.recent_count(time.time_ns()) >= len(acknowledged)
+        assert store.queue_depth() == 0 and not delivered(logflare)
+        recovered_at = time.monotonic()
+        logflare.outage = None
+        wait_until(lambda: acknowledged <= delivered(logflare).keys(), 90, "the backlog delivered")
+        drained_s = time.monotonic() - recovered_at
+        wait_until(lambda: store.outbox_depth() == 0, 30, "an empty outbox")
+        store.dispose()
+        assert gateway.terminate() == 0
+    duplicates = sum(count - 1 for count in delivered(logflare).values())
+    report(
+        f"\n[outage] {len(acknowledged)} events queued while Logflare answered 503; "
+        f"delivered {drained_s:.1f} s after it recovered, {duplicates} duplicates"
+    )
+    assert duplicates == 0
