@@ -84,6 +84,7 @@ class SeqSender:
         self.per_request = per_request
         self.acknowledged: set[int] = set()
         self.failures = 0
+        self.codes: collections.Counter[str] = collections.Counter()  # status of each failure
         self._next = offset  # senders with different offsets never share a number
         self._address = ""
         self._lock = threading.Condition()
@@ -115,8 +116,9 @@ class SeqSender:
         self._next += self.per_request
         try:
             stub.Export(request([Rec(f"record {seq}", 9) for seq in seqs]), timeout=5)
-        except grpc.RpcError:
+        except grpc.RpcError as error:
             self.failures += 1
+            self.codes[error.code().name] += 1  # type: ignore[attr-defined]
             self._stop.wait(0.05)  # the gateway is down or restarting: try again shortly
             return
         with self._lock:

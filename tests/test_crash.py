@@ -14,6 +14,7 @@ from gateway.store import Store
 from gateway.testing import FakeLogflare, Fault
 from tests.conftest import PG_URL, require
 from tests.harness import GatewayProcess, SeqSender, delivered, gateway_config, wait_until
+from tests.tcp_proxy import TcpProxy
 
 CRASHES = 3
 EXPORT_BATCH = 500  # duplicates after a crash: at most one export request's events
@@ -163,3 +164,38 @@ def test_a_logflare_outage_stalls_nothing_and_drains_after_recovery(
         f"delivered {drained_s:.1f} s after it recovered, {duplicates} duplicates"
     )
     assert duplicates == 0
+
+
+def test_postgresql_going_away_is_unavailable_then_recovers_without_restart(
+    tmp_path: Path, pg_url: str, report: Callable[[str], None]
+) -> None:
+    proxy = TcpProxy(("127.0.0.1", 5432))
+    proxied = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    assert proxied != pg_url, "the PostgreSQL URL is expected at 127.0.0.1:5432"
+    try:
+        with FakeLogflare() as logflare:
+            gateway = GatewayProcess(gateway_config(tmp_path, proxied, logflare))
+            sender = SeqSender()
+            sender.start(gateway.address)
+            try:
+                sender.wait_for(2000)
+                proxy.cut()  # the database is gone: the receiver must refuse, never accept
+                failures = sender.failures
+                wait_until(lambda: sender.failures >= failures + 5, 60, "refused requests")
+                during = len(sender.acknowledged)
+                proxy.restore()
+                sender.wait_for(during + 2000)  # recovered without a restart
+            finally:
+                sender.stop()
+            acknowledged = set(sender.acknowledged)
+            wait_until(lambda: acknowledged <= delivered(logflare).keys(), 90, "every record")
+            assert gateway.terminate() == 0
+    finally:
+        proxy.close()
+    refused = [line for line in gateway.log if "enqueue failed" in line]
+    report(
+        f"\n[postgresql away] {len(acknowledged)} acknowledged, all delivered; "
+        f"{len(refused)} requests refused while the database was away: {dict(sender.codes)}"
+    )
+    assert refused
+    assert set(sender.codes) <= {"UNAVAILABLE", "DEADLINE_EXCEEDED"}  # never INTERNAL
