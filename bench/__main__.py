@@ -30,6 +30,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NAMES = (
     "ingest-durable",
+    "ingest-full",
     "ingest-nowrite",
     "ingest-paused",
     "batch",
@@ -92,7 +93,9 @@ class Runner:
             self._pg_url = self.pg.open()
         return self._pg_url if isinstance(self._pg_url, str) else None
 
-    def _ingest(self, name: str, url: str | None, batch_stage: bool = True) -> IngestResult:
+    def _ingest(
+        self, name: str, url: str | None, batch_stage: bool = True, synchronous: str = "NORMAL"
+    ) -> IngestResult:
         profile_dir = RESULTS if self.args.profile else None
         opts = IngestOptions(
             warmup_s=self.sizes.warmup_s,
@@ -100,6 +103,7 @@ class Runner:
             client_processes=self.args.client_processes,
             threads_per_process=self.args.threads_per_process,
             run_batch_stage=batch_stage,
+            sqlite_synchronous=synchronous,
             profile_dir=profile_dir,
             name=name,
         )
@@ -115,6 +119,7 @@ class Runner:
         sizes = self.sizes
         steps: dict[str, Callable[[], Any]] = {
             "ingest-durable": lambda: self._ingest(name, self._sqlite(name)),
+            "ingest-full": lambda: self._ingest(name, self._sqlite(name), synchronous="FULL"),
             "ingest-nowrite": lambda: self._ingest(name, None),
             "ingest-paused": lambda: self._ingest(name, self._sqlite(name), batch_stage=False),
             "batch": lambda: run_batch(self._sqlite(name), sizes.batch_rows),

@@ -53,6 +53,7 @@ class IngestOptions:
     profile_dir: Path | None = None  # py-spy the measured window, summaries into this folder
     name: str = "ingest"
     run_batch_stage: bool = True  # False: a diagnostic run with the batch stage paused
+    sqlite_synchronous: str = "NORMAL"
 
 
 @dataclass(slots=True)
@@ -127,7 +128,7 @@ def run_ingest(
     url: str | None, payloads: list[bytes], policy: SamplingPolicy, opts: IngestOptions
 ) -> IngestResult:
     """`url` None: the no-write stand-in store. Otherwise a fresh schema at `url`."""
-    store = Store(url) if url else None
+    store = Store(url, sqlite_synchronous=opts.sqlite_synchronous) if url else None
     if store is not None:
         store.drop_all()
         store.create_schema()

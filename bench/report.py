@@ -74,6 +74,10 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
     if "ingest-durable" in results:
         name = "1. Ingest, durable (SQLite file; batch stage every 1 s)"
         rows.append(_failed(name, durable) or _durable_row(name, durable))
+    if "ingest-full" in results:
+        name = "1b. Ingest, durable, storage.sqlite_synchronous=full (fsync per commit)"
+        full = results["ingest-full"]
+        rows.append(_failed(name, full) or _durable_row(name, full))
     if "ingest-nowrite" in results:
         name = "2. Ingest, no write (stand-in store: parse + convert, discard)"
         nowrite = results["ingest-nowrite"]
