@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from gateway.config import Config, load_config, parse_config, parse_duration
+from gateway.config import Config, SamplingRule, load_config, parse_config, parse_duration
 from gateway.errors import ConfigError
 
 GOLDEN = Path(__file__).parent / "golden" / "config"
@@ -122,3 +123,19 @@ def test_source_and_source_name_are_exclusive() -> None:
             {"exporters": {"logflare": {"source": SOURCE, "source_name": "x", "api_key": "k"}}},
             env={},
         )
+
+
+def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    paths = []
+    for name, field in model.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseModel) and kind is not SamplingRule:
+            paths += _leaf_paths(kind, f"{prefix}{name}.")
+        else:
+            paths.append(f"{prefix}{name}")
+    return paths
+
+
+def test_the_readme_documents_every_config_key() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert [path for path in _leaf_paths(Config) if f"| `{path}` |" not in readme] == []
