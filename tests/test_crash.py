@@ -92,14 +92,18 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
     store.dispose()
 
 
-@pytest.mark.parametrize("stall", [False, True], ids=["no-faults", "one-sigstopped"])
+@pytest.mark.parametrize(
+    ("count", "stall"),
+    [(2, False), (3, False), (2, True)],
+    ids=["two-no-faults", "three-no-faults", "two-one-sigstopped"],
+)
 def test_gateways_sharing_postgresql_deliver_every_record(
-    tmp_path: Path, pg_url: str, stall: bool, report: Callable[[str], None]
+    tmp_path: Path, pg_url: str, count: int, stall: bool, report: Callable[[str], None]
 ) -> None:
     with FakeLogflare() as logflare:
         config = gateway_config(tmp_path, pg_url, logflare)
-        gateways = [GatewayProcess(config) for _ in range(2)]
-        senders = [SeqSender(offset=i * 10_000_000) for i in range(2)]
+        gateways = [GatewayProcess(config) for _ in range(count)]
+        senders = [SeqSender(offset=i * 10_000_000) for i in range(count)]
         for sender, gateway in zip(senders, gateways, strict=True):
             sender.start(gateway.address)
         try:
@@ -123,7 +127,7 @@ def test_gateways_sharing_postgresql_deliver_every_record(
     counts = delivered(logflare)
     duplicates = sum(count - 1 for count in counts.values())
     report(
-        f"\n[2 gateways, stall={stall}] {len(acknowledged)} acknowledged, {duplicates} duplicates"
+        f"\n[{count} gateways, stall={stall}] {len(acknowledged)} acknowledged, {duplicates} duplicates"
     )
     assert acknowledged <= counts.keys()
     if not stall:

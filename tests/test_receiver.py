@@ -170,3 +170,17 @@ def test_deep_nesting_is_refused_whole_not_a_crash(channel: grpc.Channel, store:
         raw_export(channel, payload)
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert store.queue_depth() == 0
+
+
+def test_a_gzip_bomb_is_resource_exhausted_after_decompression(
+    receiver: OtlpGrpcReceiver, store: Store
+) -> None:
+    bomb = request([Rec("\0" * (8 * 1024 * 1024))])  # 8 MiB of zeros: a few kB compressed
+    gzip = grpc.Compression.Gzip
+    with (
+        grpc.insecure_channel(receiver.address, compression=gzip) as channel,
+        pytest.raises(grpc.RpcError) as raised,
+    ):
+        LogsServiceStub(channel).Export(bomb, timeout=30)
+    assert raised.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED  # limit is 1 MiB
+    assert store.queue_depth() == 0
