@@ -64,7 +64,7 @@ def test_kill_9_under_load_loses_no_acknowledged_record(
         assert gateway.terminate() == 0
     counts = delivered(logflare)
     lost = len(acknowledged - counts.keys())
-    duplicates = sum(count - 1 for count in counts.values())
+    duplicates = sum(times - 1 for times in counts.values())
     report(
         f"\n[{storage_url.split(':')[0]}] {CRASHES} kill -9 cycles: "
         f"{len(acknowledged)} acknowledged, "
@@ -125,9 +125,10 @@ def test_gateways_sharing_postgresql_deliver_every_record(
         )
         assert all(gateway.terminate() == 0 for gateway in gateways)
     counts = delivered(logflare)
-    duplicates = sum(count - 1 for count in counts.values())
+    duplicates = sum(times - 1 for times in counts.values())
     report(
-        f"\n[{count} gateways, stall={stall}] {len(acknowledged)} acknowledged, {duplicates} duplicates"
+        f"\n[{count} gateways, stall={stall}] {len(acknowledged)} acknowledged, "
+        f"{duplicates} duplicates"
     )
     assert acknowledged <= counts.keys()
     if not stall:
@@ -162,7 +163,7 @@ def test_a_logflare_outage_stalls_nothing_and_drains_after_recovery(
         wait_until(lambda: store.outbox_depth() == 0, 30, "an empty outbox")
         store.dispose()
         assert gateway.terminate() == 0
-    duplicates = sum(count - 1 for count in delivered(logflare).values())
+    duplicates = sum(times - 1 for times in delivered(logflare).values())
     report(
         f"\n[outage] {len(acknowledged)} events queued while Logflare answered 503; "
         f"delivered {drained_s:.1f} s after it recovered, {duplicates} duplicates"
