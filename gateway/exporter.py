@@ -78,6 +78,7 @@ class LogflareExporter:
             "User-Agent": "logsieve",
         }
         self._client = client or httpx.Client(timeout=httpx.Timeout(config.timeout))
+        self._deadline_s = 2 * config.timeout  # the whole exchange, however the bytes trickle
 
     def __repr__(self) -> str:
         return f"LogflareExporter(url={self._url!r}, {self._params!r}, api_key='***')"
@@ -101,9 +102,10 @@ class LogflareExporter:
         request = self._client.build_request(
             "POST", self._url, params=self._params, headers=headers, content=body
         )
+        deadline = time.monotonic() + self._deadline_s
         response = self._client.send(request, stream=True)
         try:
-            text = _read_capped(response)
+            text = _read_capped(response, deadline)
         finally:
             response.close()
         return classify(response.status_code, response.headers.get("retry-after"), text)
@@ -112,8 +114,9 @@ class LogflareExporter:
         self._client.close()
 
 
-def _read_capped(response: httpx.Response) -> str:
-    """At most MAX_RESPONSE_BYTES of the body: a misbehaving server cannot flood memory."""
+def _read_capped(response: httpx.Response, deadline: float) -> str:
+    """At most MAX_RESPONSE_BYTES of the body, by the deadline: a misbehaving server can
+    neither flood memory nor hold the export stage with a slow trickle."""
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
@@ -121,6 +124,8 @@ def _read_capped(response: httpx.Response) -> str:
         size += len(chunk)
         if size >= MAX_RESPONSE_BYTES:
             break
+        if time.monotonic() > deadline:
+            raise httpx.ReadTimeout("the response took longer than the request deadline")
     return b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
 
 

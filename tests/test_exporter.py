@@ -146,3 +146,37 @@ def test_retry_after_dates_and_junk_are_tolerated() -> None:
     assert classify(503, "soon", "").retry_after is None
     assert classify(429, "-4", "").retry_after == 0.0
     assert classify(418, None, "teapot").kind is OutcomeKind.REFUSED
+
+
+def test_a_trickling_response_is_cut_at_the_deadline() -> None:
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+        while not stop.wait(0.05):  # a byte every 50 ms: never slow enough for a read timeout
+            try:
+                connection.sendall(b"x")
+            except OSError:
+                break
+        connection.close()
+
+    threading.Thread(target=trickle, daemon=True).start()
+    port = listener.getsockname()[1]
+    config = LogflareConfig(  # type: ignore[call-arg]
+        endpoint=f"http://127.0.0.1:{port}",
+        source="9dd9a6f6-8e9b-4fa4-b682-4f2f5cd99da3",
+        api_key="k",
+        timeout="200ms",
+    )
+    try:
+        outcome = LogflareExporter(config).export([event()])
+    finally:
+        stop.set()
+        listener.close()
+    assert outcome.kind is OutcomeKind.RETRY and outcome.detail == "timed out"
