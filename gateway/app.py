@@ -103,6 +103,7 @@ class Gateway:
             ttl_ns=int(config.recent.ttl * NS),
             lease_ns=int(config.processor.lease * NS),
             export=self.exporter is not None,
+            max_outbox_events=config.exporters.logflare.max_outbox_events,
         )
 
     def _viewer(self, config: Config) -> ViewerServer:

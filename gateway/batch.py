@@ -23,6 +23,7 @@ from gateway.sampling import SamplingPolicy, sample
 from gateway.store import Store
 
 log = logging.getLogger("logsieve.batch")
+ERROR = 17  # the first severity_number of the ERROR band: never dropped
 NS = 1_000_000_000
 
 
@@ -33,6 +34,7 @@ class BatchSettings:
     ttl_ns: int = 3600 * NS
     lease_ns: int = 120 * NS
     export: bool = True  # write Logflare events to the outbox
+    max_outbox_events: int = 1_000_000
 
 
 @dataclass(slots=True)
@@ -43,6 +45,7 @@ class BatchReport:
     sampled_out_records: Counter[str] = field(default_factory=Counter)
     outboxed: int = 0
     fenced: bool = False  # the claim was lost to another stage; nothing was written
+    paused: bool = False  # the outbox is full of ERROR and above: nothing was claimed
 
     def add(self, other: BatchReport) -> None:
         self.claimed += other.claimed
@@ -51,6 +54,7 @@ class BatchReport:
         self.sampled_out_records.update(other.sampled_out_records)
         self.outboxed += other.outboxed
         self.fenced = self.fenced or other.fenced
+        self.paused = self.paused or other.paused
 
 
 class BatchStage:
@@ -63,6 +67,8 @@ class BatchStage:
     def run_once(self, now: int) -> BatchReport:
         """Process one claim of at most max_batch_records rows."""
         settings = self._settings
+        if settings.export and not self._outbox_has_room():
+            return BatchReport(paused=True)
         claim = self._store.claim_batch(
             secrets.randbits(62), settings.lease_ns, settings.max_batch_records
         )
@@ -81,7 +87,7 @@ class BatchStage:
 
     def _process(
         self, rows: list[QueuedRow], origins: dict[int, Origin], batch_key: int, now: int
-    ) -> tuple[BatchReport, list[tuple[Entry, int]], list[str]]:
+    ) -> tuple[BatchReport, list[tuple[Entry, int]], list[tuple[str, int]]]:
         entries = dedupe(rows, origins, self._settings.dedupe_keys)
         sampled = sample(entries, self._policy, batch_key)
         records = self._store.claimed_records([entry.first_id for entry in sampled.kept])
@@ -89,9 +95,8 @@ class BatchStage:
             add_details(entry, records[entry.first_id])
         expires_at = now + self._settings.ttl_ns
         recent = [(entry, expires_at) for entry in sampled.kept]
-        events = (
-            [_event_json(entry, now) for entry in sampled.kept] if self._settings.export else []
-        )
+        kept = sampled.kept if self._settings.export else []
+        events = [(_event_json(entry, now), entry.severity_number) for entry in kept]
         report = BatchReport(
             claimed=len(rows),
             entries=len(entries),
@@ -101,6 +106,21 @@ class BatchStage:
         )
         return report, recent, events
 
+    def _outbox_has_room(self) -> bool:
+        """Room for one more batch's events, after dropping the oldest below ERROR if need be."""
+        low, high = self._store.outbox_extent()
+        excess = (high - low + 1 if high else 0) + self._settings.max_batch_records
+        excess -= self._settings.max_outbox_events
+        if excess <= 0:
+            return True
+        dropped = self._store.drop_outbox_lowest_severity(excess, ERROR)
+        if dropped:
+            log.warning("outbox full: dropped %d oldest events below ERROR", sum(dropped.values()))
+        if sum(dropped.values()) >= excess:
+            return True
+        log.warning("outbox full of ERROR and above: processing paused until Logflare takes some")
+        return False
+
     def process_queue(self, now: int, keep_going: Callable[[], bool] = lambda: True) -> BatchReport:
         """Run batches until no claimable row is left or keep_going() says stop (shutdown)."""
         total = BatchReport()
@@ -108,7 +128,7 @@ class BatchStage:
             report = self.run_once(now)
             total.add(report)
             full = report.claimed == self._settings.max_batch_records
-            if not full or report.fenced or not keep_going():
+            if not full or report.fenced or report.paused or not keep_going():
                 return total
 
 

@@ -164,6 +164,9 @@ class LogflareConfig(_Model):
     # Backoff after a failed request: doubles from retry_initial up to retry_max, with jitter.
     retry_initial: Duration = 1.0
     retry_max: Duration = 60.0
+    # Past this many events waiting for Logflare, the oldest below ERROR are dropped (counted);
+    # when only ERROR and above are left, the batch stage pauses until Logflare takes some.
+    max_outbox_events: int = Field(default=1_000_000, ge=1)
 
     @field_validator("endpoint")
     @classmethod

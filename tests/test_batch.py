@@ -178,3 +178,25 @@ def test_a_406_is_not_resent_because_logflare_kept_the_valid_events(store: Store
     report = ExportStage(store, logflare).run_once(T0)
     assert logflare.requests == 1 and report.dead_lettered == 2
     assert all("ingested the valid events" in reason for _, reason in store.dead_letters())
+
+
+def test_a_full_outbox_drops_its_oldest_events_below_error(store: Store) -> None:
+    batch = stage(store, max_batch_records=4, max_outbox_events=5)
+    enqueue(store, [Rec("old warn", 13), Rec("old error", 17)] * 2)
+    batch.run_once(T0)  # two events: the duplicates were merged
+    enqueue(store, [Rec(f"new {i}", 17) for i in range(4)])
+    batch.run_once(T0)  # 2 waiting + up to 4 to come > 5: the oldest below ERROR goes
+    events = [json.loads(event)["event_message"] for _, event in store.outbox_peek(20)]
+    assert events == ["old error", "new 0", "new 1", "new 2", "new 3"]
+    assert store.counter("dropped_events") == 1
+
+
+def test_an_outbox_full_of_errors_pauses_processing(store: Store) -> None:
+    batch = stage(store, max_batch_records=4, max_outbox_events=4)
+    enqueue(store, [Rec(f"error {i}", 17) for i in range(8)])
+    assert batch.process_queue(T0).claimed == 4
+    report = batch.run_once(T0)
+    assert report.paused and report.claimed == 0
+    assert store.queue_depth() == 4  # kept, waiting for Logflare to take some
+    ExportStage(store, RecordingExporter()).run_once(T0)
+    assert batch.run_once(T0).claimed == 4

@@ -16,6 +16,11 @@ def fill(store: Store, n: int, body: str = "x") -> None:
     store.enqueue(rows_from_request(request([Rec(body)] * n), T0, store.origin_id).rows)
 
 
+def info(*events: str) -> list[tuple[str, int]]:
+    """Outbox events of severity INFO."""
+    return [(event, 9) for event in events]
+
+
 def entry(body: str = "e", count: int = 1) -> Entry:
     return Entry(body, 9, "INFO", "svc", count, T0, T0, {"k": {"v": 1}}, "ab", "cd", "scope")
 
@@ -24,7 +29,7 @@ def test_enqueue_claim_finish_moves_rows_to_results_atomically(store: Store) -> 
     fill(store, 10)
     claim = store.claim_batch(1, 60 * S, limit=4)
     assert [row[0] for row in claim.rows] == [1, 2, 3, 4]
-    assert store.finish_batch(claim, [(entry(count=4), T0 + 3600 * S)], ['{"e":1}'], T0)
+    assert store.finish_batch(claim, [(entry(count=4), T0 + 3600 * S)], info('{"e":1}'), T0)
     assert store.queue_depth() == 6
     (recent,) = store.recent_after(0, T0, 100)
     assert recent.entry == entry(count=4) and recent.expires_at == T0 + 3600 * S
@@ -50,9 +55,9 @@ def test_a_stage_that_lost_its_lease_cannot_finish(store: Store) -> None:
     # Another stage re-claims the rows.
     taker = store.claim_batch(2, 10 * S, limit=3)
     assert [r[0] for r in taker.rows] == [1, 2, 3]
-    assert not store.finish_batch(stalled, [(entry(), T0 + S)], ["{}"], T0)
+    assert not store.finish_batch(stalled, [(entry(), T0 + S)], info("{}"), T0)
     assert store.recent_count(T0) == 0 and store.outbox_depth() == 0 and store.queue_depth() == 3
-    assert store.finish_batch(taker, [(entry(), T0 + S)], ["{}"], T0)
+    assert store.finish_batch(taker, [(entry(), T0 + S)], info("{}"), T0)
     assert store.queue_depth() == 0 and store.recent_count(T0) == 1
 
 
@@ -88,7 +93,7 @@ def test_recent_after_pages_by_cursor_in_id_order(store: Store) -> None:
 def test_outbox_claims_ack_release_and_dead_letter(store: Store) -> None:
     fill(store, 1)
     claim = store.claim_batch(1, S, 1)
-    store.finish_batch(claim, [], ['{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}'], T0)
+    store.finish_batch(claim, [], info('{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}'), T0)
     first = store.outbox_claim(7, 60 * S, limit=3)
     assert [event for _, event in first] == ['{"n":1}', '{"n":2}', '{"n":3}']
     # Another export request (another gateway) only sees what nobody holds.
@@ -105,7 +110,7 @@ def test_outbox_claims_ack_release_and_dead_letter(store: Store) -> None:
 
 def test_an_expired_outbox_claim_is_taken_over(store: Store) -> None:
     fill(store, 1)
-    store.finish_batch(store.claim_batch(1, S, 1), [], ['{"n":1}'], T0)
+    store.finish_batch(store.claim_batch(1, S, 1), [], info('{"n":1}'), T0)
     assert store.outbox_claim(1, -S, limit=10)  # a claim whose lease has already run out
     assert [event for _, event in store.outbox_claim(2, 60 * S, limit=10)] == ['{"n":1}']
 
@@ -144,7 +149,7 @@ def test_a_restarted_sqlite_gateway_takes_back_what_a_crashed_run_held(store: St
     if store.dialect != "sqlite":
         return  # PostgreSQL is shared: claims come back when their leases run out
     fill(store, 3)
-    store.finish_batch(store.claim_batch(1, S, 1), [], ['{"n":1}'], T0)
+    store.finish_batch(store.claim_batch(1, S, 1), [], info('{"n":1}'), T0)
     assert store.claim_batch(2, 3600 * S, 10).rows  # the crashed run's batch...
     assert store.outbox_claim(3, 3600 * S, 10)  # ...and export request
     assert store.release_all_claims() == 2

@@ -25,6 +25,20 @@ POSTGRES_NOW_NS = "(CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGI
 _COLUMNS = "id, seen_at, severity_number, body, origin_id"
 
 
+# The record bytes of some claimed rows, with the whole id list as one bound parameter.
+RECORDS_SQLITE = "SELECT id, record FROM log_queue WHERE id IN (SELECT value FROM json_each(?))"
+RECORDS_POSTGRES = "SELECT id, record FROM log_queue WHERE id = ANY(%s)"
+_OUTBOX_CLAIM = (
+    "UPDATE export_outbox SET claim_token = {mark}, lease_until = {now} + {mark} WHERE id IN ("
+    " SELECT id FROM export_outbox WHERE lease_until IS NULL OR lease_until < {now}"
+    " ORDER BY id LIMIT {mark}{skip}) RETURNING id, event"
+)
+OUTBOX_CLAIM_SQLITE = _OUTBOX_CLAIM.format(mark="?", now=SQLITE_NOW_NS, skip="")
+OUTBOX_CLAIM_POSTGRES = _OUTBOX_CLAIM.format(
+    mark="%s", now=POSTGRES_NOW_NS, skip=" FOR UPDATE SKIP LOCKED"
+)
+
+
 def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
     """Plain tuples straight from the driver: no per-row objects for tens of thousands of rows."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

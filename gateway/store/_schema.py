@@ -87,6 +87,7 @@ export_outbox = Table(
     Column("id", _Id, primary_key=True, autoincrement=True),
     Column("created_at", BigInteger, nullable=False),
     Column("event", Text, nullable=False),
+    Column("severity_number", Integer, nullable=False),  # drop policies spare ERROR and above
     # The export request holding these events, so gateways sharing a database never both send.
     Column("claim_token", BigInteger, nullable=True),
     Column("lease_until", BigInteger, nullable=True),

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Table,
     bindparam,
     delete,
     func,
@@ -29,8 +30,10 @@ from gateway.otlp import QueueRow
 from gateway.store._bulk import insert_rows
 from gateway.store._claims import (
     HEAD,
-    POSTGRES_NOW_NS,
-    SQLITE_NOW_NS,
+    OUTBOX_CLAIM_POSTGRES,
+    OUTBOX_CLAIM_SQLITE,
+    RECORDS_POSTGRES,
+    RECORDS_SQLITE,
     ClaimStrategy,
     HeadLease,
     RowClaims,
@@ -55,18 +58,7 @@ from gateway.store._schema import (
 
 MAX_CACHED_ORIGINS = 10_000
 QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", "origin_id")
-OUTBOX_COLUMNS = ("created_at", "event")
-_RECORDS_SQLITE = "SELECT id, record FROM log_queue WHERE id IN (SELECT value FROM json_each(?))"
-_RECORDS_POSTGRES = "SELECT id, record FROM log_queue WHERE id = ANY(%s)"
-_OUTBOX_CLAIM = (
-    "UPDATE export_outbox SET claim_token = {mark}, lease_until = {now} + {mark} WHERE id IN ("
-    " SELECT id FROM export_outbox WHERE lease_until IS NULL OR lease_until < {now}"
-    " ORDER BY id LIMIT {mark}{skip}) RETURNING id, event"
-)
-_OUTBOX_CLAIM_SQLITE = _OUTBOX_CLAIM.format(mark="?", now=SQLITE_NOW_NS, skip="")
-_OUTBOX_CLAIM_POSTGRES = _OUTBOX_CLAIM.format(
-    mark="%s", now=POSTGRES_NOW_NS, skip=" FOR UPDATE SKIP LOCKED"
-)
+OUTBOX_COLUMNS = ("created_at", "event", "severity_number")
 
 
 class Store:
@@ -185,11 +177,15 @@ class Store:
             return claim
 
     def finish_batch(
-        self, claim: Claim, recent: Sequence[tuple[Entry, int]], outbox: Sequence[str], now: int
+        self,
+        claim: Claim,
+        recent: Sequence[tuple[Entry, int]],
+        outbox: Sequence[tuple[str, int]],
+        now: int,
     ) -> bool:
         """Atomically store a batch's results and delete its rows; False if the claim was lost."""
         recent_rows = [recent_values(*r) for r in recent]  # built before taking the lock
-        outbox_rows = [(now, event) for event in outbox]
+        outbox_rows = [(now, event, number) for event, number in outbox]
         with self._writing() as conn:
             if not self._claims.take_rows(conn, claim):
                 conn.rollback()  # fenced off: another stage owns these rows now
@@ -204,9 +200,9 @@ class Store:
             return {}
         # One bound parameter for the whole id list, however long it is.
         if self.dialect == "sqlite":
-            sql, param = _RECORDS_SQLITE, json.dumps(list(ids))
+            sql, param = RECORDS_SQLITE, json.dumps(list(ids))
         else:
-            sql, param = _RECORDS_POSTGRES, list(ids)  # type: ignore[assignment]
+            sql, param = RECORDS_POSTGRES, list(ids)  # type: ignore[assignment]
         with self._reading() as conn:
             return {int(row[0]): bytes(row[1]) for row in raw_rows(conn, sql, (param,))}
 
@@ -217,29 +213,45 @@ class Store:
 
     def queue_extent(self) -> tuple[int, int]:
         """(lowest, highest) queued id, (0, 0) when empty: two index probes, however deep."""
-        extent = select(func.min(log_queue.c.id), func.max(log_queue.c.id))
+        return self._extent(log_queue)
+
+    def outbox_extent(self) -> tuple[int, int]:
+        """(lowest, highest) id waiting in the outbox, (0, 0) when empty."""
+        return self._extent(export_outbox)
+
+    def _extent(self, table: Table) -> tuple[int, int]:
         with self._reading() as conn:
-            low, high = conn.execute(extent).one()
+            low, high = conn.execute(select(func.min(table.c.id), func.max(table.c.id))).one()
         return (int(low), int(high)) if low is not None else (0, 0)
 
     def drop_lowest_severity(self, count: int, after_id: int, below: int) -> dict[int, int]:
-        """Delete up to `count` of the lowest-severity, oldest rows with id > after_id and
-        severity_number < below; count them in `counters`. Returns {severity_number: dropped}.
-        """
+        """Delete up to `count` of the lowest-severity, oldest queued rows with id > after_id and
+        severity_number < below, counted in `counters` as dropped_records.
+        Returns {severity_number: dropped}."""
+        return self._drop_lowest(log_queue, count, after_id, below, "dropped_records")
+
+    def drop_outbox_lowest_severity(self, count: int, below: int) -> dict[int, int]:
+        """The same for events waiting for Logflare (unclaimed ones), as dropped_events."""
+        return self._drop_lowest(export_outbox, count, 0, below, "dropped_events")
+
+    def _drop_lowest(
+        self, table: Table, count: int, after_id: int, below: int, counter: str
+    ) -> dict[int, int]:
         victims = (
-            select(log_queue.c.id)
-            .where(log_queue.c.id > after_id, log_queue.c.severity_number < below)
-            .order_by(log_queue.c.severity_number, log_queue.c.id)
+            select(table.c.id)
+            .where(table.c.id > after_id, table.c.severity_number < below)
+            .where(table.c.claim_token.is_(None))
+            .order_by(table.c.severity_number, table.c.id)
             .limit(count)
         )
         statement = (
-            delete(log_queue)
-            .where(log_queue.c.id.in_(victims.scalar_subquery()))
-            .returning(log_queue.c.severity_number)
+            delete(table)
+            .where(table.c.id.in_(victims.scalar_subquery()))
+            .returning(table.c.severity_number)
         )
         with self._writing() as conn:
             dropped = Counter(int(row[0]) for row in conn.execute(statement))
-            self._add_to_counter(conn, "dropped_records", sum(dropped.values()))
+            self._add_to_counter(conn, counter, sum(dropped.values()))
         return dict(dropped)
 
     def _add_to_counter(self, conn: Connection, name: str, amount: int) -> None:
@@ -340,7 +352,7 @@ class Store:
 
     def outbox_claim(self, token: int, lease_ns: int, limit: int) -> list[tuple[int, str]]:
         """Claim the oldest `limit` events no export request holds, as (id, event JSON)."""
-        sql = _OUTBOX_CLAIM_SQLITE if self.dialect == "sqlite" else _OUTBOX_CLAIM_POSTGRES
+        sql = OUTBOX_CLAIM_SQLITE if self.dialect == "sqlite" else OUTBOX_CLAIM_POSTGRES
         with self._write_lock or nullcontext(), self._reading() as conn, conn.begin():
             rows = raw_rows(conn, sql, (token, lease_ns, limit))
         return sorted((int(event_id), str(event)) for event_id, event in rows)
