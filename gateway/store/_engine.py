@@ -20,7 +20,9 @@ def _sqlite_pragmas(synchronous: str) -> Any:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")  # a checked word, never user text
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # Wait this long for another process's write lock, then fail: the receiver answers
+        # UNAVAILABLE well inside an OTLP client's usual 10 s deadline, and the client retries.
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
 
     return on_connect
@@ -43,6 +45,9 @@ def translated_errors() -> Iterator[None]:
         raise
 
 
+BUSY_TIMEOUT_MS = 5000
+
+
 def make_engine(url: str, pool_size: int, synchronous: str) -> Engine:
     """An engine for the URL; SQLite connections start in WAL mode with the given sync level."""
     if make_url(url).get_backend_name() != "sqlite":
@@ -56,7 +61,7 @@ def make_engine(url: str, pool_size: int, synchronous: str) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        connect_args={"timeout": 30, "check_same_thread": False},
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
     )
     event.listen(engine, "connect", _sqlite_pragmas(synchronous))
     return engine
