@@ -204,3 +204,42 @@ def test_postgresql_going_away_is_unavailable_then_recovers_without_restart(
     )
     assert refused
     assert set(sender.codes) <= {"UNAVAILABLE", "DEADLINE_EXCEEDED"}  # never INTERNAL
+
+
+def test_every_kind_of_logflare_fault_loses_nothing(
+    tmp_path: Path, report: Callable[[str], None]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    faults = [
+        Fault.server_error(500),
+        Fault.server_error(502),
+        Fault.buffer_full(),  # 429 with Retry-After: 3
+        Fault.quota(),  # 429 without Retry-After
+        Fault(200, delay=2.0),  # slower than the 1 s timeout
+        Fault(0, reset=True),  # connection reset
+        Fault.unauthorized(),  # a revoked key: kept, retried slowly
+        Fault(406, {"message": ["Type error!"]}, ingest_valid=True),  # partial ingest
+    ]
+    with FakeLogflare() as logflare:
+        logflare.fail_next(*faults)
+        gateway = GatewayProcess(gateway_config(tmp_path, url, logflare, retry_max="500ms"))
+        sender = SeqSender()
+        sender.start(gateway.address)
+        try:
+            sender.wait_for(5000)
+        finally:
+            sender.stop()
+        acknowledged = set(sender.acknowledged)
+        wait_until(lambda: acknowledged <= delivered(logflare).keys(), 90, "every record")
+        assert gateway.terminate() == 0
+        store = Store(url)
+        dead = store.dead_letters()
+        store.dispose()
+    duplicates = sum(times - 1 for times in delivered(logflare).values())
+    report(
+        f"\n[faults] {len(faults)} kinds of Logflare failure: {len(acknowledged)} acknowledged, "
+        f"all delivered, {duplicates} duplicates, {len(dead)} events dead-lettered after the 406"
+    )
+    assert duplicates == 0
+    assert dead and all("ingested the valid events" in reason for _, reason in dead)
+    assert logflare.violations == []
