@@ -16,7 +16,7 @@ from tests.conftest import PG_URL, require
 from tests.harness import GatewayProcess, SeqSender, delivered, gateway_config, wait_until
 from tests.tcp_proxy import TcpProxy
 
-CRASHES = 3
+CRASHES = 5
 EXPORT_BATCH = 500  # duplicates after a crash: at most one export request's events
 LEASE_S = 2.0  # processor.lease in the harness's config
 
@@ -46,20 +46,23 @@ def test_kill_9_under_load_loses_no_acknowledged_record(
     with FakeLogflare() as logflare:
         config = gateway_config(tmp_path, storage_url, logflare)
         gateway = GatewayProcess(config)
-        sender = SeqSender()
-        sender.start(gateway.address)
+        senders = [SeqSender(per_request=256, offset=i * 10_000_000) for i in range(2)]
+        for sender in senders:
+            sender.start(gateway.address)
         try:
             for _ in range(CRASHES):
-                sender.wait_for(len(sender.acknowledged) + rng.randint(500, 3000))
+                senders[0].wait_for(len(senders[0].acknowledged) + rng.randint(2_000, 10_000))
                 gateway.kill9()  # at a random moment of enqueue, batch or export
                 gateway = GatewayProcess(config)
-                sender.retarget(gateway.address)
-            sender.wait_for(len(sender.acknowledged) + 1000)
+                for sender in senders:
+                    sender.retarget(gateway.address)
+            senders[0].wait_for(len(senders[0].acknowledged) + 2000)
         finally:
-            sender.stop()
-        acknowledged = set(sender.acknowledged)
+            for sender in senders:
+                sender.stop()
+        acknowledged = set().union(*(sender.acknowledged for sender in senders))
         wait_until(
-            lambda: acknowledged <= delivered(logflare).keys(), 90, "every record in Logflare"
+            lambda: acknowledged <= delivered(logflare).keys(), 120, "every record in Logflare"
         )
         assert gateway.terminate() == 0
     counts = delivered(logflare)
@@ -69,7 +72,7 @@ def test_kill_9_under_load_loses_no_acknowledged_record(
         f"\n[{storage_url.split(':')[0]}] {CRASHES} kill -9 cycles: "
         f"{len(acknowledged)} acknowledged, "
         f"{lost} lost, {duplicates} duplicates ({duplicates / CRASHES:.0f} per crash), "
-        f"{sender.failures} refused or failed sends during restarts"
+        f"{sum(s.failures for s in senders)} refused or failed sends during restarts"
     )
     assert lost == 0
     assert duplicates <= CRASHES * EXPORT_BATCH
