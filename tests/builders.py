@@ -52,7 +52,7 @@ def request(
     for rec in records:
         scope_logs.log_records.add(
             time_unix_nano=rec.time,
-            severity_number=rec.severity_number,  # type: ignore[arg-type]
+            severity_number=rec.severity_number,
             severity_text=rec.severity_text,
             body=any_value(rec.body),
             attributes=[KeyValue(key=k, value=any_value(v)) for k, v in rec.attributes.items()],

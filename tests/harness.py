@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
@@ -38,6 +39,16 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 class GatewayProcess:
     """`python -m gateway run` in a child process; its log is drained so it never blocks."""
 
+    started: ClassVar[list[GatewayProcess]] = []  # so a failed test can kill what it left
+
+    @classmethod
+    def kill_all(cls) -> None:
+        for gateway in cls.started:
+            if gateway.process.poll() is None:
+                gateway.process.kill()
+                gateway.process.wait(30)
+        cls.started.clear()
+
     def __init__(self, config: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLARE_")}
         self.process = subprocess.Popen(
@@ -46,6 +57,7 @@ class GatewayProcess:
             text=True,
             env=env,
         )
+        GatewayProcess.started.append(self)
         self.log: list[str] = []
         self._address: str | None = None
         self._ready = threading.Event()
@@ -118,7 +130,7 @@ class SeqSender:
             stub.Export(request([Rec(f"record {seq}", 9) for seq in seqs]), timeout=5)
         except grpc.RpcError as error:
             self.failures += 1
-            self.codes[error.code().name] += 1  # type: ignore[attr-defined]
+            self.codes[error.code().name] += 1
             self._stop.wait(0.05)  # the gateway is down or restarting: try again shortly
             return
         with self._lock:

@@ -21,6 +21,13 @@ EXPORT_BATCH = 500  # duplicates after a crash: at most one export request's eve
 LEASE_S = 2.0  # processor.lease in the harness's config
 
 
+@pytest.fixture(autouse=True)
+def no_gateway_left_behind() -> Iterator[None]:
+    """Whatever happens to a test (a failure, a timeout), its gateway processes end with it."""
+    yield
+    GatewayProcess.kill_all()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
