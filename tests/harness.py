@@ -147,6 +147,26 @@ class SeqSender:
         self._thread.join(30)
 
 
+def send(address: str, count: int) -> set[int]:
+    """Send numbered records until `count` are acknowledged; returns the acknowledged numbers."""
+    sender = SeqSender()
+    sender.start(address)
+    try:
+        sender.wait_for(count)
+    finally:
+        sender.stop()
+    return set(sender.acknowledged)
+
+
+def all_delivered(senders: list[SeqSender], logflare: FakeLogflare, timeout: float) -> set[int]:
+    """Stop the senders, then wait until Logflare has every record they got acknowledged."""
+    for sender in senders:
+        sender.stop()
+    acknowledged = set().union(*(sender.acknowledged for sender in senders))
+    wait_until(lambda: acknowledged <= delivered(logflare).keys(), timeout, "every record")
+    return acknowledged
+
+
 def delivered(logflare: FakeLogflare) -> collections.Counter[int]:
     """How many times Logflare got each sequence number."""
     seqs = (e.get("event_message", "") for e in list(logflare.events))

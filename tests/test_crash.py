@@ -13,7 +13,15 @@ import pytest
 from gateway.store import Store
 from gateway.testing import FakeLogflare, Fault
 from tests.conftest import PG_URL, require
-from tests.harness import GatewayProcess, SeqSender, delivered, gateway_config, wait_until
+from tests.harness import (
+    GatewayProcess,
+    SeqSender,
+    all_delivered,
+    delivered,
+    gateway_config,
+    send,
+    wait_until,
+)
 from tests.tcp_proxy import TcpProxy
 
 CRASHES = 5
@@ -28,22 +36,32 @@ def no_gateway_left_behind() -> Iterator[None]:
     GatewayProcess.kill_all()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'queue.db'}"
-        return
+def _empty_postgresql() -> str:
+    """The test database with logsieve's tables made anew (before gateways race to make them)."""
     store = Store(PG_URL, pool_size=1)
     try:
         store.ping()
     except Exception as exc:
         require(False, f"PostgreSQL not reachable: {exc}")
     store.drop_all()
+    store.create_schema()
     store.dispose()
-    yield PG_URL
+    return PG_URL
+
+
+def _drop_postgresql() -> None:
     store = Store(PG_URL, pool_size=1)
     store.drop_all()
     store.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'queue.db'}"
+        return
+    yield _empty_postgresql()
+    _drop_postgresql()
 
 
 def test_kill_9_under_load_loses_no_acknowledged_record(
@@ -65,12 +83,7 @@ def test_kill_9_under_load_loses_no_acknowledged_record(
                     sender.retarget(gateway.address)
             senders[0].wait_for(len(senders[0].acknowledged) + 2000)
         finally:
-            for sender in senders:
-                sender.stop()
-        acknowledged = set().union(*(sender.acknowledged for sender in senders))
-        wait_until(
-            lambda: acknowledged <= delivered(logflare).keys(), 120, "every record in Logflare"
-        )
+            acknowledged = all_delivered(senders, logflare, timeout=120)
         assert gateway.terminate() == 0
     counts = delivered(logflare)
     lost = len(acknowledged - counts.keys())
@@ -87,19 +100,9 @@ def test_kill_9_under_load_loses_no_acknowledged_record(
 
 
 @pytest.fixture
-def pg_url(tmp_path: Path) -> Iterator[str]:
-    store = Store(PG_URL, pool_size=1)
-    try:
-        store.ping()
-    except Exception as exc:
-        require(False, f"PostgreSQL not reachable: {exc}")
-    store.drop_all()
-    store.create_schema()  # before two gateways race to create it
-    store.dispose()
-    yield PG_URL
-    store = Store(PG_URL, pool_size=1)
-    store.drop_all()
-    store.dispose()
+def pg_url() -> Iterator[str]:
+    yield _empty_postgresql()
+    _drop_postgresql()
 
 
 @pytest.mark.parametrize(
@@ -127,12 +130,7 @@ def test_gateways_sharing_postgresql_deliver_every_record(
                 gateways[0].process.send_signal(signal.SIGCONT)
             senders[1].wait_for(len(senders[1].acknowledged) + 2000)
         finally:
-            for sender in senders:
-                sender.stop()
-        acknowledged = set().union(*(sender.acknowledged for sender in senders))
-        wait_until(
-            lambda: acknowledged <= delivered(logflare).keys(), 90, "every record in Logflare"
-        )
+            acknowledged = all_delivered(senders, logflare, timeout=90)
         assert all(gateway.terminate() == 0 for gateway in gateways)
     counts = delivered(logflare)
     duplicates = sum(times - 1 for times in counts.values())
@@ -154,13 +152,7 @@ def test_a_logflare_outage_stalls_nothing_and_drains_after_recovery(
     with FakeLogflare() as logflare:
         logflare.outage = Fault.server_error(503)
         gateway = GatewayProcess(gateway_config(tmp_path, url, logflare, retry_max="500ms"))
-        sender = SeqSender()
-        sender.start(gateway.address)
-        try:
-            sender.wait_for(20_000)
-        finally:
-            sender.stop()
-        acknowledged = set(sender.acknowledged)
+        acknowledged = send(gateway.address, 20_000)
         store = Store(url)
         # The live view kept updating: every record became a recent entry, waiting in the outbox.
         wait_until(lambda: store.outbox_depth() >= len(acknowledged), 60, "the outbox to fill")
@@ -233,13 +225,7 @@ def test_every_kind_of_logflare_fault_loses_nothing(
     with FakeLogflare() as logflare:
         logflare.fail_next(*faults)
         gateway = GatewayProcess(gateway_config(tmp_path, url, logflare, retry_max="500ms"))
-        sender = SeqSender()
-        sender.start(gateway.address)
-        try:
-            sender.wait_for(5000)
-        finally:
-            sender.stop()
-        acknowledged = set(sender.acknowledged)
+        acknowledged = send(gateway.address, 5000)
         wait_until(lambda: acknowledged <= delivered(logflare).keys(), 90, "every record")
         assert gateway.terminate() == 0
         store = Store(url)
