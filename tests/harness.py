@@ -174,13 +174,19 @@ def delivered(logflare: FakeLogflare) -> collections.Counter[int]:
 
 
 def gateway_config(
-    tmp_path: Path, storage_url: str, logflare: FakeLogflare, retry_max: str = "60s"
+    tmp_path: Path,
+    storage_url: str,
+    logflare: FakeLogflare,
+    retry_max: str = "60s",
+    interval: str = "200ms",
+    queue: str = "{}",
 ) -> Path:
     config = tmp_path / "gateway.yaml"
     config.write_text(
         "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}}}\n"
         f"storage: {{url: '{storage_url}'}}\n"
-        "processor: {interval: 200ms, lease: 2s, max_batch_records: 2000,"
+        f"queue: {queue}\n"
+        f"processor: {{interval: {interval}, lease: 2s, max_batch_records: 2000,"
         " sampling: {default_keep: 1.0}}\n"
         f"exporters: {{logflare: {{endpoint: '{logflare.url}', source: '{logflare.source_id}',"
         f" api_key: '{logflare.api_key}', timeout: 1s, retry_initial: 100ms,"

@@ -239,3 +239,65 @@ def test_every_kind_of_logflare_fault_loses_nothing(
     assert duplicates == 0
     assert dead and all("ingested the valid events" in reason for _, reason in dead)
     assert logflare.violations == []
+
+
+@pytest.mark.parametrize("policy", ["refuse", "drop_lowest_severity"])
+def test_a_full_queue_refuses_or_drops_by_its_policy_and_loses_nothing_else(
+    tmp_path: Path, policy: str, report: Callable[[str], None]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    queue = f"{{max_records: 3000, when_full: {policy}}}"
+    with FakeLogflare() as logflare:
+        config = gateway_config(tmp_path, url, logflare, interval="1s", queue=queue)
+        gateway = GatewayProcess(config)
+        sender = SeqSender()
+        sender.start(gateway.address)
+        try:
+            sender.wait_for(15_000)  # five times the cap, drained once a second
+        finally:
+            sender.stop()
+        store = Store(url)
+        dropped = store.counter("dropped_records")
+        acknowledged = set(sender.acknowledged)
+        wait_until(
+            lambda: len(acknowledged - delivered(logflare).keys()) <= dropped, 60, "the rest"
+        )
+        store.dispose()
+        assert gateway.terminate() == 0
+    missing = len(acknowledged - delivered(logflare).keys())
+    report(
+        f"\n[queue full, {policy}] {len(acknowledged)} acknowledged; refused: "
+        f"{dict(sender.codes)}; dropped by policy: {dropped}; missing: {missing}"
+    )
+    assert missing == dropped  # every acknowledged record arrived, or was dropped and counted
+    assert set(sender.codes) <= {"UNAVAILABLE"}
+    if policy == "refuse":
+        assert dropped == 0 and sender.codes["UNAVAILABLE"] > 0
+    else:
+        assert dropped > 0
+
+
+def test_sigterm_with_logflare_down_keeps_everything_for_the_next_run(
+    tmp_path: Path, report: Callable[[str], None]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    with FakeLogflare() as logflare:
+        logflare.outage = Fault.server_error(503)
+        config = gateway_config(tmp_path, url, logflare, retry_max="500ms")
+        gateway = GatewayProcess(config)
+        acknowledged = send(gateway.address, 5000)
+        stopping = time.monotonic()
+        assert gateway.terminate() == 0  # promptly, although Logflare is down
+        stop_s = time.monotonic() - stopping
+        store = Store(url)
+        assert store.queue_depth() + store.outbox_depth() >= len(acknowledged)
+        store.dispose()
+        logflare.outage = None
+        gateway = GatewayProcess(config)
+        wait_until(lambda: acknowledged <= delivered(logflare).keys(), 60, "every record")
+        assert gateway.terminate() == 0
+    report(
+        f"\n[sigterm, Logflare down] stopped in {stop_s:.1f} s keeping {len(acknowledged)} "
+        "records; all delivered by the next run"
+    )
+    assert stop_s < 15
