@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.batchbench import default_policy, run_batch
+from bench.exportbench import run_drain
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_memory
 from bench.pg import PgSchema
@@ -35,6 +36,7 @@ NAMES = (
     "ingest-paused",
     "batch",
     "batch-flood",
+    "export-drain",
     "memory",
     "pg-ingest",
     "pg-batch",
@@ -124,6 +126,7 @@ class Runner:
             "ingest-paused": lambda: self._ingest(name, self._sqlite(name), batch_stage=False),
             "batch": lambda: run_batch(self._sqlite(name), sizes.batch_rows),
             "batch-flood": lambda: run_batch(self._sqlite(name), sizes.batch_rows, flood=True),
+            "export-drain": lambda: run_drain(self._sqlite(name), sizes.batch_rows),
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
             "pg-ingest": lambda: self._on_pg(lambda url: self._ingest(name, url)),
             "pg-batch": lambda: self._on_pg(lambda url: run_batch(url, sizes.batch_rows)),
