@@ -30,8 +30,6 @@ from gateway.otlp import QueueRow
 from gateway.store._bulk import insert_rows
 from gateway.store._claims import (
     HEAD,
-    OUTBOX_CLAIM_POSTGRES,
-    OUTBOX_CLAIM_SQLITE,
     RECORDS_POSTGRES,
     RECORDS_SQLITE,
     ClaimStrategy,
@@ -41,12 +39,12 @@ from gateway.store._claims import (
 )
 from gateway.store._engine import make_engine, translated_errors
 from gateway.store._group_commit import GroupCommit
+from gateway.store._outbox import OutboxStatements
 from gateway.store._rows import recent_entry, recent_values
 from gateway.store._schema import (
     RECENT_COLUMNS,
     SCHEMA_VERSION,
     counters,
-    dead_letter,
     export_outbox,
     log_origin,
     log_queue,
@@ -57,11 +55,12 @@ from gateway.store._schema import (
 )
 
 MAX_CACHED_ORIGINS = 10_000
+RECENT_ORDER_LOCK = 0x6C6F6773  # "logs": the advisory lock that orders recent-entry commits
 QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", "origin_id")
 OUTBOX_COLUMNS = ("created_at", "event", "severity_number")
 
 
-class Store:
+class Store(OutboxStatements):
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
     def __init__(
@@ -190,9 +189,21 @@ class Store:
             if not self._claims.take_rows(conn, claim):
                 conn.rollback()  # fenced off: another stage owns these rows now
                 return False
-            insert_rows(conn, self.dialect, "recent_log_entries", RECENT_COLUMNS, recent_rows)
+            self._insert_recent_in_id_order(conn, recent_rows)
             insert_rows(conn, self.dialect, "export_outbox", OUTBOX_COLUMNS, outbox_rows)
             return True
+
+    def _insert_recent_in_id_order(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert recent entries so that ids become visible in the order they were given.
+
+        The live stream follows ids with a cursor. On PostgreSQL two gateways could commit
+        ids out of order, and a cursor that passed the later id would skip the earlier one
+        forever; a transaction-scoped advisory lock makes those inserts, and so their commits,
+        take turns. SQLite has one writer already.
+        """
+        if rows and self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": RECENT_ORDER_LOCK})
+        insert_rows(conn, self.dialect, "recent_log_entries", RECENT_COLUMNS, rows)
 
     def claimed_records(self, ids: Sequence[int]) -> dict[int, bytes]:
         """The record bytes of some claimed rows, by id (for the entries a batch keeps)."""
@@ -296,7 +307,7 @@ class Store:
         """Insert (entry, expires_at) rows into the live view directly (tools and tests)."""
         rows = [recent_values(*r) for r in recent]
         with self._writing() as conn:
-            insert_rows(conn, self.dialect, "recent_log_entries", RECENT_COLUMNS, rows)
+            self._insert_recent_in_id_order(conn, rows)
 
     def recent_after(self, cursor: int, now: int, limit: int) -> list[RecentEntry]:
         """Unexpired entries with id > cursor, oldest first."""
@@ -340,57 +351,3 @@ class Store:
         )
         with self._writing() as conn:
             return int(conn.execute(statement).rowcount)
-
-    # -- the export outbox -----------------------------------------------------------------
-
-    def outbox_peek(self, limit: int) -> list[tuple[int, str]]:
-        """The oldest `limit` events waiting for Logflare, as (id, event JSON)."""
-        columns = (export_outbox.c.id, export_outbox.c.event)
-        statement = select(*columns).order_by(export_outbox.c.id).limit(limit)
-        with self._reading() as conn:
-            return [(int(row[0]), str(row[1])) for row in conn.execute(statement)]
-
-    def outbox_claim(self, token: int, lease_ns: int, limit: int) -> list[tuple[int, str]]:
-        """Claim the oldest `limit` events no export request holds, as (id, event JSON)."""
-        sql = OUTBOX_CLAIM_SQLITE if self.dialect == "sqlite" else OUTBOX_CLAIM_POSTGRES
-        with self._write_lock or nullcontext(), self._reading() as conn, conn.begin():
-            rows = raw_rows(conn, sql, (token, lease_ns, limit))
-        return sorted((int(event_id), str(event)) for event_id, event in rows)
-
-    def _claimed_events(self, token: int) -> Any:
-        chosen = export_outbox.c.id.in_(bindparam("ids", expanding=True))
-        return chosen & (export_outbox.c.claim_token == token)
-
-    def outbox_ack(self, token: int, ids: Sequence[int]) -> None:
-        """Delete events Logflare has taken."""
-        with self._writing() as conn:
-            conn.execute(delete(export_outbox).where(self._claimed_events(token)), {"ids": ids})
-
-    def outbox_release(self, token: int, ids: Sequence[int]) -> None:
-        """Let other export requests take these events again (this one failed)."""
-        free = update(export_outbox).values(claim_token=None, lease_until=None)
-        with self._writing() as conn:
-            conn.execute(free.where(self._claimed_events(token)), {"ids": ids})
-
-    def outbox_dead_letter(self, token: int, ids: Sequence[int], reason: str, now: int) -> None:
-        """Move events Logflare refused for good to dead_letter, with the reason."""
-        moved = (
-            delete(export_outbox)
-            .where(self._claimed_events(token))
-            .returning(export_outbox.c.event)
-        )
-        with self._writing() as conn:
-            events = [str(row[0]) for row in conn.execute(moved, {"ids": list(ids)})]
-            if events:
-                rows = [{"created_at": now, "event": e, "reason": reason} for e in events]
-                conn.execute(insert(dead_letter), rows)
-
-    def outbox_depth(self) -> int:
-        with self._reading() as conn:
-            return int(conn.execute(select(func.count()).select_from(export_outbox)).scalar_one())
-
-    def dead_letters(self) -> list[tuple[str, str]]:
-        """Every dead letter as (event JSON, reason), oldest first."""
-        statement = select(dead_letter.c.event, dead_letter.c.reason).order_by(dead_letter.c.id)
-        with self._reading() as conn:
-            return [(str(row[0]), str(row[1])) for row in conn.execute(statement)]
