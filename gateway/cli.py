@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 
+from gateway import severity
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError, StorageError
 
@@ -31,7 +33,33 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("file")
     check.set_defaults(command=_check_config)
+    tail = commands.add_parser("tail", help="follow the live stream in a terminal")
+    tail.add_argument("--url", default="http://127.0.0.1:8080", help="the viewer's address")
+    tail.add_argument("--severity", choices=list(severity.BANDS), help="at least this severity")
+    tail.add_argument("--service", help="only this service.name")
+    tail.add_argument("--grep", help="only messages holding this text (any case)")
+    tail.add_argument("--no-color", action="store_true", help="no colours even on a terminal")
+    tail.set_defaults(command=_tail)
     return parser
+
+
+def _tail(args: argparse.Namespace) -> int:
+    import websocket  # only this command needs a websocket client
+
+    from gateway.tail import TailFilter, follow
+
+    stream_url = args.url.rstrip("/").replace("http", "ws", 1) + "/logs/stream"
+    keep = TailFilter(args.severity, args.service, args.grep)
+    colour = sys.stdout.isatty() and not args.no_color
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a tail ends
+        follow(
+            stream_url,
+            keep,
+            sys.stdout,
+            connect=lambda url: websocket.create_connection(url, timeout=60),
+            colour=colour,
+        )
+    return EXIT_OK
 
 
 def _load(path: str) -> Config | None:

@@ -1,0 +1,94 @@
+"""`logsieve tail`: follow the live stream in a terminal, over the page's websocket and contract.
+
+Frames are `logsieve.v1.StreamMessage` in proto3 JSON, as the page gets them. On a dropped
+connection it reconnects with backoff and resumes from its last cursor, like the page.
+Log text is attacker text: control characters (ANSI escapes included) are shown escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from google.protobuf import json_format
+from logsieve.v1 import entry_pb2, stream_pb2
+
+from gateway import severity
+
+COLOURS = {"TRACE": "2", "DEBUG": "2", "INFO": "34", "WARN": "33", "ERROR": "31", "FATAL": "41;97"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MAX_BACKOFF_S = 10.0
+
+
+def safe(text: str) -> str:
+    """Text with every control character shown as an escape, so it cannot drive the terminal."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+@dataclass(frozen=True, slots=True)
+class TailFilter:
+    severity_at_least: str | None = None
+    service: str | None = None
+    grep: str | None = None
+
+    def keeps(self, entry: entry_pb2.Entry) -> bool:
+        floor = severity.RANK[self.severity_at_least] if self.severity_at_least else 0
+        return (
+            severity.RANK.get(entry.severity, 0) >= floor
+            and (self.service is None or entry.service == self.service)
+            and (self.grep is None or self.grep.lower() in entry.body.lower())
+        )
+
+
+def render(entry: entry_pb2.Entry, colour: bool) -> str:
+    seen = datetime.fromtimestamp(entry.first_seen_unix_nano / 1e9, UTC).strftime("%H:%M:%S")
+    level = f"{entry.severity:<5}"
+    if colour:
+        level = f"\x1b[{COLOURS.get(entry.severity, '0')}m{level}\x1b[0m"
+    count = f"(x{entry.count}) " if entry.count > 1 else ""
+    return f"{seen} {level} {safe(entry.service) or '-'} {count}{safe(entry.body)}"
+
+
+Connect = Callable[[str], Any]  # url -> a websocket with send(str), recv() -> str, close()
+
+
+def follow(
+    url: str,
+    keep: TailFilter,
+    out: TextIO,
+    *,
+    connect: Connect,
+    colour: bool = False,
+    stop: threading.Event | None = None,
+    max_entries: int | None = None,
+) -> int:
+    """Print entries from the stream at `url` until `stop` is set or max_entries were printed."""
+    stop = stop or threading.Event()
+    cursor, printed, failures = 0, 0, 0
+    while not stop.is_set() and (max_entries is None or printed < max_entries):
+        try:
+            socket = connect(url)
+        except OSError:
+            failures += 1
+            stop.wait(min(MAX_BACKOFF_S, 0.5 * 2**failures))
+            continue
+        failures = 0
+        try:
+            socket.send(json.dumps({"after": str(cursor)}))
+            while not stop.is_set() and (max_entries is None or printed < max_entries):
+                message = json_format.Parse(socket.recv(), stream_pb2.StreamMessage())
+                cursor = max(cursor, message.cursor)
+                for entry in message.entries.entries if message.HasField("entries") else ():
+                    if keep.keeps(entry) and (max_entries is None or printed < max_entries):
+                        print(render(entry, colour), file=out, flush=True)
+                        printed += 1
+        except Exception:  # a closed or broken socket: reconnect and resume from the cursor
+            stop.wait(0.5)
+        finally:
+            socket.close()
+    return printed

@@ -1,0 +1,104 @@
+"""`logsieve tail`: the live stream in a terminal, over the real viewer's websocket."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import websocket
+
+from gateway.model import Entry
+from gateway.store import Store
+from gateway.tail import TailFilter, follow, safe
+from gateway.testing import FakeClock
+from viewer.app import create_app
+from viewer.feed import LiveFeed
+from viewer.server import ViewerServer
+
+T0 = 1_767_225_600_000_000_000
+HOUR = 3600 * 10**9
+
+
+@pytest.fixture
+def viewer(tmp_path: Path) -> Iterator[tuple[Store, str]]:
+    store = Store(f"sqlite:///{tmp_path / 'viewer.db'}")
+    store.create_schema()
+    clock = FakeClock(T0)
+    feed = LiveFeed(store, clock, poll_interval=0.05)
+    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="all")
+    server = ViewerServer(app, "127.0.0.1", 0)
+    server.start()
+    feed.start()
+    yield store, server.url.replace("http://", "ws://", 1) + "/logs/stream"
+    feed.shutdown()
+    server.shutdown()
+    store.dispose()
+
+
+def entry(body: str, band: str = "ERROR", service: str = "checkout", count: int = 1) -> Entry:
+    number = {"INFO": 9, "WARN": 13, "ERROR": 17}[band]
+    return Entry(body, number, band, service, count, T0, T0)
+
+
+def connect(url: str) -> websocket.WebSocket:
+    return websocket.create_connection(url, timeout=10)
+
+
+def test_tail_prints_the_stream_filtered_and_escaped(viewer: tuple[Store, str]) -> None:
+    store, url = viewer
+    store.add_recent(
+        [
+            (entry("Error: Failed to connect to db:5432", count=100), T0 + HOUR),
+            (entry("chatty", "INFO"), T0 + HOUR),
+            (entry("elsewhere", service="search"), T0 + HOUR),
+            (entry("\x1b[2J\x1b[31mcleared your screen", "WARN"), T0 + HOUR),
+        ]
+    )
+    out = io.StringIO()
+    keep = TailFilter(severity_at_least="WARN", service="checkout")
+    assert follow(url, keep, out, connect=connect, max_entries=2) == 2
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("ERROR checkout (x100) Error: Failed to connect to db:5432")
+    assert lines[1].endswith(r"WARN  checkout \x1b[2J\x1b[31mcleared your screen")
+    assert "\x1b" not in out.getvalue()
+
+
+def test_tail_follows_live_entries_and_greps(viewer: tuple[Store, str]) -> None:
+    store, url = viewer
+    out = io.StringIO()
+    done = threading.Event()
+
+    def run() -> None:
+        follow(url, TailFilter(grep="TIMEOUT"), out, connect=connect, max_entries=1)
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    store.add_recent([(entry("all good"), T0 + HOUR), (entry("upstream timeout"), T0 + HOUR)])
+    assert done.wait(10)
+    assert out.getvalue().rstrip().endswith("ERROR checkout upstream timeout")
+
+
+def test_tail_retries_until_the_viewer_is_there() -> None:
+    attempts: list[str] = []
+    stop = threading.Event()
+
+    def refused(url: str) -> websocket.WebSocket:
+        attempts.append(url)
+        if len(attempts) == 3:
+            stop.set()
+        raise ConnectionRefusedError
+
+    assert (
+        follow(
+            "ws://127.0.0.1:9/logs/stream", TailFilter(), io.StringIO(), connect=refused, stop=stop
+        )
+        == 0
+    )
+    assert len(attempts) == 3
+
+
+def test_control_characters_are_shown_not_obeyed() -> None:
+    assert safe("a\x00b\x1b[31mc\u009bd\n") == r"a\x00b\x1b[31mc\x9bd\n"
