@@ -47,6 +47,7 @@ class Gateway:
         self.clock = overrides.clock or SystemClock()
         self.store = Store(config.storage.url, sqlite_synchronous=config.storage.sqlite_synchronous)
         self.policy = SamplingPolicy.from_config(config.processor.sampling)
+        self.components = frozenset(config.components)
         self.exporter = overrides.exporter or self._logflare(config)
         self.batch = BatchStage(self.store, self.policy, self._batch_settings(config))
         self.admission = Admission(
@@ -79,7 +80,8 @@ class Gateway:
         )
         self.purge = PurgeJob(self.store, chunk_rows=config.recent.purge_chunk_rows)
         self.feed = LiveFeed(self.store, self.clock, poll_interval=overrides.viewer_poll_interval)
-        self.viewer = self._viewer(config)
+        # Built only when asked for: the viewer binds its port when it is made.
+        self.viewer = self._viewer(config) if "viewer" in self.components else None
         self._export_job = (
             Periodic("export", EXPORT_RETRY_TICK, self.export_stage.run_once, self.clock)
             if self.export_stage
@@ -92,7 +94,8 @@ class Gateway:
     def _logflare(self, config: Config) -> Exporter | None:
         logflare = config.exporters.logflare
         if not logflare.enabled:
-            log.warning("Logflare exporter is off: no source and api_key configured")
+            if "processing" in self.components:
+                log.warning("Logflare exporter is off: no source and api_key configured")
             return None
         return LogflareExporter(logflare)
 
@@ -139,17 +142,23 @@ class Gateway:
 
     def start(self) -> None:
         self.store.create_schema()
-        self._own_embedded_database()
-        self.receiver.start()
-        self.feed.start()
-        self.viewer.start()
-        for job in self._jobs:
-            job.start()
+        if "processing" in self.components:
+            self._own_embedded_database()
+        if "ingest" in self.components:
+            self.receiver.start()
+        if self.viewer:
+            self.feed.start()
+            self.viewer.start()
+            log.info("viewer at %s/logs", self.viewer.url)
+        if "processing" in self.components:
+            for job in self._jobs:
+                job.start()
         freeze_long_lived()
-        log.info("viewer at %s/logs", self.viewer.url)
+        log.info("logsieve started: %s", ", ".join(sorted(self.components)))
 
     def _own_embedded_database(self) -> None:
-        """SQLite belongs to one gateway: lock it, then take back what a crashed run held."""
+        """One processing component per SQLite file: lock it, then take back what a crashed
+        run held (ingest and viewer components may share the file beside it)."""
         if self.store.dialect != "sqlite":
             return  # shared: other gateways' claims come back when their leases run out
         self._lock_file = exclusive_lock(self.store.path + ".lock")
@@ -162,10 +171,12 @@ class Gateway:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        self.receiver.shutdown()
+        if "ingest" in self.components:
+            self.receiver.shutdown()
         for job in self._jobs:
             job.shutdown()
-        self.viewer.shutdown()
+        if self.viewer:
+            self.viewer.shutdown()
         self.feed.shutdown()
         if isinstance(self.exporter, LogflareExporter):
             self.exporter.shutdown()

@@ -226,7 +226,13 @@ class QueueConfig(_Model):
     max_record_bytes: int = Field(default=1024 * 1024, ge=1024)
 
 
+Component = Literal["ingest", "processing", "viewer"]
+
+
 class Config(_Model):
+    # Which parts this process runs: all three on a laptop; split them to scale each part
+    # (several ingest processes, one processing, one viewer, on one PostgreSQL).
+    components: tuple[Component, ...] = ("ingest", "processing", "viewer")
     receivers: ReceiversConfig = ReceiversConfig()
     storage: StorageConfig = StorageConfig()
     queue: QueueConfig = QueueConfig()
@@ -234,6 +240,13 @@ class Config(_Model):
     exporters: ExportersConfig = ExportersConfig()
     recent: RecentConfig = RecentConfig()
     viewer: ViewerConfig = ViewerConfig()
+
+    @field_validator("components")
+    @classmethod
+    def _some_components(cls, components: tuple[str, ...]) -> tuple[str, ...]:
+        if not components or len(set(components)) != len(components):
+            raise ValueError("list at least one of ingest, processing, viewer, each once")
+        return components
 
 
 def expand_env(node: Any, env: Mapping[str, str]) -> Any:

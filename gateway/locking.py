@@ -1,4 +1,4 @@
-"""One gateway per SQLite file: an advisory lock beside the database."""
+"""One processing component per SQLite file: an advisory lock beside the database."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def exclusive_lock(path: str) -> IO[bytes]:
     except BlockingIOError:
         handle.close()
         raise StorageError(
-            f"another gateway is using this SQLite database ({path} is locked); "
-            "use PostgreSQL to run several gateways on one queue"
+            f"another gateway is processing this SQLite database ({path} is locked); "
+            "use PostgreSQL to run several processing components on one queue"
         ) from None
     return handle

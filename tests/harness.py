@@ -62,7 +62,7 @@ class GatewayProcess:
         self._address: str | None = None
         self._ready = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()
-        if not self._ready.wait(60) or self._address is None:
+        if not self._ready.wait(60) or self.process.poll() is not None:
             self.process.kill()
             raise AssertionError("gateway did not start:\n" + "".join(self.log[-20:]))
 
@@ -72,6 +72,7 @@ class GatewayProcess:
             self.log.append(line)
             if match := re.search(r"receiver listening on (\S+)", line):
                 self._address = match.group(1)
+            if "logsieve started" in line:
                 self._ready.set()
         self._ready.set()
 
@@ -180,9 +181,12 @@ def gateway_config(
     retry_max: str = "60s",
     interval: str = "200ms",
     queue: str = "{}",
+    components: str = "[ingest, processing, viewer]",
+    name: str = "gateway.yaml",
 ) -> Path:
-    config = tmp_path / "gateway.yaml"
+    config = tmp_path / name
     config.write_text(
+        f"components: {components}\n"
         "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}}}\n"
         f"storage: {{url: '{storage_url}'}}\n"
         f"queue: {queue}\n"

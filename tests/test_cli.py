@@ -136,4 +136,4 @@ def test_a_second_gateway_on_the_same_sqlite_file_fails_loudly(tmp_path: Path) -
         first.send_signal(signal.SIGTERM)
         first.communicate(timeout=30)
     assert second.returncode == 1
-    assert "another gateway is using this SQLite database" in second.stderr
+    assert "another gateway is processing this SQLite database" in second.stderr

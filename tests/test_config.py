@@ -117,6 +117,14 @@ def test_unspecified_is_not_a_rule_severity() -> None:
         )
 
 
+def test_components_must_be_known_and_listed_once() -> None:
+    with pytest.raises(ConfigError, match=r"components\[1\]: Input should be 'ingest'"):
+        parse_config({"components": ["ingest", "everything"]}, env={})
+    with pytest.raises(ConfigError, match="each once"):
+        parse_config({"components": ["viewer", "viewer"]}, env={})
+    assert parse_config({"components": ["processing"]}, env={}).components == ("processing",)
+
+
 def test_source_and_source_name_are_exclusive() -> None:
     with pytest.raises(ConfigError, match="not both"):
         parse_config(

@@ -301,3 +301,36 @@ def test_sigterm_with_logflare_down_keeps_everything_for_the_next_run(
         "records; all delivered by the next run"
     )
     assert stop_s < 15
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_split_deployment_ingest_processes_and_one_processing_process(
+    tmp_path: Path, database: str, report: Callable[[str], None]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'queue.db'}" if database == "sqlite" else _empty_postgresql()
+    try:
+        with FakeLogflare() as logflare:
+            ingest = gateway_config(tmp_path, url, logflare, components="[ingest]", name="i.yaml")
+            processing = gateway_config(
+                tmp_path, url, logflare, components="[processing]", name="p.yaml"
+            )
+            receivers = [GatewayProcess(ingest) for _ in range(2)]
+            worker = GatewayProcess(processing)
+            senders = [SeqSender(offset=i * 10_000_000) for i in range(2)]
+            for sender, receiver in zip(senders, receivers, strict=True):
+                sender.start(receiver.address)
+            try:
+                senders[0].wait_for(5000)
+                senders[1].wait_for(5000)
+            finally:
+                acknowledged = all_delivered(senders, logflare, timeout=90)
+            assert all(g.terminate() == 0 for g in [*receivers, worker])
+    finally:
+        if database == "postgresql":
+            _drop_postgresql()
+    duplicates = sum(times - 1 for times in delivered(logflare).values())
+    report(
+        f"\n[split, {database}] 2 ingest processes + 1 processing process: "
+        f"{len(acknowledged)} acknowledged, all delivered, {duplicates} duplicates"
+    )
+    assert duplicates == 0
