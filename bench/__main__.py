@@ -32,6 +32,7 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NAMES = (
     "ingest-durable",
     "ingest-full",
+    "ingest-split",
     "ingest-nowrite",
     "ingest-paused",
     "batch",
@@ -96,7 +97,12 @@ class Runner:
         return self._pg_url if isinstance(self._pg_url, str) else None
 
     def _ingest(
-        self, name: str, url: str | None, batch_stage: bool = True, synchronous: str = "NORMAL"
+        self,
+        name: str,
+        url: str | None,
+        batch_stage: bool = True,
+        synchronous: str = "NORMAL",
+        processing_process: bool = False,
     ) -> IngestResult:
         profile_dir = RESULTS if self.args.profile else None
         opts = IngestOptions(
@@ -106,6 +112,7 @@ class Runner:
             threads_per_process=self.args.threads_per_process,
             run_batch_stage=batch_stage,
             sqlite_synchronous=synchronous,
+            processing_process=processing_process,
             profile_dir=profile_dir,
             name=name,
         )
@@ -122,6 +129,7 @@ class Runner:
         steps: dict[str, Callable[[], Any]] = {
             "ingest-durable": lambda: self._ingest(name, self._sqlite(name)),
             "ingest-full": lambda: self._ingest(name, self._sqlite(name), synchronous="FULL"),
+            "ingest-split": lambda: self._ingest(name, self._sqlite(name), processing_process=True),
             "ingest-nowrite": lambda: self._ingest(name, None),
             "ingest-paused": lambda: self._ingest(name, self._sqlite(name), batch_stage=False),
             "batch": lambda: run_batch(self._sqlite(name), sizes.batch_rows),

@@ -36,7 +36,8 @@ def _ingest_result(r: IngestResult) -> str:
 def _ingest_details(r: IngestResult, batch_stage: bool) -> str:
     parts = [f"server CPU {r.server_cpu_s / r.window_s:.2f} cores"]
     if batch_stage:
-        parts.append(f"of which batch-stage thread {r.batch_cpu_s / r.window_s:.2f}")
+        where = "processing process" if r.batch_elsewhere else "of which batch-stage thread"
+        parts.append(f"{where} {r.batch_cpu_s / r.window_s:.2f}")
         parts.append(f"batch stage finished {r.batch_records_per_s:,.0f} records/s meanwhile")
     parts.append(f"receiver {r.receiver_cpu_us_per_record:.1f} µs CPU/record")
     if batch_stage or r.backlog_at_end:
@@ -80,6 +81,10 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = "1b. Ingest, durable, storage.sqlite_synchronous=full (fsync per commit)"
         full = results["ingest-full"]
         rows.append(_failed(name, full) or _durable_row(name, full))
+    if "ingest-split" in results:
+        name = "1c. Ingest, durable, batch stage in its own process (components: [processing])"
+        split = results["ingest-split"]
+        rows.append(_failed(name, split) or _durable_row(name, split))
     if "ingest-nowrite" in results:
         name = "2. Ingest, no write (stand-in store: parse + convert, discard)"
         nowrite = results["ingest-nowrite"]
