@@ -36,6 +36,11 @@ class TailFilter:
     service: str | None = None
     grep: str | None = None
 
+    def subscribe(self, after: int) -> dict[str, str]:
+        """The Subscribe frame: the server filters, so hidden entries never cross the wire."""
+        frame = {"after": str(after), "minSeverity": self.severity_at_least or ""}
+        return frame | {"service": self.service or "", "text": self.grep or ""}
+
     def keeps(self, entry: entry_pb2.Entry) -> bool:
         floor = severity.RANK[self.severity_at_least] if self.severity_at_least else 0
         return (
@@ -79,7 +84,7 @@ def follow(
             continue
         failures = 0
         try:
-            socket.send(json.dumps({"after": str(cursor)}))
+            socket.send(json.dumps(keep.subscribe(cursor)))
             while not stop.is_set() and (max_entries is None or printed < max_entries):
                 message = json_format.Parse(socket.recv(), stream_pb2.StreamMessage())
                 cursor = max(cursor, message.cursor)

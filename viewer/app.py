@@ -28,6 +28,7 @@ from gateway.model import RecentEntry
 from gateway.store import Store
 from viewer import stream
 from viewer.feed import LiveFeed, Subscription
+from viewer.filters import StreamFilter
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ class StreamSession:
         self._s = settings
         self._cursor = 0  # id of the last entry sent: what the client resumes from
         self._skip_through = 0  # feed entries up to this id were already sent on connect
+        self._filter = StreamFilter()  # what the client asked to see
 
     def run(self) -> None:
         try:
@@ -205,11 +207,13 @@ class StreamSession:
         try:
             if not isinstance(raw, str):
                 raise json_format.ParseError("binary frame")
-            after = int(stream.parse_subscribe(raw).after)
+            subscribe = stream.parse_subscribe(raw)
+            self._filter = StreamFilter.from_subscribe(subscribe)
+            after = int(subscribe.after)
             if after > MAX_CURSOR:
                 raise json_format.ParseError("cursor out of range")
             return after
-        except json_format.ParseError:
+        except (json_format.ParseError, ValueError):
             self._ws.close(reason=CLOSE_POLICY, message="expected a Subscribe message")
             return None
 
@@ -218,10 +222,10 @@ class StreamSession:
         catch_up = self._resume(after, now) if after else None
         if catch_up is None:
             recent = self._s.store.recent_newest(now, self._s.backfill)
-            self._send_entries(recent, backfill=True)
+            self._send_entries(recent, backfill=True, initial=True)
         else:
             self._cursor = after
-            self._send_entries(catch_up, backfill=False)
+            self._send_entries(catch_up, backfill=False, initial=True)
         self._skip_through = self._cursor
 
     def _resume(self, after: int, now: int) -> list[RecentEntry] | None:
@@ -235,15 +239,22 @@ class StreamSession:
                 return None  # the cursor is ahead of the table: a new or reset database
         return recent
 
-    def _send_entries(self, recent: Sequence[RecentEntry], *, backfill: bool) -> None:
-        """Send in frames of bounded size; an empty batch still tells the cursor."""
+    def _send_entries(
+        self, recent: Sequence[RecentEntry], *, backfill: bool, initial: bool = False
+    ) -> None:
+        """Send what the filter keeps in frames of bounded size. The cursor passes filtered
+        entries too; a live frame left empty by the filter is not sent (heartbeats carry the
+        cursor), but the first frame on connect always is."""
         step = MAX_ENTRIES_PER_FRAME
         chunks = [recent[i : i + step] for i in range(0, len(recent), step)] or [[]]
         for index, chunk in enumerate(chunks):
             if chunk:
                 self._cursor = chunk[-1].id
-            # Only the first frame of a backfill resets the page; the rest append to it.
-            self._send(stream.entries(self._cursor, chunk, backfill=backfill and index == 0))
+            shown = [entry for entry in chunk if self._filter.keeps(entry)]
+            first_of_backfill = backfill and index == 0
+            if shown or (initial and index == 0):
+                # Only the first frame of a backfill resets the page; the rest append to it.
+                self._send(stream.entries(self._cursor, shown, backfill=first_of_backfill))
 
     def _relay(self, sub: Subscription) -> None:
         last_sent = time.monotonic()

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from logsieve.v1 import entry_pb2 as logsieve_dot_v1_dot_entry__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18logsieve/v1/stream.proto\x12\x0blogsieve.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17logsieve/v1/entry.proto\"\x1a\n\tSubscribe\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\"\xa8\x01\n\rStreamMessage\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12*\n\x07\x65ntries\x18\x02 \x01(\x0b\x32\x17.logsieve.v1.EntryBatchH\x00\x12+\n\theartbeat\x18\x03 \x01(\x0b\x32\x16.logsieve.v1.HeartbeatH\x00\x12#\n\x05hello\x18\x04 \x01(\x0b\x32\x12.logsieve.v1.HelloH\x00\x42\t\n\x07payload\"C\n\nEntryBatch\x12#\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x12.logsieve.v1.Entry\x12\x10\n\x08\x62\x61\x63kfill\x18\x02 \x01(\x08\"<\n\tHeartbeat\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\".\n\x05Hello\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\r\x12\x10\n\x08sampling\x18\x02 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18logsieve/v1/stream.proto\x12\x0blogsieve.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17logsieve/v1/entry.proto\"O\n\tSubscribe\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\x14\n\x0cmin_severity\x18\x02 \x01(\t\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"\xa8\x01\n\rStreamMessage\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12*\n\x07\x65ntries\x18\x02 \x01(\x0b\x32\x17.logsieve.v1.EntryBatchH\x00\x12+\n\theartbeat\x18\x03 \x01(\x0b\x32\x16.logsieve.v1.HeartbeatH\x00\x12#\n\x05hello\x18\x04 \x01(\x0b\x32\x12.logsieve.v1.HelloH\x00\x42\t\n\x07payload\"C\n\nEntryBatch\x12#\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x12.logsieve.v1.Entry\x12\x10\n\x08\x62\x61\x63kfill\x18\x02 \x01(\x08\"<\n\tHeartbeat\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\".\n\x05Hello\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\r\x12\x10\n\x08sampling\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,13 +34,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'logsieve.v1.stream_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SUBSCRIBE']._serialized_start=99
-  _globals['_SUBSCRIBE']._serialized_end=125
-  _globals['_STREAMMESSAGE']._serialized_start=128
-  _globals['_STREAMMESSAGE']._serialized_end=296
-  _globals['_ENTRYBATCH']._serialized_start=298
-  _globals['_ENTRYBATCH']._serialized_end=365
-  _globals['_HEARTBEAT']._serialized_start=367
-  _globals['_HEARTBEAT']._serialized_end=427
-  _globals['_HELLO']._serialized_start=429
-  _globals['_HELLO']._serialized_end=475
+  _globals['_SUBSCRIBE']._serialized_end=178
+  _globals['_STREAMMESSAGE']._serialized_start=181
+  _globals['_STREAMMESSAGE']._serialized_end=349
+  _globals['_ENTRYBATCH']._serialized_start=351
+  _globals['_ENTRYBATCH']._serialized_end=418
+  _globals['_HEARTBEAT']._serialized_start=420
+  _globals['_HEARTBEAT']._serialized_end=480
+  _globals['_HELLO']._serialized_start=482
+  _globals['_HELLO']._serialized_end=528
 # @@protoc_insertion_point(module_scope)
