@@ -1,0 +1,260 @@
+"""The live-tail page in headless Chromium: pause and resume, the new-entries banner,
+pausing on scroll, expandable rows whose log text stays text, and the UTC toggle."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.model import Entry
+from gateway.store import Store
+from viewer.app import create_app
+from viewer.feed import LiveFeed
+from viewer.server import ViewerServer
+
+pytestmark = pytest.mark.browser
+
+NS = 1_000_000_000
+TTL_NS = 3600 * NS
+NOW_NS = 1_700_000_000 * NS  # first_seen is a second earlier: 2023-11-14T22:13:19Z
+EXPECT_MS = 10_000  # Playwright's auto-wait ceiling for each assertion
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+XSS = "<img src=x onerror=alert(1)>"
+TIMEZONE = "Asia/Kolkata"  # UTC+05:30, so local and UTC times always differ
+
+
+class FakeClock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def now_ns(self) -> int:
+        return self.now
+
+
+def _unavailable(reason: str) -> None:
+    """Skip on a workstation; in CI (CI=true) a missing browser is a failure, not a pass."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the browser test must run)")
+    pytest.skip(reason)
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        _unavailable("chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(timezone_id=TIMEZONE)
+            errors: list[str] = []
+            dialogs: list[str] = []
+
+            def on_dialog(dialog: Any) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("dialog", on_dialog)
+            yield page
+            assert errors == []
+            assert dialogs == []
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def viewer(tmp_path: Path) -> Iterator[tuple[ViewerServer, Store, FakeClock]]:
+    store = Store("sqlite:///" + str(tmp_path / "viewer.db"))
+    store.create_schema()
+    clock = FakeClock(NOW_NS)
+    feed = LiveFeed(store, clock, poll_interval=0.1)
+    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="DEBUG: keep 1 in 10")
+    server = ViewerServer(app, "127.0.0.1", 0)
+    feed.start()
+    server.start()
+    try:
+        yield server, store, clock
+    finally:
+        feed.shutdown()
+        server.shutdown()
+        store.dispose()
+
+
+def add(store: Store, clock: FakeClock, *bodies: str, **fields: Any) -> None:
+    values: dict[str, Any] = {
+        "severity_number": 9,
+        "severity": "INFO",
+        "service": "checkout",
+        "count": 1,
+        "first_seen": clock.now - NS,
+        "last_seen": clock.now,
+    }
+    values.update(fields)
+    store.add_recent([(Entry(body=body, **values), clock.now + TTL_NS) for body in bodies])
+
+
+def open_page(page: Any, server: ViewerServer) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url + "/logs")
+    expect(page.locator("#status")).to_have_text("LIVE", timeout=EXPECT_MS)
+
+
+def test_pause_holds_new_rows_in_the_banner_and_resume_applies_them(
+    page: Any, viewer: tuple[ViewerServer, Store, FakeClock]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, store, clock = viewer
+    add(store, clock, "first")
+    open_page(page, server)
+    rows = page.locator("#entries .entry")
+    expect(rows).to_have_count(1, timeout=EXPECT_MS)
+    expect(page.locator("#stats")).to_contain_text("1 in list")
+    expect(page.locator("#stats")).to_contain_text("Sampling: DEBUG: keep 1 in 10")
+    banner = page.locator("#banner")
+    expect(banner).to_be_hidden()
+
+    page.locator("#pause").click()
+    expect(page.locator("#status")).to_have_text("PAUSED (by you)")
+    expect(page.locator("#pause")).to_have_text("Resume")
+    add(store, clock, "held one", "held two")
+    expect(banner).to_have_text("2 new, jump to latest", timeout=EXPECT_MS)
+    expect(rows).to_have_count(1)
+    expect(page.locator("#rate")).not_to_have_text("0.0", timeout=EXPECT_MS)
+
+    page.locator("#pause").click()
+    expect(rows).to_have_count(3)
+    expect(rows.last.locator(".message")).to_have_text("held two")
+    expect(banner).to_be_hidden()
+    expect(page.locator("#status")).to_have_text("LIVE")
+    expect(page.locator("#stats")).to_contain_text("3 in list")
+
+    # The keyboard does the same, when focus is not in an input.
+    page.locator("#log").focus()
+    page.keyboard.press("p")
+    expect(page.locator("#status")).to_have_text("PAUSED (by you)")
+    add(store, clock, "held by key")
+    expect(banner).to_have_text("1 new, jump to latest", timeout=EXPECT_MS)
+    page.keyboard.press("Space")
+    expect(page.locator("#status")).to_have_text("LIVE")
+    expect(rows).to_have_count(4)
+
+
+def test_scrolling_up_pauses_and_the_banner_jumps_to_latest(
+    page: Any, viewer: tuple[ViewerServer, Store, FakeClock]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, store, clock = viewer
+    add(store, clock, *(f"line {i}" for i in range(120)))
+    open_page(page, server)
+    rows = page.locator("#entries .entry")
+    expect(rows).to_have_count(120, timeout=EXPECT_MS)
+    at_bottom = "() => { const l = document.getElementById('log');"
+    at_bottom += " return l.scrollHeight - l.scrollTop - l.clientHeight < 40; }"
+    page.wait_for_function(at_bottom, timeout=EXPECT_MS)
+
+    page.locator("#log").hover()
+    page.mouse.wheel(0, -1500)
+    expect(page.locator("#status")).to_have_text("PAUSED (scrolled up)", timeout=EXPECT_MS)
+    banner = page.locator("#banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_have_text("0 new, jump to latest")
+
+    add(store, clock, "arrived while scrolled up")
+    expect(banner).to_have_text("1 new, jump to latest", timeout=EXPECT_MS)
+    expect(rows).to_have_count(120)
+
+    banner.click()
+    expect(rows).to_have_count(121)
+    expect(rows.last.locator(".message")).to_have_text("arrived while scrolled up")
+    expect(page.locator("#status")).to_have_text("LIVE")
+    expect(banner).to_be_hidden()
+    page.wait_for_function(at_bottom, timeout=EXPECT_MS)
+
+
+def test_expanded_row_shows_attributes_as_text(
+    page: Any, viewer: tuple[ViewerServer, Store, FakeClock]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, store, clock = viewer
+    add(
+        store,
+        clock,
+        "checkout failed",
+        severity="ERROR",
+        severity_number=17,
+        attributes={"user": {"note": XSS}},
+        trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+        span_id="00f067aa0ba902b7",
+        scope="checkout.http",
+        sample_rate=10.0,
+    )
+    open_page(page, server)
+    row = page.locator("#entries .entry").filter(has_text="checkout failed")
+    expect(row).to_have_count(1, timeout=EXPECT_MS)
+    expect(row.locator(".severity")).to_have_text("ERROR")
+
+    row.locator(".message").click()
+    details = row.locator(".details")
+    expect(details).to_be_visible()
+    expect(details.locator(".attributes")).to_contain_text(XSS)
+    expect(details.locator(".trace-id")).to_have_text("4bf92f3577b34da6a3ce929d0e0e4736")
+    expect(details.locator(".span-id")).to_have_text("00f067aa0ba902b7")
+    expect(details.locator(".scope")).to_have_text("checkout.http")
+    expect(details.locator(".resource")).to_contain_text("checkout")
+    expect(details.locator(".first-seen")).to_have_text("2023-11-14T22:13:19.000Z")
+    expect(details.locator(".last-seen")).to_have_text("2023-11-14T22:13:20.000Z")
+    expect(details.locator(".sample-rate")).to_have_text("1:10")
+    expect(page.locator("img")).to_have_count(0)
+
+    # Copying must never throw, whether or not the clipboard is available.
+    details.get_by_role("button", name="Copy as JSON").click()
+    expect(details.locator(".copy")).not_to_have_text("Copy as JSON", timeout=EXPECT_MS)
+    expect(details).to_be_visible()  # clicks inside the details do not collapse the row
+
+    row.locator(".message").click()
+    expect(details).to_have_count(0)
+
+
+def test_utc_toggle_switches_row_times(
+    page: Any, viewer: tuple[ViewerServer, Store, FakeClock]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, store, clock = viewer
+    add(store, clock, "timed")
+    open_page(page, server)
+    time = page.locator("#entries .entry .time")
+    expect(time).to_have_text("03:43:19", timeout=EXPECT_MS)  # Asia/Kolkata
+
+    page.locator("#utc").click()
+    expect(time).to_have_text("22:13:19Z")
+    expect(page.locator("#utc")).to_have_attribute("aria-pressed", "true")
+
+    page.locator("#utc").click()
+    expect(time).to_have_text("03:43:19")
