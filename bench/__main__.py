@@ -25,6 +25,7 @@ from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_memory
 from bench.pg import PgSchema
 from bench.report import build, render
+from bench.viewerbench import run_viewer
 from bench.workload import Workload
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -38,6 +39,8 @@ NAMES = (
     "batch",
     "batch-flood",
     "export-drain",
+    "viewer-1",
+    "viewer-50",
     "memory",
     "pg-ingest",
     "pg-batch",
@@ -135,6 +138,8 @@ class Runner:
             "batch": lambda: run_batch(self._sqlite(name), sizes.batch_rows),
             "batch-flood": lambda: run_batch(self._sqlite(name), sizes.batch_rows, flood=True),
             "export-drain": lambda: run_drain(self._sqlite(name), sizes.batch_rows),
+            "viewer-1": lambda: run_viewer(1),
+            "viewer-50": lambda: run_viewer(50),
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
             "pg-ingest": lambda: self._on_pg(lambda url: self._ingest(name, url)),
             "pg-batch": lambda: self._on_pg(lambda url: run_batch(url, sizes.batch_rows)),

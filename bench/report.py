@@ -9,6 +9,7 @@ from bench.batchbench import BatchResult
 from bench.exportbench import DrainResult
 from bench.ingest import IngestResult
 from bench.memory import MemoryResult
+from bench.viewerbench import ViewerResult
 
 DURABLE_TARGET = 60_000  # records/s
 RATIO_TARGET = 0.6  # durable / no-write
@@ -105,6 +106,11 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = "6. Outbox drain after a Logflare outage (fake Logflare on loopback)"
         drain = results["export-drain"]
         rows.append(_failed(name, drain) or _drain_row(name, drain))
+    for pages in (1, 50):
+        if f"viewer-{pages}" in results:
+            name = f"7. Live view, {pages} page(s) open: insert to websocket"
+            view = results[f"viewer-{pages}"]
+            rows.append(_failed(name, view) or _viewer_row(name, view))
     if "memory" in results:
         name = f"4. Peak RSS draining a {sizes.memory_rows:,}-row backlog (SQLite)"
         memory = results["memory"]
@@ -189,4 +195,11 @@ def _drain_row(name: str, d: DrainResult) -> Row:
         f"empties in {backlog / d.events_per_s:,.0f} s"
     )
     details = f"{d.requests} requests of ≤ 500 events, gzip; every event checked by the fake"
+    return Row(name, result, compared, "info", details)
+
+
+def _viewer_row(name: str, v: ViewerResult) -> Row:
+    result = f"p50 {v.p50_ms:,.0f} ms, p99 {v.p99_ms:,.0f} ms"
+    compared = f"{v.queries_per_s:.1f} database queries/s (one poller, however many pages)"
+    details = f"{v.entries} entries at 50/s to {v.pages} websocket client(s); poll every 250 ms"
     return Row(name, result, compared, "info", details)
