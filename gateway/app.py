@@ -117,6 +117,7 @@ class Gateway:
             ttl_seconds=int(config.recent.ttl),
             sampling_summary=self.policy.describe(),
             backfill=config.viewer.backfill,
+            max_connections=config.viewer.max_connections,
         )
         host, port = config.viewer.endpoint.rsplit(":", 1)
         return ViewerServer(app, host, int(port))

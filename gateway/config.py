@@ -215,6 +215,8 @@ class ViewerConfig(_Model):
     endpoint: Endpoint = "127.0.0.1:8080"
     # How many of the newest entries a page receives on connect.
     backfill: int = Field(default=300, ge=0, le=5000)
+    # Open live pages (websockets) at once; past it a new one is closed with the reason.
+    max_connections: int = Field(default=200, ge=1, le=10_000)
 
 
 class QueueConfig(_Model):

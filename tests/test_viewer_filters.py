@@ -77,3 +77,24 @@ def test_an_unknown_severity_filter_is_refused(viewer: tuple[Store, LiveFeed, st
     _, _, url = viewer
     socket = subscribe(url, minSeverity="LOUD")
     assert close_code(socket) == 1008
+
+
+def test_past_the_connection_cap_a_page_is_told_why(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'cap.db'}")
+    store.create_schema()
+    clock = FakeClock(T0)
+    feed = LiveFeed(store, clock, poll_interval=0.05)
+    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="", max_connections=2)
+    server = ViewerServer(app, "127.0.0.1", 0)
+    server.start()
+    url = server.url.replace("http://", "ws://", 1) + "/logs/stream"
+    try:
+        first, second = subscribe(url), subscribe(url)
+        third = websocket.create_connection(url, timeout=10)
+        assert close_code(third) == 1013
+        first.close()
+        second.close()
+    finally:
+        feed.shutdown()
+        server.shutdown()
+        store.dispose()

@@ -59,6 +59,7 @@ class StreamSettings:
     backfill: int
     heartbeat_seconds: float
     subscribe_wait_seconds: float
+    max_connections: int
 
 
 def create_app(
@@ -71,6 +72,7 @@ def create_app(
     backfill: int = 300,
     heartbeat_seconds: float = 15.0,
     subscribe_wait_seconds: float = 0.5,
+    max_connections: int = 200,
 ) -> Flask:
     """The viewer app; `subscribe_wait_seconds` is how long a silent client delays backfill."""
     app = Flask(__name__)
@@ -85,6 +87,7 @@ def create_app(
         backfill,
         heartbeat_seconds,
         subscribe_wait_seconds,
+        max_connections,
     )
     app.before_request(_reject_cross_origin_stream)
     app.after_request(_security_headers)
@@ -171,6 +174,10 @@ class StreamSession:
         self._filter = StreamFilter()  # what the client asked to see
 
     def run(self) -> None:
+        if self._s.feed.subscriber_count() >= self._s.max_connections:
+            # Each socket holds a thread: past the cap, say why rather than degrade everyone.
+            self._ws.close(reason=CLOSE_TRY_AGAIN, message="too many live pages open; retry later")
+            return
         try:
             sub = self._s.feed.subscribe()
         except StorageError as exc:
