@@ -2,10 +2,9 @@
 
     LogsieveError
      ├── ConfigError            the config file is unreadable or invalid (lists every problem)
-     ├── StorageError           the database failed
-     │    ├── StorageUnavailable   transient: locked, busy, disconnected (retry later)
-     │    └── StorageCorrupt       the database file cannot be opened or is not ours
-     └── BadRequest             an OTLP request that can never be accepted (garbage bytes)
+     └── StorageError           the database failed
+          ├── StorageUnavailable   transient: locked, busy, disconnected (retry later)
+          └── StorageCorrupt       the database file cannot be opened or is not ours
 
 HTTP failures of the Logflare exporter are not exceptions: they are `ExportOutcome` values.
 """
@@ -36,6 +35,3 @@ class StorageUnavailable(StorageError):
 class StorageCorrupt(StorageError):
     """The database cannot be opened or its schema is not logsieve's."""
 
-
-class BadRequest(LogsieveError):
-    """An OTLP request that can never be accepted, such as undecodable bytes."""

@@ -44,6 +44,3 @@ def effective_number(number: int, text: str) -> int:
         return number
     return BAND_FIRST_NUMBER.get(band_from_text(text), 0)
 
-
-def is_band(name: str) -> bool:
-    return name in RANK

@@ -3,8 +3,6 @@ pausing on scroll, expandable rows whose log text stays text, and the UTC toggle
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +11,7 @@ import pytest
 
 from gateway.model import Entry
 from gateway.store import Store
-from viewer.app import create_app
-from viewer.feed import LiveFeed
+from tests.live_viewer import FixedClock, chromium, running_viewer
 from viewer.server import ViewerServer
 
 pytestmark = pytest.mark.browser
@@ -23,86 +20,35 @@ NS = 1_000_000_000
 TTL_NS = 3600 * NS
 NOW_NS = 1_700_000_000 * NS  # first_seen is a second earlier: 2023-11-14T22:13:19Z
 EXPECT_MS = 10_000  # Playwright's auto-wait ceiling for each assertion
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 XSS = "<img src=x onerror=alert(1)>"
 TIMEZONE = "Asia/Kolkata"  # UTC+05:30, so local and UTC times always differ
 
 
-class FakeClock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def now_ns(self) -> int:
-        return self.now
-
-
-def _unavailable(reason: str) -> None:
-    """Skip on a workstation; in CI (CI=true) a missing browser is a failure, not a pass."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the browser test must run)")
-    pytest.skip(reason)
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        _unavailable("chromium is not installed (apt-get install chromium)")
-    return path
-
-
 @pytest.fixture
 def page() -> Iterator[Any]:
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(timezone_id=TIMEZONE)
-            errors: list[str] = []
-            dialogs: list[str] = []
+    with chromium(timezone_id=TIMEZONE) as opened:
+        errors: list[str] = []
+        dialogs: list[str] = []
 
-            def on_dialog(dialog: Any) -> None:
-                dialogs.append(dialog.message)
-                dialog.dismiss()
+        def on_dialog(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
 
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("dialog", on_dialog)
-            yield page
-            assert errors == []
-            assert dialogs == []
-        finally:
-            browser.close()
+        opened.on("pageerror", lambda error: errors.append(str(error)))
+        opened.on("dialog", on_dialog)
+        yield opened
+        assert errors == []
+        assert dialogs == []
 
 
 @pytest.fixture
-def viewer(tmp_path: Path) -> Iterator[tuple[ViewerServer, Store, FakeClock]]:
-    store = Store("sqlite:///" + str(tmp_path / "viewer.db"))
-    store.create_schema()
-    clock = FakeClock(NOW_NS)
-    feed = LiveFeed(store, clock, poll_interval=0.1)
-    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="DEBUG: keep 1 in 10")
-    server = ViewerServer(app, "127.0.0.1", 0)
-    feed.start()
-    server.start()
-    try:
+def viewer(tmp_path: Path) -> Iterator[tuple[ViewerServer, Store, FixedClock]]:
+    clock = FixedClock(NOW_NS)
+    with running_viewer(tmp_path, clock) as (server, store):
         yield server, store, clock
-    finally:
-        feed.shutdown()
-        server.shutdown()
-        store.dispose()
 
 
-def add(store: Store, clock: FakeClock, *bodies: str, **fields: Any) -> None:
+def add(store: Store, clock: FixedClock, *bodies: str, **fields: Any) -> None:
     values: dict[str, Any] = {
         "severity_number": 9,
         "severity": "INFO",
@@ -123,7 +69,7 @@ def open_page(page: Any, server: ViewerServer) -> None:
 
 
 def test_pause_holds_new_rows_in_the_banner_and_resume_applies_them(
-    page: Any, viewer: tuple[ViewerServer, Store, FakeClock]
+    page: Any, viewer: tuple[ViewerServer, Store, FixedClock]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -164,7 +110,7 @@ def test_pause_holds_new_rows_in_the_banner_and_resume_applies_them(
 
 
 def test_scrolling_up_pauses_and_the_banner_jumps_to_latest(
-    page: Any, viewer: tuple[ViewerServer, Store, FakeClock]
+    page: Any, viewer: tuple[ViewerServer, Store, FixedClock]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -197,7 +143,7 @@ def test_scrolling_up_pauses_and_the_banner_jumps_to_latest(
 
 
 def test_expanded_row_shows_attributes_as_text(
-    page: Any, viewer: tuple[ViewerServer, Store, FakeClock]
+    page: Any, viewer: tuple[ViewerServer, Store, FixedClock]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -242,7 +188,7 @@ def test_expanded_row_shows_attributes_as_text(
 
 
 def test_utc_toggle_switches_row_times(
-    page: Any, viewer: tuple[ViewerServer, Store, FakeClock]
+    page: Any, viewer: tuple[ViewerServer, Store, FixedClock]
 ) -> None:
     from playwright.sync_api import expect
 

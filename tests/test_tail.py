@@ -14,9 +14,7 @@ from gateway.model import Entry
 from gateway.store import Store
 from gateway.tail import TailFilter, follow, safe
 from gateway.testing import FakeClock
-from viewer.app import create_app
-from viewer.feed import LiveFeed
-from viewer.server import ViewerServer
+from tests.live_viewer import running_viewer, stream_url
 
 T0 = 1_767_225_600_000_000_000
 HOUR = 3600 * 10**9
@@ -24,18 +22,8 @@ HOUR = 3600 * 10**9
 
 @pytest.fixture
 def viewer(tmp_path: Path) -> Iterator[tuple[Store, str]]:
-    store = Store(f"sqlite:///{tmp_path / 'viewer.db'}")
-    store.create_schema()
-    clock = FakeClock(T0)
-    feed = LiveFeed(store, clock, poll_interval=0.05)
-    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="all")
-    server = ViewerServer(app, "127.0.0.1", 0)
-    server.start()
-    feed.start()
-    yield store, server.url.replace("http://", "ws://", 1) + "/logs/stream"
-    feed.shutdown()
-    server.shutdown()
-    store.dispose()
+    with running_viewer(tmp_path, FakeClock(T0), poll_interval=0.05) as (server, store):
+        yield store, stream_url(server)
 
 
 def entry(body: str, band: str = "ERROR", service: str = "checkout", count: int = 1) -> Entry:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +10,7 @@ import pytest
 
 from gateway.model import Entry
 from gateway.store import Store
-from viewer.app import create_app
-from viewer.feed import LiveFeed
+from tests.live_viewer import FixedClock, chromium, running_viewer
 from viewer.server import ViewerServer
 
 pytestmark = pytest.mark.browser
@@ -21,75 +18,23 @@ pytestmark = pytest.mark.browser
 NS = 1_000_000_000
 TTL_NS = 3600 * NS
 EXPECT_MS = 10_000  # Playwright's auto-wait ceiling for each assertion
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 XSS_BODY = "<img src=x onerror=alert(1)>"
-
-
-class FakeClock:
-    """A fixed clock (gateway.testing.FakeClock may not exist yet)."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def now_ns(self) -> int:
-        return self.now
-
-
-def _unavailable(reason: str) -> None:
-    """Skip on a workstation; in CI (CI=true) a missing browser is a failure, not a pass."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the browser test must run)")
-    pytest.skip(reason)
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        _unavailable("chromium is not installed (apt-get install chromium)")
-    return path
 
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    executable = chromium_path()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+    with chromium() as opened:
+        yield opened
 
 
 @pytest.fixture
-def viewer(tmp_path: Path) -> Iterator[tuple[ViewerServer, Store, FakeClock]]:
-    store = Store("sqlite:///" + str(tmp_path / "viewer.db"))
-    store.create_schema()
-    clock = FakeClock(1_700_000_000 * NS)
-    feed = LiveFeed(store, clock, poll_interval=0.1)
-    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="DEBUG: keep 1 in 10")
-    server = ViewerServer(app, "127.0.0.1", 0)
-    feed.start()
-    server.start()
-    try:
+def viewer(tmp_path: Path) -> Iterator[tuple[ViewerServer, Store, FixedClock]]:
+    clock = FixedClock(1_700_000_000 * NS)
+    with running_viewer(tmp_path, clock) as (server, store):
         yield server, store, clock
-    finally:
-        feed.shutdown()
-        server.shutdown()
-        store.dispose()
 
 
-def add(store: Store, clock: FakeClock, body: str, count: int, severity: str) -> None:
+def add(store: Store, clock: FixedClock, body: str, count: int, severity: str) -> None:
     entry = Entry(
         body=body,
         severity_number={"ERROR": 17, "INFO": 9}[severity],
@@ -103,7 +48,7 @@ def add(store: Store, clock: FakeClock, body: str, count: int, severity: str) ->
 
 
 def test_live_entries_render_without_reload_and_log_text_stays_text(
-    page: Any, viewer: tuple[ViewerServer, Store, FakeClock]
+    page: Any, viewer: tuple[ViewerServer, Store, FixedClock]
 ) -> None:
     from playwright.sync_api import expect
 

@@ -13,30 +13,17 @@ import websocket
 from gateway.model import Entry
 from gateway.store import Store
 from gateway.testing import FakeClock
+from tests.live_viewer import running_viewer, stream_url
 from tests.test_viewer import close_code
-from viewer.app import create_app
-from viewer.feed import LiveFeed
-from viewer.server import ViewerServer
 
 T0 = 1_767_225_600_000_000_000
 HOUR = 3600 * 10**9
 
 
 @pytest.fixture
-def viewer(tmp_path: Path) -> Iterator[tuple[Store, LiveFeed, str]]:
-    store = Store(f"sqlite:///{tmp_path / 'viewer.db'}")
-    store.create_schema()
-    clock = FakeClock(T0)
-    feed = LiveFeed(store, clock, poll_interval=0.05)
-    server = ViewerServer(
-        create_app(store, clock, feed, ttl_seconds=3600, sampling_summary=""), "127.0.0.1", 0
-    )
-    server.start()
-    feed.start()
-    yield store, feed, server.url.replace("http://", "ws://", 1) + "/logs/stream"
-    feed.shutdown()
-    server.shutdown()
-    store.dispose()
+def viewer(tmp_path: Path) -> Iterator[tuple[Store, str]]:
+    with running_viewer(tmp_path, FakeClock(T0), poll_interval=0.05) as (server, store):
+        yield store, stream_url(server)
 
 
 def add(store: Store, body: str, band: str, service: str = "checkout") -> None:
@@ -56,9 +43,9 @@ def bodies(frame: dict[str, Any]) -> list[str]:
 
 
 def test_backfill_and_live_entries_are_filtered_on_the_server(
-    viewer: tuple[Store, LiveFeed, str],
+    viewer: tuple[Store, str],
 ) -> None:
-    store, _, url = viewer
+    store, url = viewer
     add(store, "disk failed", "ERROR")
     add(store, "disk fine", "INFO")
     add(store, "disk failed", "ERROR", service="search")
@@ -73,28 +60,17 @@ def test_backfill_and_live_entries_are_filtered_on_the_server(
     socket.close()
 
 
-def test_an_unknown_severity_filter_is_refused(viewer: tuple[Store, LiveFeed, str]) -> None:
-    _, _, url = viewer
+def test_an_unknown_severity_filter_is_refused(viewer: tuple[Store, str]) -> None:
+    _, url = viewer
     socket = subscribe(url, minSeverity="LOUD")
     assert close_code(socket) == 1008
 
 
 def test_past_the_connection_cap_a_page_is_told_why(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'cap.db'}")
-    store.create_schema()
-    clock = FakeClock(T0)
-    feed = LiveFeed(store, clock, poll_interval=0.05)
-    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="", max_connections=2)
-    server = ViewerServer(app, "127.0.0.1", 0)
-    server.start()
-    url = server.url.replace("http://", "ws://", 1) + "/logs/stream"
-    try:
+    with running_viewer(tmp_path, FakeClock(T0), max_connections=2) as (server, _):
+        url = stream_url(server)
         first, second = subscribe(url), subscribe(url)
         third = websocket.create_connection(url, timeout=10)
         assert close_code(third) == 1013
         first.close()
         second.close()
-    finally:
-        feed.shutdown()
-        server.shutdown()
-        store.dispose()
