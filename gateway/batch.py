@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from gateway.clock import NS_PER_SECOND
 from gateway.dedupe import OriginCache, add_details, dedupe
 from gateway.exporter import logflare_event
 from gateway.model import Entry, QueuedRow
@@ -24,7 +25,7 @@ from gateway.store import Store
 
 log = logging.getLogger("logsieve.batch")
 ERROR = 17  # the first severity_number of the ERROR band: never dropped
-NS = 1_000_000_000
+NS = NS_PER_SECOND
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,4 +34,3 @@ class StorageUnavailable(StorageError):
 
 class StorageCorrupt(StorageError):
     """The database cannot be opened or its schema is not logsieve's."""
-

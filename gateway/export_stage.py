@@ -15,11 +15,12 @@ from typing import Any, Protocol
 
 import orjson
 
+from gateway.clock import NS_PER_SECOND
 from gateway.outcome import ExportOutcome, OutcomeKind
 from gateway.store import Store
 
 log = logging.getLogger("logsieve.export")
-NS = 1_000_000_000
+NS = NS_PER_SECOND
 PARTIALLY_INGESTED = 406  # Logflare took the valid events and refused the others
 
 

@@ -43,4 +43,3 @@ def effective_number(number: int, text: str) -> int:
     if 1 <= number <= 24:
         return number
     return BAND_FIRST_NUMBER.get(band_from_text(text), 0)
-

@@ -74,7 +74,9 @@ class Store(OutboxStatements):
         self._claims: ClaimStrategy = (
             HeadLease(self._write_lock) if self._write_lock else RowClaims()
         )
-        self._group = GroupCommit(self._insert_queue_rows, self._write_lock or threading.Lock())
+        self._group = (
+            GroupCommit(self._insert_queue_rows, self._write_lock) if self._write_lock else None
+        )
         # Hot paths go straight to the driver with these statements (bound parameters).
         mark = "?" if self.dialect == "sqlite" else "%s"
         self._origin_insert_sql = (
@@ -134,7 +136,7 @@ class Store(OutboxStatements):
         """Commit rows made by otlp.rows_from_request in one transaction."""
         if not rows:
             return
-        if self._write_lock:
+        if self._group:
             self._group.submit(rows)
         else:  # PostgreSQL takes concurrent writers itself
             self._insert_queue_rows(rows)
