@@ -1,24 +1,44 @@
-"""The live view under many pages: insert-to-socket latency, and database queries per second.
+"""The live view under many pages: insert-to-display latency, and database queries per second.
 
-N real websocket clients follow the real viewer (LiveFeed + ViewerServer) on a SQLite store
-while entries are inserted at a steady rate. Each client notes when each entry arrives; the
-store counts the viewer's queries. One poller serves every page, so queries must not grow
-with pages.
+The real viewer (LiveFeed + ViewerServer on a SQLite store) serves N real `/logs` pages in
+headless Chromium, driven by Playwright, while entries are inserted at a steady rate. Each
+entry's body carries its insert wall-clock time; a MutationObserver installed in every page
+(through `page.evaluate`, which the page's CSP does not govern) notes when each new row is
+painted: requestAnimationFrame runs just before the next frame, and a 0 ms timeout queued
+from it runs once that frame is done. Latency = that moment minus the insert time, over all
+(page, entry) pairs.
+
+Queries: every public method of the Store is counted from before the viewer starts, so a
+query the viewer adds later is counted without touching this file; the bench's own inserts
+(`add_recent`) are subtracted. One poller serves every page, so queries must not grow with
+pages.
+
+Background pages: all pages are tabs of one browser context. Headless Chromium gives each
+tab its own window, so every one is "visible" and none has its frames throttled (measured:
+about 60 requestAnimationFrame callbacks a second in each of 50 tabs at once), so no
+anti-throttling flags are needed; one context per page was tried and takes four times as
+long to open. Every run checks `document.visibilityState` in each page and reports the
+lowest frame rate seen, so a Chromium that starts throttling shows in the table.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import re
+import shutil
 import statistics
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import websocket
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect, sync_playwright
 
 from gateway.clock import SystemClock
 from gateway.model import Entry
@@ -28,6 +48,62 @@ from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
 
 HOUR_NS = 3600 * 10**9
+INSERT_CALL = "add_recent"  # the bench's own writes: not the viewer's queries
+# Copied from tests/live_viewer.py (bench does not import tests).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LIVE = re.compile(r"^LIVE\b")
+CONNECT_TIMEOUT_MS = 30_000  # 50 pages on 2 cores load and connect in well under this
+DRAIN_TIMEOUT_S = 10.0  # after the last insert, how long the pages get to show it
+FRAME_PROBE_S = 0.5
+
+# Installed in each page: notes, per bench entry, the time from insert to the paint showing it.
+OBSERVER_JS = """() => {
+  const state = { latencies: [], seen: new Set() };
+  const pattern = /^entry (\\d+) t=([0-9.]+)$/;
+  const list = document.getElementById("entries");
+  new MutationObserver((records) => {
+    const fresh = [];
+    for (const record of records) {
+      for (const node of record.addedNodes) {
+        if (!(node instanceof Element) || !node.matches("li.entry")) continue;
+        const message = node.querySelector(".message");
+        const match = pattern.exec(message ? message.textContent : "");
+        // A resume or a fresh backfill may show an entry again: its first showing counts.
+        if (!match || state.seen.has(match[1])) continue;
+        state.seen.add(match[1]);
+        fresh.push(Number(match[2]));
+      }
+    }
+    if (!fresh.length) return;
+    requestAnimationFrame(() => setTimeout(() => {
+      const painted = performance.timeOrigin + performance.now(); // sub-ms, unlike Date.now()
+      for (const sent of fresh) state.latencies.push(painted - sent);
+    }, 0));
+  }).observe(list, { childList: true });
+  window.__viewerBench = state;
+  return document.visibilityState;
+}"""
+
+# Counts requestAnimationFrame callbacks for FRAME_PROBE_S; the result is read afterwards.
+FRAME_PROBE_JS = """(seconds) => {
+  window.__viewerFrames = null;
+  let frames = 0;
+  const start = performance.now();
+  const tick = () => {
+    frames += 1;
+    const elapsed = (performance.now() - start) / 1000;
+    if (elapsed < seconds) requestAnimationFrame(tick);
+    else window.__viewerFrames = frames / elapsed;
+  };
+  requestAnimationFrame(tick);
+}"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,77 +113,166 @@ class ViewerResult:
     p50_ms: float
     p99_ms: float
     queries_per_s: float
+    missing: int = 0  # (page, entry) pairs never displayed
+    per_second: int = 50  # insert rate
+    queries: tuple[tuple[str, float], ...] = ()  # the viewer's calls a second, by Store method
+    frame_rate: float = 0.0  # lowest requestAnimationFrame rate over the pages, before the run
+    setup_s: float = 0.0  # opening the pages until each one is LIVE
 
 
-class _Page(threading.Thread):
-    def __init__(self, url: str) -> None:
-        super().__init__(daemon=True)
-        self.socket = websocket.create_connection(url, timeout=30)
-        self.socket.send(json.dumps({"after": "0"}))
-        self.arrived: dict[str, float] = {}
+class _QueryCounter:
+    """Counts calls to the Store's public methods, by name, from any thread."""
 
-    def run(self) -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: Counter[str] = Counter()
+
+    def wrap(self, store: Store) -> None:
+        for name in dir(store):
+            if name.startswith("_") or name == "dispose":
+                continue
+            original = getattr(store, name)
+            if callable(original):
+                setattr(store, name, self._counted(name, original))
+
+    def _counted(self, name: str, original: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self._calls[name] += 1
+            return original(*args, **kwargs)
+
+        return counted
+
+    def snapshot(self) -> Counter[str]:
+        with self._lock:
+            return self._calls.copy()
+
+
+@contextmanager
+def _running_viewer(folder: Path, counter: _QueryCounter) -> Iterator[tuple[str, Store]]:
+    """The viewer's /logs URL over a fresh SQLite store whose calls are counted from the start."""
+    store = Store(f"sqlite:///{folder / 'viewer.db'}")
+    store.create_schema()
+    counter.wrap(store)  # before the feed and the app hold the store
+    clock = SystemClock()
+    feed = LiveFeed(store, clock)
+    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="")
+    server = ViewerServer(app, "127.0.0.1", 0)
+    server.start()
+    feed.start()
+    try:
+        yield server.url + "/logs", store
+    finally:
+        feed.shutdown()
+        server.shutdown()
+        store.dispose()
+
+
+@contextmanager
+def _browser() -> Iterator[Any]:
+    """One headless Chromium context: its tabs are the pages."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        raise RuntimeError("chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            while True:
-                frame = json.loads(self.socket.recv())
-                now = time.monotonic()
-                for entry in frame.get("entries", {}).get("entries", []):
-                    self.arrived.setdefault(entry["body"], now)
-        except Exception:  # closed at the end of the run
-            return
+            yield browser.new_context()
+        finally:
+            browser.close()
 
 
-def _count_queries(store: Store) -> list[int]:
-    counter = [0]
-    for name in ("recent_after", "recent_newest"):
-        original = getattr(store, name)
+def _open_pages(context: Any, url: str, count: int) -> list[Any]:
+    """`count` pages of the viewer, each LIVE and observing its list."""
+    pages = [context.new_page() for _ in range(count)]
+    for page in pages:
+        page.goto(url, wait_until="commit")  # the rest loads in parallel with the others
+    for page in pages:
+        expect(page.locator("#status")).to_have_text(LIVE, timeout=CONNECT_TIMEOUT_MS)
+    for index, page in enumerate(pages):
+        visibility = page.evaluate(OBSERVER_JS)
+        if visibility != "visible":  # a hidden page would not paint: its latency means nothing
+            raise RuntimeError(f"page {index} is {visibility}, not visible")
+    return pages
 
-        def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            counter[0] += 1
-            return _original(*args, **kwargs)
 
-        setattr(store, name, counted)
-    return counter
+def _frame_rate(pages: list[Any]) -> float:
+    """The lowest requestAnimationFrame rate, probed in all pages at once."""
+    for page in pages:
+        page.evaluate(FRAME_PROBE_JS, FRAME_PROBE_S)
+    time.sleep(FRAME_PROBE_S)
+    rates: list[float] = []
+    for page in pages:
+        page.wait_for_function("() => window.__viewerFrames !== null")
+        rates.append(float(page.evaluate("() => window.__viewerFrames")))
+    return min(rates)
+
+
+def _insert(store: Store, seconds: float, per_second: int) -> int:
+    """Insert entries at a steady rate for `seconds`, each stamped with its insert time."""
+    clock = SystemClock()
+    count = int(seconds * per_second)
+    began = time.monotonic()
+    for i in range(count):
+        body = f"entry {i} t={time.time() * 1000:.3f}"
+        now_ns = clock.now_ns()
+        store.add_recent([(Entry(body, 17, "ERROR", "bench", 1, now_ns, now_ns), now_ns + HOUR_NS)])
+        time.sleep(max(0.0, began + (i + 1) / per_second - time.monotonic()))
+    return count
+
+
+def _await_display(pages: list[Any], count: int) -> None:
+    """Wait, up to DRAIN_TIMEOUT_S in all, for every page to have painted every entry."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    done = "(n) => window.__viewerBench.latencies.length >= n"
+    for page in pages:
+        left_ms = max(1.0, (deadline - time.monotonic()) * 1000)
+        try:
+            page.wait_for_function(done, arg=count, timeout=left_ms)
+        except PlaywrightError:  # a timeout: what is missing is counted by the caller
+            continue
+
+
+def _latencies(pages: list[Any]) -> list[list[float]]:
+    return [
+        [float(ms) for ms in page.evaluate("() => window.__viewerBench.latencies")]
+        for page in pages
+    ]
+
+
+def _viewer_calls(before: Counter[str], after: Counter[str], inserts: int) -> Counter[str]:
+    """The calls made between two snapshots, less the bench's own `inserts`."""
+    calls = after - before
+    calls[INSERT_CALL] -= inserts
+    return +calls  # drops the names left at zero
 
 
 def run_viewer(pages: int, seconds: float = 8.0, per_second: int = 50) -> ViewerResult:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per page
     folder = Path(tempfile.mkdtemp(prefix="logsieve-viewer-bench-"))
-    store = Store(f"sqlite:///{folder / 'viewer.db'}")
-    store.create_schema()
-    clock = SystemClock()
-    feed = LiveFeed(store, clock)
-    server = ViewerServer(
-        create_app(store, clock, feed, ttl_seconds=3600, sampling_summary=""), "127.0.0.1", 0
+    counter = _QueryCounter()
+    with _running_viewer(folder, counter) as (url, store), _browser() as context:
+        opened = time.monotonic()
+        open_pages = _open_pages(context, url, pages)
+        setup_s = time.monotonic() - opened
+        frame_rate = _frame_rate(open_pages)
+        before, began = counter.snapshot(), time.monotonic()
+        inserted = _insert(store, seconds, per_second)
+        calls = _viewer_calls(before, counter.snapshot(), inserted)
+        window = time.monotonic() - began
+        _await_display(open_pages, inserted)
+        shown = _latencies(open_pages)
+    latencies = [ms for page in shown for ms in page]
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return ViewerResult(
+        pages=pages,
+        entries=inserted,
+        p50_ms=cuts[49],
+        p99_ms=cuts[98],
+        queries_per_s=sum(calls.values()) / window,
+        missing=sum(max(0, inserted - len(page)) for page in shown),
+        per_second=per_second,
+        queries=tuple((name, n / window) for name, n in sorted(calls.items())),
+        frame_rate=frame_rate,
+        setup_s=setup_s,
     )
-    server.start()
-    feed.start()
-    url = server.url.replace("http://", "ws://", 1) + "/logs/stream"
-    clients = [_Page(url) for _ in range(pages)]
-    for client in clients:
-        client.start()
-    time.sleep(1.0)  # connected and backfilled
-    queries = _count_queries(store)
-    inserted: dict[str, float] = {}
-    began = time.monotonic()
-    for i in range(int(seconds * per_second)):
-        body = f"entry {i}"
-        now_ns = clock.now_ns()
-        store.add_recent([(Entry(body, 17, "ERROR", "bench", 1, now_ns, now_ns), now_ns + HOUR_NS)])
-        inserted[body] = time.monotonic()
-        time.sleep(max(0.0, began + (i + 1) / per_second - time.monotonic()))
-    time.sleep(1.5)  # the last entries arrive
-    window, polls = time.monotonic() - began, queries[0]
-    latencies = [
-        (client.arrived[body] - at) * 1000
-        for client in clients
-        for body, at in inserted.items()
-        if body in client.arrived
-    ]
-    for client in clients:
-        client.socket.close()
-    feed.shutdown()
-    server.shutdown()
-    store.dispose()
-    cuts = statistics.quantiles(latencies, n=100)
-    return ViewerResult(pages, len(inserted), cuts[49], cuts[98], polls / window)

@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass
 from typing import IO
 
+from pydantic import SecretStr
+
 from gateway.admission import Admission
 from gateway.batch import NS, BatchSettings, BatchStage
 from gateway.clock import Clock, SystemClock
@@ -118,6 +120,8 @@ class Gateway:
             sampling_summary=self.policy.describe(),
             backfill=config.viewer.backfill,
             max_connections=config.viewer.max_connections,
+            exporter_enabled=config.exporters.logflare.enabled or self.export_stage is not None,
+            auth_token=_secret(config.viewer.auth_token),
         )
         host, port = config.viewer.endpoint.rsplit(":", 1)
         return ViewerServer(app, host, int(port))
@@ -184,3 +188,7 @@ class Gateway:
         self.store.dispose()
         if self._lock_file:
             self._lock_file.close()
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None

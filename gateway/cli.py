@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -16,6 +17,7 @@ from gateway.errors import ConfigError, StorageError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_CONFIG = 0, 1, 2
 log = logging.getLogger("logsieve")
+TOKEN_VARIABLE = "LOGSIEVE_VIEWER_TOKEN"  # viewer.auth_token for `logsieve tail`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--service", help="only this service.name")
     tail.add_argument("--grep", help="only messages holding this text (any case)")
     tail.add_argument("--no-color", action="store_true", help="no colours even on a terminal")
+    tail.epilog = f"With viewer.auth_token set, export {TOKEN_VARIABLE}=<the token> first."
     tail.set_defaults(command=_tail)
     return parser
 
@@ -51,13 +54,17 @@ def _tail(args: argparse.Namespace) -> int:
     stream_url = args.url.rstrip("/").replace("http", "ws", 1) + "/logs/stream"
     keep = TailFilter(args.severity, args.service, args.grep)
     colour = sys.stdout.isatty() and not args.no_color
+    # From the environment, not an argument: arguments show in `ps` and shell history.
+    token = os.environ.get(TOKEN_VARIABLE, "")
+    headers = [f"Authorization: Bearer {token}"] if token else []
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a tail ends
         follow(
             stream_url,
             keep,
             sys.stdout,
-            connect=lambda url: websocket.create_connection(url, timeout=60),
+            connect=lambda url: websocket.create_connection(url, timeout=60, header=headers),
             colour=colour,
+            notices=sys.stderr,
         )
     return EXIT_OK
 

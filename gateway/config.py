@@ -211,12 +211,26 @@ class RecentConfig(_Model):
     purge_chunk_rows: int = Field(default=5000, ge=1)
 
 
+MIN_TOKEN_CHARS = 16
+
+
 class ViewerConfig(_Model):
     endpoint: Endpoint = "127.0.0.1:8080"
     # How many of the newest entries a page receives on connect.
     backfill: int = Field(default=300, ge=0, le=5000)
     # Open live pages (websockets) at once; past it a new one is closed with the reason.
     max_connections: int = Field(default=200, ge=1, le=10_000)
+    # When set, the page and its socket need this token (a sign-in form sets a cookie;
+    # programs send `Authorization: Bearer`). Use ${env:NAME} rather than writing it here.
+    auth_token: SecretStr | None = None
+
+    @field_validator("auth_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        # A short token falls to guessing; the sign-in form is reachable by anyone.
+        if token is not None and len(token.get_secret_value()) < MIN_TOKEN_CHARS:
+            raise ValueError(f"too short: use at least {MIN_TOKEN_CHARS} characters")
+        return token
 
 
 class QueueConfig(_Model):

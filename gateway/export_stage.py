@@ -103,8 +103,10 @@ class ExportStage:
             self._store.outbox_ack(token, ids)
             report.sent += len(ids)
             self._failures, self.last_success_ns = 0, now
+            self._store.record_export_result(now, None)
             return True
         self.last_error = outcome.detail
+        self._store.record_export_result(now, outcome.detail)
         if outcome.kind is OutcomeKind.REFUSED:
             return self._refused(token, pending, outcome, now, report)
         self._failures += 1

@@ -57,3 +57,22 @@ class RecentEntry:
     id: int
     entry: Entry
     expires_at: int  # unix ns
+
+
+@dataclass(frozen=True, slots=True)
+class ExportHealth:
+    """The exporter's last results, for the live page (unix ns; 0 = never)."""
+
+    last_success: int = 0
+    last_error: int = 0
+    last_error_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerStatus:
+    """What the live page's header shows of the gateway, read once per viewer process."""
+
+    window_entries: int
+    services: tuple[str, ...]
+    export: ExportHealth
+    outbox_depth: int

@@ -71,8 +71,10 @@ def follow(
     colour: bool = False,
     stop: threading.Event | None = None,
     max_entries: int | None = None,
+    notices: TextIO | None = None,
 ) -> int:
-    """Print entries from the stream at `url` until `stop` is set or max_entries were printed."""
+    """Print entries from the stream at `url` until `stop` is set or max_entries were printed;
+    the server's notices (entries missed, a fresh backfill) go to `notices`."""
     stop = stop or threading.Event()
     cursor, printed, failures = 0, 0, 0
     while not stop.is_set() and (max_entries is None or printed < max_entries):
@@ -88,6 +90,8 @@ def follow(
             while not stop.is_set() and (max_entries is None or printed < max_entries):
                 message = json_format.Parse(socket.recv(), stream_pb2.StreamMessage())
                 cursor = max(cursor, message.cursor)
+                if message.HasField("notice") and notices is not None:
+                    print(f"-- {safe(message.notice.text)}", file=notices, flush=True)
                 for entry in message.entries.entries if message.HasField("entries") else ():
                     if keep.keeps(entry) and (max_entries is None or printed < max_entries):
                         print(render(entry, colour), file=out, flush=True)

@@ -10,7 +10,10 @@ import pytest
 
 from gateway.store import Store
 
-pytest_plugins = ["tests.logflare_fixtures"]  # the fake Logflare's fixtures: fake, client
+pytest_plugins = [
+    "tests.logflare_fixtures",  # the fake Logflare's fixtures: fake, client
+    "tests.viewer_rig",  # a viewer whose feed a test drives by hand: rig
+]
 
 PG_URL = os.environ.get("LOGSIEVE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -109,9 +109,14 @@ def test_export_stage_backs_off_keeps_data_and_recovers(store: Store) -> None:
     assert store.outbox_depth() == 1
     clock.advance(2)
     assert export.run_once(clock.now_ns()).waiting  # Retry-After: 3 is honoured
+    failed_at = clock.now_ns()
     clock.advance(2)
     assert export.run_once(clock.now_ns()).sent == 1
     assert store.outbox_depth() == 0 and len(exporter.events) == 1
+    # What the live page's header shows, from the database (the viewer may be elsewhere).
+    health = store.viewer_status(clock.now_ns()).export
+    assert (health.last_success, health.last_error) == (clock.now_ns(), failed_at - 2 * NS)
+    assert health.last_error_text == "HTTP 503"
 
 
 def test_refused_events_go_to_dead_letter_with_the_reason(store: Store) -> None:

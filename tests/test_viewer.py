@@ -4,53 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import websocket
 
-from gateway.model import Entry, RecentEntry
+from gateway.model import RecentEntry
 from gateway.store import Store
+from tests.live_viewer import FixedClock as FakeClock
+from tests.viewer_rig import NS, RECV_SECONDS, T0, TTL_NS, add, make_entry
 from viewer.app import CONTENT_SECURITY_POLICY, create_app, human_duration, same_origin
 from viewer.feed import LiveFeed, Subscription
-from viewer.server import ViewerServer
 from viewer.stream import entries, frame, to_proto
-
-NS = 1_000_000_000
-T0 = 1_700_000_000 * NS
-TTL_NS = 3600 * NS
-RECV_SECONDS = 5.0  # deadline for any one message the test waits on
-
-
-class FakeClock:
-    """A settable clock (gateway.testing.FakeClock may not exist yet)."""
-
-    def __init__(self, now: int = T0) -> None:
-        self.now = now
-
-    def now_ns(self) -> int:
-        return self.now
-
-
-def make_entry(body: str, **fields: Any) -> Entry:
-    values: dict[str, Any] = {
-        "severity_number": 9,
-        "severity": "INFO",
-        "service": "checkout",
-        "count": 1,
-        "first_seen": T0 - NS,
-        "last_seen": T0,
-    }
-    values.update(fields)
-    return Entry(body=body, **values)
-
-
-def add(store: Store, clock: FakeClock, *entries: Entry, ttl: int = TTL_NS) -> None:
-    store.add_recent([(entry, clock.now + ttl) for entry in entries])
 
 
 @pytest.fixture
@@ -63,7 +29,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(T0)
 
 
 @pytest.fixture
@@ -71,61 +37,6 @@ def feed(store: Store, clock: FakeClock) -> Iterator[LiveFeed]:
     feed = LiveFeed(store, clock, poll_interval=0.05)
     yield feed
     feed.shutdown()
-
-
-@pytest.fixture
-def serve(store: Store, clock: FakeClock, feed: LiveFeed) -> Iterator[Callable[..., ViewerServer]]:
-    """Starts a real ViewerServer on a free port; the test's feed is driven by poll_once."""
-    servers: list[ViewerServer] = []
-
-    def start(**options: Any) -> ViewerServer:
-        app = create_app(
-            store, clock, feed, ttl_seconds=3600, sampling_summary="DEBUG: keep 1 in 10", **options
-        )
-        server = ViewerServer(app, "127.0.0.1", 0)
-        server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    feed.shutdown()  # ends the open sockets' threads
-    for server in servers:
-        server.shutdown()
-
-
-def connect(server: ViewerServer, **options: Any) -> websocket.WebSocket:
-    url = server.url.replace("http://", "ws://", 1) + "/logs/stream"
-    return websocket.create_connection(url, timeout=RECV_SECONDS, **options)
-
-
-def recv(ws: websocket.WebSocket) -> dict[str, Any]:
-    """The next message; the socket timeout is the deadline (WebSocketTimeoutException)."""
-    message: dict[str, Any] = json.loads(ws.recv())
-    return message
-
-
-def open_stream(
-    server: ViewerServer, after: int | str = 0
-) -> tuple[websocket.WebSocket, dict[str, Any]]:
-    """Connect, check the Hello, subscribe from `after`; returns the first entries message."""
-    ws = connect(server)
-    assert "hello" in recv(ws)
-    ws.send(json.dumps({"after": str(after)}))
-    first = recv(ws)
-    assert "entries" in first
-    return ws, first
-
-
-def ids(message: dict[str, Any]) -> list[int]:
-    return [int(e["id"]) for e in message["entries"].get("entries", [])]
-
-
-def close_code(ws: websocket.WebSocket) -> int:
-    """Read on until the server's close frame; returns its status code."""
-    while True:
-        opcode, data = ws.recv_data(control_frame=True)
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            return int(struct.unpack("!H", data[:2])[0])
 
 
 # -- the page --------------------------------------------------------------------------------
@@ -314,195 +225,3 @@ def test_feed_thread_delivers_and_shuts_down_promptly(store: Store, clock: FakeC
         feed.shutdown()  # idempotent
     assert sub.closed
     assert not any(t.name == "viewer-feed" and t.is_alive() for t in threading.enumerate())
-
-
-# -- the websocket stream --------------------------------------------------------------------
-
-
-def test_hello_then_backfill_of_unexpired_entries(
-    store: Store, clock: FakeClock, serve: Callable[..., ViewerServer]
-) -> None:
-    add(store, clock, make_entry("expired"), ttl=-1)
-    add(
-        store,
-        clock,
-        make_entry(
-            "Error: Failed to connect to db:5432",
-            count=100,
-            severity="ERROR",
-            severity_number=17,
-            attributes={"db": {"port": 5432}},
-        ),
-        make_entry("started", service="api"),
-    )
-    server = serve()
-    ws = connect(server)
-
-    hello = recv(ws)["hello"]
-    assert hello == {"ttlSeconds": 3600, "sampling": "DEBUG: keep 1 in 10"}
-    ws.send(json.dumps({"after": 0}))
-    message = recv(ws)
-    batch = message["entries"]
-    assert batch["backfill"] is True
-    first, second = batch["entries"]
-    assert first["body"] == "Error: Failed to connect to db:5432"
-    assert (first["count"], first["severity"], first["severityNumber"]) == ("100", "ERROR", 17)
-    assert first["attributes"] == {"db": {"port": 5432}}
-    assert (second["body"], second["service"], second["count"]) == ("started", "api", "1")
-    assert message["cursor"] == second["id"]
-    ws.close()
-
-
-def test_a_silent_client_gets_the_backfill(
-    store: Store, clock: FakeClock, serve: Callable[..., ViewerServer]
-) -> None:
-    add(store, clock, make_entry("hi"))
-    ws = connect(serve(subscribe_wait_seconds=0.05))
-    assert "hello" in recv(ws)
-    message = recv(ws)
-    assert message["entries"]["backfill"] is True
-    assert [e["body"] for e in message["entries"]["entries"]] == ["hi"]
-    ws.close()
-
-
-def test_backfill_is_limited_to_the_newest(
-    store: Store, clock: FakeClock, serve: Callable[..., ViewerServer]
-) -> None:
-    add(store, clock, *(make_entry(f"m{i}") for i in range(10)))
-    ws, first = open_stream(serve(backfill=3))
-    assert [e["body"] for e in first["entries"]["entries"]] == ["m7", "m8", "m9"]
-    ws.close()
-
-
-def test_live_entry_arrives_after_it_is_stored(
-    store: Store, clock: FakeClock, feed: LiveFeed, serve: Callable[..., ViewerServer]
-) -> None:
-    ws, first = open_stream(serve())
-    assert ids(first) == []
-
-    add(store, clock, make_entry("Error: Failed to connect to db:5432", count=100))
-    feed.poll_once(clock.now)
-    message = recv(ws)
-
-    batch = message["entries"]
-    assert "backfill" not in batch  # false is the proto3 default, so omitted
-    assert [(e["body"], e["count"]) for e in batch["entries"]] == [
-        ("Error: Failed to connect to db:5432", "100")
-    ]
-    assert message["cursor"] == batch["entries"][0]["id"]
-    ws.close()
-
-
-def test_resume_after_cursor_sends_no_duplicates(
-    store: Store, clock: FakeClock, feed: LiveFeed, serve: Callable[..., ViewerServer]
-) -> None:
-    server = serve()
-    add(store, clock, *(make_entry(f"m{i}") for i in range(1, 4)))
-    ws, first = open_stream(server)
-    assert ids(first) == [1, 2, 3]
-    cursor = first["cursor"]
-    ws.close()
-
-    add(store, clock, make_entry("m4"), make_entry("m5"))
-    ws, catch_up = open_stream(server, after=cursor)
-    assert "backfill" not in catch_up["entries"]
-    # The feed delivers 1..5 too (its cursor predates them): the socket must drop them.
-    feed.poll_once(clock.now)
-    add(store, clock, make_entry("m6"))
-    feed.poll_once(clock.now)
-    live = recv(ws)
-
-    assert ids(catch_up) + ids(live) == [4, 5, 6]
-    assert live["cursor"] == "6"
-    ws.close()
-
-
-def test_resume_with_nothing_new_keeps_the_cursor(
-    store: Store, clock: FakeClock, serve: Callable[..., ViewerServer]
-) -> None:
-    add(store, clock, make_entry("m1"), make_entry("m2"))
-    ws, message = open_stream(serve(), after=2)
-    assert ids(message) == []
-    assert message["cursor"] == "2"
-    ws.close()
-
-
-def test_expired_entries_are_never_sent_live(
-    store: Store, clock: FakeClock, feed: LiveFeed, serve: Callable[..., ViewerServer]
-) -> None:
-    ws, _ = open_stream(serve())
-    add(store, clock, make_entry("already expired"), ttl=0)
-    add(store, clock, make_entry("fresh"))
-    feed.poll_once(clock.now)
-    assert [e["body"] for e in recv(ws)["entries"]["entries"]] == ["fresh"]
-    ws.close()
-
-
-def test_heartbeat_when_idle(clock: FakeClock, serve: Callable[..., ViewerServer]) -> None:
-    ws, _ = open_stream(serve(heartbeat_seconds=0.1))
-    message = recv(ws)
-    assert message["heartbeat"]["serverTime"] == "2023-11-14T22:13:20Z"
-    ws.close()
-
-
-def test_cross_origin_handshake_is_rejected(serve: Callable[..., ViewerServer]) -> None:
-    server = serve()
-    for origin in ("http://evil.example", f"http://127.0.0.1:{server.port + 1}"):
-        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-            connect(server, origin=origin)
-        assert refused.value.status_code == 403
-    ws = connect(server, origin=server.url)  # the page's own origin is fine
-    assert "hello" in recv(ws)
-    ws.close()
-
-
-def test_oversized_frame_closes_the_socket(serve: Callable[..., ViewerServer]) -> None:
-    ws = connect(serve())
-    recv(ws)
-    ws.send("x" * 5000)
-    assert close_code(ws) == 1009
-
-
-@pytest.mark.parametrize(
-    "frame_text", ["not json", '{"after": -1}', '{"after": "18446744073709551615"}']
-)
-def test_garbage_subscribe_closes_the_socket(
-    serve: Callable[..., ViewerServer], frame_text: str
-) -> None:
-    ws = connect(serve())
-    recv(ws)
-    ws.send(frame_text)
-    assert close_code(ws) == 1008
-
-
-def test_slow_client_is_told_to_resume(
-    store: Store, clock: FakeClock, serve: Callable[..., ViewerServer]
-) -> None:
-    small = LiveFeed(store, clock, queue_capacity=2)
-    app = create_app(store, clock, small, ttl_seconds=3600, sampling_summary="")
-    server = ViewerServer(app, "127.0.0.1", 0)
-    server.start()
-    try:
-        ws, _ = open_stream(server)
-        add(store, clock, *(make_entry(f"m{i}") for i in range(5)))
-        small.poll_once(clock.now)
-        assert close_code(ws) == 1013
-    finally:
-        small.shutdown()
-        server.shutdown()
-
-
-def test_feed_shutdown_ends_open_streams(
-    feed: LiveFeed, serve: Callable[..., ViewerServer]
-) -> None:
-    ws, _ = open_stream(serve())
-    feed.shutdown()
-    assert close_code(ws) == 1000
-
-
-def test_server_shutdown_is_idempotent(serve: Callable[..., ViewerServer]) -> None:
-    server = serve()
-    assert server.port > 0
-    assert server.url == f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    server.shutdown()

@@ -1,25 +1,29 @@
 """LiveFeed: one poller per viewer process fans new recent entries out to every open page.
 
 Pages never query the table on their own while live: however many are open, the
-database sees one `recent_after` every poll interval. A page only reads the store
-once, on connect, for its backfill or resume (see viewer.app).
+database sees one `recent_after` every poll interval and one `viewer_status` (the header's
+figures) every status interval. A page only reads the store once, on connect, for its
+backfill or resume (see viewer.app).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 
 from gateway.clock import Clock
 from gateway.errors import StorageError
-from gateway.model import RecentEntry
+from gateway.model import RecentEntry, ViewerStatus
 from gateway.store import Store
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_CAPACITY = 10_000
+MAX_SERVICES = 100  # the page's service list; more than this is not a list anyone reads
 
 
 class Subscription:
@@ -31,6 +35,7 @@ class Subscription:
         self._queue: deque[RecentEntry] = deque(maxlen=capacity)
         self._ready = threading.Condition()
         self._closed = False
+        self._status: ViewerStatus | None = None  # newest status not yet taken
         self.missed = 0
 
     @property
@@ -47,13 +52,42 @@ class Subscription:
             self._queue.extend(entries)
             self._ready.notify_all()
 
+    def offer_status(self, status: ViewerStatus) -> None:
+        """Hand over a new status (called by the feed); only the newest one matters."""
+        with self._ready:
+            self._status = status
+            self._ready.notify_all()
+
     def get(self, timeout: float | None = None) -> list[RecentEntry]:
         """Everything queued, oldest first; [] after `timeout` seconds or once closed."""
+        return self.wait(timeout, for_status=False)[0]
+
+    def wait(
+        self, timeout: float | None = None, *, for_status: bool = True
+    ) -> tuple[list[RecentEntry], ViewerStatus | None]:
+        """Queued entries and the newest status not yet taken, as soon as either is there
+        (or after `timeout` seconds, or once closed)."""
         with self._ready:
-            self._ready.wait_for(lambda: self._queue or self._closed, timeout)
+            self._ready.wait_for(
+                lambda: self._queue or self._closed or (for_status and self._status), timeout
+            )
             entries = list(self._queue)
             self._queue.clear()
-            return entries
+            status = None
+            if for_status:
+                status, self._status = self._status, None
+            return entries, status
+
+    def take_status(self) -> ViewerStatus | None:
+        with self._ready:
+            status, self._status = self._status, None
+            return status
+
+    def take_missed(self) -> int:
+        """How many entries were pushed out since the last call."""
+        with self._ready:
+            missed, self.missed = self.missed, 0
+            return missed
 
     def close(self) -> None:
         """Wake the reader for good: the feed is shutting down or the page left."""
@@ -72,12 +106,14 @@ class LiveFeed:
         clock: Clock,
         *,
         poll_interval: float = 0.25,
+        status_interval: float = 5.0,
         batch_limit: int = 1000,
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
     ) -> None:
         self._store = store
         self._clock = clock
         self._poll_interval = poll_interval
+        self._status_interval = status_interval
         self._batch_limit = batch_limit
         self._queue_capacity = queue_capacity
         # None until the first poll or subscribe: the feed may be built before the
@@ -86,6 +122,8 @@ class LiveFeed:
         self._poll_lock = threading.Lock()
         self._subscribers: set[Subscription] = set()
         self._subscribers_lock = threading.Lock()
+        self._status: ViewerStatus | None = None
+        self._services: dict[str, int] = {}  # service.name -> when its newest entry expires
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -122,7 +160,7 @@ class LiveFeed:
         # Fix the cursor before the page reads its backfill, so nothing falls between them.
         with self._poll_lock:
             if self._cursor is None:
-                self._cursor = self._newest_id(self._clock.now_ns())
+                self._first_look(self._clock.now_ns())
         with self._subscribers_lock:
             self._subscribers.add(sub)
         return sub
@@ -142,19 +180,59 @@ class LiveFeed:
         """One poll: fan out the entries newer than the cursor; returns how many."""
         with self._poll_lock:
             if self._cursor is None:
-                # First look: only what arrives from now on is news.
-                self._cursor = self._newest_id(now_ns)
+                self._first_look(now_ns)
                 return 0
             entries = self._store.recent_after(self._cursor, now_ns, self._batch_limit)
             if not entries:
                 return 0
             self._cursor = entries[-1].id
+            self._note_services(entries)
         self._fan_out(entries)
         return len(entries)
 
-    def _newest_id(self, now_ns: int) -> int:
+    def _first_look(self, now_ns: int) -> None:
+        # Only what arrives from now on is news; the services already in the window seed the
+        # page's service list, which new entries keep up to date from here on.
         newest = self._store.recent_newest(now_ns, 1)
-        return newest[-1].id if newest else 0
+        self._cursor = newest[-1].id if newest else 0
+        expires = newest[-1].expires_at if newest else now_ns
+        for service in self._store.recent_services(now_ns, MAX_SERVICES):
+            self._services[service] = expires
+
+    def _note_services(self, entries: Sequence[RecentEntry]) -> None:
+        for recent in entries:
+            self._services[recent.entry.service] = recent.expires_at
+
+    def _live_services(self, now_ns: int) -> tuple[str, ...]:
+        live = {name: until for name, until in self._services.items() if until > now_ns}
+        if len(live) > MAX_SERVICES:  # keep the ones seen last
+            live = dict(sorted(live.items(), key=lambda item: item[1])[-MAX_SERVICES:])
+        self._services = live
+        return tuple(sorted(name for name in live if name))
+
+    # -- status ----------------------------------------------------------------------------
+
+    def latest_status(self) -> ViewerStatus | None:
+        """The header's figures as last read (read now if never), for a page that connects."""
+        if self._status is None:
+            try:
+                self.poll_status(self._clock.now_ns())
+            except StorageError as exc:
+                log.warning("live feed status read failed: %s", exc)
+        return self._status
+
+    def poll_status(self, now_ns: int) -> ViewerStatus:
+        """Read the header's figures and hand them to every page if they changed."""
+        status = self._store.viewer_status(now_ns)
+        with self._poll_lock:
+            status = dataclasses.replace(status, services=self._live_services(now_ns))
+            changed, self._status = status != self._status, status
+        if changed:
+            with self._subscribers_lock:
+                subscribers = list(self._subscribers)
+            for sub in subscribers:
+                sub.offer_status(status)
+        return status
 
     def _fan_out(self, entries: Sequence[RecentEntry]) -> None:
         with self._subscribers_lock:
@@ -163,8 +241,12 @@ class LiveFeed:
             sub.offer(entries)
 
     def _run(self) -> None:
+        next_status = 0.0
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_status:
+                    next_status = time.monotonic() + self._status_interval
+                    self.poll_status(self._clock.now_ns())
                 fetched = self.poll_once(self._clock.now_ns())
             except StorageError as exc:
                 log.warning("live feed poll failed, retrying: %s", exc)

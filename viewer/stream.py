@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from google.protobuf import json_format
 from logsieve.v1 import entry_pb2, stream_pb2
 
-from gateway.model import RecentEntry
+from gateway.model import RecentEntry, ViewerStatus
 
 
 def to_proto(recent: RecentEntry) -> entry_pb2.Entry:
@@ -31,10 +31,35 @@ def to_proto(recent: RecentEntry) -> entry_pb2.Entry:
     return message
 
 
-def hello(cursor: int, ttl_seconds: int, sampling: str) -> stream_pb2.StreamMessage:
-    return stream_pb2.StreamMessage(
-        cursor=cursor, hello=stream_pb2.Hello(ttl_seconds=ttl_seconds, sampling=sampling)
+def hello(
+    cursor: int, ttl_seconds: int, sampling: str, backfill_limit: int
+) -> stream_pb2.StreamMessage:
+    greeting = stream_pb2.Hello(
+        ttl_seconds=ttl_seconds, sampling=sampling, backfill_limit=backfill_limit
     )
+    return stream_pb2.StreamMessage(cursor=cursor, hello=greeting)
+
+
+def notice(
+    cursor: int, kind: stream_pb2.Notice.Kind.ValueType, text: str, missed: int = 0
+) -> stream_pb2.StreamMessage:
+    said = stream_pb2.Notice(kind=kind, missed=missed, text=text)
+    return stream_pb2.StreamMessage(cursor=cursor, notice=said)
+
+
+def status(cursor: int, state: ViewerStatus, exporter_enabled: bool) -> stream_pb2.StreamMessage:
+    message = stream_pb2.StreamMessage(cursor=cursor)
+    message.status.window_entries = state.window_entries
+    message.status.services.extend(state.services)
+    exporter = message.status.exporter
+    exporter.enabled = exporter_enabled
+    exporter.outbox_depth = state.outbox_depth
+    exporter.last_error_text = state.export.last_error_text
+    if state.export.last_success:
+        exporter.last_success.FromNanoseconds(state.export.last_success)
+    if state.export.last_error:
+        exporter.last_error.FromNanoseconds(state.export.last_error)
+    return message
 
 
 def entries(

@@ -7,6 +7,7 @@ Tables:
   recent_log_entries  processed entries for the live view, until expires_at
   export_outbox       processed entries waiting for Logflare
   dead_letter         entries Logflare refused for good, with the reason
+  export_health       the exporter's last success and last error, for the live page
   logsieve_schema     the schema version, so a gateway refuses a database it does not know
 
 All values are bound parameters; timestamps are integer unix nanoseconds.

@@ -110,6 +110,17 @@ counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
+# What the live page's header shows of the Logflare exporter: one row per exporter, written by
+# whichever gateway exports, read by every viewer (they may run in other processes).
+export_health = Table(
+    "export_health",
+    metadata,
+    Column("exporter", Text, primary_key=True),
+    Column("last_success", BigInteger, nullable=False),  # unix ns; 0 = never
+    Column("last_error", BigInteger, nullable=False),
+    Column("last_error_text", Text, nullable=False),
+)
+
 logsieve_schema = Table(
     "logsieve_schema",
     metadata,

@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from gateway.errors import StorageCorrupt
-from gateway.model import Claim, Entry, RecentEntry
+from gateway.model import Claim, Entry
 from gateway.otlp import QueueRow
 from gateway.store._bulk import insert_rows
 from gateway.store._claims import (
@@ -40,7 +40,7 @@ from gateway.store._claims import (
 from gateway.store._engine import make_engine, translated_errors
 from gateway.store._group_commit import GroupCommit
 from gateway.store._outbox import OutboxStatements
-from gateway.store._rows import recent_entry, recent_values
+from gateway.store._rows import recent_values
 from gateway.store._schema import (
     RECENT_COLUMNS,
     SCHEMA_VERSION,
@@ -53,6 +53,7 @@ from gateway.store._schema import (
     queue_lease,
     recent_log_entries,
 )
+from gateway.store._viewer import ViewerStatements
 
 MAX_CACHED_ORIGINS = 10_000
 RECENT_ORDER_LOCK = 0x6C6F6773  # "logs": the advisory lock that orders recent-entry commits
@@ -60,7 +61,7 @@ QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", 
 OUTBOX_COLUMNS = ("created_at", "event", "severity_number")
 
 
-class Store(OutboxStatements):
+class Store(OutboxStatements, ViewerStatements):
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
     def __init__(
@@ -310,35 +311,6 @@ class Store(OutboxStatements):
         rows = [recent_values(*r) for r in recent]
         with self._writing() as conn:
             self._insert_recent_in_id_order(conn, rows)
-
-    def recent_after(self, cursor: int, now: int, limit: int) -> list[RecentEntry]:
-        """Unexpired entries with id > cursor, oldest first."""
-        statement = (
-            select(recent_log_entries)
-            .where(recent_log_entries.c.id > cursor, recent_log_entries.c.expires_at > now)
-            .order_by(recent_log_entries.c.id)
-            .limit(limit)
-        )
-        with self._reading() as conn:
-            return [recent_entry(row) for row in conn.execute(statement).mappings()]
-
-    def recent_newest(self, now: int, limit: int) -> list[RecentEntry]:
-        """The `limit` newest unexpired entries, oldest first."""
-        statement = (
-            select(recent_log_entries)
-            .where(recent_log_entries.c.expires_at > now)
-            .order_by(recent_log_entries.c.id.desc())
-            .limit(limit)
-        )
-        with self._reading() as conn:
-            rows = [recent_entry(row) for row in conn.execute(statement).mappings()]
-        return rows[::-1]
-
-    def recent_count(self, now: int) -> int:
-        live = recent_log_entries.c.expires_at > now
-        statement = select(func.count()).select_from(recent_log_entries).where(live)
-        with self._reading() as conn:
-            return int(conn.execute(statement).scalar_one())
 
     def purge_expired(self, now: int, chunk: int) -> int:
         """Delete up to `chunk` expired entries in one short transaction; returns how many."""

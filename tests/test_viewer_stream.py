@@ -1,0 +1,267 @@
+"""The viewer's websocket stream against a real SQLite store: hello, backfill, resume, live
+entries, notices and status, heartbeats, and the ways a socket is refused or closed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import websocket
+
+from tests.viewer_rig import (
+    NS,
+    T0,
+    Rig,
+    add,
+    bodies,
+    close_code,
+    connect,
+    ids,
+    make_entry,
+    open_stream,
+    recv,
+)
+from viewer.feed import LiveFeed
+from viewer.session import RESUME_LIMIT
+
+
+def test_hello_then_backfill_of_unexpired_entries(rig: Rig) -> None:
+    store, clock, serve = rig.store, rig.clock, rig.serve
+    add(store, clock, make_entry("expired"), ttl=-1)
+    add(
+        store,
+        clock,
+        make_entry(
+            "Error: Failed to connect to db:5432",
+            count=100,
+            severity="ERROR",
+            severity_number=17,
+            attributes={"db": {"port": 5432}},
+        ),
+        make_entry("started", service="api"),
+    )
+    server = serve()
+    ws = connect(server)
+
+    hello = recv(ws)["hello"]
+    assert hello == {"ttlSeconds": 3600, "sampling": "DEBUG: keep 1 in 10", "backfillLimit": 300}
+    ws.send(json.dumps({"after": 0}))
+    message = recv(ws)
+    batch = message["entries"]
+    assert batch["backfill"] is True
+    first, second = batch["entries"]
+    assert first["body"] == "Error: Failed to connect to db:5432"
+    assert (first["count"], first["severity"], first["severityNumber"]) == ("100", "ERROR", 17)
+    assert first["attributes"] == {"db": {"port": 5432}}
+    assert (second["body"], second["service"], second["count"]) == ("started", "api", "1")
+    assert message["cursor"] == second["id"]
+    ws.close()
+
+
+def test_a_silent_client_gets_the_backfill(rig: Rig) -> None:
+    store, clock, serve = rig.store, rig.clock, rig.serve
+    add(store, clock, make_entry("hi"))
+    ws = connect(serve(subscribe_wait_seconds=0.05))
+    assert "hello" in recv(ws)
+    message = recv(ws)
+    assert message["entries"]["backfill"] is True
+    assert [e["body"] for e in message["entries"]["entries"]] == ["hi"]
+    ws.close()
+
+
+def test_backfill_is_limited_to_the_newest(rig: Rig) -> None:
+    store, clock, serve = rig.store, rig.clock, rig.serve
+    add(store, clock, *(make_entry(f"m{i}") for i in range(10)))
+    ws, first = open_stream(serve(backfill=3))
+    assert [e["body"] for e in first["entries"]["entries"]] == ["m7", "m8", "m9"]
+    ws.close()
+
+
+def test_live_entry_arrives_after_it_is_stored(rig: Rig) -> None:
+    store, clock, feed, serve = rig.store, rig.clock, rig.feed, rig.serve
+    ws, first = open_stream(serve())
+    assert ids(first) == []
+
+    add(store, clock, make_entry("Error: Failed to connect to db:5432", count=100))
+    feed.poll_once(clock.now)
+    message = recv(ws)
+
+    batch = message["entries"]
+    assert "backfill" not in batch  # false is the proto3 default, so omitted
+    assert [(e["body"], e["count"]) for e in batch["entries"]] == [
+        ("Error: Failed to connect to db:5432", "100")
+    ]
+    assert message["cursor"] == batch["entries"][0]["id"]
+    ws.close()
+
+
+def test_resume_after_cursor_sends_no_duplicates(rig: Rig) -> None:
+    store, clock, feed, serve = rig.store, rig.clock, rig.feed, rig.serve
+    server = serve()
+    add(store, clock, *(make_entry(f"m{i}") for i in range(1, 4)))
+    ws, first = open_stream(server)
+    assert ids(first) == [1, 2, 3]
+    cursor = first["cursor"]
+    ws.close()
+
+    add(store, clock, make_entry("m4"), make_entry("m5"))
+    ws, catch_up = open_stream(server, after=cursor)
+    assert "backfill" not in catch_up["entries"]
+    # The feed delivers 1..5 too (its cursor predates them): the socket must drop them.
+    feed.poll_once(clock.now)
+    add(store, clock, make_entry("m6"))
+    feed.poll_once(clock.now)
+    live = recv(ws)
+
+    assert ids(catch_up) + ids(live) == [4, 5, 6]
+    assert live["cursor"] == "6"
+    ws.close()
+
+
+def test_resume_with_nothing_new_keeps_the_cursor(rig: Rig) -> None:
+    store, clock, serve = rig.store, rig.clock, rig.serve
+    add(store, clock, make_entry("m1"), make_entry("m2"))
+    ws, message = open_stream(serve(), after=2)
+    assert ids(message) == []
+    assert message["cursor"] == "2"
+    ws.close()
+
+
+def test_expired_entries_are_never_sent_live(rig: Rig) -> None:
+    store, clock, feed, serve = rig.store, rig.clock, rig.feed, rig.serve
+    ws, _ = open_stream(serve())
+    add(store, clock, make_entry("already expired"), ttl=0)
+    add(store, clock, make_entry("fresh"))
+    feed.poll_once(clock.now)
+    assert [e["body"] for e in recv(ws)["entries"]["entries"]] == ["fresh"]
+    ws.close()
+
+
+def test_heartbeat_when_idle(rig: Rig) -> None:
+    ws, _ = open_stream(rig.serve(heartbeat_seconds=0.1))
+    message = recv(ws)
+    assert message["heartbeat"]["serverTime"] == "2023-11-14T22:13:20Z"
+    ws.close()
+
+
+def test_cross_origin_handshake_is_rejected(rig: Rig) -> None:
+    serve = rig.serve
+    server = serve()
+    for origin in ("http://evil.example", f"http://127.0.0.1:{server.port + 1}"):
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            connect(server, origin=origin)
+        assert refused.value.status_code == 403
+    ws = connect(server, origin=server.url)  # the page's own origin is fine
+    assert "hello" in recv(ws)
+    ws.close()
+
+
+def test_oversized_frame_closes_the_socket(rig: Rig) -> None:
+    serve = rig.serve
+    ws = connect(serve())
+    recv(ws)
+    ws.send("x" * 5000)
+    assert close_code(ws) == 1009
+
+
+@pytest.mark.parametrize(
+    "frame_text", ["not json", '{"after": -1}', '{"after": "18446744073709551615"}']
+)
+def test_garbage_subscribe_closes_the_socket(rig: Rig, frame_text: str) -> None:
+    serve = rig.serve
+    ws = connect(serve())
+    recv(ws)
+    ws.send(frame_text)
+    assert close_code(ws) == 1008
+
+
+def test_a_slow_client_is_told_how_many_entries_it_missed(rig: Rig) -> None:
+    small = LiveFeed(rig.store, rig.clock, queue_capacity=2)
+    try:
+        ws, _ = open_stream(rig.serve(feed=small))
+        rig.add(*(make_entry(f"m{i}") for i in range(5)))
+        small.poll_once(rig.clock.now)  # five entries into a buffer of two: three are lost
+
+        notice = recv(ws)
+        assert notice["notice"]["kind"] == "MISSED"
+        assert notice["notice"]["missed"] == "3"
+        assert "3 entries were not sent" in notice["notice"]["text"]
+        assert bodies(recv(ws)) == ["m3", "m4"]  # then the stream goes on with the newest
+    finally:
+        small.shutdown()
+
+
+def test_a_cursor_the_table_does_not_know_gets_a_fresh_backfill_and_a_notice(rig: Rig) -> None:
+    rig.add(make_entry("m1"), make_entry("m2"))
+    ws = connect(rig.serve())
+    assert "hello" in recv(ws)
+    ws.send(json.dumps({"after": "999"}))  # from before the database was reset
+    notice = recv(ws)["notice"]
+    assert notice["kind"] == "CURSOR_EXPIRED"
+    assert "newest entries instead" in notice["text"]
+    backfill = recv(ws)
+    assert backfill["entries"]["backfill"] is True
+    assert bodies(backfill) == ["m1", "m2"]
+    ws.close()
+
+
+def test_a_page_away_too_long_gets_the_newest_instead_of_the_oldest_missed(rig: Rig) -> None:
+    rig.add(make_entry("seen"))
+    rig.add(*(make_entry(f"m{i}") for i in range(RESUME_LIMIT + 1)))
+    ws = connect(rig.serve(backfill=5))
+    assert "hello" in recv(ws)
+    ws.send(json.dumps({"after": "1"}))
+    assert recv(ws)["notice"]["kind"] == "CURSOR_EXPIRED"
+    newest = [f"m{i}" for i in range(RESUME_LIMIT - 4, RESUME_LIMIT + 1)]
+    assert bodies(recv(ws)) == newest
+    ws.close()
+
+
+def test_status_on_connect_then_whenever_it_changes(rig: Rig) -> None:
+    rig.add(make_entry("a", service="checkout"), make_entry("b", service="api"))
+    rig.add(make_entry("gone", service="old"), ttl=-1)
+    rig.store.record_export_result(T0 - NS, None)
+    ws, _ = open_stream(rig.serve(exporter_enabled=True))
+    status = recv(ws, skip=())["status"]
+    assert status["windowEntries"] == "2"
+    assert status["services"] == ["api", "checkout"]
+    assert status["exporter"]["enabled"] is True
+    assert status["exporter"]["lastSuccess"] == "2023-11-14T22:13:19Z"
+    assert "lastError" not in status["exporter"]
+
+    rig.store.record_export_result(T0, "HTTP 503: Service Unavailable")
+    rig.add(make_entry("c", service="billing"))
+    rig.feed.poll_once(rig.clock.now)
+    rig.feed.poll_status(rig.clock.now)
+    assert bodies(recv(ws, skip=())) == ["c"]
+    status = recv(ws, skip=())["status"]
+    assert status["windowEntries"] == "3"
+    assert status["services"] == ["api", "billing", "checkout"]
+    assert status["exporter"]["lastError"] == "2023-11-14T22:13:20Z"
+    assert status["exporter"]["lastErrorText"] == "HTTP 503: Service Unavailable"
+    assert status["exporter"]["lastSuccess"] == "2023-11-14T22:13:19Z"
+    ws.close()
+
+
+def test_an_unchanged_status_is_not_sent_again(rig: Rig) -> None:
+    ws, _ = open_stream(rig.serve(heartbeat_seconds=0.2))
+    assert "status" in recv(ws, skip=())
+    rig.feed.poll_status(rig.clock.now)  # nothing changed
+    assert "heartbeat" in recv(ws, skip=())
+    ws.close()
+
+
+def test_feed_shutdown_ends_open_streams(rig: Rig) -> None:
+    feed, serve = rig.feed, rig.serve
+    ws, _ = open_stream(serve())
+    feed.shutdown()
+    assert close_code(ws) == 1000
+
+
+def test_server_shutdown_is_idempotent(rig: Rig) -> None:
+    serve = rig.serve
+    server = serve()
+    assert server.port > 0
+    assert server.url == f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    server.shutdown()

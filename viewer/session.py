@@ -1,0 +1,229 @@
+"""StreamSession: one live page's websocket, from hello to close.
+
+A socket's life: subscribe to the feed, send Hello, read the client's optional Subscribe,
+send the backfill (or the entries after the client's cursor) and the header's status, then
+relay what the feed delivers, with a Heartbeat whenever it has been quiet. Subscribing
+before reading the store means no entry can fall between the backfill and the feed; the
+overlap is dropped by id. Whatever changes the client's view other than plainly (a cursor
+too old, entries missed by a slow client) is said in a Notice, and a close carries its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import json_format
+from logsieve.v1 import stream_pb2
+
+from gateway.clock import Clock
+from gateway.errors import StorageError
+from gateway.model import RecentEntry
+from gateway.store import Store
+from viewer import stream
+from viewer.feed import LiveFeed, Subscription
+from viewer.filters import StreamFilter
+
+log = logging.getLogger(__name__)
+
+MAX_ENTRIES_PER_FRAME = 500  # keeps one catch-up after a busy second from becoming a huge frame
+# A client further behind than this gets a fresh backfill: the page keeps 2,000 rows anyway.
+RESUME_LIMIT = 2000
+# A filtered backfill looks this far back for matches: bounded work for a rare match.
+FILTERED_SCAN_LIMIT = 20_000
+MAX_CURSOR = 2**63 - 1  # ids are signed 64-bit in SQL; a larger `after` is not one of ours
+WAKE_SECONDS = 1.0  # how often an idle socket checks that its client is still there
+CLOSE_TRY_AGAIN = 1013  # websocket close code: the server is full; retry later
+CLOSE_POLICY = 1008  # websocket close code: the client sent something that is not a Subscribe
+CLOSE_INTERNAL = 1011  # websocket close code: the store failed; the client retries with backoff
+Notice = stream_pb2.Notice
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    store: Store
+    clock: Clock
+    feed: LiveFeed
+    ttl_seconds: int
+    sampling: str
+    backfill: int
+    heartbeat_seconds: float
+    subscribe_wait_seconds: float
+    max_connections: int
+    exporter_enabled: bool
+
+
+class StreamSession:
+    """One websocket: hello, backfill or resume, status, then entries, notices, heartbeats."""
+
+    def __init__(self, ws: Any, settings: StreamSettings) -> None:
+        self._ws = ws
+        self._s = settings
+        self._cursor = 0  # id of the last entry sent: what the client resumes from
+        self._skip_through = 0  # feed entries up to this id were already sent on connect
+        self._filter = StreamFilter()  # what the client asked to see
+
+    def run(self) -> None:
+        if self._s.feed.subscriber_count() >= self._s.max_connections:
+            # Each socket holds a thread: past the cap, say why rather than degrade everyone.
+            self._ws.close(reason=CLOSE_TRY_AGAIN, message="too many live pages open; retry later")
+            return
+        try:
+            sub = self._s.feed.subscribe()
+        except StorageError as exc:
+            self._fail(exc)
+            return
+        try:
+            self._stream(sub)
+        except StorageError as exc:
+            self._fail(exc)
+        except OSError:
+            pass  # the client vanished mid-send: nothing left to tell it
+        finally:
+            self._s.feed.unsubscribe(sub)
+
+    def _stream(self, sub: Subscription) -> None:
+        self._send(stream.hello(0, self._s.ttl_seconds, self._s.sampling, self._s.backfill))
+        after = self._read_subscribe()
+        if after is not None:
+            self._send_initial(after)
+            self._send_status(sub)
+            self._relay(sub)
+
+    def _fail(self, exc: StorageError) -> None:
+        log.warning("live stream closed: the store failed: %s", exc)
+        self._ws.close(reason=CLOSE_INTERNAL, message="store unavailable, retry later")
+
+    def _send(self, message: stream_pb2.StreamMessage) -> None:
+        self._ws.send(stream.frame(message))
+
+    def _read_subscribe(self) -> int | None:
+        """The client's resume cursor (0: wants a backfill); None if it sent garbage."""
+        raw = self._ws.receive(timeout=self._s.subscribe_wait_seconds)
+        if raw is None:
+            return 0  # a client that says nothing gets the backfill
+        try:
+            if not isinstance(raw, str):
+                raise json_format.ParseError("binary frame")
+            subscribe = stream.parse_subscribe(raw)
+            self._filter = StreamFilter.from_subscribe(subscribe)
+            after = int(subscribe.after)
+            if after > MAX_CURSOR:
+                raise json_format.ParseError("cursor out of range")
+            return after
+        except (json_format.ParseError, ValueError) as exc:
+            self._ws.close(
+                reason=CLOSE_POLICY, message=f"expected a Subscribe message: {exc}"[:120]
+            )
+            return None
+
+    def _send_initial(self, after: int) -> None:
+        now = self._s.clock.now_ns()
+        catch_up = self._resume(after, now) if after else None
+        if catch_up is None:
+            if after:
+                text = "Resumed too late to fill the gap: showing the newest entries instead."
+                self._send(stream.notice(0, Notice.CURSOR_EXPIRED, text))
+            self._send_entries(self._backfill(now), backfill=True, initial=True)
+        else:
+            self._cursor = after
+            self._send_entries(catch_up, backfill=False, initial=True)
+        self._skip_through = self._cursor
+
+    def _backfill(self, now: int) -> list[RecentEntry]:
+        """The newest `backfill` entries the filter keeps, looking back a bounded way."""
+        newest = self._s.store.recent_newest(now, self._s.backfill)
+        if not self._filter.active or not newest:
+            return newest
+        self._cursor = newest[-1].id  # filtered-out entries advance the cursor too
+        kept = [r for r in newest if self._filter.keeps(r)]
+        scanned, before = len(newest), newest[0].id
+        while len(kept) < self._s.backfill and scanned < FILTERED_SCAN_LIMIT:
+            older = self._s.store.recent_newest(now, 1000, before=before)
+            if not older:
+                break
+            kept[:0] = [r for r in older if self._filter.keeps(r)]
+            scanned, before = scanned + len(older), older[0].id
+        return kept[-self._s.backfill :]
+
+    def _resume(self, after: int, now: int) -> list[RecentEntry] | None:
+        """Entries after the client's cursor, or None when a fresh backfill serves it better."""
+        recent = self._s.store.recent_after(after, now, RESUME_LIMIT + 1)
+        if len(recent) > RESUME_LIMIT:
+            return None  # away too long: the newest entries beat the oldest missed ones
+        if not recent:
+            newest = self._s.store.recent_newest(now, 1)
+            if not newest or newest[-1].id < after:
+                return None  # the cursor is ahead of the table: a new or reset database
+        return recent
+
+    def _send_entries(
+        self, recent: Sequence[RecentEntry], *, backfill: bool, initial: bool = False
+    ) -> None:
+        """Send what the filter keeps in frames of bounded size. The cursor passes filtered
+        entries too; a live frame left empty by the filter is not sent (heartbeats carry the
+        cursor), but the first frame on connect always is."""
+        step = MAX_ENTRIES_PER_FRAME
+        chunks = [recent[i : i + step] for i in range(0, len(recent), step)] or [[]]
+        for index, chunk in enumerate(chunks):
+            if chunk:
+                self._cursor = max(self._cursor, chunk[-1].id)
+            shown = [entry for entry in chunk if self._filter.keeps(entry)]
+            first_of_backfill = backfill and index == 0
+            if shown or (initial and index == 0):
+                # Only the first frame of a backfill resets the page; the rest append to it.
+                self._send(stream.entries(self._cursor, shown, backfill=first_of_backfill))
+
+    def _send_status(self, sub: Subscription) -> None:
+        latest = self._s.feed.latest_status()  # a first read also hands it to `sub`: take it
+        status = sub.take_status() or latest
+        if status is not None:
+            self._send(stream.status(self._cursor, status, self._s.exporter_enabled))
+
+    def _relay(self, sub: Subscription) -> None:
+        last_sent = time.monotonic()
+        while self._ws.connected and not sub.closed:
+            until_heartbeat = last_sent + self._s.heartbeat_seconds - time.monotonic()
+            wait = min(WAKE_SECONDS, max(0.0, until_heartbeat))
+            delivered, status = sub.wait(timeout=wait)
+            fresh = self._unsent(delivered)
+            self._drain_inbound()
+            self._tell_missed(sub)
+            if fresh:
+                self._send_entries(fresh, backfill=False)
+                last_sent = time.monotonic()
+            if status is not None:
+                self._send(stream.status(self._cursor, status, self._s.exporter_enabled))
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent >= self._s.heartbeat_seconds:
+                self._send(stream.heartbeat(self._cursor, self._s.clock.now_ns()))
+                last_sent = time.monotonic()
+
+    def _tell_missed(self, sub: Subscription) -> None:
+        # This client's buffer overflowed while it was slow: the oldest entries were dropped
+        # so that the feed and every other page keep going. Say how many, not a silent hole.
+        missed = sub.take_missed()
+        if missed:
+            text = f"{missed} entries were not sent: this page fell behind the stream."
+            self._send(stream.notice(self._cursor, Notice.MISSED, text, missed))
+
+    def _unsent(self, delivered: list[RecentEntry]) -> list[RecentEntry]:
+        """Drop the connect-time overlap and whatever expired while queued."""
+        now = self._s.clock.now_ns()
+        fresh = []
+        for recent in delivered:
+            if self._skip_through:
+                if recent.id <= self._skip_through:
+                    continue
+                self._skip_through = 0  # ids rise from here on: stop comparing
+            if recent.expires_at > now:
+                fresh.append(recent)
+        return fresh
+
+    def _drain_inbound(self) -> None:
+        # Nothing after the Subscribe means anything; read it so it cannot pile up.
+        while self._ws.receive(timeout=0) is not None:
+            pass
