@@ -13,6 +13,7 @@ from flask import Flask, Response, abort, redirect, render_template, request, ur
 from flask_sock import Sock
 from werkzeug.wrappers import Response as BaseResponse
 
+from gateway import severity
 from gateway.clock import Clock
 from gateway.store import Store
 from viewer import auth
@@ -83,6 +84,7 @@ def _add_page_routes(app: Flask, settings: StreamSettings) -> None:
             "logs.html",
             ttl_text=human_duration(settings.ttl_seconds),
             sampling=settings.sampling,
+            bands=severity.BANDS,
         )
 
 

@@ -1,0 +1,158 @@
+// One row per entry: time, severity, service, "(xN)" count and the message; a click expands
+// its details. Everything from the entry goes in as text (see text.js).
+import { highlighted, isoTime, nanosToMillis, span, visible } from "./text.js";
+
+const SEVERITIES = new Set(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]);
+const SHORT_MESSAGE = 400; // characters shown in the row; the details show all of it
+
+export function formatTime(when, useUtc) {
+  if (useUtc) return when.toISOString().slice(11, 19) + "Z";
+  return when.toLocaleTimeString(undefined, {
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+}
+
+function timeCell(entry, useUtc) {
+  const when = new Date(nanosToMillis(entry.firstSeenUnixNano));
+  const el = document.createElement("time");
+  el.className = "time";
+  el.dateTime = when.toISOString();
+  el.title = when.toISOString();
+  el.textContent = formatTime(when, useUtc);
+  return el;
+}
+
+export function refreshTimes(list, useUtc) {
+  for (const el of list.querySelectorAll("time.time")) {
+    el.textContent = formatTime(new Date(el.dateTime), useUtc);
+  }
+}
+
+function severityName(entry) {
+  const name = String(entry.severity || "UNSPECIFIED").toUpperCase();
+  return SEVERITIES.has(name) ? name : "UNSPECIFIED";
+}
+
+function parseCount(value) {
+  try {
+    return BigInt(value || "0");
+  } catch (_) {
+    return 0n;
+  }
+}
+
+// The text column: an optional "(xN) " count, the message (cut short), a sampling badge.
+function textCell(entry, term) {
+  const cell = document.createElement("span");
+  cell.className = "text";
+  const count = parseCount(entry.count);
+  if (count > 1n) cell.appendChild(span("count", "(x" + count.toString() + ") "));
+  const message = visible(entry.body || "");
+  const cut = message.length > SHORT_MESSAGE;
+  cell.appendChild(highlighted("message", cut ? message.slice(0, SHORT_MESSAGE) : message, term));
+  if (cut) {
+    const more = span("more", "… (" + (message.length - SHORT_MESSAGE) + " more characters)");
+    more.title = "Expand the row to read all of it";
+    cell.appendChild(more);
+  }
+  const rate = Number(entry.sampleRate || 1);
+  if (rate > 1) {
+    const badge = span("sampled", "sampled 1:" + rate);
+    badge.title = "1 in " + rate + " such entries is kept; count × " + rate + " estimates the total";
+    cell.appendChild(badge);
+  }
+  return cell;
+}
+
+export function renderRow(entry, view) {
+  const severity = severityName(entry);
+  const row = document.createElement("li");
+  row.className = "entry sev-row-" + severity.toLowerCase();
+  row.dataset.id = String(entry.id || "0");
+  row.dataset.expires = String(nanosToMillis(entry.expiresAtUnixNano));
+  row.tabIndex = 0;
+  row.setAttribute("aria-expanded", "false");
+  row.appendChild(timeCell(entry, view.useUtc));
+  row.appendChild(span("severity sev-" + severity.toLowerCase(), severity));
+  row.appendChild(span("service", entry.service || "—"));
+  row.appendChild(textCell(entry, view.term));
+  row.addEventListener("click", (event) => {
+    if (event.target.closest(".details")) return; // clicks inside the details stay there
+    const selection = window.getSelection();
+    if (selection && selection.toString()) return; // selecting text is not a click
+    toggleDetails(row, entry);
+  });
+  row.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && event.target === row) {
+      event.preventDefault();
+      toggleDetails(row, entry);
+    }
+  });
+  return row;
+}
+
+// A marker where entries are missing from the list (the page fell behind the stream).
+export function renderGap(text) {
+  const row = document.createElement("li");
+  row.className = "gap";
+  row.textContent = text;
+  return row;
+}
+
+function detailLine(dl, label, value, className) {
+  const dt = document.createElement("dt");
+  dt.textContent = label;
+  const dd = document.createElement("dd");
+  if (className) dd.className = className;
+  dd.textContent = visible(value);
+  dl.appendChild(dt);
+  dl.appendChild(dd);
+}
+
+function copyText(text, button) {
+  const clipboard = navigator.clipboard;
+  const done = (word) => { button.textContent = word; };
+  if (!clipboard || typeof clipboard.writeText !== "function") {
+    done("Copy unavailable");
+    return;
+  }
+  try {
+    clipboard.writeText(text).then(() => done("Copied"), () => done("Copy failed"));
+  } catch (_) {
+    done("Copy failed");
+  }
+}
+
+function toggleDetails(row, entry) {
+  const open = row.querySelector(".details");
+  if (open) {
+    open.remove();
+    row.setAttribute("aria-expanded", "false");
+    return;
+  }
+  const details = document.createElement("div");
+  details.className = "details";
+  const dl = document.createElement("dl");
+  const attributes = entry.attributes || {};
+  const hasAttributes = Object.keys(attributes).length > 0;
+  detailLine(dl, "Message", entry.body || "", "full-message");
+  detailLine(dl, "Attributes", hasAttributes ? JSON.stringify(attributes, null, 2) : "none",
+    "attributes");
+  detailLine(dl, "Resource", "service.name: " + (entry.service || "—"), "resource");
+  detailLine(dl, "Scope", entry.scope || "—", "scope");
+  detailLine(dl, "Trace ID", entry.traceId || "—", "trace-id");
+  detailLine(dl, "Span ID", entry.spanId || "—", "span-id");
+  detailLine(dl, "First seen", isoTime(entry.firstSeenUnixNano), "first-seen");
+  detailLine(dl, "Last seen", isoTime(entry.lastSeenUnixNano), "last-seen");
+  detailLine(dl, "Sample rate", "1:" + Number(entry.sampleRate || 1), "sample-rate");
+  details.appendChild(dl);
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.className = "control copy";
+  copy.textContent = "Copy as JSON";
+  copy.addEventListener("click", () => copyText(JSON.stringify(entry, null, 2), copy));
+  details.appendChild(copy);
+  row.appendChild(details);
+  row.setAttribute("aria-expanded", "true");
+  details.scrollIntoView({ block: "nearest" });
+}
