@@ -27,6 +27,9 @@ CHROMIUM_ARGS = [
 ]
 
 
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
 class FixedClock:
     """A clock that stands still unless a test moves `now`."""
 
@@ -39,23 +42,57 @@ class FixedClock:
 
 @contextmanager
 def running_viewer(
-    folder: Path, clock: Clock, *, poll_interval: float = 0.1, **options: Any
+    folder: Path, clock: Clock, **options: Any
 ) -> Iterator[tuple[ViewerServer, Store]]:
     """A started ViewerServer with its LiveFeed over a fresh SQLite store; stopped after."""
     store = Store(f"sqlite:///{folder / 'viewer.db'}")
     store.create_schema()
-    feed = LiveFeed(store, clock, poll_interval=poll_interval)
+    try:
+        with serving(store, clock, **options) as server:
+            yield server, store
+    finally:
+        store.dispose()
+
+
+@contextmanager
+def serving(
+    store: Store,
+    clock: Clock,
+    port: int = 0,
+    *,
+    poll_interval: float = 0.1,
+    status_interval: float = 0.2,
+    queue_capacity: int = 10_000,
+    **options: Any,
+) -> Iterator[ViewerServer]:
+    """A ViewerServer and its LiveFeed over `store` on `port` (0: a free one); stopped after."""
+    feed = LiveFeed(
+        store,
+        clock,
+        poll_interval=poll_interval,
+        status_interval=status_interval,
+        queue_capacity=queue_capacity,
+    )
     options.setdefault("sampling_summary", "DEBUG: keep 1 in 10")
     app = create_app(store, clock, feed, ttl_seconds=3600, **options)
-    server = ViewerServer(app, "127.0.0.1", 0)
+    server = ViewerServer(app, "127.0.0.1", port)
     feed.start()
     server.start()
     try:
-        yield server, store
+        yield server
     finally:
         feed.shutdown()
         server.shutdown()
-        store.dispose()
+
+
+def save_screenshot(page: Any, name: str) -> Path:
+    """A full-page PNG in the test artefacts folder (test-artifacts/, or $LOGSIEVE_ARTIFACTS),
+    so a CI run leaves pictures of what the page looked like."""
+    folder = Path(os.environ.get("LOGSIEVE_ARTIFACTS", ARTIFACTS))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 def stream_url(server: ViewerServer) -> str:
@@ -67,6 +104,24 @@ def unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (CI=true: the browser test must run)")
     pytest.skip(reason)
+
+
+@contextmanager
+def watched_page(**page_options: Any) -> Iterator[Any]:
+    """A Chromium page that must end with no script error and no dialog (alert, confirm)."""
+    with chromium(**page_options) as page:
+        errors: list[str] = []
+        dialogs: list[str] = []
+
+        def on_dialog(dialog: Any) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("dialog", on_dialog)
+        yield page
+        assert errors == []
+        assert dialogs == []
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.model import Entry
 from gateway.store import Store
-from tests.live_viewer import FixedClock, chromium, running_viewer
+from tests.live_viewer import FixedClock, running_viewer, watched_page
 from viewer.server import ViewerServer
 
 pytestmark = pytest.mark.browser
@@ -26,19 +26,8 @@ TIMEZONE = "Asia/Kolkata"  # UTC+05:30, so local and UTC times always differ
 
 @pytest.fixture
 def page() -> Iterator[Any]:
-    with chromium(timezone_id=TIMEZONE) as opened:
-        errors: list[str] = []
-        dialogs: list[str] = []
-
-        def on_dialog(dialog: Any) -> None:
-            dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        opened.on("pageerror", lambda error: errors.append(str(error)))
-        opened.on("dialog", on_dialog)
+    with watched_page(timezone_id=TIMEZONE) as opened:
         yield opened
-        assert errors == []
-        assert dialogs == []
 
 
 @pytest.fixture
