@@ -68,6 +68,14 @@ def test_a_bearer_header_opens_the_page_for_programs(client: FlaskClient) -> Non
 
 def test_sign_in_from_another_site_is_refused(client: FlaskClient) -> None:
     assert sign_in(client, TOKEN, Origin="http://evil.example").status_code == 403
+    assert (
+        sign_in(client, TOKEN, **{"Origin": "null", "Sec-Fetch-Site": "cross-site"}).status_code
+        == 403
+    )
+    assert (
+        sign_in(client, TOKEN, **{"Origin": "null", "Sec-Fetch-Site": "same-origin"}).status_code
+        == 302
+    )
 
 
 @pytest.mark.parametrize(

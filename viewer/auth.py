@@ -88,6 +88,16 @@ def _host_port(hostname: str | None, port: int | None, scheme: str) -> tuple[str
     return (hostname or "", port or default)
 
 
+def _from_another_site(req: Request) -> bool:
+    # With Referrer-Policy no-referrer a browser sends `Origin: null` even for our own form,
+    # so the browser's Sec-Fetch-Site says where the post came from; Origin is checked when
+    # it names a site.
+    if req.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return True
+    origin = req.headers.get("Origin", "null")
+    return origin != "null" and not same_origin(origin, req.host)
+
+
 def install(app: Flask, auth: ViewerAuth) -> None:
     """Guard every route but the sign-in form and static files, and add the form."""
 
@@ -106,8 +116,7 @@ def install(app: Flask, auth: ViewerAuth) -> None:
 
     @app.post(LOGIN_PATH)
     def login() -> Response | tuple[str, int]:
-        origin = request.headers.get("Origin")
-        if origin is not None and not same_origin(origin, request.host):
+        if _from_another_site(request):
             abort(403)  # another site posting a token guess on a visitor's behalf
         next_path = safe_next(request.form.get("next"))
         if not auth.enabled:
