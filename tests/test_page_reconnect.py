@@ -44,7 +44,9 @@ def test_after_a_restart_the_page_resumes_with_no_gap_and_no_duplicate(tmp_path:
             expect(rows).to_have_count(30, timeout=EXPECT_MS)
 
         # The viewer is down: the page says so, and entries keep arriving in the table.
-        expect(page.locator("#status")).to_contain_text("RECONNECTING", timeout=EXPECT_MS)
+        status = page.locator("#status")
+        expect(status).to_contain_text("RECONNECTING (attempt", timeout=EXPECT_MS)
+        expect(status).to_contain_text(": the viewer is shutting down)")
         add_sequence(store, clock, 41, 70)
         save_screenshot(page, "page-reconnecting")
 
@@ -56,4 +58,24 @@ def test_after_a_restart_the_page_resumes_with_no_gap_and_no_duplicate(tmp_path:
             assert shown == [f"seq={seq:04d}" for seq in range(11, 91)]
             assert page.locator("#notices .notice-CURSOR_EXPIRED").count() == 0
             assert page.locator("#entries .gap").count() == 0
+    store.dispose()
+
+
+def test_a_page_past_the_connection_cap_shows_the_servers_reason(tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    store = Store(f"sqlite:///{tmp_path / 'viewer.db'}")
+    store.create_schema()
+    with (
+        serving(store, FixedClock(time.time_ns()), max_connections=1) as server,
+        watched_page() as first,
+    ):
+        first.goto(server.url + "/logs")
+        expect(first.locator("#status")).to_have_text("LIVE", timeout=EXPECT_MS)
+        second = first.context.browser.new_page()
+        second.goto(server.url + "/logs")
+        expect(second.locator("#status")).to_contain_text(
+            "too many live pages open; retry later", timeout=EXPECT_MS
+        )
+        save_screenshot(second, "page-refused-past-the-cap")
     store.dispose()

@@ -255,7 +255,7 @@ def test_feed_shutdown_ends_open_streams(rig: Rig) -> None:
     feed, serve = rig.feed, rig.serve
     ws, _ = open_stream(serve())
     feed.shutdown()
-    assert close_code(ws) == 1000
+    assert close_code(ws) == 1001
 
 
 def test_server_shutdown_is_idempotent(rig: Rig) -> None:

@@ -10,7 +10,9 @@ too old, entries missed by a slow client) is said in a Notice, and a close carri
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ from typing import Any
 
 from google.protobuf import json_format
 from logsieve.v1 import stream_pb2
+from simple_websocket import ConnectionClosed
+from simple_websocket.ws import Base as WebSocketBase
 
 from gateway.clock import Clock
 from gateway.errors import StorageError
@@ -36,10 +40,30 @@ RESUME_LIMIT = 2000
 FILTERED_SCAN_LIMIT = 20_000
 MAX_CURSOR = 2**63 - 1  # ids are signed 64-bit in SQL; a larger `after` is not one of ours
 WAKE_SECONDS = 1.0  # how often an idle socket checks that its client is still there
+CLOSE_GOING_AWAY = 1001  # websocket close code: the server stops; the client resumes later
 CLOSE_TRY_AGAIN = 1013  # websocket close code: the server is full; retry later
 CLOSE_POLICY = 1008  # websocket close code: the client sent something that is not a Subscribe
 CLOSE_INTERNAL = 1011  # websocket close code: the store failed; the client retries with backoff
+CLOSE_WAIT_SECONDS = 2.0  # how long a closing socket waits for the client's close reply
 Notice = stream_pb2.Notice
+
+
+def close_with_reason(ws: Any, code: int, message: str) -> None:
+    """Send a close frame and let the client answer before the TCP connection goes.
+
+    Under werkzeug, once the handler returns, flask-sock lets werkzeug write an HTTP
+    response onto the same connection; a browser that reads those bytes after the close
+    frame reports "Invalid frame header" and code 1006, losing the reason. So: send the
+    close frame, wait for the reader thread to see the client's reply, then shut the TCP
+    connection down for good, before werkzeug can write anything.
+    """
+    try:
+        WebSocketBase.close(ws, reason=code, message=message)
+    except ConnectionClosed:
+        return  # the client closed first
+    ws.thread.join(timeout=CLOSE_WAIT_SECONDS)
+    with contextlib.suppress(OSError):
+        ws.sock.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +93,7 @@ class StreamSession:
     def run(self) -> None:
         if self._s.feed.subscriber_count() >= self._s.max_connections:
             # Each socket holds a thread: past the cap, say why rather than degrade everyone.
-            self._ws.close(reason=CLOSE_TRY_AGAIN, message="too many live pages open; retry later")
+            close_with_reason(self._ws, CLOSE_TRY_AGAIN, "too many live pages open; retry later")
             return
         try:
             sub = self._s.feed.subscribe()
@@ -95,7 +119,7 @@ class StreamSession:
 
     def _fail(self, exc: StorageError) -> None:
         log.warning("live stream closed: the store failed: %s", exc)
-        self._ws.close(reason=CLOSE_INTERNAL, message="store unavailable, retry later")
+        close_with_reason(self._ws, CLOSE_INTERNAL, "store unavailable, retry later")
 
     def _send(self, message: stream_pb2.StreamMessage) -> None:
         self._ws.send(stream.frame(message))
@@ -115,9 +139,8 @@ class StreamSession:
                 raise json_format.ParseError("cursor out of range")
             return after
         except (json_format.ParseError, ValueError) as exc:
-            self._ws.close(
-                reason=CLOSE_POLICY, message=f"expected a Subscribe message: {exc}"[:120]
-            )
+            said = f"expected a Subscribe message: {exc}"[:120]  # close reasons are short
+            close_with_reason(self._ws, CLOSE_POLICY, said)
             return None
 
     def _send_initial(self, after: int) -> None:
@@ -201,6 +224,8 @@ class StreamSession:
             elif time.monotonic() - last_sent >= self._s.heartbeat_seconds:
                 self._send(stream.heartbeat(self._cursor, self._s.clock.now_ns()))
                 last_sent = time.monotonic()
+        if sub.closed and self._ws.connected:
+            close_with_reason(self._ws, CLOSE_GOING_AWAY, "the viewer is shutting down")
 
     def _tell_missed(self, sub: Subscription) -> None:
         # This client's buffer overflowed while it was slow: the oldest entries were dropped

@@ -2,8 +2,8 @@
 // Every piece of log text is attacker-controlled: it only ever goes in as text (js/text.js).
 import { Header } from "./js/header.js";
 import { BANDS, MAX_TEXT, filtersToQuery, readFilters, subscribeFrame } from "./js/filters.js";
-import { refreshTimes, renderGap, renderRow } from "./js/rows.js";
-import { humanDuration } from "./js/text.js";
+import { readUtcChoice, refreshTimes, renderGap, renderRow, saveUtcChoice } from "./js/rows.js";
+import { humanDuration, visible } from "./js/text.js";
 
 const MAX_ROWS = 2000;
 const BACKOFF_FIRST_MS = 500;
@@ -30,6 +30,7 @@ const header = new Header(document);
 let lastCursor = "0";
 let failures = 0;
 let retryTimer = null;
+let serverSaid = ""; // why the server last closed the socket, if it said
 let socket = null; // the current socket; events of an older one are ignored
 let filters = readFilters(location.search);
 const services = new Set(); // service.name values seen, for the service list
@@ -43,23 +44,7 @@ let pending = []; // entries held back while paused (the newest MAX_ROWS of them
 let pendingCount = 0; // how many arrived while paused, for the banner
 let pendingReplace = false; // a backfill arrived while paused: it replaces the list
 let lastScrollTop = 0;
-let useUtc = readUtcChoice();
-
-function readUtcChoice() {
-  try {
-    return window.localStorage.getItem(UTC_KEY) === "1";
-  } catch (_) {
-    return false;
-  }
-}
-
-function saveUtcChoice() {
-  try {
-    window.localStorage.setItem(UTC_KEY, useUtc ? "1" : "0");
-  } catch (_) {
-    // storage disabled: the choice lasts for this page only
-  }
-}
+let useUtc = readUtcChoice(UTC_KEY);
 
 // -- the status pill -----------------------------------------------------------------------
 
@@ -273,6 +258,7 @@ function onSearchInput() {
 
 function handle(message) {
   if (message.hello) {
+    serverSaid = "";
     setConnection("live");
     if (message.hello.ttlSeconds) $("ttl").textContent = humanDuration(message.hello.ttlSeconds);
     header.sampling = message.hello.sampling || "";
@@ -314,10 +300,13 @@ function closeReason(event) {
   return "connection lost";
 }
 
-function scheduleReconnect(reason) {
+// `said`: the reason the server gave when it closed the socket ("" when it just went away).
+// It stays on the pill through the retries that follow, until the stream is back.
+function scheduleReconnect(reason, said) {
   failures += 1;
-  if (failures >= DISCONNECTED_AFTER_FAILURES) setConnection("disconnected", reason);
-  else setConnection("reconnecting", "attempt " + failures);
+  if (said) serverSaid = said;
+  if (failures >= DISCONNECTED_AFTER_FAILURES) setConnection("disconnected", serverSaid || reason);
+  else setConnection("reconnecting", "attempt " + failures + (serverSaid ? ": " + serverSaid : ""));
   pill.title = "Last close: " + reason;
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (failures - 1));
   const delay = ceiling / 2 + Math.random() * (ceiling / 2); // jitter: pages do not stampede
@@ -341,7 +330,9 @@ function connect() {
     }
   });
   opened.addEventListener("close", (event) => {
-    if (opened === socket && retryTimer === null) scheduleReconnect(closeReason(event));
+    if (opened === socket && retryTimer === null) {
+      scheduleReconnect(closeReason(event), visible(event.reason || ""));
+    }
   });
 }
 
@@ -368,7 +359,7 @@ banner.addEventListener("click", () => {
 });
 utcButton.addEventListener("click", () => {
   useUtc = !useUtc;
-  saveUtcChoice();
+  saveUtcChoice(UTC_KEY, useUtc);
   renderUtcButton();
   refreshTimes(list, useUtc);
 });

@@ -5,6 +5,23 @@ import { highlighted, isoTime, nanosToMillis, span, visible } from "./text.js";
 const SEVERITIES = new Set(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]);
 const SHORT_MESSAGE = 400; // characters shown in the row; the details show all of it
 
+// The UTC toggle is remembered per browser; storage may be disabled, then it lasts a page.
+export function readUtcChoice(key) {
+  try {
+    return window.localStorage.getItem(key) === "1";
+  } catch (_) {
+    return false;
+  }
+}
+
+export function saveUtcChoice(key, useUtc) {
+  try {
+    window.localStorage.setItem(key, useUtc ? "1" : "0");
+  } catch (_) {
+    // storage disabled: the choice lasts for this page only
+  }
+}
+
 export function formatTime(when, useUtc) {
   if (useUtc) return when.toISOString().slice(11, 19) + "Z";
   return when.toLocaleTimeString(undefined, {
