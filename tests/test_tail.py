@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +17,7 @@ from gateway.model import Entry
 from gateway.store import Store
 from gateway.tail import TailFilter, follow, safe
 from gateway.testing import FakeClock
-from tests.live_viewer import running_viewer, stream_url
+from tests.live_viewer import running_viewer, serving, stream_url
 
 T0 = 1_767_225_600_000_000_000
 HOUR = 3600 * 10**9
@@ -90,3 +93,66 @@ def test_tail_retries_until_the_viewer_is_there() -> None:
 
 def test_control_characters_are_shown_not_obeyed() -> None:
     assert safe("a\x00b\x1b[31mc\u009bd\n") == r"a\x00b\x1b[31mc\x9bd\n"
+
+
+class NotingSocket:
+    """A real websocket that sets `backfilled` once the first entries frame has arrived."""
+
+    def __init__(self, url: str) -> None:
+        self.socket = connect(url)
+        self.backfilled = threading.Event()
+
+    def send(self, text: str) -> None:
+        self.socket.send(text)
+
+    def recv(self) -> str:
+        frame: str = self.socket.recv()
+        if '"entries"' in frame:
+            self.backfilled.set()
+        return frame
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+def test_tail_says_how_many_entries_it_missed(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'viewer.db'}")
+    store.create_schema()
+    out, notices = io.StringIO(), io.StringIO()
+    with serving(store, FakeClock(T0), queue_capacity=1, poll_interval=0.05) as server:
+        socket = NotingSocket(stream_url(server))
+        follower = threading.Thread(
+            target=follow,
+            args=(stream_url(server), TailFilter(), out),
+            kwargs={"connect": lambda _url: socket, "max_entries": 1, "notices": notices},
+        )
+        follower.start()
+        assert socket.backfilled.wait(10)
+        store.add_recent([(entry(f"m{i}"), T0 + HOUR) for i in range(3)])  # 3 into a buffer of 1
+        follower.join(timeout=10)
+    store.dispose()
+    assert notices.getvalue() == "-- 2 entries were not sent: this page fell behind the stream.\n"
+    assert out.getvalue().endswith("m2\n")
+
+
+def test_tail_sends_the_token_from_the_environment(tmp_path: Path) -> None:
+    token = "a-token-for-the-terminal"
+    store = Store(f"sqlite:///{tmp_path / 'viewer.db'}")
+    store.create_schema()
+    store.add_recent([(entry("behind the token"), T0 + HOUR)])
+    with serving(store, FakeClock(T0), auth_token=token) as server:
+        env = {**os.environ, "LOGSIEVE_VIEWER_TOKEN": token}
+        tail = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "tail", "--url", server.url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        try:
+            line = tail.stdout.readline() if tail.stdout else ""
+        finally:
+            tail.kill()
+            tail.wait(timeout=10)
+    store.dispose()
+    assert "behind the token" in line
