@@ -6,24 +6,35 @@ entry's body carries its insert wall-clock time; a MutationObserver installed in
 (through `page.evaluate`, which the page's CSP does not govern) notes when each new row is
 painted: requestAnimationFrame runs just before the next frame, and a 0 ms timeout queued
 from it runs once that frame is done. Latency = that moment minus the insert time, over all
-(page, entry) pairs.
+(page, entry) pairs; an entry a page never shows is counted as missing.
 
 Queries: every public method of the Store is counted from before the viewer starts, so a
 query the viewer adds later is counted without touching this file; the bench's own inserts
 (`add_recent`) are subtracted. One poller serves every page, so queries must not grow with
 pages.
 
-Background pages: all pages are tabs of one browser context. Headless Chromium gives each
-tab its own window, so every one is "visible" and none has its frames throttled (measured:
-about 60 requestAnimationFrame callbacks a second in each of 50 tabs at once), so no
-anti-throttling flags are needed; one context per page was tried and takes four times as
-long to open. Every run checks `document.visibilityState` in each page and reports the
-lowest frame rate seen, so a Chromium that starts throttling shows in the table.
+Background pages: the pages are tabs of one browser context (a context per page takes about
+four times as long to open). Headless Chromium gives each tab its own window: every one is
+"visible" and has focus, and Playwright already passes --disable-renderer-backgrounding,
+--disable-background-timer-throttling and --disable-backgrounding-occluded-windows. Even so,
+once the pages repaint (the viewer's rate line does, every second), every tab but the newest
+gets only 1-2 requestAnimationFrame callbacks a second (Chromium 156, software compositing),
+which alone puts seconds on the display latency. --disable-frame-rate-limit lifts that: every
+tab then runs at about 60 frames/s. Each run checks `document.visibilityState` in every page
+and reports the lowest frame rate just before the window, so a regression shows in the table.
+
+Caveat: 50 Chromium pages painting 50 entries/s need more than 2 cores (about 0.06 of a core
+per page), so on a small machine the browser, not the viewer, sets the 50-page latency, and
+the poller itself is slowed. The machine's busy cores during the window are reported with
+the result to tell the two apart.
 """
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import logging
+import os
 import re
 import shutil
 import statistics
@@ -37,7 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Error as PlaywrightError
+import websocket
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from gateway.clock import SystemClock
@@ -116,11 +128,14 @@ class ViewerResult:
     p50_ms: float
     p99_ms: float
     queries_per_s: float
+    painted: int = 0  # how many of the pages are Chromium pages (the rest follow by websocket)
     missing: int = 0  # (page, entry) pairs never displayed
     per_second: int = 50  # insert rate
     queries: tuple[tuple[str, float], ...] = ()  # the viewer's calls a second, by Store method
     frame_rate: float = 0.0  # lowest requestAnimationFrame rate over the pages, before the run
     setup_s: float = 0.0  # opening the pages until each one is LIVE
+    busy_cores: float | None = None  # the whole machine's, during the window (Linux only)
+    cores: int = 0
 
 
 class _QueryCounter:
@@ -132,11 +147,11 @@ class _QueryCounter:
 
     def wrap(self, store: Store) -> None:
         for name in dir(store):
+            # getattr_static: a property is skipped without being run.
             if name.startswith("_") or name == "dispose":
                 continue
-            original = getattr(store, name)
-            if callable(original):
-                setattr(store, name, self._counted(name, original))
+            if callable(inspect.getattr_static(store, name)):
+                setattr(store, name, self._counted(name, getattr(store, name)))
 
     def _counted(self, name: str, original: Any) -> Any:
         def counted(*args: Any, **kwargs: Any) -> Any:
@@ -211,6 +226,25 @@ def _frame_rate(pages: list[Any]) -> float:
     return min(rates)
 
 
+def _cpu_ticks() -> tuple[int, int] | None:
+    """The machine's (busy, total) CPU time in ticks since boot; None where /proc is absent."""
+    try:
+        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        # user nice system idle iowait irq softirq steal; guest time is already in user
+        ticks = [int(value) for value in first[1:9]]
+    except (OSError, ValueError):
+        return None
+    total = sum(ticks)
+    return total - ticks[3] - ticks[4], total
+
+
+def _busy_cores(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    share = (after[0] - before[0]) / (after[1] - before[1])
+    return share * (os.cpu_count() or 1)
+
+
 def _insert(store: Store, seconds: float, per_second: int) -> int:
     """Insert entries at a steady rate for `seconds`, each stamped with its insert time."""
     clock = SystemClock()
@@ -232,7 +266,7 @@ def _await_display(pages: list[Any], count: int) -> None:
         left_ms = max(1.0, (deadline - time.monotonic()) * 1000)
         try:
             page.wait_for_function(done, arg=count, timeout=left_ms)
-        except PlaywrightError:  # a timeout: what is missing is counted by the caller
+        except PlaywrightTimeout:  # what is missing is counted from the latencies
             continue
 
 
@@ -243,6 +277,14 @@ def _latencies(pages: list[Any]) -> list[list[float]]:
     ]
 
 
+def _percentiles(latencies: list[float]) -> tuple[float, float]:
+    """p50 and p99; zeros when too few entries were shown to tell."""
+    if len(latencies) < 2:
+        return 0.0, 0.0
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49], cuts[98]
+
+
 def _viewer_calls(before: Counter[str], after: Counter[str], inserts: int) -> Counter[str]:
     """The calls made between two snapshots, less the bench's own `inserts`."""
     calls = after - before
@@ -250,32 +292,64 @@ def _viewer_calls(before: Counter[str], after: Counter[str], inserts: int) -> Co
     return +calls  # drops the names left at zero
 
 
-def run_viewer(pages: int, seconds: float = 8.0, per_second: int = 50) -> ViewerResult:
+class _Follower(threading.Thread):
+    """A page without a browser: a websocket client following the stream, as a page's socket
+    does, so that 50 pages can be open without 50 browsers' painting on 2 cores."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        stream = url.replace("http://", "ws://", 1).replace("/logs", "/logs/stream", 1)
+        self.socket = websocket.create_connection(stream, timeout=30)
+        self.socket.send('{"after": "0"}')
+        self.entries = 0
+
+    def run(self) -> None:
+        with contextlib.suppress(Exception):  # ends when the socket is closed
+            while True:
+                frame = self.socket.recv()
+                self.entries += frame.count('"body"')
+
+
+def run_viewer(
+    pages: int, seconds: float = 8.0, per_second: int = 50, *, followers: int = 0
+) -> ViewerResult:
+    """`pages` Chromium pages measured to display, beside `followers` websocket followers."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per page
-    folder = Path(tempfile.mkdtemp(prefix="logsieve-viewer-bench-"))
     counter = _QueryCounter()
-    with _running_viewer(folder, counter) as (url, store), _browser() as context:
+    with (
+        tempfile.TemporaryDirectory(prefix="logsieve-viewer-bench-") as folder,
+        _running_viewer(Path(folder), counter) as (url, store),
+        _browser() as context,
+    ):
         opened = time.monotonic()
         open_pages = _open_pages(context, url, pages)
+        followed = [_Follower(url) for _ in range(followers)]
+        for follower in followed:
+            follower.start()
         setup_s = time.monotonic() - opened
         frame_rate = _frame_rate(open_pages)
-        before, began = counter.snapshot(), time.monotonic()
+        before, ticks, began = counter.snapshot(), _cpu_ticks(), time.monotonic()
         inserted = _insert(store, seconds, per_second)
         calls = _viewer_calls(before, counter.snapshot(), inserted)
-        window = time.monotonic() - began
+        window, busy = time.monotonic() - began, _busy_cores(ticks, _cpu_ticks())
         _await_display(open_pages, inserted)
         shown = _latencies(open_pages)
-    latencies = [ms for page in shown for ms in page]
-    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+        for follower in followed:
+            follower.socket.close()
+    unheard = sum(max(0, inserted - follower.entries) for follower in followed)
+    p50, p99 = _percentiles([ms for page in shown for ms in page])
     return ViewerResult(
-        pages=pages,
+        pages=pages + followers,
+        painted=pages,
         entries=inserted,
-        p50_ms=cuts[49],
-        p99_ms=cuts[98],
+        p50_ms=p50,
+        p99_ms=p99,
         queries_per_s=sum(calls.values()) / window,
-        missing=sum(max(0, inserted - len(page)) for page in shown),
+        missing=sum(max(0, inserted - len(page)) for page in shown) + unheard,
         per_second=per_second,
         queries=tuple((name, n / window) for name, n in sorted(calls.items())),
         frame_rate=frame_rate,
         setup_s=setup_s,
+        busy_cores=busy,
+        cores=os.cpu_count() or 1,
     )

@@ -78,12 +78,14 @@ function scrollToBottom() {
   lastScrollTop = scroller.scrollTop;
 }
 
-function rowCount() {
-  return list.querySelectorAll(".entry").length;
+let rows = 0; // .entry rows in the list (gap markers are not entries)
+
+function removeRow(row) {
+  if (row.classList.contains("entry")) rows -= 1;
+  row.remove();
 }
 
 function renderHeader() {
-  const rows = rowCount();
   empty.hidden = rows > 0;
   header.render({ rows, filters, maxRows: MAX_ROWS });
 }
@@ -100,12 +102,16 @@ function noteServices(entries) {
 }
 
 function appendEntries(entries, replace) {
-  if (replace) list.replaceChildren();
+  if (replace) {
+    list.replaceChildren();
+    rows = 0;
+  }
   const fragment = document.createDocumentFragment();
   const view = { useUtc, term: filters.text };
   for (const entry of entries) fragment.appendChild(renderRow(entry, view));
   list.appendChild(fragment);
-  while (list.childElementCount > MAX_ROWS) list.firstElementChild.remove();
+  rows += entries.length;
+  while (list.childElementCount > MAX_ROWS) removeRow(list.firstElementChild);
   renderHeader();
   if (!pausedReason) scrollToBottom();
 }
@@ -191,7 +197,7 @@ function sweepExpired() {
   const now = Date.now();
   for (const row of Array.from(list.querySelectorAll(".entry"))) {
     const expires = Number(row.dataset.expires);
-    if (expires && expires <= now) row.remove();
+    if (expires && expires <= now) removeRow(row);
   }
   renderHeader();
 }

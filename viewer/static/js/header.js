@@ -19,6 +19,7 @@ export class Header {
     this.sampling = "";
     this.backfillLimit = 0;
     this.events = new Map(); // notices from the server, by kind, until dismissed
+    this.shown = ""; // the notices on screen, so an unchanged header costs no DOM work
   }
 
   noteReceived(n) {
@@ -31,19 +32,19 @@ export class Header {
     while (this.received.length && this.received[0][0] < since) this.received.shift();
     let total = 0;
     for (const [, n] of this.received) total += n;
-    this.rateText.textContent = (total / (RATE_WINDOW_MS / 1000)).toFixed(1);
+    setText(this.rateText, (total / (RATE_WINDOW_MS / 1000)).toFixed(1));
   }
 
   setStatus(status) {
     this.status = status;
-    this.windowText.textContent = formatCount(status.windowEntries);
+    setText(this.windowText, formatCount(status.windowEntries));
     this.renderHealth();
   }
 
   renderHealth() {
     if (!this.status) return; // "Logflare: …" until the first Status says
     const view = healthView(this.status.exporter || {}, Date.now());
-    this.health.textContent = view.text;
+    setText(this.health, view.text);
     this.health.className = "health health-" + view.state;
     this.health.title = view.title;
   }
@@ -54,7 +55,7 @@ export class Header {
   }
 
   render(view) {
-    this.rowsText.textContent = formatCount(view.rows);
+    setText(this.rowsText, formatCount(view.rows));
     const lines = [];
     const windowEntries = this.status ? Number(this.status.windowEntries || 0) : 0;
     if (isActive(view.filters)) {
@@ -71,6 +72,9 @@ export class Header {
         "“sampled 1:N” stands for about N times its count."]);
     }
     for (const [kind, text] of this.events) lines.push([kind, text, true]);
+    const key = JSON.stringify(lines);
+    if (key === this.shown) return;
+    this.shown = key;
     this.renderNotices(lines);
   }
 
@@ -97,9 +101,15 @@ export class Header {
     button.addEventListener("click", () => {
       this.events.delete(kind);
       button.parentElement.remove();
+      this.shown = "";
     });
     return button;
   }
+}
+
+// Writing the same text again still costs a style and layout pass: skip it.
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
 }
 
 // What to say of the exporter: "ok", "failing", "idle" or "off", with the words for it.
