@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
-from gateway.model import Entry
+from gateway.model import Entry, ExportHealth
 from gateway.otlp import rows_from_request
 from gateway.store import Store
 from tests.builders import T0, Rec, request
@@ -88,6 +89,22 @@ def test_recent_after_pages_by_cursor_in_id_order(store: Store) -> None:
     page = store.recent_after(2, T0, 2)
     assert [(r.id, r.entry.body) for r in page] == [(3, "e2"), (4, "e3")]
     assert [r.entry.body for r in store.recent_newest(T0, 2)] == ["e3", "e4"]
+    assert [r.entry.body for r in store.recent_newest(T0, 2, before=4)] == ["e1", "e2"]
+
+
+def test_the_live_pages_header_figures(store: Store) -> None:
+    named = [dataclasses.replace(entry(f"e{i}"), service=name) for i, name in enumerate("bcab")]
+    store.add_recent([(e, T0 + 100) for e in named])
+    store.add_recent([(dataclasses.replace(entry("gone"), service="z"), T0 - 1)])
+    assert store.recent_services(T0, 10) == ["a", "b", "c"]
+    assert store.recent_services(T0, 2) == ["a", "b"]
+    status = store.viewer_status(T0)
+    assert (status.window_entries, status.outbox_depth, status.export) == (4, 0, ExportHealth())
+    store.record_export_result(T0, "HTTP 500: " + "x" * 1000)
+    store.record_export_result(T0 + 1, None)
+    health = store.viewer_status(T0).export
+    assert (health.last_success, health.last_error) == (T0 + 1, T0)
+    assert len(health.last_error_text) == 500  # a line for the header, not the whole answer
 
 
 def test_outbox_claims_ack_release_and_dead_letter(store: Store) -> None:

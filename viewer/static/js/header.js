@@ -68,8 +68,8 @@ export class Header {
         formatCount(view.maxRows) + "."]);
     }
     if (this.sampling && !/^otherwise keep 100%$/.test(this.sampling)) {
-      lines.push(["sampling", "Sampling in force (" + this.sampling + "): a row marked " +
-        "“sampled 1:N” stands for about N times its count."]);
+      lines.push(["sampling", "Sampling in force (rules above): some entries are not kept, " +
+        "and a row marked “sampled 1:N” stands for about N times its count."]);
     }
     for (const [kind, text] of this.events) lines.push([kind, text, true]);
     const key = JSON.stringify(lines);
