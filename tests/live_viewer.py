@@ -11,21 +11,12 @@ from typing import Any
 
 import pytest
 
+from bench.viewerbench import CHROMIUM_ARGS
 from gateway.clock import Clock
 from gateway.store import Store
 from viewer.app import create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 

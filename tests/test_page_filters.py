@@ -5,8 +5,6 @@ when a limit, sampling or missed entries apply."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +12,7 @@ import pytest
 
 from gateway.model import Entry
 from gateway.store import Store
-from tests.live_viewer import FixedClock, save_screenshot, serving, watched_page
+from tests.live_viewer import FixedClock, save_screenshot, serving
 from viewer.server import ViewerServer
 
 pytestmark = pytest.mark.browser
@@ -24,29 +22,13 @@ EXPECT_MS = 10_000  # Playwright's auto-wait ceiling for each assertion
 NUMBERS = {"INFO": 9, "WARN": 13, "ERROR": 17}
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    with watched_page() as opened:
-        yield opened
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(f"sqlite:///{tmp_path / 'viewer.db'}")
-    opened.create_schema()
-    yield opened
-    opened.dispose()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    # Near the browser's clock: the page drops rows whose expiry has passed by its own time.
-    return FixedClock(time.time_ns())
-
-
-def add(store: Store, clock: FixedClock, body: str, band: str = "INFO", service: str = "") -> None:
-    entry = Entry(body, NUMBERS[band], band, service or "checkout", 1, clock.now, clock.now)
-    store.add_recent([(entry, clock.now + 3600 * NS)])
+def add(
+    live_store: Store, wall_clock: FixedClock, body: str, band: str = "INFO", service: str = ""
+) -> None:
+    entry = Entry(
+        body, NUMBERS[band], band, service or "checkout", 1, wall_clock.now, wall_clock.now
+    )
+    live_store.add_recent([(entry, wall_clock.now + 3600 * NS)])
 
 
 def query(page: Any) -> dict[str, list[str]]:
@@ -65,15 +47,15 @@ def open_page(page: Any, server: ViewerServer, path: str = "/logs") -> None:
 
 
 def test_filters_come_from_the_url_go_to_the_server_and_back_to_the_url(
-    page: Any, store: Store, clock: FixedClock
+    page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:
     from playwright.sync_api import expect
 
-    add(store, clock, "payment failed", "ERROR")
-    add(store, clock, "payment ok", "INFO")
-    add(store, clock, "disk failing", "WARN", service="search")
-    add(store, clock, "db down", "ERROR", service="search")
-    with serving(store, clock) as server:
+    add(live_store, wall_clock, "payment failed", "ERROR")
+    add(live_store, wall_clock, "payment ok", "INFO")
+    add(live_store, wall_clock, "disk failing", "WARN", service="search")
+    add(live_store, wall_clock, "db down", "ERROR", service="search")
+    with serving(live_store, wall_clock) as server:
         open_page(page, server, "/logs?severity=WARN,ERROR&q=FAIL")
         rows = page.locator("#entries .entry")
         expect(rows).to_have_count(2, timeout=EXPECT_MS)
@@ -93,8 +75,8 @@ def test_filters_come_from_the_url_go_to_the_server_and_back_to_the_url(
         assert messages(page) == ["disk failing"]
         assert query(page) == {"severity": ["WARN,ERROR"], "service": ["search"], "q": ["FAIL"]}
 
-        add(store, clock, "search failed again", "ERROR", service="search")
-        add(store, clock, "checkout failed again", "ERROR")  # another service: never sent
+        add(live_store, wall_clock, "search failed again", "ERROR", service="search")
+        add(live_store, wall_clock, "checkout failed again", "ERROR")  # another service: never sent
         expect(rows).to_have_count(2, timeout=EXPECT_MS)
         save_screenshot(page, "page-filtered")
 
@@ -110,13 +92,13 @@ def test_filters_come_from_the_url_go_to_the_server_and_back_to_the_url(
 
 
 def test_typing_a_search_narrows_the_stream_and_the_url_keeps_it(
-    page: Any, store: Store, clock: FixedClock
+    page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:
     from playwright.sync_api import expect
 
     for body in ("GET /cart 200", "GET /pay 502 upstream timeout", "GET /cart 200 slow"):
-        add(store, clock, body)
-    with serving(store, clock) as server:
+        add(live_store, wall_clock, body)
+    with serving(live_store, wall_clock) as server:
         open_page(page, server)
         expect(page.locator("#entries .entry")).to_have_count(3, timeout=EXPECT_MS)
         page.keyboard.press("/")  # focuses the search box
@@ -131,14 +113,14 @@ def test_typing_a_search_narrows_the_stream_and_the_url_keeps_it(
 
 
 def test_the_header_shows_the_window_the_limit_sampling_and_logflare_health(
-    page: Any, store: Store, clock: FixedClock
+    page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:
     from playwright.sync_api import expect
 
     for i in range(10):
-        add(store, clock, f"entry {i}")
-    store.record_export_result(time.time_ns() - 60 * NS, None)
-    with serving(store, clock, backfill=3, exporter_enabled=True) as server:
+        add(live_store, wall_clock, f"entry {i}")
+    live_store.record_export_result(time.time_ns() - 60 * NS, None)
+    with serving(live_store, wall_clock, backfill=3, exporter_enabled=True) as server:
         open_page(page, server)
         expect(page.locator("#entries .entry")).to_have_count(3, timeout=EXPECT_MS)
         expect(page.locator("#window")).to_have_text("10", timeout=EXPECT_MS)
@@ -150,7 +132,7 @@ def test_the_header_shows_the_window_the_limit_sampling_and_logflare_health(
         expect(health).to_have_text("Logflare: OK, last success 1 min ago", timeout=EXPECT_MS)
         expect(health).to_have_class("health health-ok")
 
-        store.record_export_result(time.time_ns() - 2 * NS, "HTTP 503: <b>busy</b>")
+        live_store.record_export_result(time.time_ns() - 2 * NS, "HTTP 503: <b>busy</b>")
         expect(health).to_contain_text("Logflare: failing, last error", timeout=EXPECT_MS)
         expect(health).to_contain_text("(HTTP 503: <b>busy</b>); last success 1 min ago")
         expect(health).to_have_class("health health-failing")
@@ -158,17 +140,17 @@ def test_the_header_shows_the_window_the_limit_sampling_and_logflare_health(
 
 
 def test_a_page_that_falls_behind_is_told_how_many_entries_it_missed(
-    page: Any, store: Store, clock: FixedClock
+    page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:
     from playwright.sync_api import expect
 
-    with serving(store, clock, queue_capacity=2, poll_interval=0.05) as server:
+    with serving(live_store, wall_clock, queue_capacity=2, poll_interval=0.05) as server:
         open_page(page, server)
-        store.add_recent(
+        live_store.add_recent(
             [
                 (
-                    Entry(f"burst {i}", 9, "INFO", "checkout", 1, clock.now, clock.now),
-                    clock.now + NS**2,
+                    Entry(f"burst {i}", 9, "INFO", "checkout", 1, wall_clock.now, wall_clock.now),
+                    wall_clock.now + NS**2,
                 )
                 for i in range(5)
             ]

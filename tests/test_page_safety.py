@@ -5,8 +5,6 @@ characters show escaped; a foreign Origin cannot open the stream; the token guar
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,39 +37,27 @@ HOSTILE_ATTRIBUTES = {
 TOKEN = "a-long-enough-viewer-token"
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    with watched_page() as opened:  # fails the test on any dialog or script error
-        yield opened
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(f"sqlite:///{tmp_path / 'viewer.db'}")
-    opened.create_schema()
-    yield opened
-    opened.dispose()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(time.time_ns())
-
-
-def hostile(body: str, clock: FixedClock) -> tuple[Entry, int]:
+def hostile(body: str, wall_clock: FixedClock) -> tuple[Entry, int]:
     entry = Entry(
-        body, 17, "ERROR", HOSTILE_SERVICE, 3, clock.now, clock.now, dict(HOSTILE_ATTRIBUTES)
+        body,
+        17,
+        "ERROR",
+        HOSTILE_SERVICE,
+        3,
+        wall_clock.now,
+        wall_clock.now,
+        dict(HOSTILE_ATTRIBUTES),
     )
-    return entry, clock.now + 3600 * NS
+    return entry, wall_clock.now + 3600 * NS
 
 
 def test_an_xss_corpus_renders_as_text_with_no_dialog(
-    page: Any, store: Store, clock: FixedClock
+    page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:
     from playwright.sync_api import expect
 
-    store.add_recent([hostile(body, clock) for body in CORPUS])
-    with serving(store, clock) as server:
+    live_store.add_recent([hostile(body, wall_clock) for body in CORPUS])
+    with serving(live_store, wall_clock) as server:
         page.goto(server.url + "/logs")
         rows = page.locator("#entries .entry")
         expect(rows).to_have_count(len(CORPUS), timeout=EXPECT_MS)
@@ -92,14 +78,14 @@ def test_an_xss_corpus_renders_as_text_with_no_dialog(
 
 
 def test_control_characters_and_ansi_escapes_are_shown_escaped(
-    page: Any, store: Store, clock: FixedClock
+    page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:
     from playwright.sync_api import expect
 
     body = "\x1b[31mred alert\x1b[0m\rover\x08written \u202egnp.exe"
-    entry = Entry(body, 9, "INFO", "tty\x1b[2J", 1, clock.now, clock.now)
-    store.add_recent([(entry, clock.now + 3600 * NS)])
-    with serving(store, clock) as server:
+    entry = Entry(body, 9, "INFO", "tty\x1b[2J", 1, wall_clock.now, wall_clock.now)
+    live_store.add_recent([(entry, wall_clock.now + 3600 * NS)])
+    with serving(live_store, wall_clock) as server:
         page.goto(server.url + "/logs")
         message = page.locator("#entries .message")
         expect(message).to_have_text(
@@ -108,13 +94,13 @@ def test_control_characters_and_ansi_escapes_are_shown_escaped(
         expect(page.locator("#entries .service")).to_have_text("tty\\x1b[2J")
 
 
-def test_a_page_of_another_origin_cannot_open_the_stream(store: Store) -> None:
+def test_a_page_of_another_origin_cannot_open_the_stream(live_store: Store) -> None:
     from playwright.sync_api import expect
 
     # The page's own CSP (connect-src 'self') would stop the attempt in the browser; a
     # hostile site has no such CSP, so this page bypasses it and the server must refuse.
     with (
-        serving(store, FixedClock(time.time_ns())) as server,
+        serving(live_store, FixedClock(time.time_ns())) as server,
         watched_page(bypass_csp=True) as page,
     ):
         # The same server by another name is another origin to the browser.
@@ -133,19 +119,19 @@ def test_a_page_of_another_origin_cannot_open_the_stream(store: Store) -> None:
 
 
 def test_with_a_token_the_page_asks_for_it_once_and_then_streams(
-    page: Any, store: Store, clock: FixedClock
+    page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:
     from playwright.sync_api import expect
 
-    store.add_recent(
+    live_store.add_recent(
         [
             (
-                Entry("behind the token", 9, "INFO", "api", 1, clock.now, clock.now),
-                clock.now + 3600 * NS,
+                Entry("behind the token", 9, "INFO", "api", 1, wall_clock.now, wall_clock.now),
+                wall_clock.now + 3600 * NS,
             )
         ]
     )
-    with serving(store, clock, auth_token=TOKEN) as server:
+    with serving(live_store, wall_clock, auth_token=TOKEN) as server:
         page.goto(server.url + "/logs?q=token")
         expect(page.locator("#token")).to_be_visible(timeout=EXPECT_MS)
         page.fill("#token", "not-the-right-token-at-all")

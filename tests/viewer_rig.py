@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import websocket
 
 from gateway.model import Entry
 from gateway.store import Store
-from tests.live_viewer import FixedClock
+from tests.live_viewer import FixedClock, watched_page
 from viewer.app import create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
@@ -120,3 +121,27 @@ def close_code(ws: websocket.WebSocket) -> int:
         opcode, data = ws.recv_data(control_frame=True)
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             return int(struct.unpack("!H", data[:2])[0])
+
+
+# -- for the page's tests in Chromium ---------------------------------------------------------
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    """A Chromium page that must end with no script error and no dialog."""
+    with watched_page() as opened:
+        yield opened
+
+
+@pytest.fixture
+def live_store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store(f"sqlite:///{tmp_path / 'viewer.db'}")
+    opened.create_schema()
+    yield opened
+    opened.dispose()
+
+
+@pytest.fixture
+def wall_clock() -> FixedClock:
+    # Near the browser's clock: the page drops rows whose expiry has passed by its own time.
+    return FixedClock(time.time_ns())
