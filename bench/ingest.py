@@ -23,11 +23,11 @@ from bench import profile
 from bench.clients import ClientResult, LoadPlan, LoadRun
 from gateway.batch import BatchSettings, BatchStage
 from gateway.clock import SystemClock
-from gateway.config import GrpcReceiverConfig
 from gateway.heap import freeze_long_lived
 from gateway.model import Claim
 from gateway.otlp import QueueRow
 from gateway.receiver import OtlpGrpcReceiver
+from gateway.receivers_config import GrpcReceiverConfig
 from gateway.sampling import SamplingPolicy
 from gateway.scheduler import Periodic
 from gateway.store import Store

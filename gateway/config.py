@@ -14,10 +14,6 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -26,58 +22,14 @@ from pydantic import (
 )
 
 from gateway import severity
+from gateway.config_types import Duration, Endpoint, Model
 from gateway.errors import ConfigError
+from gateway.receivers_config import MIN_TOKEN_CHARS, ReceiversConfig
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_ENDPOINT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 
 
-def parse_duration(value: object) -> float:
-    """'500ms', '10s', '60m', '1h' -> seconds. Bare numbers are refused: the unit is the point."""
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError(
-            f"invalid duration {value!r}: use a number and a unit, as 500ms, 10s, 60m, 1h"
-        )
-    seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
-        raise ValueError(f"duration {value!r} must be greater than zero")
-    return seconds
-
-
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-
-
-def _check_endpoint(value: str) -> str:
-    match = _ENDPOINT.match(value)
-    if match is None or not 0 <= int(match.group(2)) <= 65535:
-        raise ValueError(f"invalid endpoint {value!r}: use host:port, as 127.0.0.1:4317")
-    return value
-
-
-Endpoint = Annotated[str, AfterValidator(_check_endpoint)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GrpcReceiverConfig(_Model):
-    endpoint: Endpoint = "127.0.0.1:4317"
-    max_recv_msg_size_mib: int = Field(default=4, ge=1, le=1024)
-
-
-class OtlpReceiverConfig(_Model):
-    grpc: GrpcReceiverConfig = GrpcReceiverConfig()
-
-
-class ReceiversConfig(_Model):
-    otlp: OtlpReceiverConfig = OtlpReceiverConfig()
-
-
-class StorageConfig(_Model):
+class StorageConfig(Model):
     url: str = Field(default="sqlite:///data/logsieve.db", min_length=1)
     # SQLite only. NORMAL: a commit survives a process crash; FULL: power loss too.
     sqlite_synchronous: Literal["normal", "full"] = "normal"
@@ -93,7 +45,7 @@ class StorageConfig(_Model):
 DedupeKey = Literal["body", "severity", "service.name"]
 
 
-class DedupeConfig(_Model):
+class DedupeConfig(Model):
     keys: tuple[DedupeKey, ...] = ("body", "severity")
 
     @field_validator("keys")
@@ -110,7 +62,7 @@ def _check_severity(name: str | None) -> str | None:
     return name
 
 
-class RuleMatch(_Model):
+class RuleMatch(Model):
     severity_at_least: str | None = None
     severity: str | None = None
     service: str | None = None
@@ -132,19 +84,19 @@ class RuleMatch(_Model):
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
-class SamplingRule(_Model):
+class SamplingRule(Model):
     match: RuleMatch = RuleMatch()
     keep: Probability
 
 
-class SamplingConfig(_Model):
+class SamplingConfig(Model):
     rules: tuple[SamplingRule, ...] = ()
     default_keep: Probability = 1.0
     # Mixed into every sampling hash; change it to reshuffle which entries are kept.
     seed: int = 0
 
 
-class ProcessorConfig(_Model):
+class ProcessorConfig(Model):
     interval: Duration = 10.0
     max_batch_records: int = Field(default=50_000, ge=1, le=1_000_000)
     # How long a claimed batch stays with its stage (on the database's clock) before another
@@ -154,7 +106,7 @@ class ProcessorConfig(_Model):
     sampling: SamplingConfig = SamplingConfig()
 
 
-class LogflareConfig(_Model):
+class LogflareConfig(Model):
     endpoint: str = "https://api.logflare.app"
     source: str = ""
     source_name: str = ""
@@ -201,20 +153,17 @@ class LogflareConfig(_Model):
         return bool(self.api_key.get_secret_value())
 
 
-class ExportersConfig(_Model):
+class ExportersConfig(Model):
     logflare: LogflareConfig = LogflareConfig()
 
 
-class RecentConfig(_Model):
+class RecentConfig(Model):
     ttl: Duration = 3600.0
     purge_interval: Duration = 60.0
     purge_chunk_rows: int = Field(default=5000, ge=1)
 
 
-MIN_TOKEN_CHARS = 16
-
-
-class ViewerConfig(_Model):
+class ViewerConfig(Model):
     endpoint: Endpoint = "127.0.0.1:8080"
     # How many of the newest entries a page receives on connect.
     backfill: int = Field(default=300, ge=0, le=5000)
@@ -233,7 +182,7 @@ class ViewerConfig(_Model):
         return token
 
 
-class QueueConfig(_Model):
+class QueueConfig(Model):
     # Past this many queued records the receiver refuses (UNAVAILABLE + RetryInfo) or, with
     # drop_lowest_severity, first drops the oldest records below ERROR to make room.
     max_records: int = Field(default=2_000_000, ge=1)
@@ -245,7 +194,7 @@ class QueueConfig(_Model):
 Component = Literal["ingest", "processing", "viewer"]
 
 
-class Config(_Model):
+class Config(Model):
     # Which parts this process runs: all three on a laptop; split them to scale each part
     # (several ingest processes, one processing, one viewer, on one PostgreSQL).
     components: tuple[Component, ...] = ("ingest", "processing", "viewer")

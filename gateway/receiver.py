@@ -22,9 +22,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 
 from gateway.admission import Admission
 from gateway.clock import Clock
-from gateway.config import GrpcReceiverConfig
 from gateway.errors import StorageError
 from gateway.otlp import rows_from_request
+from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store
 
 log = logging.getLogger("logsieve.receiver")

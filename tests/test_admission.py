@@ -10,8 +10,9 @@ from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
 from gateway.admission import Admission
-from gateway.config import GrpcReceiverConfig, QueueConfig
+from gateway.config import QueueConfig
 from gateway.receiver import OtlpGrpcReceiver
+from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store
 from gateway.testing import FakeClock
 from tests.builders import T0, Rec, request

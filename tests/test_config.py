@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from gateway.config import Config, SamplingRule, load_config, parse_config, parse_duration
+from gateway.config import Config, SamplingRule, load_config, parse_config
+from gateway.config_types import parse_duration
 from gateway.errors import ConfigError
 
 GOLDEN = Path(__file__).parent / "golden" / "config"

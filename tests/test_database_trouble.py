@@ -12,8 +12,8 @@ import grpc
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
-from gateway.config import GrpcReceiverConfig
 from gateway.receiver import OtlpGrpcReceiver
+from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store, _engine
 from gateway.testing import FakeClock
 from tests.builders import T0, Rec, request

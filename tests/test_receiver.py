@@ -13,8 +13,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
-from gateway.config import GrpcReceiverConfig
 from gateway.receiver import OtlpGrpcReceiver
+from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store
 from gateway.testing import FakeClock
 from tests.builders import T0, Rec, request

@@ -1,0 +1,112 @@
+"""The receivers' config: OTLP over gRPC and over HTTP, with their TLS, auth and limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from gateway.config_types import Duration, Endpoint, Model
+
+MIN_TOKEN_CHARS = 16  # shorter tokens fall to guessing
+
+
+class TlsConfig(Model):
+    cert_file: str  # PEM certificate chain
+    key_file: str  # PEM private key
+
+    @field_validator("cert_file", "key_file")
+    @classmethod
+    def _readable(cls, path: str) -> str:
+        if not Path(path).is_file():
+            raise ValueError(f"cannot read {path!r}")
+        return path
+
+    def pem(self) -> tuple[bytes, bytes]:
+        """(certificate chain, private key) as PEM bytes."""
+        return Path(self.cert_file).read_bytes(), Path(self.key_file).read_bytes()
+
+
+class AuthConfig(Model):
+    # Exactly one: the token itself (use ${env:NAME}) or a file holding it (a mounted secret).
+    bearer_token: SecretStr | None = None
+    bearer_token_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_usable_token(self) -> AuthConfig:
+        if (self.bearer_token is None) == (self.bearer_token_file is None):
+            raise ValueError("set bearer_token or bearer_token_file, one of them")
+        if self.bearer_token_file is not None and not Path(self.bearer_token_file).is_file():
+            raise ValueError(f"cannot read bearer_token_file {self.bearer_token_file!r}")
+        if len(self.token()) < MIN_TOKEN_CHARS:
+            raise ValueError(f"the token is too short: use at least {MIN_TOKEN_CHARS} characters")
+        return self
+
+    def token(self) -> str:
+        if self.bearer_token is not None:
+            return self.bearer_token.get_secret_value()
+        return Path(str(self.bearer_token_file)).read_text(encoding="utf-8").strip()
+
+
+class GrpcKeepaliveConfig(Model):
+    # A client pinging more often than this is sent GOAWAY (ENHANCE_YOUR_CALM).
+    min_ping_interval: Duration = 10.0
+    # A connection with no call for this long is closed, so idle clients cannot pile up.
+    max_connection_idle: Duration = 300.0
+    # Calls in flight on one connection.
+    max_concurrent_streams: int = Field(default=100, ge=1, le=10_000)
+
+
+class GrpcReceiverConfig(Model):
+    endpoint: Endpoint = "127.0.0.1:4317"
+    max_recv_msg_size_mib: int = Field(default=4, ge=1, le=1024)
+    tls: TlsConfig | None = None
+    auth: AuthConfig | None = None
+    keepalive: GrpcKeepaliveConfig = GrpcKeepaliveConfig()
+
+
+class CorsConfig(Model):
+    # Origins of the pages allowed to send, as "https://shop.example.com"; "*" allows any.
+    allowed_origins: tuple[str, ...] = ()
+    # How long a browser may cache a preflight answer.
+    max_age: Duration = 600.0
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        trimmed = tuple(origin.rstrip("/") for origin in origins)  # as browsers send them
+        for origin in trimmed:
+            if origin != "*" and (
+                not origin.startswith(("http://", "https://")) or origin.count("/") != 2
+            ):
+                raise ValueError(f"{origin!r} is not an origin: use scheme://host[:port]")
+        return trimmed
+
+
+class BrowserLimitsConfig(Model):
+    """Limits for requests from browser pages (they carry an Origin): untrusted and public."""
+
+    max_request_kib: int = Field(default=64, ge=1, le=64 * 1024)
+    # A token bucket per client address: this many requests a second, bursts up to `burst`.
+    requests_per_second: float = Field(default=5.0, gt=0)
+    burst: int = Field(default=20, ge=1)
+
+
+class HttpReceiverConfig(Model):
+    enabled: bool = True
+    endpoint: Endpoint = "127.0.0.1:4318"
+    # Counted after decompression: a gzip bomb is refused with 413 like a plain large body.
+    max_request_mib: int = Field(default=4, ge=1, le=1024)
+    tls: TlsConfig | None = None
+    auth: AuthConfig | None = None
+    cors: CorsConfig = CorsConfig()
+    browser: BrowserLimitsConfig = BrowserLimitsConfig()
+
+
+class OtlpReceiverConfig(Model):
+    grpc: GrpcReceiverConfig = GrpcReceiverConfig()
+    http: HttpReceiverConfig = HttpReceiverConfig()
+
+
+class ReceiversConfig(Model):
+    otlp: OtlpReceiverConfig = OtlpReceiverConfig()
