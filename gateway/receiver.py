@@ -17,13 +17,11 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
 )
 
 from gateway.admission import Admission
 from gateway.clock import Clock
-from gateway.errors import StorageError
-from gateway.otlp import rows_from_request
+from gateway.ingest import BearerCheck, Ingest, Verdict
 from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store
 
@@ -31,6 +29,24 @@ log = logging.getLogger("logsieve.receiver")
 SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
 EMPTY_RESPONSE = b""  # an ExportLogsServiceResponse with nothing set serializes to no bytes
 MIB = 1024 * 1024
+
+
+def server_options(config: GrpcReceiverConfig) -> list[tuple[str, int]]:
+    """Limits that keep a flood of idle or pinging connections from starving real clients."""
+    keepalive = config.keepalive
+    return [
+        ("grpc.max_receive_message_length", config.max_recv_msg_size_mib * MIB),
+        ("grpc.max_concurrent_streams", keepalive.max_concurrent_streams),
+        ("grpc.max_connection_idle_ms", int(keepalive.max_connection_idle * 1000)),
+        # Pings closer together than this (with or without calls) earn a GOAWAY.
+        ("grpc.http2.min_ping_interval_without_data_ms", int(keepalive.min_ping_interval * 1000)),
+        (
+            "grpc.http2.min_recv_ping_interval_without_data_ms",
+            int(keepalive.min_ping_interval * 1000),
+        ),
+        ("grpc.http2.max_ping_strikes", 2),
+        ("grpc.keepalive_permit_without_calls", 1),
+    ]
 
 
 class OtlpGrpcReceiver:
@@ -44,15 +60,13 @@ class OtlpGrpcReceiver:
         max_record_bytes: int = 1024 * 1024,
         max_workers: int = 16,
     ) -> None:
-        self._store = store
-        self._max_record_bytes = max_record_bytes
-        self._admission = admission
-        self._clock = clock
+        self._ingest = Ingest(store, clock, admission=admission, max_record_bytes=max_record_bytes)
+        self._config = config
         self._endpoint = config.endpoint
-        limit = config.max_recv_msg_size_mib * MIB
+        self._bearer = BearerCheck(config.auth.token() if config.auth else None)
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="otlp-grpc"),
-            options=[("grpc.max_receive_message_length", limit)],
+            options=server_options(config),
         )
         handler = grpc.unary_unary_rpc_method_handler(self.export)
         self._server.add_generic_rpc_handlers(
@@ -62,7 +76,11 @@ class OtlpGrpcReceiver:
         self._stopped = False
 
     def start(self) -> None:
-        self.port = self._server.add_insecure_port(self._endpoint)
+        if self._config.tls is None:
+            self.port = self._server.add_insecure_port(self._endpoint)
+        else:
+            credentials = grpc.ssl_server_credentials([self._config.tls.pem()[::-1]])
+            self.port = self._server.add_secure_port(self._endpoint, credentials)
         if self.port == 0:
             raise OSError(f"cannot listen on {self._endpoint}")
         self._server.start()
@@ -74,28 +92,21 @@ class OtlpGrpcReceiver:
         return f"{host}:{self.port}"
 
     def export(self, payload: bytes, context: grpc.ServicerContext) -> bytes:
+        metadata = dict(context.invocation_metadata())
+        if not self._bearer.allows(_text(metadata.get("authorization"))):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
         try:
             request = ExportLogsServiceRequest.FromString(payload)
         except DecodeError as exc:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"not an ExportLogsServiceRequest: {exc}"
             )
-        records = sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
-        try:
-            decision = self._admission.admit(records) if self._admission else None
-            if decision is not None and not decision.accept:
-                _abort_overloaded(context, decision.retry_after_s)
-            limit = self._max_record_bytes if len(payload) > self._max_record_bytes else None
-            rows, rejected = rows_from_request(
-                request, self._clock.now_ns(), self._store.origin_id, limit
-            )
-            self._store.enqueue(rows)
-        except StorageError as exc:
-            log.warning("enqueue failed: %s", exc)
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the queue's database is unavailable; retry")
-        if self._admission:
-            self._admission.enqueued(len(rows))
-        return _partial_success(rejected, self._max_record_bytes) if rejected else EMPTY_RESPONSE
+        outcome = self._ingest.export(request, len(payload))
+        if outcome.verdict is Verdict.OVERLOADED:
+            _abort_overloaded(context, outcome.retry_after_s, outcome.message)
+        if outcome.verdict is Verdict.UNAVAILABLE:
+            context.abort(grpc.StatusCode.UNAVAILABLE, outcome.message)
+        return outcome.response().SerializeToString() if outcome.rejected else EMPTY_RESPONSE
 
     def shutdown(self, grace: float = 10.0) -> None:
         """Refuse new calls, let the calls in flight commit and answer; idempotent."""
@@ -105,22 +116,14 @@ class OtlpGrpcReceiver:
         self._server.stop(grace).wait()
 
 
-def _partial_success(rejected: int, limit: int) -> bytes:
-    response = ExportLogsServiceResponse()
-    response.partial_success.rejected_log_records = rejected
-    response.partial_success.error_message = (
-        f"{rejected} log records larger than {limit} bytes were not accepted"
-    )
-    return response.SerializeToString()
+def _text(value: str | bytes | None) -> str | None:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
-def _abort_overloaded(context: grpc.ServicerContext, retry_after_s: float) -> None:
+def _abort_overloaded(context: grpc.ServicerContext, retry_after_s: float, message: str) -> None:
     """UNAVAILABLE with google.rpc.RetryInfo: the OTLP way to tell an SDK to back off."""
     seconds = int(retry_after_s)
     delay = Duration(seconds=seconds, nanos=int((retry_after_s - seconds) * 1e9))
-    status = status_pb2.Status(
-        code=code_pb2.UNAVAILABLE,
-        message=f"the queue is full; retry in {retry_after_s:.1f} s",
-    )
+    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message)
     status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
     context.abort_with_status(rpc_status.to_status(status))

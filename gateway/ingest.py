@@ -1,0 +1,108 @@
+"""The enqueue path both receivers share: admit, convert, commit; the outcome is a value.
+
+A receiver decodes its request (protobuf over gRPC, protobuf or JSON over HTTP), hands it
+here, and turns the outcome into its own protocol's answer. Nothing is acknowledged before
+`Store.enqueue` has committed.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import logging
+from dataclasses import dataclass
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+
+from gateway.admission import Admission
+from gateway.clock import Clock
+from gateway.errors import StorageError
+from gateway.otlp import rows_from_request
+from gateway.store import Store
+
+log = logging.getLogger("logsieve.receiver")
+STORE_RETRY_S = 1.0  # what to suggest when the database itself is unavailable
+
+
+class Verdict(enum.Enum):
+    ACCEPTED = "accepted"  # committed (maybe with some records rejected one by one)
+    OVERLOADED = "overloaded"  # the queue is full: retry after `retry_after_s`
+    UNAVAILABLE = "unavailable"  # the database failed: nothing written, retry
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    verdict: Verdict
+    rejected: int = 0  # records left out of an accepted request
+    message: str = ""
+    retry_after_s: float = 0.0
+
+    def response(self) -> ExportLogsServiceResponse:
+        """The OTLP response of an accepted request (partial_success when some were left)."""
+        response = ExportLogsServiceResponse()
+        if self.rejected:
+            response.partial_success.rejected_log_records = self.rejected
+            response.partial_success.error_message = self.message
+        return response
+
+
+class Ingest:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        admission: Admission | None = None,
+        max_record_bytes: int = 1024 * 1024,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._admission = admission
+        self.max_record_bytes = max_record_bytes
+
+    def export(self, request: ExportLogsServiceRequest, payload_bytes: int) -> IngestOutcome:
+        """Admit and commit one request's records; `payload_bytes` is its decoded size."""
+        records = sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
+        try:
+            decision = self._admission.admit(records) if self._admission else None
+            if decision is not None and not decision.accept:
+                message = f"the queue is full; retry in {decision.retry_after_s:.1f} s"
+                return IngestOutcome(Verdict.OVERLOADED, 0, message, decision.retry_after_s)
+            # Only a request bigger than the limit can hold a record bigger than it.
+            limit = self.max_record_bytes if payload_bytes > self.max_record_bytes else None
+            rows, rejected = rows_from_request(
+                request, self._clock.now_ns(), self._store.origin_id, limit
+            )
+            self._store.enqueue(rows)
+        except StorageError as exc:
+            log.warning("enqueue failed: %s", exc)
+            message = "the queue's database is unavailable; retry"
+            return IngestOutcome(Verdict.UNAVAILABLE, 0, message, STORE_RETRY_S)
+        if self._admission:
+            self._admission.enqueued(len(rows))
+        message = (
+            f"{rejected} log records larger than {self.max_record_bytes} bytes were not accepted"
+        )
+        return IngestOutcome(Verdict.ACCEPTED, rejected, message if rejected else "")
+
+
+class BearerCheck:
+    """`Authorization: Bearer <token>` compared in constant time; no token configured: open."""
+
+    def __init__(self, token: str | None) -> None:
+        self._expected = f"Bearer {token}".encode() if token else b""
+
+    def __repr__(self) -> str:
+        return f"BearerCheck(token={'***' if self._expected else None})"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._expected)
+
+    def allows(self, authorization: str | None) -> bool:
+        if not self._expected:
+            return True
+        return hmac.compare_digest((authorization or "").strip().encode(), self._expected)
