@@ -18,6 +18,7 @@ from gateway.exporter import LogflareExporter
 from gateway.heap import freeze_long_lived
 from gateway.locking import exclusive_lock
 from gateway.purge import PurgeJob
+from gateway.http_receiver import OtlpHttpReceiver
 from gateway.receiver import OtlpGrpcReceiver
 from gateway.sampling import SamplingPolicy
 from gateway.scheduler import Periodic
@@ -64,6 +65,18 @@ class Gateway:
             self.clock,
             admission=self.admission,
             max_record_bytes=config.queue.max_record_bytes,
+        )
+        http = config.receivers.otlp.http
+        self.http_receiver = (
+            OtlpHttpReceiver(
+                self.store,
+                http,
+                self.clock,
+                admission=self.admission,
+                max_record_bytes=config.queue.max_record_bytes,
+            )
+            if http.enabled
+            else None
         )
         self.export_stage = (
             ExportStage(
@@ -151,6 +164,8 @@ class Gateway:
             self._own_embedded_database()
         if "ingest" in self.components:
             self.receiver.start()
+            if self.http_receiver:
+                self.http_receiver.start()
         if self.viewer:
             self.feed.start()
             self.viewer.start()
@@ -177,6 +192,8 @@ class Gateway:
             return
         self._stopped.set()
         if "ingest" in self.components:
+            if self.http_receiver:
+                self.http_receiver.shutdown()
             self.receiver.shutdown()
         for job in self._jobs:
             job.shutdown()

@@ -70,7 +70,7 @@ class GatewayProcess:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line)
-            if match := re.search(r"receiver listening on (\S+)", line):
+            if match := re.search(r"gRPC receiver listening on (\S+)", line):
                 self._address = match.group(1)
             if "logsieve started" in line:
                 self._ready.set()
@@ -187,7 +187,7 @@ def gateway_config(
     config = tmp_path / name
     config.write_text(
         f"components: {components}\n"
-        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}}}\n"
+        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}}\n"
         f"storage: {{url: '{storage_url}'}}\n"
         f"queue: {queue}\n"
         f"processor: {{interval: {interval}, lease: 2s, max_batch_records: 2000,"

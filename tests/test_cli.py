@@ -41,7 +41,7 @@ def test_check_config_lists_every_problem_and_exits_2(
 def write_config(tmp_path: Path) -> Path:
     config = tmp_path / "gateway.yaml"
     config.write_text(
-        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}}}\n"
+        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}}\n"
         f"storage: {{url: 'sqlite:///{tmp_path / 'q.db'}'}}\n"
         "processor: {interval: 1h}\n"
         "viewer: {endpoint: '127.0.0.1:0'}\n"
