@@ -16,9 +16,9 @@ from gateway.config import Config
 from gateway.export_stage import Backoff, Exporter, ExportStage
 from gateway.exporter import LogflareExporter
 from gateway.heap import freeze_long_lived
+from gateway.http_receiver import OtlpHttpReceiver
 from gateway.locking import exclusive_lock
 from gateway.purge import PurgeJob
-from gateway.http_receiver import OtlpHttpReceiver
 from gateway.receiver import OtlpGrpcReceiver
 from gateway.sampling import SamplingPolicy
 from gateway.scheduler import Periodic
