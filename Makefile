@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONFIG ?= config/gateway.yaml
 
-.PHONY: run test check proto bench clean
+.PHONY: run test check proto bench demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,9 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 check: $(STAMP)
-	$(VENV)/bin/ruff check gateway viewer tests bench
-	$(VENV)/bin/ruff format --check gateway viewer tests bench
-	$(VENV)/bin/mypy gateway viewer bench
+	$(VENV)/bin/ruff check gateway viewer tests bench demo
+	$(VENV)/bin/ruff format --check gateway viewer tests bench demo
+	$(VENV)/bin/mypy gateway viewer bench demo
 
 # Regenerates the committed Python code of proto/ (needs the dev extras).
 proto: $(STAMP)
@@ -34,3 +34,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+# The gateway and a sample shop that logs to it (server and browser) and makes traffic.
+# Open http://127.0.0.1:8000/ (the shop) and http://127.0.0.1:8080/logs (the live page).
+demo: $(STAMP)
+	mkdir -p data
+	$(VENV)/bin/logsieve run --config config/demo.yaml & gateway=$$!; \
+	trap 'kill $$gateway 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m demo.shop

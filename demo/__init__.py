@@ -1,0 +1,1 @@
+"""The sample shop that `make demo` runs beside the gateway."""
