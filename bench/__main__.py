@@ -34,6 +34,7 @@ NAMES = (
     "ingest-durable",
     "ingest-full",
     "ingest-split",
+    "ingest-http",
     "ingest-nowrite",
     "ingest-paused",
     "batch",
@@ -107,6 +108,7 @@ class Runner:
         batch_stage: bool = True,
         synchronous: str = "NORMAL",
         processing_process: bool = False,
+        protocol: str = "grpc",
     ) -> IngestResult:
         profile_dir = RESULTS if self.args.profile else None
         opts = IngestOptions(
@@ -117,6 +119,7 @@ class Runner:
             run_batch_stage=batch_stage,
             sqlite_synchronous=synchronous,
             processing_process=processing_process,
+            protocol=protocol,
             profile_dir=profile_dir,
             name=name,
         )
@@ -134,6 +137,7 @@ class Runner:
             "ingest-durable": lambda: self._ingest(name, self._sqlite(name)),
             "ingest-full": lambda: self._ingest(name, self._sqlite(name), synchronous="FULL"),
             "ingest-split": lambda: self._ingest(name, self._sqlite(name), processing_process=True),
+            "ingest-http": lambda: self._ingest(name, self._sqlite(name), protocol="http"),
             "ingest-nowrite": lambda: self._ingest(name, None),
             "ingest-paused": lambda: self._ingest(name, self._sqlite(name), batch_stage=False),
             "batch": lambda: run_batch(self._sqlite(name), sizes.batch_rows),

@@ -1,4 +1,5 @@
-"""Load generator: client PROCESSES (spawned), each with a few threads, one gRPC channel each.
+"""Load generator: client PROCESSES (spawned), each with a few threads, one gRPC channel (or
+one kept-alive OTLP/HTTP connection) each.
 
 The clients send pre-serialized ExportLogsServiceRequest bytes through a raw unary_unary
 callable (no serializer), so they spend almost no Python time per call and do not compete
@@ -7,6 +8,7 @@ with the server for its GIL (they run in other processes).
 
 from __future__ import annotations
 
+import http.client
 import multiprocessing as mp
 import resource
 import threading
@@ -15,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.synchronize import Event
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 
@@ -24,7 +27,7 @@ CALL_TIMEOUT_S = 60.0
 
 @dataclass(frozen=True, slots=True)
 class LoadPlan:
-    address: str
+    address: str  # host:port for gRPC; http://host:port for OTLP/HTTP
     payloads: list[bytes]
     records_per_call: int
     threads: int
@@ -75,6 +78,9 @@ def _thread_loop(
         except grpc.RpcError as exc:
             mine.errors[exc.code().name] += 1
             ok = False
+        except HttpFailure as exc:
+            mine.errors[f"HTTP {exc.status}"] += 1
+            ok = False
         i += 1
         done = time.monotonic()
         if ok:
@@ -86,12 +92,47 @@ def _thread_loop(
         out.add(mine)
 
 
-def _client_process(
-    plan: LoadPlan, index: int, ready: Any, go: Event, start_at: Any, results: Any
-) -> None:
+class HttpExport:
+    """POST /v1/logs with protobuf bytes on one kept-alive connection (http.client: the
+    cheapest client Python has, so the clients take little CPU from the server)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self._connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
+
+    def __call__(self, payload: bytes, timeout: float) -> None:
+        headers = {"Content-Type": "application/x-protobuf"}
+        self._connection.request("POST", "/v1/logs", body=payload, headers=headers)
+        response = self._connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise HttpFailure(response.status)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class HttpFailure(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _exports(plan: LoadPlan) -> tuple[list[Any], list[Any]]:
+    """One export callable per thread, and what to close after."""
+    if plan.address.startswith("http"):
+        posts = [HttpExport(plan.address) for _ in range(plan.threads)]
+        return posts, posts
     channels = [_channel(plan.address) for _ in range(plan.threads)]
     for channel in channels:
         grpc.channel_ready_future(channel).result(timeout=30)
+    return [_raw_export(channel) for channel in channels], channels
+
+
+def _client_process(
+    plan: LoadPlan, index: int, ready: Any, go: Event, start_at: Any, results: Any
+) -> None:
+    exports, closers = _exports(plan)
     ready.put(index)
     go.wait()
     start = float(start_at.value)
@@ -101,9 +142,9 @@ def _client_process(
     threads = [
         threading.Thread(
             target=_thread_loop,
-            args=(_raw_export(ch), plan, (index * plan.threads + n) * 7, start, total, lock),
+            args=(export, plan, (index * plan.threads + n) * 7, start, total, lock),
         )
-        for n, ch in enumerate(channels)
+        for n, export in enumerate(exports)
     ]
     for thread in threads:
         thread.start()
@@ -111,8 +152,8 @@ def _client_process(
         thread.join()
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     total.cpu_s = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    for channel in channels:
-        channel.close()
+    for closer in closers:
+        closer.close()
     results.put(total)
 
 

@@ -24,10 +24,11 @@ from bench.clients import ClientResult, LoadPlan, LoadRun
 from gateway.batch import BatchSettings, BatchStage
 from gateway.clock import SystemClock
 from gateway.heap import freeze_long_lived
+from gateway.http_receiver import OtlpHttpReceiver
 from gateway.model import Claim
 from gateway.otlp import QueueRow
 from gateway.receiver import OtlpGrpcReceiver
-from gateway.receivers_config import GrpcReceiverConfig
+from gateway.receivers_config import GrpcReceiverConfig, HttpReceiverConfig
 from gateway.sampling import SamplingPolicy
 from gateway.scheduler import Periodic
 from gateway.store import Store
@@ -58,6 +59,7 @@ class IngestOptions:
     run_batch_stage: bool = True  # False: a diagnostic run with the batch stage paused
     sqlite_synchronous: str = "NORMAL"
     processing_process: bool = False  # the batch stage in its own process, not a thread
+    protocol: str = "grpc"  # or "http": the OTLP/HTTP receiver, protobuf bodies
 
 
 @dataclass(slots=True)
@@ -173,6 +175,20 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
 
 
+def _receiver(store: Store, protocol: str) -> tuple[Any, str]:
+    """A started receiver of `protocol` on a free port, and the address clients dial."""
+    if protocol == "http":
+        http = OtlpHttpReceiver(
+            store, HttpReceiverConfig(endpoint="127.0.0.1:0", max_request_mib=16), SystemClock()
+        )
+        http.start()
+        return http, http.url
+    config = GrpcReceiverConfig(endpoint="127.0.0.1:0", max_recv_msg_size_mib=16)
+    grpc_receiver = OtlpGrpcReceiver(store, config, SystemClock())
+    grpc_receiver.start()
+    return grpc_receiver, grpc_receiver.address
+
+
 def run_ingest(
     url: str | None, payloads: list[bytes], policy: SamplingPolicy, opts: IngestOptions
 ) -> IngestResult:
@@ -182,9 +198,7 @@ def run_ingest(
         store.drop_all()
         store.create_schema()
     receiver_store = store if store is not None else cast(Store, NullStore())
-    config = GrpcReceiverConfig(endpoint="127.0.0.1:0", max_recv_msg_size_mib=16)
-    receiver = OtlpGrpcReceiver(receiver_store, config, SystemClock())
-    receiver.start()
+    receiver, address = _receiver(receiver_store, opts.protocol)
     batch = None
     if store is not None and opts.run_batch_stage and not opts.processing_process:
         batch = _BatchLoop(store, policy, opts.batch_interval_s)
@@ -192,7 +206,7 @@ def run_ingest(
     if url and opts.processing_process:
         worker = _ProcessingProcess(url, Path(tempfile.mkdtemp(prefix="logsieve-bench-")))
     plan = LoadPlan(
-        receiver.address,
+        address,
         payloads,
         opts.records_per_call,
         opts.threads_per_process,
@@ -223,7 +237,7 @@ def run_ingest(
         clients = load.collect(timeout_s=120)
     finally:
         load.kill()
-        receiver.shutdown(grace=30)
+        receiver.shutdown()
         if worker is not None:
             drained = _wait_drained(store)
             worker.stop()

@@ -86,6 +86,10 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = "1c. Ingest, durable, batch stage in its own process (components: [processing])"
         split = results["ingest-split"]
         rows.append(_failed(name, split) or _durable_row(name, split))
+    if "ingest-http" in results:
+        name = "1d. Ingest, durable, over OTLP/HTTP (protobuf bodies, one connection per caller)"
+        http = results["ingest-http"]
+        rows.append(_failed(name, http) or _durable_row(name, http))
     if "ingest-nowrite" in results:
         name = "2. Ingest, no write (stand-in store: parse + convert, discard)"
         nowrite = results["ingest-nowrite"]
