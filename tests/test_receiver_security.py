@@ -161,3 +161,24 @@ def test_grpc_closes_idle_connections(store: Store, stop: list[Any]) -> None:
         assert idle.wait(10)
         export(channel)  # a real client just reconnects
     assert store.queue_depth() == 2
+
+
+def test_grpc_sends_goaway_to_a_client_that_pings_too_often(store: Store, stop: list[Any]) -> None:
+    receiver = grpc_receiver(store, keepalive={"min_ping_interval": "10s"})
+    stop.append(receiver)
+    pinging = [
+        ("grpc.keepalive_time_ms", 100),  # a ping every 100 ms: far more often than allowed
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+    dropped = threading.Event()
+    with grpc.insecure_channel(receiver.address, options=pinging) as channel:
+        export(channel)
+
+        def watch(state: grpc.ChannelConnectivity) -> None:
+            if state in (grpc.ChannelConnectivity.IDLE, grpc.ChannelConnectivity.TRANSIENT_FAILURE):
+                dropped.set()  # GOAWAY (too_many_pings): the connection is gone
+
+        channel.subscribe(watch)
+        assert dropped.wait(10)
+    assert store.queue_depth() == 1
