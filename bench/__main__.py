@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.batchbench import default_policy, run_batch
+from bench.clientbench import run_client_bench
 from bench.exportbench import run_drain
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_memory
@@ -43,6 +44,7 @@ NAMES = (
     "viewer-1",
     "viewer-50",
     "viewer-50-sockets",
+    "browser-client",
     "memory",
     "pg-ingest",
     "pg-batch",
@@ -146,6 +148,7 @@ class Runner:
             "viewer-1": lambda: run_viewer(1),
             "viewer-50": lambda: run_viewer(50),
             "viewer-50-sockets": lambda: run_viewer(1, followers=49),
+            "browser-client": run_client_bench,
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
             "pg-ingest": lambda: self._on_pg(lambda url: self._ingest(name, url)),
             "pg-batch": lambda: self._on_pg(lambda url: run_batch(url, sizes.batch_rows)),

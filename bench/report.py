@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.batchbench import BatchResult
+from bench.clientbench import ClientResult
 from bench.exportbench import DrainResult
 from bench.ingest import IngestResult
 from bench.memory import MemoryResult
@@ -115,6 +116,10 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
             name = f"7. Live view, {opened}: insert to display (paint)"
             view = results[key]
             rows.append(_failed(name, view) or _viewer_row(name, view, results.get("viewer-1")))
+    if "browser-client" in results:
+        name = "8. Browser logging script (/static/logsieve-client.js) in headless Chromium"
+        client = results["browser-client"]
+        rows.append(_failed(name, client) or _client_row(name, client))
     if "memory" in results:
         name = f"4. Peak RSS draining a {sizes.memory_rows:,}-row backlog (SQLite)"
         memory = results["memory"]
@@ -231,3 +236,16 @@ def _viewer_row(name: str, v: ViewerResult, one_page: Any) -> Row:
         f"pages LIVE after {v.setup_s:.0f} s"
     )
     return Row(name, result, compared, verdict, details)
+
+
+def _client_row(name: str, c: ClientResult) -> Row:
+    size = f"{c.gzip_bytes / 1024:.1f} KiB gzipped ({c.raw_bytes / 1024:.1f} KiB raw)"
+    result = f"{size}; {c.us_per_call:.1f} µs per logged event"
+    batch = f"a {c.batch_records}-event batch"
+    compared = f"{batch}: built in {c.batch_build_ms:.2f} ms, sent in {c.batch_send_ms:.1f} ms"
+    details = (
+        f"median of rounds of {c.calls:,} LogSieve.info(message, attributes) calls timed with "
+        f"performance.now(); one batch request body {c.request_bytes:,} bytes of OTLP/JSON; "
+        "sent over loopback to a stub receiver answering 200"
+    )
+    return Row(name, result, compared, "info", details)

@@ -13,16 +13,19 @@ from gateway.admission import Admission
 from gateway.batch import NS, BatchSettings, BatchStage
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
+from gateway.errors import StorageError
 from gateway.export_stage import Backoff, Exporter, ExportStage
 from gateway.exporter import LogflareExporter
 from gateway.heap import freeze_long_lived
 from gateway.http_receiver import OtlpHttpReceiver
 from gateway.locking import exclusive_lock
+from gateway.metrics import Metrics
 from gateway.purge import PurgeJob
 from gateway.receiver import OtlpGrpcReceiver
 from gateway.sampling import SamplingPolicy
 from gateway.scheduler import Periodic
 from gateway.store import Store
+from gateway.telemetry import TelemetryServer
 from viewer.app import create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
@@ -51,8 +54,11 @@ class Gateway:
         self.store = Store(config.storage.url, sqlite_synchronous=config.storage.sqlite_synchronous)
         self.policy = SamplingPolicy.from_config(config.processor.sampling)
         self.components = frozenset(config.components)
+        self.metrics = Metrics()
         self.exporter = overrides.exporter or self._logflare(config)
-        self.batch = BatchStage(self.store, self.policy, self._batch_settings(config))
+        self.batch = BatchStage(
+            self.store, self.policy, self._batch_settings(config), metrics=self.metrics
+        )
         self.admission = Admission(
             self.store,
             config.queue,
@@ -65,6 +71,7 @@ class Gateway:
             self.clock,
             admission=self.admission,
             max_record_bytes=config.queue.max_record_bytes,
+            metrics=self.metrics,
         )
         http = config.receivers.otlp.http
         self.http_receiver = (
@@ -74,6 +81,7 @@ class Gateway:
                 self.clock,
                 admission=self.admission,
                 max_record_bytes=config.queue.max_record_bytes,
+                metrics=self.metrics,
             )
             if http.enabled
             else None
@@ -89,11 +97,14 @@ class Gateway:
                     maximum=config.exporters.logflare.retry_max,
                     unauthorized=config.exporters.logflare.retry_max,
                 ),
+                metrics=self.metrics,
             )
             if self.exporter
             else None
         )
-        self.purge = PurgeJob(self.store, chunk_rows=config.recent.purge_chunk_rows)
+        self.purge = PurgeJob(
+            self.store, chunk_rows=config.recent.purge_chunk_rows, metrics=self.metrics
+        )
         self.feed = LiveFeed(self.store, self.clock, poll_interval=overrides.viewer_poll_interval)
         # Built only when asked for: the viewer binds its port when it is made.
         self.viewer = self._viewer(config) if "viewer" in self.components else None
@@ -104,6 +115,7 @@ class Gateway:
         )
         self._jobs = self._periodic_jobs(config) if overrides.run_jobs else []
         self._stopped = threading.Event()
+        self.telemetry = self._telemetry(config)
         self._lock_file: IO[bytes] | None = None
 
     def _logflare(self, config: Config) -> Exporter | None:
@@ -139,6 +151,31 @@ class Gateway:
         host, port = config.viewer.endpoint.rsplit(":", 1)
         return ViewerServer(app, host, int(port))
 
+    def _telemetry(self, config: Config) -> TelemetryServer | None:
+        sockets = self.feed.subscriber_count if self.viewer else None
+        self.metrics.watch(lambda: self.store.database_gauges(self.clock.now_ns()), sockets)
+        settings = config.telemetry.metrics
+        return (
+            TelemetryServer(self.metrics, self.readiness, settings.endpoint)
+            if settings.enabled
+            else None
+        )
+
+    def readiness(self) -> dict[str, bool]:
+        """What /readyz checks: the database answers, receivers bound, not shutting down."""
+        return {
+            "database": self._database_answers(),
+            "receivers": "ingest" not in self.components or self.receiver.port > 0,
+            "not_shutting_down": not self._stopped.is_set(),
+        }
+
+    def _database_answers(self) -> bool:
+        try:
+            self.store.ping()
+        except StorageError:
+            return False
+        return True
+
     def _periodic_jobs(self, config: Config) -> list[Periodic]:
         jobs = [
             Periodic("process_queue", config.processor.interval, self._process, self.clock),
@@ -159,6 +196,8 @@ class Gateway:
                 self._export_job.trigger()  # hand the new events to Logflare now
 
     def start(self) -> None:
+        if self.telemetry:  # first: a probe can tell "starting" from "dead"
+            self.telemetry.start()
         self.store.create_schema()
         if "processing" in self.components:
             self._own_embedded_database()
@@ -202,6 +241,8 @@ class Gateway:
         self.feed.shutdown()
         if isinstance(self.exporter, LogflareExporter):
             self.exporter.shutdown()
+        if self.telemetry:
+            self.telemetry.shutdown()
         self.store.dispose()
         if self._lock_file:
             self._lock_file.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import orjson
 from gateway.clock import NS_PER_SECOND
 from gateway.dedupe import OriginCache, add_details, dedupe
 from gateway.exporter import logflare_event
+from gateway.metrics import Metrics
 from gateway.model import Entry, QueuedRow
 from gateway.otlp import Origin
 from gateway.sampling import SamplingPolicy, sample
@@ -59,11 +61,18 @@ class BatchReport:
 
 
 class BatchStage:
-    def __init__(self, store: Store, policy: SamplingPolicy, settings: BatchSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        policy: SamplingPolicy,
+        settings: BatchSettings,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._store = store
         self._policy = policy
         self._settings = settings
         self._origins = OriginCache()
+        self._metrics = metrics
 
     def run_once(self, now: int) -> BatchReport:
         """Process one claim of at most max_batch_records rows."""
@@ -75,6 +84,7 @@ class BatchStage:
         )
         if not claim.rows:
             return BatchReport()
+        began = time.monotonic()
         try:
             origins = self._origins.learn(claim.origins)
             report, recent, events = self._process(claim.rows, origins, claim.first_id, now)
@@ -84,6 +94,8 @@ class BatchStage:
             raise
         if report.fenced:
             log.warning("batch of %d rows lost its claim; another stage owns it", report.claimed)
+        elif self._metrics is not None:
+            _count(self._metrics, report, time.monotonic() - began)
         return report
 
     def _process(
@@ -131,6 +143,15 @@ class BatchStage:
             full = report.claimed == self._settings.max_batch_records
             if not full or report.fenced or report.paused or not keep_going():
                 return total
+
+
+def _count(metrics: Metrics, report: BatchReport, seconds: float) -> None:
+    metrics.batch_seconds.observe(seconds)
+    metrics.batch_records.inc(report.claimed)
+    metrics.batch_entries.inc(report.entries)
+    metrics.dedupe_ratio.set(report.claimed / report.entries if report.entries else 0.0)
+    for band, records in report.sampled_out_records.items():
+        metrics.sampled_out.labels(severity=band).inc(records)
 
 
 def _event_json(entry: Entry, now: int) -> str:

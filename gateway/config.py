@@ -191,6 +191,23 @@ class QueueConfig(Model):
     max_record_bytes: int = Field(default=1024 * 1024, ge=1024)
 
 
+class MetricsConfig(Model):
+    enabled: bool = True
+    # /metrics (Prometheus), /healthz and /readyz; 8888 as the OpenTelemetry Collector.
+    endpoint: Endpoint = "127.0.0.1:8888"
+
+
+class GatewayLogsConfig(Model):
+    # The gateway's own logs on stderr: text for people, json for log shippers.
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class TelemetryConfig(Model):
+    metrics: MetricsConfig = MetricsConfig()
+    logs: GatewayLogsConfig = GatewayLogsConfig()
+
+
 Component = Literal["ingest", "processing", "viewer"]
 
 
@@ -205,6 +222,7 @@ class Config(Model):
     exporters: ExportersConfig = ExportersConfig()
     recent: RecentConfig = RecentConfig()
     viewer: ViewerConfig = ViewerConfig()
+    telemetry: TelemetryConfig = TelemetryConfig()
 
     @field_validator("components")
     @classmethod
@@ -258,3 +276,23 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     except yaml.YAMLError as exc:
         raise ConfigError([f"(file): not valid YAML: {exc}"]) from None
     return parse_config(data, env)
+
+
+def config_secrets(config: Config) -> list[str]:
+    """Every secret value of a config, for the log redactor (never written anywhere)."""
+    otlp = config.receivers.otlp
+    tokens = [auth.token() for auth in (otlp.grpc.auth, otlp.http.auth) if auth is not None]
+    viewer = config.viewer.auth_token
+    password = make_url_password(config.storage.url)
+    return [
+        config.exporters.logflare.api_key.get_secret_value(),
+        *tokens,
+        *([viewer.get_secret_value()] if viewer else []),
+        *([password] if password else []),
+    ]
+
+
+def make_url_password(url: str) -> str | None:
+    """The password in a database URL (postgresql://user:PASSWORD@host/db), if any."""
+    match = re.match(r"^[a-z0-9+]+://[^:/@]+:([^@]+)@", url)
+    return match.group(1) if match else None

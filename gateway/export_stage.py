@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import orjson
 
 from gateway.clock import NS_PER_SECOND
+from gateway.metrics import Metrics
 from gateway.outcome import ExportOutcome, OutcomeKind
 from gateway.store import Store
 
@@ -62,8 +63,10 @@ class ExportStage:
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
         lease_s: float = 120.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._exporter = exporter
         # Long enough for one request with its timeout; a crashed gateway's claim then expires.
         self._lease_ns = int(lease_s * NS)
@@ -89,7 +92,12 @@ class ExportStage:
                 break
             if not self._send(token, pending, now, report):
                 self._store.outbox_release(token, [event_id for event_id, _ in pending])
+                if self._metrics is not None:
+                    self._metrics.export_failures.inc()
                 break
+        if self._metrics is not None:
+            self._metrics.exported.inc(report.sent)
+            self._metrics.dead_lettered.inc(report.dead_lettered)
         return report
 
     def _send(

@@ -30,6 +30,7 @@ from gateway import otlp_json
 from gateway.admission import Admission
 from gateway.clock import Clock
 from gateway.ingest import BearerCheck, Ingest, IngestOutcome, Verdict
+from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
 from gateway.receivers_config import HttpReceiverConfig
 from gateway.store import Store
@@ -54,6 +55,17 @@ STATUS_CODES = {
 }
 
 
+# What a refusal before the queue counts as (503s are counted by the ingest path).
+REFUSAL_REASONS = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden_origin",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
 class Refused(Exception):
     """An answer other than 200, decided before the request reached the queue."""
 
@@ -75,8 +87,16 @@ class OtlpHttpReceiver:
         *,
         admission: Admission | None = None,
         max_record_bytes: int = 1024 * 1024,
+        metrics: Metrics | None = None,
     ) -> None:
-        self._ingest = Ingest(store, clock, admission=admission, max_record_bytes=max_record_bytes)
+        self._ingest = Ingest(
+            store,
+            clock,
+            admission=admission,
+            max_record_bytes=max_record_bytes,
+            name="http",
+            metrics=metrics,
+        )
         self._config = config
         self._bearer = BearerCheck(config.auth.token() if config.auth else None)
         browser = config.browser
@@ -124,6 +144,8 @@ class OtlpHttpReceiver:
                 raise Refused(405, "use POST", {"Allow": "POST, OPTIONS"})
             response = self._export(request, origin)
         except Refused as refused:
+            if refused.status in REFUSAL_REASONS:
+                self._ingest.refused_request(REFUSAL_REASONS[refused.status])
             response = _status_response(refused, kind)
         return self._with_cors(response, origin)
 

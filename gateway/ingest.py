@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from gateway.admission import Admission
 from gateway.clock import Clock
 from gateway.errors import StorageError
+from gateway.metrics import Metrics
 from gateway.otlp import rows_from_request
 from gateway.store import Store
 
@@ -57,15 +58,46 @@ class Ingest:
         *,
         admission: Admission | None = None,
         max_record_bytes: int = 1024 * 1024,
+        name: str = "grpc",
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._admission = admission
         self.max_record_bytes = max_record_bytes
+        self.name = name  # the receiver's, for metrics
+        self.metrics = metrics
 
     def export(self, request: ExportLogsServiceRequest, payload_bytes: int) -> IngestOutcome:
         """Admit and commit one request's records; `payload_bytes` is its decoded size."""
         records = sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
+        outcome = self._commit(request, records, payload_bytes)
+        if self.metrics is not None:
+            self._count(outcome, records)
+        return outcome
+
+    def refused_request(self, reason: str) -> None:
+        """Count a request the receiver refused before reading its records."""
+        if self.metrics is not None:
+            self.metrics.refuse_request(self.name, reason)
+
+    def _count(self, outcome: IngestOutcome, records: int) -> None:
+        metrics, name = self.metrics, self.name
+        assert metrics is not None
+        metrics.received.labels(receiver=name).inc(records)
+        if outcome.verdict is Verdict.ACCEPTED:
+            metrics.accepted.labels(receiver=name).inc(records - outcome.rejected)
+            if outcome.rejected:
+                metrics.refuse_records(name, "record_too_large", outcome.rejected)
+        else:
+            reason = (
+                "queue_full" if outcome.verdict is Verdict.OVERLOADED else "database_unavailable"
+            )
+            metrics.refuse_records(name, reason, records)
+
+    def _commit(
+        self, request: ExportLogsServiceRequest, records: int, payload_bytes: int
+    ) -> IngestOutcome:
         try:
             decision = self._admission.admit(records) if self._admission else None
             if decision is not None and not decision.accept:

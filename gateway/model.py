@@ -76,3 +76,16 @@ class ViewerStatus:
     services: tuple[str, ...]
     export: ExportHealth
     outbox_depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseGauges:
+    """What a metrics scrape reads from the database (shared by every gateway using it)."""
+
+    queue_depth: int
+    queue_bytes: int  # estimated from the newest rows' sizes
+    queue_oldest_age_s: float
+    outbox_depth: int
+    dead_letters: int
+    recent_rows: int
+    counters: dict[str, int]

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from gateway.metrics import Metrics
 from gateway.store import Store
 
 
 class PurgeJob:
-    def __init__(self, store: Store, *, chunk_rows: int = 5000, max_chunks: int = 200) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        chunk_rows: int = 5000,
+        max_chunks: int = 200,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._store = store
         self._chunk_rows = chunk_rows
         self._max_chunks = max_chunks
+        self._metrics = metrics
 
     def run_once(self, now: int) -> int:
         """Delete expired entries, a chunk per transaction; returns how many were deleted."""
@@ -19,4 +28,6 @@ class PurgeJob:
             total += deleted
             if deleted < self._chunk_rows:
                 break
+        if self._metrics is not None:
+            self._metrics.purged.inc(total)
         return total

@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from gateway.admission import Admission
 from gateway.clock import Clock
 from gateway.ingest import BearerCheck, Ingest, Verdict
+from gateway.metrics import Metrics
 from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store
 
@@ -59,8 +60,16 @@ class OtlpGrpcReceiver:
         admission: Admission | None = None,
         max_record_bytes: int = 1024 * 1024,
         max_workers: int = 16,
+        metrics: Metrics | None = None,
     ) -> None:
-        self._ingest = Ingest(store, clock, admission=admission, max_record_bytes=max_record_bytes)
+        self._ingest = Ingest(
+            store,
+            clock,
+            admission=admission,
+            max_record_bytes=max_record_bytes,
+            name="grpc",
+            metrics=metrics,
+        )
         self._config = config
         self._endpoint = config.endpoint
         self._bearer = BearerCheck(config.auth.token() if config.auth else None)
@@ -94,10 +103,12 @@ class OtlpGrpcReceiver:
     def export(self, payload: bytes, context: grpc.ServicerContext) -> bytes:
         metadata = dict(context.invocation_metadata())
         if not self._bearer.allows(_text(metadata.get("authorization"))):
+            self._ingest.refused_request("unauthenticated")
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
         try:
             request = ExportLogsServiceRequest.FromString(payload)
         except DecodeError as exc:
+            self._ingest.refused_request("invalid")
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"not an ExportLogsServiceRequest: {exc}"
             )

@@ -196,5 +196,6 @@ def gateway_config(
         f" api_key: '{logflare.api_key}', timeout: 1s, retry_initial: 100ms,"
         f" retry_max: {retry_max}}}}}\n"
         "viewer: {endpoint: '127.0.0.1:0'}\n"
+        "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\n"
     )
     return config

@@ -45,6 +45,7 @@ def write_config(tmp_path: Path) -> Path:
         f"storage: {{url: 'sqlite:///{tmp_path / 'q.db'}'}}\n"
         "processor: {interval: 1h}\n"
         "viewer: {endpoint: '127.0.0.1:0'}\n"
+        "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\n"
     )
     return config
 

@@ -35,6 +35,7 @@ def gateway_config(tmp_path: Path, logflare: FakeLogflare, interval: str = "1h")
             "receivers": {
                 "otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}}
             },
+            "telemetry": {"metrics": {"endpoint": "127.0.0.1:0"}},
             "storage": {"url": f"sqlite:///{tmp_path / 'logsieve.db'}"},
             "processor": {"interval": interval, "sampling": {"rules": INFO_DROPPED}},
             "exporters": {

@@ -226,3 +226,16 @@ def test_feed_thread_delivers_and_shuts_down_promptly(store: Store, clock: FakeC
         feed.shutdown()  # idempotent
     assert sub.closed
     assert not any(t.name == "viewer-feed" and t.is_alive() for t in threading.enumerate())
+
+
+def test_the_browser_logging_script_may_be_loaded_by_other_sites(
+    store: Store, clock: FakeClock, feed: LiveFeed
+) -> None:
+    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="")
+    response = app.test_client().get("/static/logsieve-client.js")
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    response.close()
+    page = app.test_client().get("/logs")
+    assert "Access-Control-Allow-Origin" not in page.headers  # only that one public file

@@ -106,6 +106,7 @@ def test_records_sent_through_the_whole_gateway_appear_on_the_page(
             "receivers": {
                 "otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}}
             },
+            "telemetry": {"metrics": {"endpoint": "127.0.0.1:0"}},
             "storage": {"url": f"sqlite:///{tmp_path / 'gateway.db'}"},
             "viewer": {"endpoint": "127.0.0.1:0"},
         },

@@ -24,6 +24,7 @@ from viewer.session import StreamSession, StreamSettings
 log = logging.getLogger(__name__)
 
 STREAM_PATH = "/logs/stream"
+CLIENT_SCRIPT = "/static/logsieve-client.js"
 MAX_INBOUND_BYTES = 4096  # a Subscribe is a few bytes; anything bigger is not a client of ours
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -89,6 +90,11 @@ def _add_page_routes(app: Flask, settings: StreamSettings) -> None:
 
 
 def _security_headers(response: Response) -> Response:
+    if request.path == CLIENT_SCRIPT:
+        # The browser logging script is public code for other sites' pages: let them load it
+        # as a module, with integrity checks, or under Cross-Origin-Embedder-Policy.
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

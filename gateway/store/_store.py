@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from gateway.errors import StorageCorrupt
 from gateway.model import Claim, Entry
 from gateway.otlp import QueueRow
+from gateway.store._admin import AdminStatements
 from gateway.store._bulk import insert_rows
 from gateway.store._claims import (
     HEAD,
@@ -38,6 +39,7 @@ from gateway.store._claims import (
     raw_rows,
 )
 from gateway.store._engine import make_engine, translated_errors
+from gateway.store._gauges import GaugeStatements
 from gateway.store._group_commit import GroupCommit
 from gateway.store._outbox import OutboxStatements
 from gateway.store._rows import recent_values
@@ -61,7 +63,7 @@ QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", 
 OUTBOX_COLUMNS = ("created_at", "event", "severity_number")
 
 
-class Store(OutboxStatements, ViewerStatements):
+class Store(OutboxStatements, ViewerStatements, AdminStatements, GaugeStatements):
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
     def __init__(

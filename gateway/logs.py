@@ -1,0 +1,85 @@
+"""The gateway's own logs: text or JSON lines on stderr, safe to read and to ship.
+
+Log text can hold attacker text (a body quoted in an error, a client's address) and must
+never hold a secret. So every message has its control characters escaped (no terminal
+escapes, no forged lines) and the configured secrets, bearer tokens and api keys replaced
+by `***`. The gateway never sends these logs through its own pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TextIO
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Shapes of secrets worth catching even when nobody configured them as such.
+_SECRET_SHAPES = re.compile(r"(?i)(bearer\s+|api[_-]?key[=:]\s*|x-api-key[=:]\s*)[^\s,;&\"']+")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def escape(text: str) -> str:
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return _SECRET_SHAPES.sub(lambda m: m.group(1) + "***", text)
+
+
+class SafeTextFormatter(logging.Formatter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._redact = redact
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = self._redact(escape(record.message))
+        return super().formatMessage(record)
+
+    def formatException(self, ei: object) -> str:
+        return self._redact(super().formatException(ei))  # type: ignore[arg-type]
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message (and exception when there is one)."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self._redact(escape(record.getMessage())),
+        }
+        if record.exc_info:
+            line["exception"] = self._redact(self.formatException(record.exc_info))
+        return json.dumps(line, ensure_ascii=False)
+
+
+def configure(
+    fmt: str, level: str, secrets: Iterable[str], stream: TextIO | None = None
+) -> logging.Handler:
+    """Send the root logger's records to `stream` (stderr) in `fmt` ("text" or "json")."""
+    redact = Redactor(secrets)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    formatter = JsonFormatter(redact) if fmt == "json" else SafeTextFormatter(redact)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler

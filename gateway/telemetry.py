@@ -1,0 +1,62 @@
+"""The gateway's own telemetry endpoint: /metrics (Prometheus), /healthz and /readyz.
+
+/healthz answers 200 while the process serves requests at all (a liveness probe).
+/readyz answers 200 only when the gateway can do its work: the database answers, the
+receivers are bound, and it is not shutting down; otherwise 503, with each check named.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import make_wsgi_app
+
+from gateway.metrics import Metrics
+from gateway.wsgi_server import WsgiServer
+
+Checks = Callable[[], dict[str, bool]]
+
+
+class TelemetryServer:
+    def __init__(self, metrics: Metrics, checks: Checks, endpoint: str) -> None:
+        self._metrics_app = make_wsgi_app(metrics.registry)
+        self._checks = checks
+        host, port = endpoint.rsplit(":", 1)
+        self._server = WsgiServer(self.wsgi, host.strip("[]"), int(port), name="telemetry")
+        self.url = self._server.url
+
+    def start(self) -> None:
+        self._server.start()
+
+    def shutdown(self) -> None:
+        self._server.shutdown()
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            return self._metrics_app(environ, start_response)  # type: ignore[no-any-return]
+        if path == "/healthz":
+            return _reply(start_response, "200 OK", {"alive": True})
+        if path == "/readyz":
+            checks = self._safe_checks()
+            ready = all(checks.values())
+            status = "200 OK" if ready else "503 Service Unavailable"
+            return _reply(start_response, status, {"ready": ready, "checks": checks})
+        return _reply(
+            start_response, "404 Not Found", {"paths": ["/metrics", "/healthz", "/readyz"]}
+        )
+
+    def _safe_checks(self) -> dict[str, bool]:
+        try:
+            return self._checks()
+        except Exception:  # a failing check is a "not ready", never a 500
+            return {"checks_ran": False}
+
+
+def _reply(start_response: Any, status: str, body: dict[str, Any]) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+    start_response(status, headers)
+    return [payload]
