@@ -12,6 +12,8 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway import logs, severity
@@ -28,6 +30,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_CONFIG = 0, 1, 2
 log = logging.getLogger("logsieve")
 TOKEN_VARIABLE = "LOGSIEVE_VIEWER_TOKEN"  # viewer.auth_token for `logsieve tail`
 DEFAULT_CONFIG = "config/gateway.yaml"
+PACKAGED_CONFIG = "default_config.yaml"  # inside gateway/; config/gateway.yaml is a copy
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +52,13 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("file")
     check.set_defaults(command=_check_config)
+    init = commands.add_parser("init-config", help="write the commented default config")
+    init.add_argument("path")
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.set_defaults(command=_init_config)
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.add_argument("--config", default=DEFAULT_CONFIG, help="YAML config file")
+    migrate.set_defaults(command=_migrate)
     tail = commands.add_parser("tail", help="follow the live stream in a terminal")
     tail.add_argument("--url", default="http://127.0.0.1:8080", help="the viewer's address")
     tail.add_argument("--severity", choices=list(severity.BANDS), help="at least this severity")
@@ -140,6 +150,42 @@ def _check_config(args: argparse.Namespace) -> int:
     if _load(args.file) is None:
         return EXIT_BAD_CONFIG
     print(f"{args.file}: OK")
+    return EXIT_OK
+
+
+def _init_config(args: argparse.Namespace) -> int:
+    target = Path(args.path)
+    if target.exists() and not args.force:
+        print(f"{target} exists; use --force to replace it", file=sys.stderr)
+        return EXIT_FAILURE
+    default = resources.files("gateway").joinpath(PACKAGED_CONFIG).read_text(encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(default, encoding="utf-8")
+    print(f"wrote {target}; check it with: logsieve check-config {target}")
+    return EXIT_OK
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from gateway.store import SCHEMA_VERSION, Store
+
+    store = Store(config.storage.url)
+    try:
+        before = store.schema_version()
+        applied = store.migrate()
+    except StorageError as exc:
+        print(f"{args.config}: cannot migrate: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        store.dispose()
+    if not applied:
+        print(f"the schema is at version {SCHEMA_VERSION}: nothing to do")
+    elif before is None:
+        print(f"created the schema at version {SCHEMA_VERSION}")
+    else:
+        print(f"migrated the schema from version {before} to {SCHEMA_VERSION}")
     return EXIT_OK
 
 
@@ -240,9 +286,14 @@ def _run(args: argparse.Namespace) -> int:
     stop = _stop_on_signals()  # before start: a signal during start-up still stops cleanly
     try:
         gateway = Gateway(config)
+    except (StorageError, OSError) as exc:
+        log.error("cannot start: %s", exc)
+        return EXIT_FAILURE
+    try:
         gateway.start()
     except (StorageError, OSError) as exc:
         log.error("cannot start: %s", exc)
+        gateway.shutdown()  # let go of the ports and the database it already holds
         return EXIT_FAILURE
     stop.wait()
     gateway.shutdown()

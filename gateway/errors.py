@@ -4,7 +4,8 @@
      ├── ConfigError            the config file is unreadable or invalid (lists every problem)
      └── StorageError           the database failed
           ├── StorageUnavailable   transient: locked, busy, disconnected (retry later)
-          └── StorageCorrupt       the database file cannot be opened or is not ours
+          ├── StorageCorrupt       the database file cannot be opened or is not ours
+          └── SchemaMismatch       the schema is older (run `logsieve migrate`) or newer
 
 HTTP failures of the Logflare exporter are not exceptions: they are `ExportOutcome` values.
 """
@@ -34,3 +35,7 @@ class StorageUnavailable(StorageError):
 
 class StorageCorrupt(StorageError):
     """The database cannot be opened or its schema is not logsieve's."""
+
+
+class SchemaMismatch(StorageError):
+    """The database's schema version is not this gateway's: migrate it, or upgrade logsieve."""

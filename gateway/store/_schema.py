@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # see _migrations.py for what each version added
 # SQLite's INTEGER PRIMARY KEY is the rowid; BIGINT would lose autoincrement there.
 _Id = BigInteger().with_variant(Integer, "sqlite")
 

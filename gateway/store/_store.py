@@ -22,15 +22,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 
-from gateway.errors import StorageCorrupt
 from gateway.model import Claim, Entry
 from gateway.otlp import QueueRow
 from gateway.store._admin import AdminStatements
 from gateway.store._bulk import insert_rows
 from gateway.store._claims import (
-    HEAD,
     RECORDS_POSTGRES,
     RECORDS_SQLITE,
     ClaimStrategy,
@@ -41,16 +38,15 @@ from gateway.store._claims import (
 from gateway.store._engine import make_engine, translated_errors
 from gateway.store._gauges import GaugeStatements
 from gateway.store._group_commit import GroupCommit
+from gateway.store._migrations import SchemaStatements
 from gateway.store._outbox import OutboxStatements
 from gateway.store._rows import recent_values
 from gateway.store._schema import (
     RECENT_COLUMNS,
-    SCHEMA_VERSION,
     counters,
     export_outbox,
     log_origin,
     log_queue,
-    logsieve_schema,
     metadata,
     queue_lease,
     recent_log_entries,
@@ -63,7 +59,7 @@ QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", 
 OUTBOX_COLUMNS = ("created_at", "event", "severity_number")
 
 
-class Store(OutboxStatements, ViewerStatements, AdminStatements, GaugeStatements):
+class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatements, GaugeStatements):
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
     def __init__(
@@ -104,20 +100,6 @@ class Store(OutboxStatements, ViewerStatements, AdminStatements, GaugeStatements
             yield conn
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    def create_schema(self) -> None:
-        """Create missing tables; refuse a database whose schema version is not ours."""
-        with self._writing() as conn:
-            try:
-                metadata.create_all(conn)
-            except DBAPIError as exc:
-                raise StorageCorrupt(f"cannot open the database: {exc.orig}") from exc
-            version = conn.execute(select(logsieve_schema.c.version)).scalar()
-            if version is None:
-                conn.execute(insert(logsieve_schema).values(version=SCHEMA_VERSION))
-                conn.execute(insert(queue_lease).values(name=HEAD))
-            elif version != SCHEMA_VERSION:
-                raise StorageCorrupt(f"schema version {version} is not {SCHEMA_VERSION}")
 
     def dispose(self) -> None:
         self._engine.dispose()
