@@ -21,8 +21,7 @@ from gateway.errors import StorageError
 from gateway.exporter import LEVELS
 from gateway.model import Entry, ExportHealth
 from gateway.sampling import SamplingPolicy
-from gateway.store import Store
-from gateway.store._admin import DeadLetter, OutboxSummary, QueueSummary
+from gateway.store import DeadLetter, OutboxSummary, QueueSummary, Store
 from gateway.tail import safe
 
 NS = NS_PER_SECOND

@@ -8,12 +8,14 @@ Tables:
   export_outbox       processed entries waiting for Logflare
   dead_letter         entries Logflare refused for good, with the reason
   export_health       the exporter's last success and last error, for the live page
+  counters            running totals that survive restarts (records dropped on overload...)
   logsieve_schema     the schema version, so a gateway refuses a database it does not know
 
 All values are bound parameters; timestamps are integer unix nanoseconds.
 """
 
+from gateway.store._admin import DeadLetter, OutboxSummary, QueueSummary
 from gateway.store._schema import SCHEMA_VERSION
 from gateway.store._store import Store
 
-__all__ = ["SCHEMA_VERSION", "Store"]
+__all__ = ["SCHEMA_VERSION", "DeadLetter", "OutboxSummary", "QueueSummary", "Store"]
