@@ -49,8 +49,9 @@ class GatewayProcess:
                 gateway.process.wait(30)
         cls.started.clear()
 
-    def __init__(self, config: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLARE_")}
+    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLARE_")}
+        env = base | (env or {})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "run", "--config", str(config)],
             stderr=subprocess.PIPE,
@@ -70,7 +71,7 @@ class GatewayProcess:
         assert self.process.stderr is not None
         for line in self.process.stderr:
             self.log.append(line)
-            if match := re.search(r"gRPC receiver listening on (\S+)", line):
+            if match := re.search(r"gRPC receiver listening on ([\w.:\[\]-]+)", line):
                 self._address = match.group(1)
             if "logsieve started" in line:
                 self._ready.set()
@@ -93,8 +94,9 @@ class GatewayProcess:
 class SeqSender:
     """Sends `per_request` records at a time, numbered; remembers what was acknowledged."""
 
-    def __init__(self, per_request: int = 50, offset: int = 0) -> None:
+    def __init__(self, per_request: int = 50, offset: int = 0, severity_number: int = 9) -> None:
         self.per_request = per_request
+        self.severity_number = severity_number
         self.acknowledged: set[int] = set()
         self.failures = 0
         self.codes: collections.Counter[str] = collections.Counter()  # status of each failure
@@ -128,7 +130,8 @@ class SeqSender:
         seqs = range(self._next, self._next + self.per_request)
         self._next += self.per_request
         try:
-            stub.Export(request([Rec(f"record {seq}", 9) for seq in seqs]), timeout=5)
+            records = [Rec(f"record {seq}", self.severity_number) for seq in seqs]
+            stub.Export(request(records), timeout=5)
         except grpc.RpcError as error:
             self.failures += 1
             self.codes[error.code().name] += 1
