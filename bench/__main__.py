@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.batchbench import default_policy, run_batch
+from bench.batchbench import default_policy, run_batch, run_batch_parallel
 from bench.clientbench import run_client_bench
 from bench.exportbench import run_drain
 from bench.ingest import IngestOptions, IngestResult, run_ingest
@@ -48,6 +48,7 @@ NAMES = (
     "memory",
     "pg-ingest",
     "pg-batch",
+    "pg-batch-2",
 )
 
 
@@ -152,6 +153,9 @@ class Runner:
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
             "pg-ingest": lambda: self._on_pg(lambda url: self._ingest(name, url)),
             "pg-batch": lambda: self._on_pg(lambda url: run_batch(url, sizes.batch_rows)),
+            "pg-batch-2": lambda: self._on_pg(
+                lambda url: run_batch_parallel(url, sizes.batch_rows, processes=2)
+            ),
         }
         return steps[name]()
 

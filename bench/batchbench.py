@@ -137,3 +137,53 @@ def run_batch(url: str, rows: int, flood: bool = False) -> BatchResult:
         )
     finally:
         store.dispose()
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelBatchResult:
+    records: int
+    seconds: float
+    claimed_by: tuple[int, ...]  # records each process processed: they must add up, once each
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+
+def _drain_in_process(url: str, go: Any, results: Any) -> None:
+    store = Store(url)
+    stage = BatchStage(store, default_policy(), default_settings())
+    freeze_long_lived()
+    go.wait()
+    report = stage.process_queue(SystemClock().now_ns())
+    results.put(report.claimed)
+    store.dispose()
+
+
+def run_batch_parallel(url: str, rows: int, processes: int = 2) -> ParallelBatchResult:
+    """`processes` processing processes draining one queue at once (PostgreSQL's row claims)."""
+    import multiprocessing as mp
+
+    store = fresh_store(url)
+    try:
+        fill(store, rows)
+        ctx = mp.get_context("spawn")
+        go, results = ctx.Event(), ctx.Queue()
+        workers = [
+            ctx.Process(target=_drain_in_process, args=(url, go, results), daemon=True)
+            for _ in range(processes)
+        ]
+        for worker in workers:
+            worker.start()
+        time.sleep(3.0)  # each has imported and connected before the clock starts
+        began = time.perf_counter()
+        go.set()
+        claimed = tuple(results.get(timeout=600) for _ in workers)
+        seconds = time.perf_counter() - began
+        for worker in workers:
+            worker.join(30)
+        if sum(claimed) != rows or store.queue_depth() != 0:
+            raise RuntimeError(f"processed {sum(claimed)} of {rows} rows ({claimed})")
+        return ParallelBatchResult(rows, seconds, claimed)
+    finally:
+        store.dispose()

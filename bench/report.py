@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bench.batchbench import BatchResult
+from bench.batchbench import BatchResult, ParallelBatchResult
 from bench.clientbench import ClientResult
 from bench.exportbench import DrainResult
 from bench.ingest import IngestResult
@@ -137,6 +137,11 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = f"5b. Batch stage process_queue (PostgreSQL, {sizes.batch_rows:,} rows)"
         pg_batch = results["pg-batch"]
         rows.append(_failed(name, pg_batch) or _batch_row(name, pg_batch, pg_ingest, "PG ingest"))
+    if "pg-batch-2" in results:
+        backlog = f"{sizes.batch_rows:,} rows"
+        name = f"5c. Batch stage, two processing processes at once (PostgreSQL, {backlog})"
+        pair = results["pg-batch-2"]
+        rows.append(_failed(name, pair) or _parallel_row(name, pair, results.get("pg-batch")))
     return rows
 
 
@@ -247,5 +252,19 @@ def _client_row(name: str, c: ClientResult) -> Row:
         f"median of rounds of {c.calls:,} LogSieve.info(message, attributes) calls timed with "
         f"performance.now(); one batch request body {c.request_bytes:,} bytes of OTLP/JSON; "
         "sent over loopback to a stub receiver answering 200"
+    )
+    return Row(name, result, compared, "info", details)
+
+
+def _parallel_row(name: str, p: ParallelBatchResult, single: Any) -> Row:
+    result = f"{p.records_per_s:,.0f} records/s ({p.seconds:.1f} s)"
+    compared = "one process not measured"
+    if isinstance(single, BatchResult) and single.records_per_s > 0:
+        compared = f"{p.records_per_s / single.records_per_s:.2f}x one processing process"
+    split = " + ".join(f"{n:,}" for n in p.claimed_by)
+    details = (
+        f"{len(p.claimed_by)} processes, each BatchStage.process_queue on the same queue; "
+        f"records each processed: {split} = {sum(p.claimed_by):,}, each once; "
+        "the database runs on the same 2 cores"
     )
     return Row(name, result, compared, "info", details)
