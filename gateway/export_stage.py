@@ -94,6 +94,7 @@ class ExportStage:
                 self._store.outbox_release(token, [event_id for event_id, _ in pending])
                 if self._metrics is not None:
                     self._metrics.export_failures.inc()
+                    self._metrics.retried.inc(len(pending))
                 break
         if self._metrics is not None:
             self._metrics.exported.inc(report.sent)

@@ -88,6 +88,11 @@ class Metrics:
             "Export requests that failed (to be retried)",
             registry=r,
         )
+        self.retried = Counter(
+            "logsieve_export_retried_events",
+            "Events of failed export requests, left in the outbox for another try",
+            registry=r,
+        )
         self.dead_lettered = Counter(
             "logsieve_dead_lettered_events", "Events Logflare refused for good", registry=r
         )

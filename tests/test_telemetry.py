@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import Gateway, Overrides
 from gateway.config import parse_config
+from gateway.outcome import ExportOutcome, OutcomeKind
 from gateway.testing import FakeClock, RecordingExporter
 from tests.builders import Rec, request
 from tests.conftest import PG_URL, _pg_store
@@ -92,8 +93,10 @@ def test_metrics_follow_a_scripted_run(gateway: Gateway) -> None:
     assert value(before, "logsieve_queue_bytes") > 150 * len("db down")
     now = gateway.clock.now_ns()
     gateway.batch.process_queue(now)
-    assert gateway.export_stage is not None
-    gateway.export_stage.run_once(now)
+    assert gateway.export_stage is not None and isinstance(gateway.exporter, RecordingExporter)
+    gateway.exporter.script(ExportOutcome(OutcomeKind.RETRY, 503, detail="HTTP 503"))
+    gateway.export_stage.run_once(now)  # fails: the event stays in the outbox
+    gateway.export_stage.run_once(now + 3600 * 10**9)  # after the backoff: delivered
 
     after = scrape(gateway)
     assert value(after, "logsieve_receiver_records_received_total", receiver="grpc") == 150
@@ -107,6 +110,8 @@ def test_metrics_follow_a_scripted_run(gateway: Gateway) -> None:
     assert value(after, "logsieve_sampled_out_records_total", severity="INFO") == 50
     assert value(after, "logsieve_sampled_out_records_total", severity="ERROR") == 0
     assert value(after, "logsieve_exported_events_total") == 1
+    assert value(after, "logsieve_export_failed_requests_total") == 1
+    assert value(after, "logsieve_export_retried_events_total") == 1
     assert value(after, "logsieve_batch_duration_seconds_count") == 1
     assert value(after, "logsieve_queue_depth") == 0
     assert value(after, "logsieve_outbox_depth") == 0
