@@ -49,6 +49,7 @@ def set_version(url: str, version: int) -> None:
     engine.dispose()
 
 
+@pytest.mark.usefixtures("restore_logging")  # `logsieve run` configures the root logger
 def test_migrate_upgrades_the_previous_schema_and_keeps_every_queued_record(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
