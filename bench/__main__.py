@@ -21,6 +21,7 @@ from typing import Any
 
 from bench.batchbench import default_policy, run_batch, run_batch_parallel
 from bench.clientbench import run_client_bench
+from bench.costbench import run_cost
 from bench.exportbench import run_drain
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_memory
@@ -45,6 +46,7 @@ NAMES = (
     "viewer-50",
     "viewer-50-sockets",
     "browser-client",
+    "cost",
     "memory",
     "pg-ingest",
     "pg-batch",
@@ -150,6 +152,7 @@ class Runner:
             "viewer-50": lambda: run_viewer(50),
             "viewer-50-sockets": lambda: run_viewer(1, followers=49),
             "browser-client": run_client_bench,
+            "cost": run_cost,
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
             "pg-ingest": lambda: self._on_pg(lambda url: self._ingest(name, url)),
             "pg-batch": lambda: self._on_pg(lambda url: run_batch(url, sizes.batch_rows)),

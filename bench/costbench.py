@@ -56,6 +56,7 @@ DRAIN_CHUNK = 5_000
 @dataclass(frozen=True, slots=True)
 class CostResult:
     records: int
+    entries: int  # after dedupe, before sampling
     events: int  # what Logflare was sent
     error_share: float
     error_templates: int
@@ -112,17 +113,17 @@ def run_cost(seed: int = 2026, seconds: int = SECONDS, rate: int = RATE) -> Cost
     store = fresh_store(f"sqlite:///{folder / 'cost.db'}")
     stage = BatchStage(store, default_policy(), default_settings())
     rng, origins = random.Random(seed), _origins(store)
-    truth, sent = _Truth(), _Sent()
+    truth, sent, entries = _Truth(), _Sent(), 0
     began, now = time.perf_counter(), time.time_ns()
     try:
         for _ in range(seconds // INTERVAL_S):
             store.enqueue(_interval_rows(rng, origins, rate * INTERVAL_S, now, truth))
-            stage.process_queue(now)
+            entries += stage.process_queue(now).entries
             sent.take(store)
             now += INTERVAL_S * 10**9
     finally:
         store.dispose()
-    return _result(truth, sent, seconds * rate, time.perf_counter() - began)
+    return _result(truth, sent, seconds * rate, entries, time.perf_counter() - began)
 
 
 def _interval_rows(
@@ -141,7 +142,7 @@ def _interval_rows(
     return rows
 
 
-def _result(truth: _Truth, sent: _Sent, records: int, seconds: float) -> CostResult:
+def _result(truth: _Truth, sent: _Sent, records: int, entries: int, seconds: float) -> CostResult:
     errors = set(truth.errors)  # the error templates that occurred
     exact = sum(1 for body in errors if sent.errors[body] == truth.errors[body])
     estimate_error = {
@@ -149,6 +150,7 @@ def _result(truth: _Truth, sent: _Sent, records: int, seconds: float) -> CostRes
     }
     return CostResult(
         records=records,
+        entries=entries,
         events=sent.events,
         error_share=truth.by_band["ERROR"] / records,
         error_templates=len(errors),

@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.batchbench import BatchResult, ParallelBatchResult
 from bench.clientbench import ClientResult
+from bench.costbench import CostResult
 from bench.exportbench import DrainResult
 from bench.ingest import IngestResult
 from bench.memory import MemoryResult
@@ -120,6 +121,10 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = "8. Browser logging script (/static/logsieve-client.js) in headless Chromium"
         client = results["browser-client"]
         rows.append(_failed(name, client) or _client_row(name, client))
+    if "cost" in results:
+        name = "9. Cost: a 10-minute flood at 20,000 records/s (12 M records), seeded"
+        cost = results["cost"]
+        rows.append(_failed(name, cost) or _cost_row(name, cost))
     if "memory" in results:
         name = f"4. Peak RSS draining a {sizes.memory_rows:,}-row backlog (SQLite)"
         memory = results["memory"]
@@ -268,3 +273,24 @@ def _parallel_row(name: str, p: ParallelBatchResult, single: Any) -> Row:
         "the database runs on the same 2 cores"
     )
     return Row(name, result, compared, "info", details)
+
+
+ESTIMATE_TARGET = 0.05  # count x sample_rate within 5 % of the truth, per severity
+
+
+def _cost_row(name: str, c: CostResult) -> Row:
+    result = f"{c.events_per_million:,.0f} Logflare events per million records"
+    compared = (
+        f"1,000,000 without dedupe and sampling ({1_000_000 / c.events_per_million:.0f}x "
+        f"fewer); {c.entries * 1_000_000 / c.records:,.0f} after dedupe alone"
+    )
+    worst = max(c.estimate_error.values())
+    exact = c.error_templates_exact == c.error_templates
+    estimates = ", ".join(f"{band} {err:.1%}" for band, err in sorted(c.estimate_error.items()))
+    details = (
+        f"{c.records:,} records ({c.error_share:.1%} errors) -> {c.entries:,} entries -> "
+        f"{c.events:,} events; error templates with exact counts in Logflare: "
+        f"{c.error_templates_exact} of {c.error_templates}; count x sample_rate vs the truth: "
+        f"{estimates} (target within {ESTIMATE_TARGET:.0%}); {c.seconds:.0f} s"
+    )
+    return Row(name, result, compared, _verdict(exact and worst <= ESTIMATE_TARGET), details)
