@@ -31,12 +31,14 @@ from bench.viewerbench import run_viewer
 from bench.workload import Workload
 
 RESULTS = Path(__file__).resolve().parent / "results"
+SMALL_THREADS = 16  # x 2 client processes: 32 callers of one record each
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NAMES = (
     "ingest-durable",
     "ingest-full",
     "ingest-split",
     "ingest-http",
+    "ingest-small",
     "ingest-nowrite",
     "ingest-paused",
     "batch",
@@ -91,6 +93,7 @@ class Runner:
         self.sizes = QUICK if args.quick else FULL
         self.tmp = tmp
         self.payloads = Workload(seed=7).payloads(32)
+        self.small_payloads = Workload(seed=8).payloads(1024, records=1)
         self.policy = default_policy()
         self.results: dict[str, Any] = {}
         self.profiles: list[str] = []
@@ -114,13 +117,15 @@ class Runner:
         synchronous: str = "NORMAL",
         processing_process: bool = False,
         protocol: str = "grpc",
+        small: bool = False,
     ) -> IngestResult:
         profile_dir = RESULTS if self.args.profile else None
         opts = IngestOptions(
             warmup_s=self.sizes.warmup_s,
             duration_s=self.sizes.duration_s,
             client_processes=self.args.client_processes,
-            threads_per_process=self.args.threads_per_process,
+            threads_per_process=SMALL_THREADS if small else self.args.threads_per_process,
+            records_per_call=1 if small else 512,
             run_batch_stage=batch_stage,
             sqlite_synchronous=synchronous,
             processing_process=processing_process,
@@ -128,7 +133,8 @@ class Runner:
             profile_dir=profile_dir,
             name=name,
         )
-        result = run_ingest(url, self.payloads, self.policy, opts)
+        payloads = self.small_payloads if small else self.payloads
+        result = run_ingest(url, payloads, self.policy, opts)
         if result.profile_md:
             path = RESULTS / f"profile-{name}.md"
             path.write_text(f"## {name}\n\n{result.profile_md}")
@@ -143,6 +149,7 @@ class Runner:
             "ingest-full": lambda: self._ingest(name, self._sqlite(name), synchronous="FULL"),
             "ingest-split": lambda: self._ingest(name, self._sqlite(name), processing_process=True),
             "ingest-http": lambda: self._ingest(name, self._sqlite(name), protocol="http"),
+            "ingest-small": lambda: self._ingest(name, self._sqlite(name), small=True),
             "ingest-nowrite": lambda: self._ingest(name, None),
             "ingest-paused": lambda: self._ingest(name, self._sqlite(name), batch_stage=False),
             "batch": lambda: run_batch(self._sqlite(name), sizes.batch_rows),
