@@ -21,6 +21,7 @@ from typing import Any, cast
 
 from bench import profile
 from bench.clients import ClientResult, LoadPlan, LoadRun
+from bench.handwritten import HandWrittenReceiver
 from gateway.batch import BatchSettings, BatchStage
 from gateway.clock import SystemClock
 from gateway.heap import freeze_long_lived
@@ -177,6 +178,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _receiver(store: Store, protocol: str) -> tuple[Any, str]:
     """A started receiver of `protocol` on a free port, and the address clients dial."""
+    if protocol.startswith("handwritten-"):  # a comparison, not logsieve
+        plain = HandWrittenReceiver(protocol.removeprefix("handwritten-"))
+        plain.start()
+        return plain, plain.address
     if protocol == "http":
         http = OtlpHttpReceiver(
             store, HttpReceiverConfig(endpoint="127.0.0.1:0", max_request_mib=16), SystemClock()

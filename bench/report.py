@@ -100,6 +100,11 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = "2. Ingest, no write (stand-in store: parse + convert, discard)"
         nowrite = results["ingest-nowrite"]
         rows.append(_failed(name, nowrite) or _nowrite_row(name, nowrite, durable))
+    for key, what in HANDWRITTEN.items():
+        if key in results:
+            name = f"2c. Comparison: a hand-written Python receiver that {what}"
+            plain = results[key]
+            rows.append(_failed(name, plain) or _handwritten_row(name, plain, durable))
     if "ingest-paused" in results:
         name = "2b. Ingest, durable, batch stage paused (diagnostic)"
         paused = results["ingest-paused"]
@@ -158,6 +163,22 @@ def _durable_row(name: str, r: IngestResult) -> Row:
     compared = f"target ≥ {DURABLE_TARGET:,} records/s"
     verdict = _verdict(r.records_per_s >= DURABLE_TARGET and not r.integrity.startswith("MISMATCH"))
     return Row(name, _ingest_result(r), compared, verdict, _ingest_details(r, batch_stage=True))
+
+
+HANDWRITTEN = {
+    "handwritten-sqlite3": "commits each request's records as rows with sqlite3",
+    "handwritten-discard": "parses each request and discards it",
+}
+
+
+def _handwritten_row(name: str, r: IngestResult, durable: Any) -> Row:
+    compared = "logsieve durable not measured"
+    if isinstance(durable, IngestResult) and r.records_per_s > 0:
+        compared = f"logsieve durable ingest = {durable.records_per_s / r.records_per_s:.2f}x this"
+    details = (
+        "same clients and grpcio raw-bytes handler as logsieve's receiver (bench/handwritten.py)"
+    )
+    return Row(name, _ingest_result(r), compared, "info", details)
 
 
 SMALL_TARGET = 5_000  # records/s with one record per request
