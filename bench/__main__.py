@@ -52,6 +52,7 @@ NAMES = (
     "browser-client",
     "cost",
     "memory",
+    "memory-flood",
     "pg-ingest",
     "pg-batch",
     "pg-batch-2",
@@ -165,6 +166,7 @@ class Runner:
             "browser-client": run_client_bench,
             "cost": run_cost,
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
+            "memory-flood": lambda: run_memory(self._sqlite(name), sizes.memory_rows, flood=True),
             "pg-ingest": lambda: self._on_pg(lambda url: self._ingest(name, url)),
             "pg-batch": lambda: self._on_pg(lambda url: run_batch(url, sizes.batch_rows)),
             "pg-batch-2": lambda: self._on_pg(

@@ -26,11 +26,11 @@ def _status_kib(field: str) -> int:
     return 0
 
 
-def _fill(url: str, rows: int) -> dict[str, Any]:
+def _fill(url: str, rows: int, flood: bool = False) -> dict[str, Any]:
     from bench.batchbench import fill, fresh_store
 
     store = fresh_store(url)
-    seconds = fill(store, rows)
+    seconds = fill(store, rows, flood=flood)
     depth = store.queue_depth()
     store.dispose()
     return {"rows": depth, "fill_s": seconds}
@@ -96,8 +96,9 @@ class MemoryResult:
     left: int
 
 
-def run_memory(url: str, rows: int) -> MemoryResult:
-    filled = _child("fill", url, str(rows), timeout_s=300)
+def run_memory(url: str, rows: int, flood: bool = False) -> MemoryResult:
+    """Fill (in one child process), then drain in a fresh one whose peak RSS is read."""
+    filled = _child("fill-flood" if flood else "fill", url, str(rows), timeout_s=300)
     if filled["rows"] != rows:
         raise RuntimeError(f"filled {filled['rows']} rows, wanted {rows}")
     drained = _child("drain", url, timeout_s=400)
@@ -117,8 +118,8 @@ def run_memory(url: str, rows: int) -> MemoryResult:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) == 3 and argv[0] == "fill":
-        print(json.dumps(_fill(argv[1], int(argv[2]))))
+    if len(argv) == 3 and argv[0] in ("fill", "fill-flood"):
+        print(json.dumps(_fill(argv[1], int(argv[2]), flood=argv[0] == "fill-flood")))
         return 0
     if len(argv) == 2 and argv[0] == "drain":
         print(json.dumps(_drain(argv[1])))

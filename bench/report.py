@@ -138,6 +138,10 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = f"4. Peak RSS draining a {sizes.memory_rows:,}-row backlog (SQLite)"
         memory = results["memory"]
         rows.append(_failed(name, memory) or _memory_row(name, memory))
+    if "memory-flood" in results:
+        name = f"4b. Peak RSS and rate draining a {sizes.memory_rows:,}-row template flood (SQLite)"
+        flood = results["memory-flood"]
+        rows.append(_failed(name, flood) or _memory_row(name, flood))
     pg_ingest: Any = results.get("pg-ingest")
     if "pg-ingest" in results:
         name = "5a. Ingest, durable (PostgreSQL; batch stage every 1 s)"
