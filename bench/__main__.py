@@ -22,6 +22,7 @@ from typing import Any
 from bench.batchbench import default_policy, run_batch, run_batch_parallel
 from bench.clientbench import run_client_bench
 from bench.costbench import run_cost
+from bench.e2ebench import run_e2e
 from bench.exportbench import run_drain
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_memory
@@ -51,6 +52,7 @@ NAMES = (
     "viewer-50-sockets",
     "browser-client",
     "cost",
+    "end-to-end",
     "memory",
     "memory-flood",
     "pg-ingest",
@@ -165,6 +167,7 @@ class Runner:
             "viewer-50-sockets": lambda: run_viewer(1, followers=49),
             "browser-client": run_client_bench,
             "cost": run_cost,
+            "end-to-end": run_e2e,
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
             "memory-flood": lambda: run_memory(self._sqlite(name), sizes.memory_rows, flood=True),
             "pg-ingest": lambda: self._on_pg(lambda url: self._ingest(name, url)),

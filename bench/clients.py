@@ -33,6 +33,7 @@ class LoadPlan:
     threads: int
     warmup_s: float
     duration_s: float
+    calls_per_s: float = 0.0  # each thread's pace; 0: as fast as the server answers
 
 
 @dataclass(slots=True)
@@ -69,6 +70,8 @@ def _thread_loop(
     window_start, end = start + plan.warmup_s, start + plan.warmup_s + plan.duration_s
     payloads, i = plan.payloads, offset
     while True:
+        if plan.calls_per_s:  # paced: the next call at its slot, not before
+            time.sleep(max(0.0, start + (i - offset) / plan.calls_per_s - time.monotonic()))
         began = time.monotonic()
         if began >= end:
             break

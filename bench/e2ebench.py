@@ -1,0 +1,158 @@
+"""End to end: from a record's acknowledgement to its arrival on the live pages, under load.
+
+A real gateway (receiver, batch stage every `interval`, viewer) on a SQLite file takes a paced
+template flood (what logsieve is for) of 512-record requests at `rate` records/s from client
+processes, while `pages`
+websocket followers watch the live stream. A probe thread sends one ERROR record with a
+unique body every 100 ms and notes when its Export was acknowledged; each follower notes
+when the probe's entry arrived. Latency = arrival - acknowledgement, over (probe, page).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import websocket
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
+
+from bench.clients import LoadPlan, LoadRun
+from bench.workload import FloodWorkload
+from gateway.app import Gateway
+from gateway.config import parse_config
+
+PROBE_EVERY_S = 0.1
+RECORDS_PER_CALL = 512
+THREADS = 4  # x 2 client processes
+
+
+@dataclass(frozen=True, slots=True)
+class EndToEndResult:
+    rate: int
+    achieved_rate: float
+    pages: int
+    interval_s: float
+    probes: int
+    seen: int  # (probe, page) pairs that arrived
+    p50_s: float
+    p99_s: float
+
+
+class _Page(threading.Thread):
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.socket = websocket.create_connection(url, timeout=120)
+        self.socket.send('{"after": "0", "minSeverity": "ERROR"}')
+        self.arrived: dict[str, float] = {}
+
+    def run(self) -> None:
+        try:
+            while True:
+                frame = json.loads(self.socket.recv())
+                now = time.time()
+                for entry in frame.get("entries", {}).get("entries", []):
+                    self.arrived.setdefault(entry.get("body", ""), now)
+        except Exception:  # closed at the end
+            return
+
+
+class _Probes(threading.Thread):
+    def __init__(self, address: str, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self._address, self._halt = address, stop
+        self.acked: dict[str, float] = {}
+
+    def run(self) -> None:
+        with grpc.insecure_channel(self._address) as channel:
+            stub, i = LogsServiceStub(channel), 0
+            while not self._halt.wait(PROBE_EVERY_S):
+                body = f"probe {i}"
+                stub.Export(_probe(body), timeout=30)
+                self.acked[body] = time.time()
+                i += 1
+
+
+def _probe(body: str) -> ExportLogsServiceRequest:
+    """One ERROR record (kept by every sampling rule) with a body no other record has."""
+    probe = ExportLogsServiceRequest()
+    record = probe.resource_logs.add().scope_logs.add().log_records.add()
+    record.time_unix_nano = time.time_ns()
+    record.severity_number = 17
+    record.body.string_value = body
+    return probe
+
+
+def _gateway(folder: Path, interval_s: float) -> Gateway:
+    config = parse_config(
+        {
+            "components": ["ingest", "processing", "viewer"],
+            "receivers": {
+                "otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"enabled": False}}
+            },
+            "storage": {"url": f"sqlite:///{folder / 'e2e.db'}"},
+            "processor": {"interval": f"{interval_s}s"},
+            "viewer": {"endpoint": "127.0.0.1:0", "max_connections": 100},
+            "telemetry": {"metrics": {"enabled": False}},
+        },
+        env={},
+    )
+    return Gateway(config)
+
+
+def run_e2e(
+    rate: int = 50_000, pages: int = 20, seconds: float = 30.0, interval_s: float = 10.0
+) -> EndToEndResult:
+    gateway = _gateway(Path(tempfile.mkdtemp(prefix="logsieve-e2e-")), interval_s)
+    gateway.start()
+    try:
+        assert gateway.viewer is not None
+        stream = gateway.viewer.url.replace("http://", "ws://") + "/logs/stream"
+        followers = [_Page(stream) for _ in range(pages)]
+        for page in followers:
+            page.start()
+        calls_per_thread = rate / RECORDS_PER_CALL / (2 * THREADS)
+        plan = LoadPlan(
+            gateway.receiver.address,
+            FloodWorkload(seed=9).payloads(32),
+            RECORDS_PER_CALL,
+            THREADS,
+            0.0,
+            seconds,
+            calls_per_s=calls_per_thread,
+        )
+        load, stop = LoadRun(plan, 2), threading.Event()
+        probes = _Probes(gateway.receiver.address, stop)
+        load.start(delay_s=0.3)
+        probes.start()
+        clients = load.collect(timeout_s=seconds + 120)
+        stop.set()
+        probes.join(30)
+        time.sleep(interval_s + 5.0)  # the last probes' batch, and its fan-out
+        for page in followers:
+            page.socket.close()
+    finally:
+        gateway.shutdown()
+    latencies = [
+        page.arrived[body] - acked
+        for page in followers
+        for body, acked in probes.acked.items()
+        if body in page.arrived
+    ]
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return EndToEndResult(
+        rate=rate,
+        achieved_rate=clients.total_ok_calls * RECORDS_PER_CALL / seconds,
+        pages=pages,
+        interval_s=interval_s,
+        probes=len(probes.acked),
+        seen=len(latencies),
+        p50_s=cuts[49],
+        p99_s=cuts[98],
+    )
