@@ -20,16 +20,15 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
-from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError, Message
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import code_pb2
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from werkzeug.wrappers import Request, Response
 
 from gateway import otlp_json
 from gateway.admission import Admission
 from gateway.clock import Clock
-from gateway.ingest import BearerCheck, Ingest, IngestOutcome, Verdict
+from gateway.ingest import BearerCheck, Ingest, IngestOutcome, Verdict, rpc_status
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
 from gateway.receivers_config import HttpReceiverConfig
@@ -40,6 +39,8 @@ log = logging.getLogger("logsieve.receiver")
 PATH = "/v1/logs"
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 MIB = 1024 * 1024
+# An ExportLogsServiceResponse with nothing set, in each encoding: most answers are this.
+EMPTY_RESPONSE = {PROTOBUF: b"", JSON: b"{}"}
 ALLOWED_HEADERS = "Content-Type, Content-Encoding, Authorization"
 # The gRPC code a Status body carries for each HTTP status we answer with.
 STATUS_CODES = {
@@ -248,17 +249,14 @@ def _decode(kind: str, body: bytes) -> ExportLogsServiceRequest:
 
 def _answer(outcome: IngestOutcome, kind: str) -> Response:
     if outcome.verdict is Verdict.ACCEPTED:
-        return Response(_encode(outcome.response(), kind), status=200, content_type=kind)
+        body = _encode(outcome.response(), kind) if outcome.rejected else EMPTY_RESPONSE[kind]
+        return Response(body, status=200, content_type=kind)
     retry = {"Retry-After": str(max(1, math.ceil(outcome.retry_after_s)))}
     raise Refused(503, outcome.message, retry, outcome.retry_after_s)
 
 
 def _status_response(refused: Refused, kind: str) -> Response:
-    status = status_pb2.Status(code=STATUS_CODES[refused.status], message=refused.message)
-    if refused.retry_s:
-        seconds = int(refused.retry_s)
-        delay = Duration(seconds=seconds, nanos=int((refused.retry_s - seconds) * 1e9))
-        status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    status = rpc_status(STATUS_CODES[refused.status], refused.message, refused.retry_s)
     body = _encode(status, kind)
     return Response(body, status=refused.status, headers=refused.headers, content_type=kind)
 

@@ -12,6 +12,8 @@ import hmac
 import logging
 from dataclasses import dataclass
 
+from google.protobuf.duration_pb2 import Duration
+from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
@@ -50,6 +52,9 @@ class IngestOutcome:
         return response
 
 
+ACCEPTED = IngestOutcome(Verdict.ACCEPTED)  # the common answer, made once
+
+
 class Ingest:
     def __init__(
         self,
@@ -67,6 +72,9 @@ class Ingest:
         self.max_record_bytes = max_record_bytes
         self.name = name  # the receiver's, for metrics
         self.metrics = metrics
+        if metrics is not None:  # the labelled children, looked up once, not per request
+            self._received = metrics.received.labels(receiver=name)
+            self._accepted = metrics.accepted.labels(receiver=name)
 
     def export(self, request: ExportLogsServiceRequest, payload_bytes: int) -> IngestOutcome:
         """Admit and commit one request's records; `payload_bytes` is its decoded size."""
@@ -84,9 +92,9 @@ class Ingest:
     def _count(self, outcome: IngestOutcome, records: int) -> None:
         metrics, name = self.metrics, self.name
         assert metrics is not None
-        metrics.received.labels(receiver=name).inc(records)
+        self._received.inc(records)
         if outcome.verdict is Verdict.ACCEPTED:
-            metrics.accepted.labels(receiver=name).inc(records - outcome.rejected)
+            self._accepted.inc(records - outcome.rejected)
             if outcome.rejected:
                 metrics.refuse_records(name, "record_too_large", outcome.rejected)
         else:
@@ -115,10 +123,23 @@ class Ingest:
             return IngestOutcome(Verdict.UNAVAILABLE, 0, message, STORE_RETRY_S)
         if self._admission:
             self._admission.enqueued(len(rows))
+        if not rejected:
+            return ACCEPTED
         message = (
             f"{rejected} log records larger than {self.max_record_bytes} bytes were not accepted"
         )
-        return IngestOutcome(Verdict.ACCEPTED, rejected, message if rejected else "")
+        return IngestOutcome(Verdict.ACCEPTED, rejected, message)
+
+
+def rpc_status(code: int, message: str, retry_after_s: float = 0.0) -> status_pb2.Status:
+    """A google.rpc.Status, with a RetryInfo when the client should come back later: what
+    both receivers answer with (gRPC as trailers, HTTP as the body)."""
+    status = status_pb2.Status(code=code, message=message)
+    if retry_after_s:
+        seconds = int(retry_after_s)
+        delay = Duration(seconds=seconds, nanos=int((retry_after_s - seconds) * 1e9))
+        status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    return status
 
 
 class BearerCheck:

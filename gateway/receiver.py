@@ -11,14 +11,14 @@ import logging
 from concurrent import futures
 
 import grpc
-from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import DecodeError
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import code_pb2
 from grpc_status import rpc_status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
 )
 
+from gateway import ingest
 from gateway.admission import Admission
 from gateway.clock import Clock
 from gateway.ingest import BearerCheck, Ingest, Verdict
@@ -101,8 +101,7 @@ class OtlpGrpcReceiver:
         return f"{host}:{self.port}"
 
     def export(self, payload: bytes, context: grpc.ServicerContext) -> bytes:
-        metadata = dict(context.invocation_metadata())
-        if not self._bearer.allows(_text(metadata.get("authorization"))):
+        if self._bearer.enabled and not self._bearer.allows(_authorization(context)):
             self._ingest.refused_request("unauthenticated")
             context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
         try:
@@ -127,14 +126,15 @@ class OtlpGrpcReceiver:
         self._server.stop(grace).wait()
 
 
-def _text(value: str | bytes | None) -> str | None:
-    return value.decode("latin-1") if isinstance(value, bytes) else value
+def _authorization(context: grpc.ServicerContext) -> str | None:
+    # Read only when a token is configured: no per-call metadata walk otherwise.
+    for key, value in context.invocation_metadata():
+        if key == "authorization":
+            return value.decode("latin-1") if isinstance(value, bytes) else value
+    return None
 
 
 def _abort_overloaded(context: grpc.ServicerContext, retry_after_s: float, message: str) -> None:
     """UNAVAILABLE with google.rpc.RetryInfo: the OTLP way to tell an SDK to back off."""
-    seconds = int(retry_after_s)
-    delay = Duration(seconds=seconds, nanos=int((retry_after_s - seconds) * 1e9))
-    status = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message)
-    status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    status = ingest.rpc_status(code_pb2.UNAVAILABLE, message, retry_after_s)
     context.abort_with_status(rpc_status.to_status(status))

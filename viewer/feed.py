@@ -213,26 +213,31 @@ class LiveFeed:
     # -- status ----------------------------------------------------------------------------
 
     def latest_status(self) -> ViewerStatus | None:
-        """The header's figures as last read (read now if never), for a page that connects."""
+        """The header's figures as last read (read now if never), for a page that connects:
+        it sends them itself, so a first read here goes to no other page."""
         if self._status is None:
             try:
-                self.poll_status(self._clock.now_ns())
+                self._read_status(self._clock.now_ns())
             except StorageError as exc:
                 log.warning("live feed status read failed: %s", exc)
         return self._status
 
     def poll_status(self, now_ns: int) -> ViewerStatus:
         """Read the header's figures and hand them to every page if they changed."""
-        status = self._store.viewer_status(now_ns)
-        with self._poll_lock:
-            status = dataclasses.replace(status, services=self._live_services(now_ns))
-            changed, self._status = status != self._status, status
+        status, changed = self._read_status(now_ns)
         if changed:
             with self._subscribers_lock:
                 subscribers = list(self._subscribers)
             for sub in subscribers:
                 sub.offer_status(status)
         return status
+
+    def _read_status(self, now_ns: int) -> tuple[ViewerStatus, bool]:
+        status = self._store.viewer_status(now_ns)
+        with self._poll_lock:
+            status = dataclasses.replace(status, services=self._live_services(now_ns))
+            changed, self._status = status != self._status, status
+        return status, changed
 
     def _fan_out(self, entries: Sequence[RecentEntry]) -> None:
         with self._subscribers_lock:

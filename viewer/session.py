@@ -201,8 +201,7 @@ class StreamSession:
                 self._send(stream.entries(self._cursor, shown, backfill=first_of_backfill))
 
     def _send_status(self, sub: Subscription) -> None:
-        latest = self._s.feed.latest_status()  # a first read also hands it to `sub`: take it
-        status = sub.take_status() or latest
+        status = sub.take_status() or self._s.feed.latest_status()
         if status is not None:
             self._send(stream.status(self._cursor, status, self._s.exporter_enabled))
 

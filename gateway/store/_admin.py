@@ -69,6 +69,21 @@ class AdminStatements:
             depth, oldest, payload = conn.execute(statement).one()
         return QueueSummary(int(depth), int(oldest or 0), int(payload))
 
+    def queue_estimate(self, sample_rows: int) -> tuple[int, float]:
+        """(oldest received_at, mean bytes of the newest `sample_rows` rows): no full scan,
+        for a figure read at every metrics scrape."""
+        oldest = select(log_queue.c.received_at).order_by(log_queue.c.id).limit(1)
+        newest = (
+            select(self._bytes(log_queue.c.body) + self._bytes(log_queue.c.record))
+            .order_by(log_queue.c.id.desc())
+            .limit(sample_rows)
+            .subquery()
+        )
+        mean = select(func.avg(newest.c[0]))
+        with self._reading() as conn:
+            head = conn.execute(oldest).scalar()
+            return int(head or 0), float(conn.execute(mean).scalar() or 0.0)
+
     def _bytes(self, column: Any) -> Any:
         # length() counts characters of text in both databases; bytes are what fill the disk.
         if self.dialect == "sqlite":

@@ -23,7 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from gateway.model import Claim, Entry
+from gateway.clock import NS_PER_SECOND
+from gateway.model import Claim, DatabaseGauges, Entry, ViewerStatus
 from gateway.otlp import QueueRow
 from gateway.store._admin import AdminStatements
 from gateway.store._bulk import insert_rows
@@ -36,7 +37,6 @@ from gateway.store._claims import (
     raw_rows,
 )
 from gateway.store._engine import make_engine, translated_errors
-from gateway.store._gauges import GaugeStatements
 from gateway.store._group_commit import GroupCommit
 from gateway.store._migrations import SchemaStatements
 from gateway.store._outbox import OutboxStatements
@@ -54,12 +54,13 @@ from gateway.store._schema import (
 from gateway.store._viewer import ViewerStatements
 
 MAX_CACHED_ORIGINS = 10_000
+SIZE_SAMPLE_ROWS = 1000  # queue bytes = depth x the mean size of the newest rows: no scan
 RECENT_ORDER_LOCK = 0x6C6F6773  # "logs": the advisory lock that orders recent-entry commits
 QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", "origin_id")
 OUTBOX_COLUMNS = ("created_at", "event", "severity_number")
 
 
-class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatements, GaugeStatements):
+class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatements):
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
     def __init__(
@@ -283,6 +284,26 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
     def path(self) -> str:
         """The SQLite file's path."""
         return str(self._engine.url.database)
+
+    # -- summaries that span the tables ------------------------------------------------------
+
+    def viewer_status(self, now: int) -> ViewerStatus:
+        """Entries in the window, outbox depth and exporter health, for the live page."""
+        return ViewerStatus(self.recent_count(now), (), self.export_health(), self.outbox_depth())
+
+    def database_gauges(self, now: int) -> DatabaseGauges:
+        """What a metrics scrape reads, each figure from the statement that already gives it."""
+        depth = self.queue_depth()
+        oldest, mean_bytes = self.queue_estimate(SIZE_SAMPLE_ROWS)
+        return DatabaseGauges(
+            queue_depth=depth,
+            queue_bytes=int(depth * mean_bytes),
+            queue_oldest_age_s=max(0.0, (now - oldest) / NS_PER_SECOND) if oldest else 0.0,
+            outbox_depth=self.outbox_depth(),
+            dead_letters=self.dead_letter_count(),
+            recent_rows=self.recent_count(now),
+            counters=self.counter_values(),
+        )
 
     def queue_depth(self) -> int:
         with self._reading() as conn:

@@ -7,9 +7,9 @@ from contextlib import AbstractContextManager
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.model import ExportHealth, RecentEntry, ViewerStatus
+from gateway.model import ExportHealth, RecentEntry
 from gateway.store._rows import recent_entry
-from gateway.store._schema import export_health, export_outbox, recent_log_entries
+from gateway.store._schema import export_health, recent_log_entries
 
 MAX_ERROR_TEXT = 500  # the header shows a line, not Logflare's whole answer
 
@@ -70,22 +70,16 @@ class ViewerStatements:
         with self._reading() as conn:
             return [str(service) for service in conn.execute(statement).scalars()]
 
-    def viewer_status(self, now: int) -> ViewerStatus:
-        """Entries in the window, outbox depth and exporter health, in one read."""
-        live = recent_log_entries.c.expires_at > now
-        window = select(func.count()).select_from(recent_log_entries).where(live)
-        outbox = select(func.count()).select_from(export_outbox)
+    def export_health(self) -> ExportHealth:
+        """The Logflare exporter's last success and last error (zeros: never)."""
         health = select(export_health).where(export_health.c.exporter == "logflare")
         with self._reading() as conn:
-            window_entries = int(conn.execute(window).scalar_one())
-            outbox_depth = int(conn.execute(outbox).scalar_one())
             row = conn.execute(health).mappings().first()
-        export = ExportHealth()
-        if row is not None:
-            export = ExportHealth(
-                int(row["last_success"]), int(row["last_error"]), str(row["last_error_text"])
-            )
-        return ViewerStatus(window_entries, (), export, outbox_depth)
+        if row is None:
+            return ExportHealth()
+        return ExportHealth(
+            int(row["last_success"]), int(row["last_error"]), str(row["last_error_text"])
+        )
 
     def record_export_result(self, now: int, error: str | None) -> None:
         """Note an export request's result: a success (error None) or why it failed."""
