@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import shutil
 import statistics
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -27,9 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import sync_playwright
-
-from bench.viewerbench import CHROMIUM_ARGS
+from bench.viewerbench import CHROMIUM_ARGS, chromium
 from gateway.wsgi_server import WsgiServer
 
 CLIENT = Path(__file__).resolve().parents[1] / "viewer" / "static" / "logsieve-client.js"
@@ -137,15 +134,8 @@ def _serving(app: Callable[..., Iterable[bytes]]) -> Iterator[WsgiServer]:
 
 @contextmanager
 def _page() -> Iterator[Any]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        raise RuntimeError("chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+    with chromium(CHROMIUM_ARGS) as browser:
+        yield browser.new_page()
 
 
 def run_client_bench() -> ClientResult:

@@ -10,7 +10,6 @@ when the probe's entry arrived. Latency = arrival - acknowledgement, over (probe
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 import threading
@@ -19,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-import websocket
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
 from bench.clients import LoadPlan, LoadRun
+from bench.viewerbench import StreamFollower
 from bench.workload import FloodWorkload
 from gateway.app import Gateway
 from gateway.config import parse_config
@@ -43,24 +42,6 @@ class EndToEndResult:
     seen: int  # (probe, page) pairs that arrived
     p50_s: float
     p99_s: float
-
-
-class _Page(threading.Thread):
-    def __init__(self, url: str) -> None:
-        super().__init__(daemon=True)
-        self.socket = websocket.create_connection(url, timeout=120)
-        self.socket.send('{"after": "0", "minSeverity": "ERROR"}')
-        self.arrived: dict[str, float] = {}
-
-    def run(self) -> None:
-        try:
-            while True:
-                frame = json.loads(self.socket.recv())
-                now = time.time()
-                for entry in frame.get("entries", {}).get("entries", []):
-                    self.arrived.setdefault(entry.get("body", ""), now)
-        except Exception:  # closed at the end
-            return
 
 
 class _Probes(threading.Thread):
@@ -114,7 +95,8 @@ def run_e2e(
     try:
         assert gateway.viewer is not None
         stream = gateway.viewer.url.replace("http://", "ws://") + "/logs/stream"
-        followers = [_Page(stream) for _ in range(pages)]
+        errors_only = '{"after": "0", "minSeverity": "ERROR"}'  # the probes are ERROR
+        followers = [StreamFollower(stream, errors_only) for _ in range(pages)]
         for page in followers:
             page.start()
         calls_per_thread = rate / RECORDS_PER_CALL / (2 * THREADS)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import logging
 import os
 import re
@@ -187,17 +188,24 @@ def _running_viewer(folder: Path, counter: _QueryCounter) -> Iterator[tuple[str,
 
 
 @contextmanager
-def _browser() -> Iterator[Any]:
-    """One headless Chromium context: its tabs are the pages."""
+def chromium(args: list[str]) -> Iterator[Any]:
+    """Debian's headless Chromium through Playwright (the bench does not import tests/)."""
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(executable).exists():
         raise RuntimeError("chromium is not installed (apt-get install chromium)")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=BROWSER_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=args)
         try:
-            yield browser.new_context()
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def _browser() -> Iterator[Any]:
+    """One headless Chromium context: its tabs are the pages."""
+    with chromium(BROWSER_ARGS) as browser:
+        yield browser.new_context()
 
 
 def _open_pages(context: Any, url: str, count: int) -> list[Any]:
@@ -292,22 +300,24 @@ def _viewer_calls(before: Counter[str], after: Counter[str], inserts: int) -> Co
     return +calls  # drops the names left at zero
 
 
-class _Follower(threading.Thread):
-    """A page without a browser: a websocket client following the stream, as a page's socket
-    does, so that 50 pages can be open without 50 browsers' painting on 2 cores."""
+class StreamFollower(threading.Thread):
+    """A page without a browser: a websocket client following the live stream as a page's
+    socket does, noting when each entry (by body) first arrived. 50 of them stand for 50
+    pages without 50 browsers painting on 2 cores."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, stream_url: str, subscribe: str = '{"after": "0"}') -> None:
         super().__init__(daemon=True)
-        stream = url.replace("http://", "ws://", 1).replace("/logs", "/logs/stream", 1)
-        self.socket = websocket.create_connection(stream, timeout=30)
-        self.socket.send('{"after": "0"}')
-        self.entries = 0
+        self.socket = websocket.create_connection(stream_url, timeout=120)
+        self.socket.send(subscribe)
+        self.arrived: dict[str, float] = {}  # body -> time.time() of its first arrival
 
     def run(self) -> None:
         with contextlib.suppress(Exception):  # ends when the socket is closed
             while True:
-                frame = self.socket.recv()
-                self.entries += frame.count('"body"')
+                frame = json.loads(self.socket.recv())
+                now = time.time()
+                for entry in frame.get("entries", {}).get("entries", []):
+                    self.arrived.setdefault(entry.get("body", ""), now)
 
 
 def run_viewer(
@@ -323,7 +333,8 @@ def run_viewer(
     ):
         opened = time.monotonic()
         open_pages = _open_pages(context, url, pages)
-        followed = [_Follower(url) for _ in range(followers)]
+        stream = url.replace("http://", "ws://", 1).replace("/logs", "/logs/stream", 1)
+        followed = [StreamFollower(stream) for _ in range(followers)]
         for follower in followed:
             follower.start()
         setup_s = time.monotonic() - opened
@@ -336,7 +347,7 @@ def run_viewer(
         shown = _latencies(open_pages)
         for follower in followed:
             follower.socket.close()
-    unheard = sum(max(0, inserted - follower.entries) for follower in followed)
+    unheard = sum(max(0, inserted - len(follower.arrived)) for follower in followed)
     p50, p99 = _percentiles([ms for page in shown for ms in page])
     return ViewerResult(
         pages=pages + followers,
