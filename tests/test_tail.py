@@ -7,26 +7,18 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import websocket
 
 from gateway.model import Entry
 from gateway.store import Store
 from gateway.tail import TailFilter, follow, safe
 from gateway.testing import FakeClock
-from tests.live_viewer import running_viewer, serving, stream_url
+from tests.live_viewer import serving, stream_url
 
 T0 = 1_767_225_600_000_000_000
 HOUR = 3600 * 10**9
-
-
-@pytest.fixture
-def viewer(tmp_path: Path) -> Iterator[tuple[Store, str]]:
-    with running_viewer(tmp_path, FakeClock(T0), poll_interval=0.05) as (server, store):
-        yield store, stream_url(server)
 
 
 def entry(body: str, band: str = "ERROR", service: str = "checkout", count: int = 1) -> Entry:
@@ -38,8 +30,8 @@ def connect(url: str) -> websocket.WebSocket:
     return websocket.create_connection(url, timeout=10)
 
 
-def test_tail_prints_the_stream_filtered_and_escaped(viewer: tuple[Store, str]) -> None:
-    store, url = viewer
+def test_tail_prints_the_stream_filtered_and_escaped(viewer_stream: tuple[Store, str]) -> None:
+    store, url = viewer_stream
     store.add_recent(
         [
             (entry("Error: Failed to connect to db:5432", count=100), T0 + HOUR),
@@ -57,8 +49,8 @@ def test_tail_prints_the_stream_filtered_and_escaped(viewer: tuple[Store, str]) 
     assert "\x1b" not in out.getvalue()
 
 
-def test_tail_follows_live_entries_and_greps(viewer: tuple[Store, str]) -> None:
-    store, url = viewer
+def test_tail_follows_live_entries_and_greps(viewer_stream: tuple[Store, str]) -> None:
+    store, url = viewer_stream
     out = io.StringIO()
     done = threading.Event()
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import websocket
 
 from gateway.model import Entry
@@ -18,12 +16,6 @@ from tests.viewer_rig import Rig, close_code, make_entry, open_stream, recv
 
 T0 = 1_767_225_600_000_000_000
 HOUR = 3600 * 10**9
-
-
-@pytest.fixture
-def viewer(tmp_path: Path) -> Iterator[tuple[Store, str]]:
-    with running_viewer(tmp_path, FakeClock(T0), poll_interval=0.05) as (server, store):
-        yield store, stream_url(server)
 
 
 def add(store: Store, body: str, band: str, service: str = "checkout") -> None:
@@ -43,9 +35,9 @@ def bodies(frame: dict[str, Any]) -> list[str]:
 
 
 def test_backfill_and_live_entries_are_filtered_on_the_server(
-    viewer: tuple[Store, str],
+    viewer_stream: tuple[Store, str],
 ) -> None:
-    store, url = viewer
+    store, url = viewer_stream
     add(store, "disk failed", "ERROR")
     add(store, "disk fine", "INFO")
     add(store, "disk failed", "ERROR", service="search")
@@ -60,8 +52,8 @@ def test_backfill_and_live_entries_are_filtered_on_the_server(
     socket.close()
 
 
-def test_an_unknown_severity_filter_is_refused(viewer: tuple[Store, str]) -> None:
-    _, url = viewer
+def test_an_unknown_severity_filter_is_refused(viewer_stream: tuple[Store, str]) -> None:
+    _, url = viewer_stream
     socket = subscribe(url, minSeverity="LOUD")
     assert close_code(socket) == 1008
 
@@ -76,8 +68,8 @@ def test_past_the_connection_cap_a_page_is_told_why(tmp_path: Path) -> None:
         second.close()
 
 
-def test_severity_toggles_keep_only_the_bands_chosen(viewer: tuple[Store, str]) -> None:
-    store, url = viewer
+def test_severity_toggles_keep_only_the_bands_chosen(viewer_stream: tuple[Store, str]) -> None:
+    store, url = viewer_stream
     for band in ("INFO", "WARN", "ERROR"):
         add(store, f"a {band.lower()}", band)
     socket = subscribe(url, severities=["INFO", "ERROR"])

@@ -18,13 +18,14 @@ import websocket
 
 from gateway.model import Entry
 from gateway.store import Store
-from tests.live_viewer import FixedClock, watched_page
+from tests.live_viewer import FixedClock, running_viewer, stream_url, watched_page
 from viewer.app import create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
 
 NS = 1_000_000_000
 T0 = 1_700_000_000 * NS
+STREAM_T0 = 1_767_225_600_000_000_000  # what test_tail and test_viewer_filters write at
 TTL_NS = 3600 * NS
 RECV_SECONDS = 5.0  # deadline for any one message the test waits on
 
@@ -145,3 +146,10 @@ def live_store(tmp_path: Path) -> Iterator[Store]:
 def wall_clock() -> FixedClock:
     # Near the browser's clock: the page drops rows whose expiry has passed by its own time.
     return FixedClock(time.time_ns())
+
+
+@pytest.fixture
+def viewer_stream(tmp_path: Path) -> Iterator[tuple[Store, str]]:
+    """A running viewer with its own polling feed: (its store, its stream's ws:// URL)."""
+    with running_viewer(tmp_path, FixedClock(STREAM_T0), poll_interval=0.05) as (server, store):
+        yield store, stream_url(server)
