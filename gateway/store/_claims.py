@@ -10,13 +10,13 @@ stalled past its lease cannot delete rows another stage has re-claimed.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, Connection, delete, literal_column, update
 
 from gateway.model import Claim
 from gateway.store._schema import log_queue, queue_lease
+from gateway.store._writer_lock import WriterLock
 
 HEAD = "head"
 # The database's own clock in unix nanoseconds: leases must not depend on any gateway's clock.
@@ -62,7 +62,7 @@ class ClaimStrategy(Protocol):
 class HeadLease:
     """SQLite: one stage at a time holds the oldest rows through a single lease row."""
 
-    def __init__(self, write_lock: threading.Lock) -> None:
+    def __init__(self, write_lock: WriterLock) -> None:
         self._write_lock = write_lock  # the store's: this process's writers take turns on it
 
     def claim(self, conn: Connection, token: int, lease_ns: int, limit: int) -> Claim:

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gateway.store._writer_lock import WriterLock
+
 Rows = Sequence[tuple[Any, ...]]
 
 
@@ -27,7 +29,7 @@ class _Pending:
 
 class GroupCommit:
     def __init__(
-        self, write: Callable[[list[tuple[Any, ...]]], None], commit_lock: threading.Lock
+        self, write: Callable[[list[tuple[Any, ...]]], None], commit_lock: WriterLock
     ) -> None:
         self._write = write
         self._commit_lock = commit_lock  # shared with every other writer of the database

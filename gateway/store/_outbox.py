@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 
 from gateway.store._claims import OUTBOX_CLAIM_POSTGRES, OUTBOX_CLAIM_SQLITE, raw_rows
 from gateway.store._schema import dead_letter, export_outbox
+from gateway.store._writer_lock import WriterLock
 
 
 class OutboxStatements:
@@ -18,7 +18,7 @@ class OutboxStatements:
     released for another try, or moved to dead_letter."""
 
     dialect: str
-    _write_lock: threading.Lock | None
+    _write_lock: WriterLock | None
 
     def _writing(self, locked: bool = True) -> AbstractContextManager[Connection]:
         raise NotImplementedError

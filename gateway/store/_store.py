@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -52,6 +51,7 @@ from gateway.store._schema import (
     recent_log_entries,
 )
 from gateway.store._viewer import ViewerStatements
+from gateway.store._writer_lock import WriterLock
 
 MAX_CACHED_ORIGINS = 10_000
 SIZE_SAMPLE_ROWS = 1000  # queue bytes = depth x the mean size of the newest rows: no scan
@@ -68,9 +68,9 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
     ) -> None:
         self.dialect = make_url(url).get_backend_name()
         self._engine = make_engine(url, pool_size, sqlite_synchronous.upper())
-        # SQLite takes one writer at a time: this process's writers queue here, on a lock that
-        # wakes the next one at once, rather than napping in SQLite's busy handler.
-        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+        # SQLite takes one writer at a time: writers of every process queue here, on a lock
+        # that wakes the next one at once, rather than napping in SQLite's busy handler.
+        self._write_lock = WriterLock(_sqlite_file(url)) if self.dialect == "sqlite" else None
         self._claims: ClaimStrategy = (
             HeadLease(self._write_lock) if self._write_lock else RowClaims()
         )
@@ -330,3 +330,9 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
         )
         with self._writing() as conn:
             return int(conn.execute(statement).rowcount)
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL, None for an in-memory database."""
+    database = make_url(url).database
+    return database if database and database != ":memory:" and "mode=memory" not in url else None
