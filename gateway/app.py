@@ -25,6 +25,7 @@ from gateway.receiver import OtlpGrpcReceiver
 from gateway.sampling import SamplingPolicy
 from gateway.scheduler import Periodic
 from gateway.store import Store
+from gateway.supervisor import ProcessingChild
 from gateway.telemetry import TelemetryServer
 from viewer.app import create_app
 from viewer.feed import LiveFeed
@@ -45,17 +46,24 @@ class Overrides:
     exporter: Exporter | None = None
     viewer_poll_interval: float = 0.25
     run_jobs: bool = True
+    config_warnings: bool = True  # off in a processing child: its parent gave them
 
 
 class Gateway:
-    def __init__(self, config: Config, overrides: Overrides = Overrides()) -> None:
+    def __init__(
+        self,
+        config: Config,
+        overrides: Overrides = Overrides(),
+        processing_child: ProcessingChild | None = None,
+    ) -> None:
         self.config = config
+        self.processing_child = processing_child  # processing in its own process (run)
         self.clock = overrides.clock or SystemClock()
         self.store = Store(config.storage.url, sqlite_synchronous=config.storage.sqlite_synchronous)
         self.policy = SamplingPolicy.from_config(config.processor.sampling)
         self.components = frozenset(config.components)
         self.metrics = Metrics()
-        self.exporter = overrides.exporter or self._logflare(config)
+        self.exporter = overrides.exporter or self._logflare(config, overrides, processing_child)
         self.batch = BatchStage(
             self.store, self.policy, self._batch_settings(config), metrics=self.metrics
         )
@@ -118,10 +126,12 @@ class Gateway:
         self.telemetry = self._telemetry(config)
         self._lock_file: IO[bytes] | None = None
 
-    def _logflare(self, config: Config) -> Exporter | None:
+    def _logflare(
+        self, config: Config, overrides: Overrides, processing_child: ProcessingChild | None
+    ) -> Exporter | None:
         logflare = config.exporters.logflare
         if not logflare.enabled:
-            if "processing" in self.components:
+            if overrides.config_warnings and ("processing" in self.components or processing_child):
                 log.warning("Logflare exporter is off: no source and api_key configured")
             return None
         return LogflareExporter(logflare)
@@ -162,12 +172,16 @@ class Gateway:
         )
 
     def readiness(self) -> dict[str, bool]:
-        """What /readyz checks: the database answers, receivers bound, not shutting down."""
-        return {
+        """What /readyz checks: the database answers, receivers bound, the processing child
+        runs (when there is one), not shutting down."""
+        checks = {
             "database": self._database_answers(),
             "receivers": "ingest" not in self.components or self.receiver.port > 0,
             "not_shutting_down": not self._stopped.is_set(),
         }
+        if self.processing_child:
+            checks["processing_child"] = self.processing_child.alive()
+        return checks
 
     def _database_answers(self) -> bool:
         try:
@@ -198,8 +212,9 @@ class Gateway:
     def start(self) -> None:
         if self.telemetry:  # first: a probe can tell "starting" from "dead"
             self.telemetry.start()
+            log.info("metrics and health at %s (/metrics, /healthz, /readyz)", self.telemetry.url)
         self.store.create_schema()
-        if "processing" in self.components:
+        if "processing" in self.components or self.processing_child:
             self._own_embedded_database()
         if "ingest" in self.components:
             self.receiver.start()
@@ -212,8 +227,11 @@ class Gateway:
         if "processing" in self.components:
             for job in self._jobs:
                 job.start()
+        if self.processing_child:  # after the schema exists: the child starts on it
+            self.processing_child.start(self._lock_file)
         freeze_long_lived()
-        log.info("logsieve started: %s", ", ".join(sorted(self.components)))
+        parts = sorted(self.components) + (["processing (child)"] if self.processing_child else [])
+        log.info("logsieve started: %s", ", ".join(parts))
 
     def _own_embedded_database(self) -> None:
         """One processing component per SQLite file: lock it, then take back what a crashed
@@ -221,6 +239,8 @@ class Gateway:
         if self.store.dialect != "sqlite":
             return  # shared: other gateways' claims come back when their leases run out
         self._lock_file = exclusive_lock(self.store.path + ".lock")
+        if self.processing_child:
+            return  # the child takes back what a crashed run held, each time it starts
         released = self.store.release_all_claims()
         if released:
             log.info("took back %d claimed batches and events left by a previous run", released)
@@ -236,6 +256,8 @@ class Gateway:
             self.receiver.shutdown()
         for job in self._jobs:
             job.shutdown()
+        if self.processing_child:
+            self.processing_child.shutdown()
         if self.viewer:
             self.viewer.shutdown()
         self.feed.shutdown()

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway import logs, severity
+from gateway import logs, severity, supervisor
 from gateway.clock import SystemClock
 from gateway.config import Config, config_secrets, load_config
 from gateway.errors import ConfigError, StorageError
@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="overrides telemetry.logs.level",
     )
+    # Internal: how `run` starts its processing child (gateway/supervisor.py).
+    run.add_argument(supervisor.CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(command=_run)
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("file")
@@ -281,11 +283,28 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     settings = config.telemetry.logs
     logs.configure(settings.format, args.log_level or settings.level, config_secrets(config))
-    from gateway.app import Gateway  # heavy imports only when running
+    if args.processing_child:
+        supervisor.die_with_parent()
+        return _serve(supervisor.child_config(config), quiet=True)
+    if not supervisor.wants_child(config):
+        return _serve(config)
+    shared_metrics = supervisor.prepare_shared_metrics()
+    try:
+        child = supervisor.ProcessingChild(args.config, args.log_level)
+        return _serve(supervisor.parent_config(config), child)
+    finally:
+        supervisor.remove_shared_metrics(shared_metrics)
+
+
+def _serve(
+    config: Config, child: supervisor.ProcessingChild | None = None, quiet: bool = False
+) -> int:
+    """Run until SIGINT or SIGTERM; `quiet`: the parent already warned about the config."""
+    from gateway.app import Gateway, Overrides  # heavy imports only when running
 
     stop = _stop_on_signals()  # before start: a signal during start-up still stops cleanly
     try:
-        gateway = Gateway(config)
+        gateway = Gateway(config, Overrides(config_warnings=not quiet), processing_child=child)
     except (StorageError, OSError) as exc:
         log.error("cannot start: %s", exc)
         return EXIT_FAILURE

@@ -102,6 +102,9 @@ class ProcessorConfig(Model):
     # How long a claimed batch stays with its stage (on the database's clock) before another
     # stage may take it over: a crashed or stalled gateway's rows come back after this.
     lease: Duration = 60.0
+    # `logsieve run` puts the batch stage, export and purge in a child process, so that
+    # they and the receivers each get a core (not for an in-memory SQLite database).
+    own_process: bool = True
     dedupe: DedupeConfig = DedupeConfig()
     sampling: SamplingConfig = SamplingConfig()
 

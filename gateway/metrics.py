@@ -8,10 +8,11 @@ chooses: labels are the receiver ("grpc", "http"), a fixed reason, or a severity
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -37,6 +38,9 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
+        # What /metrics shows: this registry, or with a processing child (supervisor.py),
+        # the counters every process of the gateway wrote to the shared directory.
+        self.exposition = _shared_registry() or self.registry
         self.received = Counter(
             "logsieve_receiver_records_received",
             "Log records in requests that reached a receiver",
@@ -74,7 +78,10 @@ class Metrics:
             "logsieve_batch_entries", "Entries the records were deduplicated into", registry=r
         )
         self.dedupe_ratio = Gauge(
-            "logsieve_batch_dedupe_ratio", "Records per entry in the last batch", registry=r
+            "logsieve_batch_dedupe_ratio",
+            "Records per entry in the last batch",
+            registry=r,
+            multiprocess_mode="mostrecent",
         )
         self.sampled_out = Counter(
             "logsieve_sampled_out_records",
@@ -104,13 +111,22 @@ class Metrics:
         self, read: Callable[[], DatabaseGauges], viewer_sockets: Callable[[], int] | None
     ) -> None:
         """Register the scrape-time gauges: `read` (Store.database_gauges) runs per scrape."""
-        self.registry.register(_DatabaseCollector(read, viewer_sockets))
+        self.exposition.register(_DatabaseCollector(read, viewer_sockets))
 
     def refuse_request(self, receiver: str, reason: str) -> None:
         self.refused_requests.labels(receiver=receiver, reason=reason).inc()
 
     def refuse_records(self, receiver: str, reason: str, records: int) -> None:
         self.refused_records.labels(receiver=receiver, reason=reason).inc(records)
+
+
+def _shared_registry() -> CollectorRegistry | None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return None
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return registry
 
 
 class _DatabaseCollector(Collector):

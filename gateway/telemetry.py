@@ -21,7 +21,7 @@ Checks = Callable[[], dict[str, bool]]
 
 class TelemetryServer:
     def __init__(self, metrics: Metrics, checks: Checks, endpoint: str) -> None:
-        self._metrics_app = make_wsgi_app(metrics.registry)
+        self._metrics_app = make_wsgi_app(metrics.exposition)
         self._checks = checks
         host, port = endpoint.rsplit(":", 1)
         self._server = WsgiServer(self.wsgi, host.strip("[]"), int(port), name="telemetry")

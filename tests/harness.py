@@ -61,6 +61,7 @@ class GatewayProcess:
         GatewayProcess.started.append(self)
         self.log: list[str] = []
         self._address: str | None = None
+        self._telemetry: str | None = None
         self._ready = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()
         if not self._ready.wait(60) or self.process.poll() is not None:
@@ -73,6 +74,8 @@ class GatewayProcess:
             self.log.append(line)
             if match := re.search(r"gRPC receiver listening on ([\w.:\[\]-]+)", line):
                 self._address = match.group(1)
+            if match := re.search(r"metrics and health at (http://[\w.:\[\]-]+)", line):
+                self._telemetry = match.group(1)
             if "logsieve started" in line:
                 self._ready.set()
         self._ready.set()
@@ -82,6 +85,15 @@ class GatewayProcess:
         assert self._address is not None
         return self._address
 
+    @property
+    def telemetry_url(self) -> str:
+        assert self._telemetry is not None
+        return self._telemetry
+
+    def children(self) -> list[int]:
+        """Pids of the processes this gateway started (its processing child)."""
+        return [pid for pid in _all_pids() if _parent_of(pid) == self.process.pid]
+
     def kill9(self) -> None:
         self.process.kill()
         self.process.wait(30)
@@ -89,6 +101,27 @@ class GatewayProcess:
     def terminate(self) -> int:
         self.process.terminate()
         return self.process.wait(60)
+
+
+def _all_pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _parent_of(pid: int) -> int | None:
+    try:  # "pid (name) state ppid ...": the name may hold spaces, so split after its ")"
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None  # gone meanwhile
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class SeqSender:

@@ -1,0 +1,181 @@
+"""`logsieve run` on two cores: the batch stage, export and purge in a child process.
+
+Python runs one thread at a time per process, and the receivers and the batch stage both
+want a core at a flood. So by default (`processor.own_process: true`) the parent runs the
+receivers and the viewer and keeps one child running `components: [processing]` on the same
+database, the same configuration file and the same environment:
+
+    logsieve run ──┬─ receivers (gRPC, HTTP), viewer, /metrics /healthz /readyz
+                   └─ child: logsieve run --processing-child ── batch stage, export, purge
+
+Nothing about the guarantees changes: the child claims, leases and finishes batches exactly
+as a `components: [processing]` process started by hand would. If the child dies it is
+started again (backoff 1 s doubling to 30 s) and takes back what it held; if the parent dies,
+even by SIGKILL, the kernel kills the child (PR_SET_PDEATHSIG), so no orphan keeps working.
+
+The child's metrics reach the parent's /metrics through prometheus-client's multiprocess
+mode: both processes write their counters into one temporary directory, read at scrape time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import IO
+
+from gateway.config import Config
+from gateway.locking import INHERITED_LOCK_VARIABLE
+
+log = logging.getLogger("logsieve.supervisor")
+CHILD_FLAG = "--processing-child"
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client at import
+METRICS_PREFIX = "logsieve-metrics-"
+PARENT_VARIABLE = "LOGSIEVE_SUPERVISOR_PID"
+PR_SET_PDEATHSIG = 1
+RESTART_INITIAL_S, RESTART_MAX_S = 1.0, 30.0
+STOP_GRACE_S = 30.0  # a batch in flight finishes; past this the child is killed (leases cover it)
+
+
+def wants_child(config: Config) -> bool:
+    """Whether `run` should put processing in a child: asked for, and there is a split to
+    make (ingest and processing both here) on a database two processes can share."""
+    parts = set(config.components)
+    in_memory = ":memory:" in config.storage.url or "mode=memory" in config.storage.url
+    return config.processor.own_process and {"ingest", "processing"} <= parts and not in_memory
+
+
+def parent_config(config: Config) -> Config:
+    """The parent's share of the work: everything but processing."""
+    parts = tuple(c for c in config.components if c != "processing")
+    return config.model_copy(update={"components": parts})
+
+
+def child_config(config: Config) -> Config:
+    """The child's share: processing only, with no endpoint of its own (the parent's
+    /metrics shows the child's counters)."""
+    metrics = config.telemetry.metrics.model_copy(update={"enabled": False})
+    telemetry = config.telemetry.model_copy(update={"metrics": metrics})
+    return config.model_copy(update={"components": ("processing",), "telemetry": telemetry})
+
+
+def prepare_shared_metrics() -> Path | None:
+    """Turn on prometheus-client's multiprocess mode for this process and its child.
+
+    It must happen before prometheus-client is imported; when something already imported
+    it (a test running `main()` in its own process), the child keeps metrics of its own.
+    """
+    if "prometheus_client" in sys.modules:
+        return None
+    _remove_stale_metrics()
+    directory = Path(tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-"))
+    os.environ[METRICS_DIR_VARIABLE] = str(directory)
+    return directory
+
+
+def _remove_stale_metrics() -> None:
+    """Directories left by gateways that were killed (SIGKILL leaves no time to clean up)."""
+    for stale in Path(tempfile.gettempdir()).glob(f"{METRICS_PREFIX}*-*"):
+        pid = stale.name.removeprefix(METRICS_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def remove_shared_metrics(directory: Path | None) -> None:
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class ProcessingChild:
+    """Keeps one `logsieve run --processing-child` running until shutdown()."""
+
+    def __init__(self, config_path: str, log_level: str | None = None) -> None:
+        self._argv = [sys.executable, "-m", "gateway", "run", "--config"]
+        self._argv += [str(Path(config_path).resolve()), CHILD_FLAG]
+        self._argv += ["--log-level", log_level] if log_level else []
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # spawn and stop never interleave
+        self._watcher = threading.Thread(target=self._watch, name="processing-child", daemon=True)
+        self.restarts = 0
+        self._lock_fd: int | None = None
+
+    def start(self, lock_file: IO[bytes] | None = None) -> None:
+        """Start the child; `lock_file`: the parent's lock on a SQLite queue, handed down
+        (gateway/locking.py), so that another gateway cannot take the queue between two
+        lives of the child."""
+        self._lock_fd = lock_file.fileno() if lock_file else None
+        self._spawn()
+        self._watcher.start()
+
+    def alive(self) -> bool:
+        process = self._process
+        return process is not None and process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def _spawn(self) -> None:
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            # PDEATHSIG fires when the thread that forked ends: the main thread the first
+            # time, then the watcher thread, and both live as long as the parent runs.
+            env = os.environ | {PARENT_VARIABLE: str(os.getpid())}
+            fds = (self._lock_fd,) if self._lock_fd is not None else ()
+            if fds:
+                env[INHERITED_LOCK_VARIABLE] = str(self._lock_fd)
+            # Its own process group: a Ctrl-C at the terminal reaches the parent, which then
+            # stops the child in order, instead of both at once.
+            self._process = subprocess.Popen(self._argv, env=env, process_group=0, pass_fds=fds)
+        log.info("processing runs in child process %d", self._process.pid)
+
+    def _watch(self) -> None:
+        delay = RESTART_INITIAL_S
+        while not self._stopping.is_set():
+            process = self._process
+            assert process is not None
+            code = process.wait()
+            if self._stopping.is_set():
+                return
+            log.error(
+                "the processing child exited with %d; starting it again in %.0f s", code, delay
+            )
+            if self._stopping.wait(delay):
+                return
+            delay = min(RESTART_MAX_S, delay * 2)
+            self.restarts += 1
+            self._spawn()
+
+    def shutdown(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Ask the child to finish its batch and stop; kill it after `grace_s`. Idempotent."""
+        with self._lock:
+            self._stopping.set()
+            process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            log.warning("the processing child did not stop in %.0f s: killed", grace_s)
+            process.kill()
+            process.wait()
+
+
+def die_with_parent() -> None:
+    """In the child, first thing: ask the kernel for SIGKILL when the parent goes away."""
+    parent = int(os.environ.get(PARENT_VARIABLE, "0"))
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent and os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
