@@ -37,7 +37,7 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NAMES = (
     "ingest-durable",
     "ingest-full",
-    "ingest-split",
+    "ingest-thread",
     "ingest-http",
     "ingest-small",
     "ingest-nowrite",
@@ -120,7 +120,7 @@ class Runner:
         url: str | None,
         batch_stage: bool = True,
         synchronous: str = "NORMAL",
-        processing_process: bool = False,
+        processing_process: bool = True,
         protocol: str = "grpc",
         small: bool = False,
     ) -> IngestResult:
@@ -152,13 +152,17 @@ class Runner:
         steps: dict[str, Callable[[], Any]] = {
             "ingest-durable": lambda: self._ingest(name, self._sqlite(name)),
             "ingest-full": lambda: self._ingest(name, self._sqlite(name), synchronous="FULL"),
-            "ingest-split": lambda: self._ingest(name, self._sqlite(name), processing_process=True),
+            "ingest-thread": lambda: self._ingest(
+                name, self._sqlite(name), processing_process=False
+            ),
             "ingest-http": lambda: self._ingest(name, self._sqlite(name), protocol="http"),
             "ingest-small": lambda: self._ingest(name, self._sqlite(name), small=True),
-            "ingest-nowrite": lambda: self._ingest(name, None),
+            "ingest-nowrite": lambda: self._ingest(name, None, processing_process=False),
             "handwritten-sqlite3": lambda: self._ingest(name, None, protocol=name),
             "handwritten-discard": lambda: self._ingest(name, None, protocol=name),
-            "ingest-paused": lambda: self._ingest(name, self._sqlite(name), batch_stage=False),
+            "ingest-paused": lambda: self._ingest(
+                name, self._sqlite(name), batch_stage=False, processing_process=False
+            ),
             "batch": lambda: run_batch(self._sqlite(name), sizes.batch_rows),
             "batch-flood": lambda: run_batch(self._sqlite(name), sizes.batch_rows, flood=True),
             "export-drain": lambda: run_drain(self._sqlite(name), sizes.batch_rows),

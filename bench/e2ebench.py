@@ -1,6 +1,7 @@
 """End to end: from a record's acknowledgement to its arrival on the live pages, under load.
 
-A real gateway (receiver, batch stage every `interval`, viewer) on a SQLite file takes a paced
+A real gateway (receiver and viewer, batch stage every `interval` in its processing child,
+as `logsieve run` runs) on a SQLite file takes a paced
 template flood (what logsieve is for) of 512-record requests at `rate` records/s from client
 processes, while `pages`
 websocket followers watch the live stream. A probe thread sends one ERROR record with a
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import yaml
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
@@ -26,6 +28,7 @@ from bench.viewerbench import StreamFollower
 from bench.workload import FloodWorkload
 from gateway.app import Gateway
 from gateway.config import parse_config
+from gateway.supervisor import ProcessingChild, parent_config
 
 PROBE_EVERY_S = 0.1
 RECORDS_PER_CALL = 512
@@ -71,20 +74,19 @@ def _probe(body: str) -> ExportLogsServiceRequest:
 
 
 def _gateway(folder: Path, interval_s: float) -> Gateway:
-    config = parse_config(
-        {
-            "components": ["ingest", "processing", "viewer"],
-            "receivers": {
-                "otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"enabled": False}}
-            },
-            "storage": {"url": f"sqlite:///{folder / 'e2e.db'}"},
-            "processor": {"interval": f"{interval_s}s"},
-            "viewer": {"endpoint": "127.0.0.1:0", "max_connections": 100},
-            "telemetry": {"metrics": {"enabled": False}},
-        },
-        env={},
-    )
-    return Gateway(config)
+    """As `logsieve run` runs it: processing in a child process (gateway/supervisor.py)."""
+    tree = {
+        "components": ["ingest", "processing", "viewer"],
+        "receivers": {"otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"enabled": False}}},
+        "storage": {"url": f"sqlite:///{folder / 'e2e.db'}"},
+        "processor": {"interval": f"{interval_s}s"},
+        "viewer": {"endpoint": "127.0.0.1:0", "max_connections": 100},
+        "telemetry": {"metrics": {"enabled": False}},
+    }
+    path = folder / "e2e.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    config = parse_config(tree, env={})
+    return Gateway(parent_config(config), processing_child=ProcessingChild(str(path)))
 
 
 def run_e2e(

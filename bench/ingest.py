@@ -1,7 +1,8 @@
 """Ingest benchmarks: a real OtlpGrpcReceiver in THIS process, clients in other processes.
 
 Durable: the receiver writes to a real Store while the batch stage drains the queue every
-1 s on a Periodic thread, as in production. No-write: the receiver's store is a stand-in
+1 s, in a processing process of its own as `logsieve run` does by default, or (own_process:
+false) on a Periodic thread of this process. No-write: the receiver's store is a stand-in
 whose enqueue does nothing, so the run measures gRPC + decode + convert alone.
 """
 
@@ -89,7 +90,8 @@ class IngestResult:
 
 
 class _ProcessingProcess:
-    """`logsieve run` with components [processing] on the same database: the second core."""
+    """`logsieve run` with components [processing] on the same database: the second core,
+    as the child that `logsieve run` starts by default (gateway/supervisor.py) runs it."""
 
     def __init__(self, url: str, workdir: Path) -> None:
         config = workdir / "processing.yaml"

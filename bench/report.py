@@ -14,7 +14,7 @@ from bench.ingest import IngestResult
 from bench.memory import MemoryResult
 from bench.viewerbench import ViewerResult
 
-DURABLE_TARGET = 60_000  # records/s
+DURABLE_TARGET = 150_000  # records/s (the performance issue; the first asked 60,000)
 RATIO_TARGET = 0.6  # durable / no-write
 BATCH_TARGET = 2.0  # batch stage / durable ingest
 OUTAGE_EVENTS_PER_S = 1_000  # kept entries a second while Logflare is away (illustrative)
@@ -79,16 +79,19 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
     rows: list[Row] = []
     durable: Any = results.get("ingest-durable")
     if "ingest-durable" in results:
-        name = "1. Ingest, durable (SQLite file; batch stage every 1 s)"
+        name = (
+            "1. Ingest, durable, as `logsieve run` runs (SQLite file; batch stage every 1 s"
+            " in the processing child)"
+        )
         rows.append(_failed(name, durable) or _durable_row(name, durable))
     if "ingest-full" in results:
         name = "1b. Ingest, durable, storage.sqlite_synchronous=full (fsync per commit)"
         full = results["ingest-full"]
         rows.append(_failed(name, full) or _durable_row(name, full))
-    if "ingest-split" in results:
-        name = "1c. Ingest, durable, batch stage in its own process (components: [processing])"
-        split = results["ingest-split"]
-        rows.append(_failed(name, split) or _durable_row(name, split))
+    if "ingest-thread" in results:
+        name = "1c. Ingest, durable, batch stage a thread of the same process (own_process: false)"
+        thread = results["ingest-thread"]
+        rows.append(_failed(name, thread) or _durable_row(name, thread))
     if "ingest-http" in results:
         name = "1d. Ingest, durable, over OTLP/HTTP (protobuf bodies, one connection per caller)"
         http = results["ingest-http"]
