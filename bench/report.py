@@ -350,6 +350,6 @@ def _e2e_row(name: str, e: EndToEndResult) -> Row:
     details = (
         f"{e.achieved_rate:,.0f} records/s achieved (paced at {e.rate:,}); {e.pages} pages "
         f"(websocket followers); {e.probes} probes, {e.seen} (probe, page) arrivals; "
-        f"batch stage every {e.interval_s:.0f} s in the same process"
+        f"batch stage every {e.interval_s:.0f} s in the processing child"
     )
     return Row(name, result, compared, verdict, details)
