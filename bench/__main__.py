@@ -27,6 +27,7 @@ from bench.exportbench import run_drain
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_memory
 from bench.pg import PgSchema
+from bench.pgpair import run_pair
 from bench.report import build, render
 from bench.viewerbench import run_viewer
 from bench.workload import Workload
@@ -58,6 +59,7 @@ NAMES = (
     "pg-ingest",
     "pg-batch",
     "pg-batch-2",
+    "pg-gateways",
 )
 
 
@@ -176,6 +178,9 @@ class Runner:
             "memory-flood": lambda: run_memory(self._sqlite(name), sizes.memory_rows, flood=True),
             "pg-ingest": lambda: self._on_pg(lambda url: self._ingest(name, url)),
             "pg-batch": lambda: self._on_pg(lambda url: run_batch(url, sizes.batch_rows)),
+            "pg-gateways": lambda: self._on_pg(
+                lambda url: run_pair(url, self.payloads, sizes.warmup_s, sizes.duration_s)
+            ),
             "pg-batch-2": lambda: self._on_pg(
                 lambda url: run_batch_parallel(url, sizes.batch_rows, processes=2)
             ),

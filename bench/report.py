@@ -12,6 +12,7 @@ from bench.e2ebench import EndToEndResult
 from bench.exportbench import DrainResult
 from bench.ingest import IngestResult
 from bench.memory import MemoryResult
+from bench.pgpair import PairResult
 from bench.viewerbench import ViewerResult
 
 DURABLE_TARGET = 150_000  # records/s (the performance issue; the first asked 60,000)
@@ -168,7 +169,36 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = f"5c. Batch stage, two processing processes at once (PostgreSQL, {backlog})"
         pair = results["pg-batch-2"]
         rows.append(_failed(name, pair) or _parallel_row(name, pair, results.get("pg-batch")))
+    if "pg-gateways" in results:
+        name = "5d. PostgreSQL: one gateway against two on one database (each `logsieve run`)"
+        pair = results["pg-gateways"]
+        rows.append(_failed(name, pair) or _pair_row(name, pair))
     return rows
+
+
+SECOND_GATEWAY_TARGET = 0.6  # what a second gateway adds, at least
+
+
+def _pair_row(name: str, p: PairResult) -> Row:
+    one, two = p.one, p.two
+    ingest_gain = two.ingest_per_s / one.ingest_per_s - 1 if one.ingest_per_s else 0.0
+    processed_gain = two.processed_per_s / one.processed_per_s - 1 if one.processed_per_s else 0.0
+    result = (
+        f"one: ingest {one.ingest_per_s:,.0f}/s, processed {one.processed_per_s:,.0f}/s; "
+        f"two: ingest {two.ingest_per_s:,.0f}/s, processed {two.processed_per_s:,.0f}/s"
+    )
+    compared = (
+        f"the second adds {ingest_gain:+.0%} ingest, {processed_gain:+.0%} processing; "
+        f"target ≥ +{SECOND_GATEWAY_TARGET:.0%}"
+    )
+    verdict = _verdict(min(ingest_gain, processed_gain) >= SECOND_GATEWAY_TARGET)
+    details = "; ".join(
+        f"{d.gateways} gateway{'s' if d.gateways > 1 else ''}: CPU gateways {d.gateway_cores:.2f}"
+        f" cores, PostgreSQL {d.postgres_cores:.2f}, clients {d.client_cores:.2f}"
+        f" (of 2); Export p99 {d.p99_ms:,.0f} ms"
+        for d in (one, two)
+    )
+    return Row(name, result, compared, verdict, details)
 
 
 def _durable_row(name: str, r: IngestResult) -> Row:
