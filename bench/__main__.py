@@ -41,6 +41,8 @@ NAMES = (
     "ingest-thread",
     "ingest-http",
     "ingest-small",
+    "small-handwritten-sqlite3",
+    "small-handwritten-discard",
     "ingest-nowrite",
     "handwritten-sqlite3",
     "handwritten-discard",
@@ -159,6 +161,12 @@ class Runner:
             ),
             "ingest-http": lambda: self._ingest(name, self._sqlite(name), protocol="http"),
             "ingest-small": lambda: self._ingest(name, self._sqlite(name), small=True),
+            "small-handwritten-sqlite3": lambda: self._ingest(
+                name, None, protocol="handwritten-sqlite3", small=True
+            ),
+            "small-handwritten-discard": lambda: self._ingest(
+                name, None, protocol="handwritten-discard", small=True
+            ),
             "ingest-nowrite": lambda: self._ingest(name, None, processing_process=False),
             "handwritten-sqlite3": lambda: self._ingest(name, None, protocol=name),
             "handwritten-discard": lambda: self._ingest(name, None, protocol=name),

@@ -101,6 +101,12 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = "1e. Ingest, durable, small requests: 1 record per Export, 32 callers"
         small = results["ingest-small"]
         rows.append(_failed(name, small) or _small_row(name, small))
+    for key, what in HANDWRITTEN.items():
+        if f"small-{key}" in results:
+            name = f"1f. Small requests, comparison: a hand-written Python receiver that {what}"
+            plain = results[f"small-{key}"]
+            small_ours = results.get("ingest-small")
+            rows.append(_failed(name, plain) or _handwritten_row(name, plain, small_ours))
     if "ingest-nowrite" in results:
         name = "2. Ingest, no write (stand-in store: parse + convert, discard)"
         nowrite = results["ingest-nowrite"]
