@@ -165,6 +165,13 @@ def _head(store: Store | None) -> int:
     return store.queue_extent()[0] if store is not None else 0
 
 
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (everything but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / TICKS
+
+
 def _cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -232,10 +239,12 @@ def run_ingest(
         if opts.profile_dir is not None:
             samplers = profile.start(opts.profile_dir, opts.name, opts.duration_s)
         cpu0, batch0, t0 = _cpu_s(), batch.cpu_s() if batch else 0.0, time.monotonic()
+        machine0 = machine_busy_s()
         finished0 = batch.finished if batch else 0
         head0, worker0 = _head(store), worker.cpu_s() if worker else 0.0
         time.sleep(max(0.0, window_end - time.monotonic()))
         cpu1, batch1, t1 = _cpu_s(), batch.cpu_s() if batch else 0.0, time.monotonic()
+        machine1 = machine_busy_s()
         finished1 = batch.finished if batch else 0
         if worker is not None:  # rows leave the head of the queue as the other process works
             finished0, finished1 = head0, _head(store)
@@ -250,6 +259,8 @@ def run_ingest(
             worker.stop()
     result = _result(clients, opts, cpu1 - cpu0, batch1 - batch0, t1 - t0, backlog)
     result.batch_records_per_s = (finished1 - finished0) / (t1 - t0)
+    busy = (machine1 - machine0) / (t1 - t0)
+    result.notes.append(f"whole machine {busy:.2f} of {os.cpu_count()} cores busy")
     if samplers:
         result.notes += profile.finish(samplers)
         records = clients.window_ok_calls * opts.records_per_call
