@@ -88,15 +88,15 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
     if "ingest-full" in results:
         name = "1b. Ingest, durable, storage.sqlite_synchronous=full (fsync per commit)"
         full = results["ingest-full"]
-        rows.append(_failed(name, full) or _durable_row(name, full))
+        rows.append(_failed(name, full) or _variant_row(name, full, durable))
     if "ingest-thread" in results:
         name = "1c. Ingest, durable, batch stage a thread of the same process (own_process: false)"
         thread = results["ingest-thread"]
-        rows.append(_failed(name, thread) or _durable_row(name, thread))
+        rows.append(_failed(name, thread) or _variant_row(name, thread, durable))
     if "ingest-http" in results:
         name = "1d. Ingest, durable, over OTLP/HTTP (protobuf bodies, one connection per caller)"
         http = results["ingest-http"]
-        rows.append(_failed(name, http) or _durable_row(name, http))
+        rows.append(_failed(name, http) or _variant_row(name, http, durable))
     if "ingest-small" in results:
         name = "1e. Ingest, durable, small requests: 1 record per Export, 32 callers"
         small = results["ingest-small"]
@@ -160,12 +160,7 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
     pg_ingest: Any = results.get("pg-ingest")
     if "pg-ingest" in results:
         name = "5a. Ingest, durable (PostgreSQL; batch stage every 1 s)"
-        row = _failed(name, pg_ingest) or _durable_row(name, pg_ingest)
-        if isinstance(pg_ingest, IngestResult) and isinstance(durable, IngestResult):
-            vs_sqlite = pg_ingest.records_per_s / durable.records_per_s
-            compared = f"{row.compared_with}; {vs_sqlite:.2f}x SQLite"
-            row = Row(row.measurement, row.result, compared, row.verdict, row.details)
-        rows.append(row)
+        rows.append(_failed(name, pg_ingest) or _variant_row(name, pg_ingest, durable))
     if "pg-batch" in results:
         name = f"5b. Batch stage process_queue (PostgreSQL, {sizes.batch_rows:,} rows)"
         pg_batch = results["pg-batch"]
@@ -205,6 +200,15 @@ def _pair_row(name: str, p: PairResult) -> Row:
         for d in (one, two)
     )
     return Row(name, result, compared, verdict, details)
+
+
+def _variant_row(name: str, r: IngestResult, durable: Any) -> Row:
+    """A variant of row 1 (another setting, protocol or database): compared with row 1."""
+    compared = "row 1 not measured"
+    if isinstance(durable, IngestResult) and durable.records_per_s > 0:
+        compared = f"{r.records_per_s / durable.records_per_s:.2f}x row 1"
+    verdict = "MISMATCH" if r.integrity.startswith("MISMATCH") else "info"
+    return Row(name, _ingest_result(r), compared, verdict, _ingest_details(r, batch_stage=True))
 
 
 def _durable_row(name: str, r: IngestResult) -> Row:
