@@ -109,12 +109,67 @@ def run_memory(url: str, rows: int, flood: bool = False) -> MemoryResult:
         fill_s=filled["fill_s"],
         drain_s=drained["seconds"],
         baseline_mib=drained["baseline_kib"] / 1024,
-        peak_mib=max(drained["maxrss_kib"], drained["hwm_kib"]) / 1024,
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child forked from
+        # this (large) bench process would report the bench's own peak.
+        peak_mib=drained["hwm_kib"] / 1024,
         claims=drained["claims"],
         max_claim_rows=drained["max_claim_rows"],
         max_batch_records=drained["max_batch_records"],
         left=drained["left"],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayMemoryResult:
+    rows: int
+    drain_s: float  # from the gateway's start to an empty queue
+    parent_mib: float  # peak RSS of the receivers and viewer
+    child_mib: float  # peak RSS of the processing child
+
+    @property
+    def total_mib(self) -> float:
+        return self.parent_mib + self.child_mib
+
+
+def run_gateway_memory(folder: Path, rows: int) -> GatewayMemoryResult:
+    """`logsieve run` as deployed (processing in its child) drains a `rows` template flood;
+    the peak RSS of both processes is read from /proc before they stop."""
+    url = f"sqlite:///{folder / 'gateway-memory.db'}"
+    filled = _child("fill-flood", url, str(rows), timeout_s=300)
+    if filled["rows"] != rows:
+        raise RuntimeError(f"filled {filled['rows']} rows, wanted {rows}")
+    from bench.pgpair import children
+    from gateway.store import Store
+
+    config = folder / "gateway-memory.yaml"
+    config.write_text(
+        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}}\n"
+        f"storage: {{url: '{url}'}}\nviewer: {{endpoint: '127.0.0.1:0'}}\n"
+        "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\nprocessor: {interval: 1s}\n"
+    )
+    store, began = Store(url), time.monotonic()
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while store.queue_depth() and time.monotonic() - began < 300:
+            time.sleep(0.1)
+        drain_s = time.monotonic() - began
+        (child,) = children(gateway.pid)
+        parent_kib, child_kib = _hwm_kib(gateway.pid), _hwm_kib(child)
+    finally:
+        gateway.terminate()
+        gateway.wait(60)
+        store.dispose()
+    return GatewayMemoryResult(rows, drain_s, parent_kib / 1024, child_kib / 1024)
+
+
+def _hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 def main(argv: list[str]) -> int:

@@ -72,7 +72,7 @@ class _Gateway:
             raise RuntimeError("a gateway did not start")
 
     def pids(self) -> list[int]:
-        return [self.process.pid, *_children(self.process.pid)]
+        return [self.process.pid, *children(self.process.pid)]
 
     def stop(self) -> None:
         self.process.terminate()
@@ -159,5 +159,6 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
+    """The processes `pid` started."""
     return [p for p in _pids() if (fields := _stat(p)[1]) and int(fields[1]) == pid]

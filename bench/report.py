@@ -11,7 +11,7 @@ from bench.costbench import CostResult
 from bench.e2ebench import EndToEndResult
 from bench.exportbench import DrainResult
 from bench.ingest import IngestResult
-from bench.memory import MemoryResult
+from bench.memory import GatewayMemoryResult, MemoryResult
 from bench.pgpair import PairResult
 from bench.viewerbench import ViewerResult
 
@@ -157,6 +157,11 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = f"4b. Peak RSS and rate draining a {sizes.memory_rows:,}-row template flood (SQLite)"
         flood = results["memory-flood"]
         rows.append(_failed(name, flood) or _memory_row(name, flood))
+    if "memory-gateway" in results:
+        backlog = f"{sizes.memory_rows:,}-row template flood"
+        name = f"4c. Peak RSS of the whole gateway (`logsieve run`) draining a {backlog}"
+        whole = results["memory-gateway"]
+        rows.append(_failed(name, whole) or _gateway_memory_row(name, whole))
     pg_ingest: Any = results.get("pg-ingest")
     if "pg-ingest" in results:
         name = "5a. Ingest, durable (PostgreSQL; batch stage every 1 s)"
@@ -175,6 +180,23 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         pair = results["pg-gateways"]
         rows.append(_failed(name, pair) or _pair_row(name, pair))
     return rows
+
+
+GATEWAY_RSS_TARGET_MB = 300  # the whole gateway, draining a 1,000,000-row backlog
+
+
+def _gateway_memory_row(name: str, m: GatewayMemoryResult) -> Row:
+    total_mb = m.total_mib * 1.048576
+    result = (
+        f"{m.total_mib:,.0f} MiB ({total_mb:,.0f} MB): receivers and viewer {m.parent_mib:,.0f}"
+        f" MiB + processing child {m.child_mib:,.0f} MiB"
+    )
+    compared = f"target < {GATEWAY_RSS_TARGET_MB} MB"
+    details = (
+        f"VmHWM of each process, read before it stops; queue empty {m.drain_s:.1f} s after"
+        f" start ({m.rows / m.drain_s:,.0f} records/s including start-up)"
+    )
+    return Row(name, result, compared, _verdict(total_mb < GATEWAY_RSS_TARGET_MB), details)
 
 
 SECOND_GATEWAY_TARGET = 0.6  # what a second gateway adds, at least
@@ -276,7 +298,7 @@ def _memory_row(name: str, m: MemoryResult) -> Row:
     )
     bounded = m.max_claim_rows <= m.max_batch_records and m.left == 0
     details = (
-        f"fresh subprocess (ru_maxrss/VmHWM); {m.claims} claims, "
+        f"fresh subprocess (VmHWM); {m.claims} claims, "
         f"largest {m.max_claim_rows:,} rows; "
         f"{m.left} rows left; fill (untimed, separate process) {m.fill_s:.0f} s"
     )
