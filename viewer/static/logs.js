@@ -265,7 +265,8 @@ function onSearchInput() {
 function handle(message) {
   if (message.hello) {
     serverSaid = "";
-    setConnection("live");
+    // LIVE once the backfill (or the catch-up after our cursor) is here, not at the hello:
+    // until then the page is not yet showing what the server holds.
     if (message.hello.ttlSeconds) $("ttl").textContent = humanDuration(message.hello.ttlSeconds);
     header.sampling = message.hello.sampling || "";
     header.backfillLimit = Number(message.hello.backfillLimit || 0);
@@ -280,6 +281,7 @@ function handle(message) {
 
 function onEntries(batch) {
   failures = 0; // reset only once the store has answered, so a failing store backs off
+  if (connection !== "live") setConnection("live"); // the first frame after the hello
   const entries = batch.entries || [];
   const backfill = Boolean(batch.backfill);
   if (!backfill) header.noteReceived(entries.length);
