@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -41,6 +42,7 @@ METRICS_PREFIX = "logsieve-metrics-"
 PARENT_VARIABLE = "LOGSIEVE_SUPERVISOR_PID"
 PR_SET_PDEATHSIG = 1
 RESTART_INITIAL_S, RESTART_MAX_S = 1.0, 30.0
+HEALTHY_RUN_S = 60.0  # a child that ran this long starts the backoff afresh when it dies
 STOP_GRACE_S = 30.0  # a batch in flight finishes; past this the child is killed (leases cover it)
 
 
@@ -119,10 +121,6 @@ class ProcessingChild:
         process = self._process
         return process is not None and process.poll() is None
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
     def _spawn(self) -> None:
         with self._lock:
             if self._stopping.is_set():
@@ -141,19 +139,22 @@ class ProcessingChild:
     def _watch(self) -> None:
         delay = RESTART_INITIAL_S
         while not self._stopping.is_set():
-            process = self._process
+            process, began = self._process, time.monotonic()
             assert process is not None
             code = process.wait()
             if self._stopping.is_set():
                 return
-            log.error(
-                "the processing child exited with %d; starting it again in %.0f s", code, delay
-            )
+            if time.monotonic() - began > HEALTHY_RUN_S:  # a crash after a good run: no
+                delay = RESTART_INITIAL_S  # penalty left over from earlier ones
+            log.error("processing child exited with %d; starting it again in %.0f s", code, delay)
             if self._stopping.wait(delay):
                 return
             delay = min(RESTART_MAX_S, delay * 2)
             self.restarts += 1
-            self._spawn()
+            try:
+                self._spawn()
+            except OSError as exc:  # out of processes or memory: keep trying, slower
+                log.error("cannot start the processing child: %s", exc)
 
     def shutdown(self, grace_s: float = STOP_GRACE_S) -> None:
         """Ask the child to finish its batch and stop; kill it after `grace_s`. Idempotent."""
