@@ -239,3 +239,14 @@ def test_the_browser_logging_script_may_be_loaded_by_other_sites(
     response.close()
     page = app.test_client().get("/logs")
     assert "Access-Control-Allow-Origin" not in page.headers  # only that one public file
+
+
+def test_entries_dropped_before_the_backfill_went_out_are_missed_only_if_it_lacked_them() -> None:
+    sub = Subscription(capacity=2)
+    recent = [RecentEntry(i, make_entry(str(i)), T0 + TTL_NS) for i in range(1, 8)]
+    sub.offer(recent[:5])  # while the page connects: 1, 2 and 3 are pushed out
+    sub.delivered_through(2)  # its backfill held 1 and 2: only 3 is missing
+    assert sub.missed == 1
+    sub.offer(recent[5:])  # 4 and 5 pushed out now: both missed
+    assert sub.missed == 3
+    assert [r.id for r in sub.get(timeout=0)] == [6, 7]

@@ -9,6 +9,7 @@ backfill or resume (see viewer.app).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_CAPACITY = 10_000
 MAX_SERVICES = 100  # the page's service list; more than this is not a list anyone reads
+MAX_EARLY_DROPS = 10_000  # dropped ids remembered until the page's first frame is sent
 
 
 class Subscription:
@@ -37,6 +39,10 @@ class Subscription:
         self._closed = False
         self._status: ViewerStatus | None = None  # newest status not yet taken
         self.missed = 0
+        # Until the page's first frame is sent, drops are also remembered by id: those its
+        # backfill held after all were not missed (delivered_through takes them back).
+        self._connecting = True
+        self._early_drops: list[int] = []
 
     @property
     def closed(self) -> bool:
@@ -48,9 +54,24 @@ class Subscription:
             if self._closed or not entries:
                 return
             maxlen = self._queue.maxlen or 0
-            self.missed += max(0, len(self._queue) + len(entries) - maxlen)
+            overflow = len(self._queue) + len(entries) - maxlen
+            if overflow > 0:
+                self._count_drops(overflow, entries)
             self._queue.extend(entries)
             self._ready.notify_all()
+
+    def _count_drops(self, overflow: int, entries: Sequence[RecentEntry]) -> None:
+        """Count the `overflow` oldest of queue + entries, which the deque is about to drop."""
+        self.missed += overflow
+        if self._connecting and len(self._early_drops) + overflow <= MAX_EARLY_DROPS:
+            oldest = itertools.islice(itertools.chain(self._queue, entries), overflow)
+            self._early_drops += [recent.id for recent in oldest]
+
+    def delivered_through(self, last_id: int) -> None:
+        """The page got every entry through `last_id` on connect: drops of those were no loss."""
+        with self._ready:
+            self.missed -= sum(1 for i in self._early_drops if i <= last_id)
+            self._connecting, self._early_drops = False, []
 
     def offer_status(self, status: ViewerStatus) -> None:
         """Hand over a new status (called by the feed); only the newest one matters."""

@@ -113,7 +113,7 @@ class StreamSession:
         self._send(stream.hello(0, self._s.ttl_seconds, self._s.sampling, self._s.backfill))
         after = self._read_subscribe()
         if after is not None:
-            self._send_initial(after)
+            self._send_initial(after, sub)
             self._send_status(sub)
             self._relay(sub)
 
@@ -143,7 +143,7 @@ class StreamSession:
             close_with_reason(self._ws, CLOSE_POLICY, said)
             return None
 
-    def _send_initial(self, after: int) -> None:
+    def _send_initial(self, after: int, sub: Subscription) -> None:
         now = self._s.clock.now_ns()
         catch_up = self._resume(after, now) if after else None
         if catch_up is None:
@@ -155,6 +155,7 @@ class StreamSession:
             self._cursor = after
             self._send_entries(catch_up, backfill=False, initial=True)
         self._skip_through = self._cursor
+        sub.delivered_through(self._cursor)
 
     def _backfill(self, now: int) -> list[RecentEntry]:
         """The newest `backfill` entries the filter keeps, looking back a bounded way."""
