@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -20,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from bench import profile
+from bench import procs, profile
 from bench.clients import ClientResult, LoadPlan, LoadRun
 from bench.handwritten import HandWrittenReceiver
 from gateway.batch import BatchSettings, BatchStage
@@ -34,8 +32,7 @@ from gateway.receivers_config import GrpcReceiverConfig, HttpReceiverConfig
 from gateway.sampling import SamplingPolicy
 from gateway.scheduler import Periodic
 from gateway.store import Store
-
-TICKS = os.sysconf("SC_CLK_TCK")
+from gateway.supervisor import ProcessingChild
 
 
 class NullStore:
@@ -90,34 +87,20 @@ class IngestResult:
 
 
 class _ProcessingProcess:
-    """`logsieve run` with components [processing] on the same database: the second core,
-    as the child that `logsieve run` starts by default (gateway/supervisor.py) runs it."""
+    """The processing child `logsieve run` starts by default (gateway/supervisor.py), on the
+    same database: the second core. Its logs are kept to warnings."""
 
     def __init__(self, url: str, workdir: Path) -> None:
         config = workdir / "processing.yaml"
-        config.write_text(
-            f"components: [processing]\nstorage: {{url: '{url}'}}\nprocessor: {{interval: 1s}}\n"
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLARE_")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "run", "--config", str(config)],
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert self.process.stderr is not None
-        for line in self.process.stderr:  # wait until it runs
-            if "logsieve started" in line:
-                break
-        threading.Thread(target=self.process.stderr.read, daemon=True).start()  # keep draining
+        config.write_text(f"storage: {{url: '{url}'}}\nprocessor: {{interval: 1s}}\n")
+        self.child = ProcessingChild(str(config), log_level="WARNING")
+        self.child.start()
 
     def cpu_s(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        return procs.cpu_s(self.child.pid) if self.child.pid else 0.0
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(120)
+        self.child.shutdown(grace_s=120)
 
 
 class _BatchLoop:
@@ -145,11 +128,7 @@ class _BatchLoop:
     def cpu_s(self) -> float:
         if not self.tid:
             return 0.0
-        try:
-            fields = Path(f"/proc/self/task/{self.tid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        return procs.cpu_s("self", self.tid)
 
 
 def _wait_drained(store: Store | None, timeout_s: float = 300.0) -> bool:
@@ -167,9 +146,8 @@ def _head(store: Store | None) -> int:
 
 def machine_busy_s() -> float:
     """CPU seconds the whole machine has spent busy (everything but idle and iowait)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return (sum(fields[:8]) - idle) / TICKS
+    ticks = procs.cpu_ticks()
+    return ticks[0] / procs.TICKS if ticks else 0.0
 
 
 def _cpu_s() -> float:

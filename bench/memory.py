@@ -18,12 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-def _status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+from bench.procs import LaunchedGateway, status_kib
 
 
 def _fill(url: str, rows: int, flood: bool = False) -> dict[str, Any]:
@@ -49,7 +44,7 @@ def _drain(url: str) -> dict[str, Any]:
     timing = instrument(store)
     store.queue_depth()  # open the pool's first connection before the baseline
     freeze_long_lived()  # as Gateway.start() does
-    baseline_kib = _status_kib("VmRSS")
+    baseline_kib = status_kib("VmRSS")
     began = time.perf_counter()
     report = stage.process_queue(SystemClock().now_ns())
     seconds = time.perf_counter() - began
@@ -61,7 +56,7 @@ def _drain(url: str) -> dict[str, Any]:
         "seconds": seconds,
         "baseline_kib": baseline_kib,
         "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "hwm_kib": _status_kib("VmHWM"),
+        "hwm_kib": status_kib("VmHWM"),
         "claims": timing.claims,
         "max_claim_rows": timing.max_claim_rows,
         "max_batch_records": settings.max_batch_records,
@@ -138,7 +133,6 @@ def run_gateway_memory(folder: Path, rows: int) -> GatewayMemoryResult:
     filled = _child("fill-flood", url, str(rows), timeout_s=300)
     if filled["rows"] != rows:
         raise RuntimeError(f"filled {filled['rows']} rows, wanted {rows}")
-    from bench.pgpair import children
     from gateway.store import Store
 
     config = folder / "gateway-memory.yaml"
@@ -148,28 +142,17 @@ def run_gateway_memory(folder: Path, rows: int) -> GatewayMemoryResult:
         "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\nprocessor: {interval: 1s}\n"
     )
     store, began = Store(url), time.monotonic()
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "run", "--config", str(config)],
-        stderr=subprocess.DEVNULL,
-    )
+    gateway = LaunchedGateway(config)
     try:
         while store.queue_depth() and time.monotonic() - began < 300:
             time.sleep(0.1)
         drain_s = time.monotonic() - began
-        (child,) = children(gateway.pid)
-        parent_kib, child_kib = _hwm_kib(gateway.pid), _hwm_kib(child)
+        parent, child = gateway.pids()
+        parent_kib, child_kib = status_kib("VmHWM", parent), status_kib("VmHWM", child)
     finally:
-        gateway.terminate()
-        gateway.wait(60)
+        gateway.stop()
         store.dispose()
     return GatewayMemoryResult(rows, drain_s, parent_kib / 1024, child_kib / 1024)
-
-
-def _hwm_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmHWM for process {pid}")
 
 
 def main(argv: list[str]) -> int:

@@ -9,20 +9,16 @@ queue in the window (acknowledged in it, less the growth of the backlog). CPU is
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import procs
 from bench.clients import ClientResult, LoadPlan, LoadRun
+from bench.procs import LaunchedGateway
 from gateway.store import Store
 
-TICKS = os.sysconf("SC_CLK_TCK")
 THREADS = 4  # per client process: 2 processes, 8 callers in all
 
 
@@ -43,40 +39,16 @@ class PairResult:
     two: Deployment
 
 
-class _Gateway:
-    def __init__(self, url: str, folder: Path, index: int) -> None:
-        config = folder / f"gateway-{index}.yaml"
-        config.write_text(
-            "components: [ingest, processing]\n"
-            "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {enabled: false}}}\n"
-            f"storage: {{url: '{url}'}}\n"
-            "processor: {interval: 1s}\n"
-            "telemetry: {metrics: {enabled: false}}\n"
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLARE_")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "run", "--config", str(config)],
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        self.address = ""
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            if match := re.search(r"gRPC receiver listening on ([\w.:]+)", line):
-                self.address = match.group(1)
-            if "logsieve started" in line:
-                break
-        threading.Thread(target=self.process.stderr.read, daemon=True).start()
-        if not self.address:
-            raise RuntimeError("a gateway did not start")
-
-    def pids(self) -> list[int]:
-        return [self.process.pid, *children(self.process.pid)]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(120)
+def _gateway(url: str, folder: Path, index: int) -> LaunchedGateway:
+    config = folder / f"gateway-{index}.yaml"
+    config.write_text(
+        "components: [ingest, processing]\n"
+        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {enabled: false}}}\n"
+        f"storage: {{url: '{url}'}}\n"
+        "processor: {interval: 1s}\n"
+        "telemetry: {metrics: {enabled: false}}\n"
+    )
+    return LaunchedGateway(config)
 
 
 def run_pair(url: str, payloads: list[bytes], warmup_s: float, duration_s: float) -> PairResult:
@@ -93,7 +65,7 @@ def _deployment(
     store.drop_all()
     store.create_schema()
     folder = Path(tempfile.mkdtemp(prefix="logsieve-pgpair-"))
-    gateways = [_Gateway(url, folder, i) for i in range(count)]
+    gateways = [_gateway(url, folder, i) for i in range(count)]
     # 2 client processes of 4 callers: both at the one gateway, or one at each of the two.
     runs = [
         LoadRun(LoadPlan(g.address, payloads, 512, THREADS, warmup_s, duration_s), 2 // count)
@@ -130,35 +102,8 @@ def _deployment(
     )
 
 
-def _cpu(gateways: list[_Gateway]) -> tuple[float, float]:
+def _cpu(gateways: list[LaunchedGateway]) -> tuple[float, float]:
     """CPU seconds so far of the gateways' processes and of PostgreSQL's."""
-    ours = sum(_cpu_of(pid) for g in gateways for pid in g.pids())
-    postgres = sum(_cpu_of(pid) for pid in _pids() if _name(pid) == "postgres")
+    ours = sum(procs.cpu_s(pid) for g in gateways for pid in g.pids())
+    postgres = sum(procs.cpu_s(pid) for pid in procs.pids() if procs.stat(pid)[0] == "postgres")
     return ours, postgres
-
-
-def _pids() -> list[int]:
-    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
-
-
-def _stat(pid: int) -> tuple[str, list[str]]:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return "", []
-    name, rest = text.split("(", 1)[1].rsplit(")", 1)
-    return name, rest.split()
-
-
-def _name(pid: int) -> str:
-    return _stat(pid)[0]
-
-
-def _cpu_of(pid: int) -> float:
-    fields = _stat(pid)[1]
-    return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
-
-
-def children(pid: int) -> list[int]:
-    """The processes `pid` started."""
-    return [p for p in _pids() if (fields := _stat(p)[1]) and int(fields[1]) == pid]

@@ -85,18 +85,10 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
             " in the processing child)"
         )
         rows.append(_failed(name, durable) or _durable_row(name, durable))
-    if "ingest-full" in results:
-        name = "1b. Ingest, durable, storage.sqlite_synchronous=full (fsync per commit)"
-        full = results["ingest-full"]
-        rows.append(_failed(name, full) or _variant_row(name, full, durable))
-    if "ingest-thread" in results:
-        name = "1c. Ingest, durable, batch stage a thread of the same process (own_process: false)"
-        thread = results["ingest-thread"]
-        rows.append(_failed(name, thread) or _variant_row(name, thread, durable))
-    if "ingest-http" in results:
-        name = "1d. Ingest, durable, over OTLP/HTTP (protobuf bodies, one connection per caller)"
-        http = results["ingest-http"]
-        rows.append(_failed(name, http) or _variant_row(name, http, durable))
+    for key, name in INGEST_VARIANTS.items():
+        if key in results:
+            variant = results[key]
+            rows.append(_failed(name, variant) or _variant_row(name, variant, durable))
     if "ingest-small" in results:
         name = "1e. Ingest, durable, small requests: 1 record per Export, 32 callers"
         small = results["ingest-small"]
@@ -222,6 +214,17 @@ def _pair_row(name: str, p: PairResult) -> Row:
         for d in (one, two)
     )
     return Row(name, result, compared, verdict, details)
+
+
+INGEST_VARIANTS = {  # row 1 with one thing changed
+    "ingest-full": "1b. Ingest, durable, storage.sqlite_synchronous=full (fsync per commit)",
+    "ingest-thread": (
+        "1c. Ingest, durable, batch stage a thread of the same process (own_process: false)"
+    ),
+    "ingest-http": (
+        "1d. Ingest, durable, over OTLP/HTTP (protobuf bodies, one connection per caller)"
+    ),
+}
 
 
 def _variant_row(name: str, r: IngestResult, durable: Any) -> Row:

@@ -53,6 +53,7 @@ import websocket
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
+from bench.procs import cpu_ticks
 from gateway.clock import SystemClock
 from gateway.model import Entry
 from gateway.store import Store
@@ -234,18 +235,6 @@ def _frame_rate(pages: list[Any]) -> float:
     return min(rates)
 
 
-def _cpu_ticks() -> tuple[int, int] | None:
-    """The machine's (busy, total) CPU time in ticks since boot; None where /proc is absent."""
-    try:
-        first = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-        # user nice system idle iowait irq softirq steal; guest time is already in user
-        ticks = [int(value) for value in first[1:9]]
-    except (OSError, ValueError):
-        return None
-    total = sum(ticks)
-    return total - ticks[3] - ticks[4], total
-
-
 def _busy_cores(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
     if before is None or after is None or after[1] <= before[1]:
         return None
@@ -339,10 +328,10 @@ def run_viewer(
             follower.start()
         setup_s = time.monotonic() - opened
         frame_rate = _frame_rate(open_pages)
-        before, ticks, began = counter.snapshot(), _cpu_ticks(), time.monotonic()
+        before, ticks, began = counter.snapshot(), cpu_ticks(), time.monotonic()
         inserted = _insert(store, seconds, per_second)
         calls = _viewer_calls(before, counter.snapshot(), inserted)
-        window, busy = time.monotonic() - began, _busy_cores(ticks, _cpu_ticks())
+        window, busy = time.monotonic() - began, _busy_cores(ticks, cpu_ticks())
         _await_display(open_pages, inserted)
         shown = _latencies(open_pages)
         for follower in followed:

@@ -106,7 +106,6 @@ class ProcessingChild:
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # spawn and stop never interleave
         self._watcher = threading.Thread(target=self._watch, name="processing-child", daemon=True)
-        self.restarts = 0
         self._lock_fd: int | None = None
 
     def start(self, lock_file: IO[bytes] | None = None) -> None:
@@ -120,6 +119,10 @@ class ProcessingChild:
     def alive(self) -> bool:
         process = self._process
         return process is not None and process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
 
     def _spawn(self) -> None:
         with self._lock:
@@ -150,7 +153,6 @@ class ProcessingChild:
             if self._stopping.wait(delay):
                 return
             delay = min(RESTART_MAX_S, delay * 2)
-            self.restarts += 1
             try:
                 self._spawn()
             except OSError as exc:  # out of processes or memory: keep trying, slower
