@@ -63,7 +63,7 @@ class Gateway:
         self.policy = SamplingPolicy.from_config(config.processor.sampling)
         self.components = frozenset(config.components)
         self.metrics = Metrics()
-        self.exporter = overrides.exporter or self._logflare(config, overrides, processing_child)
+        self.exporter = overrides.exporter or self._logflare(config, overrides.config_warnings)
         self.batch = BatchStage(
             self.store, self.policy, self._batch_settings(config), metrics=self.metrics
         )
@@ -126,12 +126,11 @@ class Gateway:
         self.telemetry = self._telemetry(config)
         self._lock_file: IO[bytes] | None = None
 
-    def _logflare(
-        self, config: Config, overrides: Overrides, processing_child: ProcessingChild | None
-    ) -> Exporter | None:
+    def _logflare(self, config: Config, warn: bool) -> Exporter | None:
         logflare = config.exporters.logflare
         if not logflare.enabled:
-            if overrides.config_warnings and ("processing" in self.components or processing_child):
+            processing_here = "processing" in self.components or self.processing_child
+            if warn and processing_here:
                 log.warning("Logflare exporter is off: no source and api_key configured")
             return None
         return LogflareExporter(logflare)

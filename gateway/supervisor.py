@@ -49,8 +49,11 @@ STOP_GRACE_S = 30.0  # a batch in flight finishes; past this the child is killed
 def wants_child(config: Config) -> bool:
     """Whether `run` should put processing in a child: asked for, and there is a split to
     make (ingest and processing both here) on a database two processes can share."""
+    from gateway.store import sqlite_file  # not at import: the CLI's other commands skip it
+
+    url = config.storage.url
+    in_memory = url.startswith("sqlite") and sqlite_file(url) is None
     parts = set(config.components)
-    in_memory = ":memory:" in config.storage.url or "mode=memory" in config.storage.url
     return config.processor.own_process and {"ingest", "processing"} <= parts and not in_memory
 
 

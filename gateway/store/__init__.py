@@ -15,7 +15,15 @@ All values are bound parameters; timestamps are integer unix nanoseconds.
 """
 
 from gateway.store._admin import DeadLetter, OutboxSummary, QueueSummary
+from gateway.store._engine import sqlite_file
 from gateway.store._schema import SCHEMA_VERSION
 from gateway.store._store import Store
 
-__all__ = ["SCHEMA_VERSION", "DeadLetter", "OutboxSummary", "QueueSummary", "Store"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "DeadLetter",
+    "OutboxSummary",
+    "QueueSummary",
+    "Store",
+    "sqlite_file",
+]

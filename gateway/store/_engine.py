@@ -48,14 +48,23 @@ def translated_errors() -> Iterator[None]:
 BUSY_TIMEOUT_MS = 5000
 
 
+def sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for an in-memory database (or another kind)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if parsed.query.get("mode") == "memory" else database
+
+
 def make_engine(url: str, pool_size: int, synchronous: str) -> Engine:
     """An engine for the URL; SQLite connections start in WAL mode with the given sync level."""
     if make_url(url).get_backend_name() != "sqlite":
         return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
-    database = make_url(url).database
-    if database and database != ":memory:":
+    database = sqlite_file(url)
+    if database:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,

@@ -35,7 +35,7 @@ from gateway.store._claims import (
     RowClaims,
     raw_rows,
 )
-from gateway.store._engine import make_engine, translated_errors
+from gateway.store._engine import make_engine, sqlite_file, translated_errors
 from gateway.store._group_commit import GroupCommit
 from gateway.store._migrations import SchemaStatements
 from gateway.store._outbox import OutboxStatements
@@ -70,7 +70,7 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
         self._engine = make_engine(url, pool_size, sqlite_synchronous.upper())
         # SQLite takes one writer at a time: writers of every process queue here, on a lock
         # that wakes the next one at once, rather than napping in SQLite's busy handler.
-        self._write_lock = WriterLock(_sqlite_file(url)) if self.dialect == "sqlite" else None
+        self._write_lock = WriterLock(sqlite_file(url)) if self.dialect == "sqlite" else None
         self._claims: ClaimStrategy = (
             HeadLease(self._write_lock) if self._write_lock else RowClaims()
         )
@@ -330,9 +330,3 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
         )
         with self._writing() as conn:
             return int(conn.execute(statement).rowcount)
-
-
-def _sqlite_file(url: str) -> str | None:
-    """The database file of a SQLite URL, None for an in-memory database."""
-    database = make_url(url).database
-    return database if database and database != ":memory:" and "mode=memory" not in url else None
