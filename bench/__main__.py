@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import h2load
 from bench.batchbench import default_policy, run_batch, run_batch_parallel
 from bench.clientbench import run_client_bench
 from bench.costbench import run_cost
@@ -143,6 +144,7 @@ class Runner:
             sqlite_synchronous=synchronous,
             processing_process=processing_process,
             protocol=protocol,
+            load="h2load" if small and h2load.available() else "python",
             profile_dir=profile_dir,
             name=name,
         )

@@ -14,11 +14,12 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from bench import procs, profile
+from bench import h2load, procs, profile
 from bench.clients import ClientResult, LoadPlan, LoadRun
 from bench.handwritten import HandWrittenReceiver
 from gateway.batch import BatchSettings, BatchStage
@@ -59,6 +60,7 @@ class IngestOptions:
     sqlite_synchronous: str = "NORMAL"
     processing_process: bool = False  # the batch stage in its own process, not a thread
     protocol: str = "grpc"  # or "http": the OTLP/HTTP receiver, protobuf bodies
+    load: str = "python"  # or "h2load": a C load generator (bench/h2load.py), gRPC only
 
 
 @dataclass(slots=True)
@@ -181,6 +183,25 @@ def _receiver(store: Store, protocol: str) -> tuple[Any, str]:
     return grpc_receiver, grpc_receiver.address
 
 
+def _load(plan: LoadPlan, opts: IngestOptions) -> LoadRun | h2load.H2LoadRun:
+    if opts.load == "h2load":
+        return h2load.H2LoadRun(plan, opts.client_processes * opts.threads_per_process)
+    return LoadRun(plan, opts.client_processes)
+
+
+def _count_commits(store: Store) -> list[int]:
+    """Rows the receiver's enqueues committed, as [count]: what acknowledgements must match
+    (h2load cannot see a gRPC error, so this is how its run shows that every OK was one)."""
+    committed, enqueue = [0], store.enqueue
+
+    def counting_enqueue(rows: Sequence[QueueRow]) -> None:
+        enqueue(rows)
+        committed[0] += len(rows)  # after the commit returned
+
+    store.enqueue = counting_enqueue  # type: ignore[method-assign]
+    return committed
+
+
 def run_ingest(
     url: str | None, payloads: list[bytes], policy: SamplingPolicy, opts: IngestOptions
 ) -> IngestResult:
@@ -190,6 +211,7 @@ def run_ingest(
         store.drop_all()
         store.create_schema()
     receiver_store = store if store is not None else cast(Store, NullStore())
+    committed = _count_commits(store) if store is not None else None
     receiver, address = _receiver(receiver_store, opts.protocol)
     batch = None
     if store is not None and opts.run_batch_stage and not opts.processing_process:
@@ -205,7 +227,7 @@ def run_ingest(
         opts.warmup_s,
         opts.duration_s,
     )
-    load = LoadRun(plan, opts.client_processes)
+    load = _load(plan, opts)
     samplers: list[profile.Sampler] = []
     try:
         if batch is not None:
@@ -238,6 +260,8 @@ def run_ingest(
     result = _result(clients, opts, cpu1 - cpu0, batch1 - batch0, t1 - t0, backlog)
     result.batch_records_per_s = (finished1 - finished0) / (t1 - t0)
     busy = (machine1 - machine0) / (t1 - t0)
+    if opts.load == "h2load":
+        result.notes.append("load from h2load (C): one connection per caller, one call in flight")
     result.notes.append(f"whole machine {busy:.2f} of {os.cpu_count()} cores busy")
     if samplers:
         result.notes += profile.finish(samplers)
@@ -250,8 +274,13 @@ def run_ingest(
     if worker is not None:
         result.batch_elsewhere = True
         accepted = clients.total_ok_calls * opts.records_per_call
+        # A load that stops at a deadline (h2load) leaves calls committed but unanswered.
+        unanswered = committed[0] - accepted if committed is not None else -1
+        callers = opts.client_processes * opts.threads_per_process
+        ok = drained and 0 <= unanswered <= callers * opts.records_per_call
         result.integrity = (
-            f"{'OK' if drained else 'MISMATCH'}: {accepted:,} acknowledged, "
+            f"{'OK' if ok else 'MISMATCH'}: {accepted:,} acknowledged, "
+            f"{committed[0] if committed else 0:,} committed, "
             f"{'all' if drained else 'not all'} processed by the processing process"
         )
     elif batch is not None and store is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import hmac
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from google.protobuf.duration_pb2 import Duration
@@ -23,7 +24,7 @@ from gateway.admission import Admission
 from gateway.clock import Clock
 from gateway.errors import StorageError
 from gateway.metrics import Metrics
-from gateway.otlp import rows_from_request
+from gateway.otlp import QueueRow, rows_from_request
 from gateway.store import Store
 
 log = logging.getLogger("logsieve.receiver")
@@ -78,11 +79,24 @@ class Ingest:
 
     def export(self, request: ExportLogsServiceRequest, payload_bytes: int) -> IngestOutcome:
         """Admit and commit one request's records; `payload_bytes` is its decoded size."""
-        records = sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
-        outcome = self._commit(request, records, payload_bytes)
+        return self.export_many([(request, payload_bytes)])[0]
+
+    def export_many(
+        self, requests: Sequence[tuple[ExportLogsServiceRequest, int]]
+    ) -> list[IngestOutcome]:
+        """Admit and convert each request, then commit all their rows in one transaction.
+
+        Each outcome is its own request's: one may be refused (queue full) while the others
+        are committed. A failed commit fails every request whose rows it held.
+        """
+        admitted = [self._admit(request, size) for request, size in requests]
+        rows = [row for one in admitted if one.outcome is None for row in one.rows]
+        failure = self._enqueue(rows)
+        outcomes = [self._outcome(one, failure) for one in admitted]
         if self.metrics is not None:
-            self._count(outcome, records)
-        return outcome
+            for one, outcome in zip(admitted, outcomes, strict=True):
+                self._count(outcome, one.records)
+        return outcomes
 
     def refused_request(self, reason: str) -> None:
         """Count a request the receiver refused before reading its records."""
@@ -103,32 +117,60 @@ class Ingest:
             )
             metrics.refuse_records(name, reason, records)
 
-    def _commit(
-        self, request: ExportLogsServiceRequest, records: int, payload_bytes: int
-    ) -> IngestOutcome:
+    def _admit(self, request: ExportLogsServiceRequest, payload_bytes: int) -> _Admitted:
+        """Admission and conversion: rows to commit, or the outcome that refuses them."""
+        records = sum(len(s.log_records) for r in request.resource_logs for s in r.scope_logs)
         try:
             decision = self._admission.admit(records) if self._admission else None
             if decision is not None and not decision.accept:
                 message = f"the queue is full; retry in {decision.retry_after_s:.1f} s"
-                return IngestOutcome(Verdict.OVERLOADED, 0, message, decision.retry_after_s)
+                refused = IngestOutcome(Verdict.OVERLOADED, 0, message, decision.retry_after_s)
+                return _Admitted(records, [], 0, refused)
             # Only a request bigger than the limit can hold a record bigger than it.
             limit = self.max_record_bytes if payload_bytes > self.max_record_bytes else None
             rows, rejected = rows_from_request(
                 request, self._clock.now_ns(), self._store.origin_id, limit
             )
+        except StorageError as exc:
+            return _Admitted(records, [], 0, _unavailable(exc))
+        return _Admitted(records, rows, rejected, None)
+
+    def _enqueue(self, rows: list[QueueRow]) -> IngestOutcome | None:
+        """Commit the rows; None on success, else the outcome every request in it gets."""
+        try:
             self._store.enqueue(rows)
         except StorageError as exc:
-            log.warning("enqueue failed: %s", exc)
-            message = "the queue's database is unavailable; retry"
-            return IngestOutcome(Verdict.UNAVAILABLE, 0, message, STORE_RETRY_S)
+            return _unavailable(exc)
+        return None
+
+    def _outcome(self, admitted: _Admitted, failure: IngestOutcome | None) -> IngestOutcome:
+        if admitted.outcome is not None:
+            return admitted.outcome
+        if failure is not None:
+            return failure
         if self._admission:
-            self._admission.enqueued(len(rows))
-        if not rejected:
+            self._admission.enqueued(len(admitted.rows))
+        if not admitted.rejected:
             return ACCEPTED
         message = (
-            f"{rejected} log records larger than {self.max_record_bytes} bytes were not accepted"
+            f"{admitted.rejected} log records larger than {self.max_record_bytes} bytes"
+            " were not accepted"
         )
-        return IngestOutcome(Verdict.ACCEPTED, rejected, message)
+        return IngestOutcome(Verdict.ACCEPTED, admitted.rejected, message)
+
+
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    records: int
+    rows: list[QueueRow]
+    rejected: int  # records left out for their size
+    outcome: IngestOutcome | None  # set when the request is refused before the commit
+
+
+def _unavailable(exc: StorageError) -> IngestOutcome:
+    log.warning("enqueue failed: %s", exc)
+    message = "the queue's database is unavailable; retry"
+    return IngestOutcome(Verdict.UNAVAILABLE, 0, message, STORE_RETRY_S)
 
 
 def rpc_status(code: int, message: str, retry_after_s: float = 0.0) -> status_pb2.Status:
