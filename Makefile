@@ -29,7 +29,11 @@ check: $(STAMP)
 proto: $(STAMP)
 	$(PY) -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto proto/logsieve/v1/*.proto
 
+# h2load (Debian's nghttp2-client) drives the small-request rows; without it (no root, no
+# apt) those rows fall back to Python clients and say so.
 bench: $(STAMP)
+	command -v h2load >/dev/null 2>&1 || apt-get install -y -qq nghttp2-client >/dev/null 2>&1 \
+		|| echo "h2load not installed: small requests use Python clients"
 	$(PY) -m bench
 
 clean:

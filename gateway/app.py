@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -25,7 +26,7 @@ from gateway.receiver import OtlpGrpcReceiver
 from gateway.sampling import SamplingPolicy
 from gateway.scheduler import Periodic
 from gateway.store import Store
-from gateway.supervisor import ProcessingChild
+from gateway.supervisor import IngestChild, ProcessingChild
 from gateway.telemetry import TelemetryServer
 from viewer.app import create_app
 from viewer.feed import LiveFeed
@@ -55,9 +56,11 @@ class Gateway:
         config: Config,
         overrides: Overrides = Overrides(),
         processing_child: ProcessingChild | None = None,
+        ingest_children: Sequence[IngestChild] = (),
     ) -> None:
         self.config = config
         self.processing_child = processing_child  # processing in its own process (run)
+        self.ingest_children = tuple(ingest_children)  # more gRPC receivers on our port (run)
         self.clock = overrides.clock or SystemClock()
         self.store = Store(config.storage.url, sqlite_synchronous=config.storage.sqlite_synchronous)
         self.policy = SamplingPolicy.from_config(config.processor.sampling)
@@ -180,6 +183,8 @@ class Gateway:
         }
         if self.processing_child:
             checks["processing_child"] = self.processing_child.alive()
+        if self.ingest_children:
+            checks["ingest_children"] = all(child.alive() for child in self.ingest_children)
         return checks
 
     def _database_answers(self) -> bool:
@@ -219,6 +224,8 @@ class Gateway:
             self.receiver.start()
             if self.http_receiver:
                 self.http_receiver.start()
+            for receiver in self.ingest_children:  # bound now: they share the port we got
+                receiver.start(argument=str(self.receiver.port))
         if self.viewer:
             self.feed.start()
             self.viewer.start()
@@ -230,6 +237,8 @@ class Gateway:
             self.processing_child.start(self._lock_file)
         freeze_long_lived()
         parts = sorted(self.components) + (["processing (child)"] if self.processing_child else [])
+        if self.ingest_children:
+            parts.append(f"{len(self.ingest_children) + 1} gRPC receiver processes")
         log.info("logsieve started: %s", ", ".join(parts))
 
     def _own_embedded_database(self) -> None:
@@ -253,6 +262,7 @@ class Gateway:
             if self.http_receiver:
                 self.http_receiver.shutdown()
             self.receiver.shutdown()
+            _stop_all(self.ingest_children)
         for job in self._jobs:
             job.shutdown()
         if self.processing_child:
@@ -267,6 +277,15 @@ class Gateway:
         self.store.dispose()
         if self._lock_file:
             self._lock_file.close()
+
+
+def _stop_all(children: Sequence[IngestChild]) -> None:
+    """Stop the children together: each lets its calls in flight commit and answer."""
+    stopping = [threading.Thread(target=child.shutdown) for child in children]
+    for thread in stopping:
+        thread.start()
+    for thread in stopping:
+        thread.join()
 
 
 def _secret(value: SecretStr | None) -> str | None:

@@ -48,8 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="overrides telemetry.logs.level",
     )
-    # Internal: how `run` starts its processing child (gateway/supervisor.py).
+    # Internal: how `run` starts its children (gateway/supervisor.py).
     run.add_argument(supervisor.CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
+    run.add_argument(supervisor.INGEST_CHILD_FLAG, type=int, metavar="PORT", help=argparse.SUPPRESS)
     run.set_defaults(command=_run)
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("file")
@@ -286,25 +287,36 @@ def _run(args: argparse.Namespace) -> int:
     if args.processing_child:
         supervisor.die_with_parent()
         return _serve(supervisor.child_config(config), quiet=True)
-    if not supervisor.wants_child(config):
+    if args.ingest_child is not None:
+        supervisor.die_with_parent()
+        return _serve(supervisor.ingest_child_config(config, args.ingest_child), quiet=True)
+    processing, more_receivers = supervisor.wants_child(config), supervisor.ingest_children(config)
+    if not processing and not more_receivers:
         return _serve(config)
     shared_metrics = supervisor.prepare_shared_metrics()
     try:
-        child = supervisor.ProcessingChild(args.config, args.log_level)
-        return _serve(supervisor.parent_config(config), child)
+        child = supervisor.ProcessingChild(args.config, args.log_level) if processing else None
+        receivers = [
+            supervisor.IngestChild(args.config, args.log_level) for _ in range(more_receivers)
+        ]
+        return _serve(supervisor.parent_config(config) if processing else config, child, receivers)
     finally:
         supervisor.remove_shared_metrics(shared_metrics)
 
 
 def _serve(
-    config: Config, child: supervisor.ProcessingChild | None = None, quiet: bool = False
+    config: Config,
+    child: supervisor.ProcessingChild | None = None,
+    receivers: Sequence[supervisor.IngestChild] = (),
+    quiet: bool = False,
 ) -> int:
     """Run until SIGINT or SIGTERM; `quiet`: the parent already warned about the config."""
     from gateway.app import Gateway, Overrides  # heavy imports only when running
 
     stop = _stop_on_signals()  # before start: a signal during start-up still stops cleanly
     try:
-        gateway = Gateway(config, Overrides(config_warnings=not quiet), processing_child=child)
+        overrides = Overrides(config_warnings=not quiet)
+        gateway = Gateway(config, overrides, processing_child=child, ingest_children=receivers)
     except (StorageError, OSError) as exc:
         log.error("cannot start: %s", exc)
         return EXIT_FAILURE

@@ -60,7 +60,16 @@ def server_options(config: GrpcReceiverConfig) -> list[tuple[str, int]]:
         ),
         ("grpc.http2.max_ping_strikes", 2),
         ("grpc.keepalive_permit_without_calls", 1),
-    ]
+        # Shared only by the gateway's own ingest processes; otherwise a second server on
+        # the port is an error at start, not a silent split of the traffic.
+        ("grpc.so_reuseport", 1 if config.processes > 1 else 0),
+    ] + (_REBALANCE if config.processes > 1 else [])
+
+
+# A connection stays with the process that accepted it, and SDKs keep theirs for hours: with
+# several processes on the port, connections are aged out (calls in flight finish first) so
+# that clients reconnect and the kernel spreads them again, after a restart too.
+_REBALANCE = [("grpc.max_connection_age_ms", 60_000), ("grpc.max_connection_age_grace_ms", 30_000)]
 
 
 class OtlpGrpcReceiver:

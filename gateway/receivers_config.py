@@ -59,6 +59,10 @@ class GrpcKeepaliveConfig(Model):
 
 class GrpcReceiverConfig(Model):
     endpoint: Endpoint = "127.0.0.1:4317"
+    # Processes serving this port (SO_REUSEPORT: the kernel spreads connections over them).
+    # `logsieve run` starts processes - 1 ingest children beside itself; each takes a core's
+    # worth of small requests. Needs a database file or PostgreSQL.
+    processes: int = Field(default=1, ge=1, le=64)
     max_recv_msg_size_mib: int = Field(default=4, ge=1, le=1024)
     tls: TlsConfig | None = None
     auth: AuthConfig | None = None

@@ -1,15 +1,19 @@
-"""`logsieve run` on two cores: the batch stage, export and purge in a child process.
+"""`logsieve run` on several cores: processing, and more gRPC receivers, in child processes.
 
 Python runs one thread at a time per process, and the receivers and the batch stage both
 want a core at a flood. So by default (`processor.own_process: true`) the parent runs the
 receivers and the viewer and keeps one child running `components: [processing]` on the same
-database, the same configuration file and the same environment:
+database, the same configuration file and the same environment. With
+`receivers.otlp.grpc.processes: N`, N - 1 more children serve the gRPC port beside the parent
+(SO_REUSEPORT: the kernel spreads connections over the processes):
 
     logsieve run ──┬─ receivers (gRPC, HTTP), viewer, /metrics /healthz /readyz
-                   └─ child: logsieve run --processing-child ── batch stage, export, purge
+                   ├─ child: logsieve run --processing-child ── batch stage, export, purge
+                   └─ N - 1 children: logsieve run --ingest-child PORT ── gRPC receiver
 
 Nothing about the guarantees changes: the child claims, leases and finishes batches exactly
-as a `components: [processing]` process started by hand would. If the child dies it is
+as a `components: [processing]` process started by hand would, and an ingest child
+acknowledges after its commit as the parent does. If a child dies it is
 started again (backoff 1 s doubling to 30 s) and takes back what it held; if the parent dies,
 even by SIGKILL, the kernel kills the child (PR_SET_PDEATHSIG), so no orphan keeps working.
 
@@ -37,6 +41,7 @@ from gateway.locking import INHERITED_LOCK_VARIABLE
 
 log = logging.getLogger("logsieve.supervisor")
 CHILD_FLAG = "--processing-child"
+INGEST_CHILD_FLAG = "--ingest-child"
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client at import
 METRICS_PREFIX = "logsieve-metrics-"
 PARENT_VARIABLE = "LOGSIEVE_SUPERVISOR_PID"
@@ -49,12 +54,23 @@ STOP_GRACE_S = 30.0  # a batch in flight finishes; past this the child is killed
 def wants_child(config: Config) -> bool:
     """Whether `run` should put processing in a child: asked for, and there is a split to
     make (ingest and processing both here) on a database two processes can share."""
+    parts = set(config.components)
+    return config.processor.own_process and {"ingest", "processing"} <= parts and _shareable(config)
+
+
+def ingest_children(config: Config) -> int:
+    """How many gRPC receivers `run` starts beside its own (receivers.otlp.grpc.processes)."""
+    if "ingest" not in config.components or not _shareable(config):
+        return 0
+    return config.receivers.otlp.grpc.processes - 1
+
+
+def _shareable(config: Config) -> bool:
+    """A database other processes can open: not an in-memory SQLite."""
     from gateway.store import sqlite_file  # not at import: the CLI's other commands skip it
 
     url = config.storage.url
-    in_memory = url.startswith("sqlite") and sqlite_file(url) is None
-    parts = set(config.components)
-    return config.processor.own_process and {"ingest", "processing"} <= parts and not in_memory
+    return not (url.startswith("sqlite") and sqlite_file(url) is None)
 
 
 def parent_config(config: Config) -> Config:
@@ -66,9 +82,29 @@ def parent_config(config: Config) -> Config:
 def child_config(config: Config) -> Config:
     """The child's share: processing only, with no endpoint of its own (the parent's
     /metrics shows the child's counters)."""
+    return _without_metrics_endpoint(config).model_copy(update={"components": ("processing",)})
+
+
+def ingest_child_config(config: Config, port: int) -> Config:
+    """An ingest child's share: the gRPC receiver on the parent's port, nothing else (no
+    HTTP receiver: werkzeug's server cannot share a port; no endpoint of its own)."""
+    otlp = config.receivers.otlp
+    host = otlp.grpc.endpoint.rsplit(":", 1)[0]
+    grpc = otlp.grpc.model_copy(update={"endpoint": f"{host}:{port}"})
+    http = otlp.http.model_copy(update={"enabled": False})
+    receivers = config.receivers.model_copy(
+        update={"otlp": otlp.model_copy(update={"grpc": grpc, "http": http})}
+    )
+    return _without_metrics_endpoint(config).model_copy(
+        update={"components": ("ingest",), "receivers": receivers}
+    )
+
+
+def _without_metrics_endpoint(config: Config) -> Config:
     metrics = config.telemetry.metrics.model_copy(update={"enabled": False})
-    telemetry = config.telemetry.model_copy(update={"metrics": metrics})
-    return config.model_copy(update={"components": ("processing",), "telemetry": telemetry})
+    return config.model_copy(
+        update={"telemetry": config.telemetry.model_copy(update={"metrics": metrics})}
+    )
 
 
 def prepare_shared_metrics() -> Path | None:
@@ -98,24 +134,28 @@ def remove_shared_metrics(directory: Path | None) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-class ProcessingChild:
-    """Keeps one `logsieve run --processing-child` running until shutdown()."""
+class SupervisedChild:
+    """Keeps one `logsieve run <flag> [argument]` running until shutdown()."""
 
-    def __init__(self, config_path: str, log_level: str | None = None) -> None:
+    def __init__(
+        self, config_path: str, flag: str, role: str, log_level: str | None = None
+    ) -> None:
+        self.role = role  # "processing" or "ingest", for logs and /readyz
         self._argv = [sys.executable, "-m", "gateway", "run", "--config"]
-        self._argv += [str(Path(config_path).resolve()), CHILD_FLAG]
-        self._argv += ["--log-level", log_level] if log_level else []
+        self._argv += [str(Path(config_path).resolve()), flag]
+        self._log_level = ["--log-level", log_level] if log_level else []
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # spawn and stop never interleave
-        self._watcher = threading.Thread(target=self._watch, name="processing-child", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name=f"{role}-child", daemon=True)
         self._lock_fd: int | None = None
 
-    def start(self, lock_file: IO[bytes] | None = None) -> None:
+    def start(self, lock_file: IO[bytes] | None = None, argument: str | None = None) -> None:
         """Start the child; `lock_file`: the parent's lock on a SQLite queue, handed down
         (gateway/locking.py), so that another gateway cannot take the queue between two
-        lives of the child."""
+        lives of the child; `argument`: the flag's value (an ingest child's port)."""
         self._lock_fd = lock_file.fileno() if lock_file else None
+        self._argv += ([argument] if argument is not None else []) + self._log_level
         self._spawn()
         self._watcher.start()
 
@@ -140,7 +180,7 @@ class ProcessingChild:
             # Its own process group: a Ctrl-C at the terminal reaches the parent, which then
             # stops the child in order, instead of both at once.
             self._process = subprocess.Popen(self._argv, env=env, process_group=0, pass_fds=fds)
-        log.info("processing runs in child process %d", self._process.pid)
+        log.info("%s runs in child process %d", self.role, self._process.pid)
 
     def _watch(self) -> None:
         delay = RESTART_INITIAL_S
@@ -152,14 +192,16 @@ class ProcessingChild:
                 return
             if time.monotonic() - began > HEALTHY_RUN_S:  # a crash after a good run: no
                 delay = RESTART_INITIAL_S  # penalty left over from earlier ones
-            log.error("processing child exited with %d; starting it again in %.0f s", code, delay)
+            log.error(
+                "%s child exited with %d; starting it again in %.0f s", self.role, code, delay
+            )
             if self._stopping.wait(delay):
                 return
             delay = min(RESTART_MAX_S, delay * 2)
             try:
                 self._spawn()
             except OSError as exc:  # out of processes or memory: keep trying, slower
-                log.error("cannot start the processing child: %s", exc)
+                log.error("cannot start the %s child: %s", self.role, exc)
 
     def shutdown(self, grace_s: float = STOP_GRACE_S) -> None:
         """Ask the child to finish its batch and stop; kill it after `grace_s`. Idempotent."""
@@ -172,9 +214,23 @@ class ProcessingChild:
         try:
             process.wait(grace_s)
         except subprocess.TimeoutExpired:
-            log.warning("the processing child did not stop in %.0f s: killed", grace_s)
+            log.warning("the %s child did not stop in %.0f s: killed", self.role, grace_s)
             process.kill()
             process.wait()
+
+
+class ProcessingChild(SupervisedChild):
+    """`logsieve run --processing-child`: the batch stage, export and purge."""
+
+    def __init__(self, config_path: str, log_level: str | None = None) -> None:
+        super().__init__(config_path, CHILD_FLAG, "processing", log_level)
+
+
+class IngestChild(SupervisedChild):
+    """`logsieve run --ingest-child PORT`: one more gRPC receiver on the parent's port."""
+
+    def __init__(self, config_path: str, log_level: str | None = None) -> None:
+        super().__init__(config_path, INGEST_CHILD_FLAG, "ingest", log_level)
 
 
 def die_with_parent() -> None:

@@ -127,8 +127,16 @@ def alive(pid: int) -> bool:
 class SeqSender:
     """Sends `per_request` records at a time, numbered; remembers what was acknowledged."""
 
-    def __init__(self, per_request: int = 50, offset: int = 0, severity_number: int = 9) -> None:
+    def __init__(
+        self,
+        per_request: int = 50,
+        offset: int = 0,
+        severity_number: int = 9,
+        own_connection: bool = False,
+    ) -> None:
         self.per_request = per_request
+        # A TCP connection of its own rather than the one this process shares per address.
+        self._options = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
         self.severity_number = severity_number
         self.acknowledged: set[int] = set()
         self.failures = 0
@@ -153,7 +161,7 @@ class SeqSender:
             with self._lock:
                 if self._address != address:
                     address = self._address
-                    channel = grpc.insecure_channel(address)
+                    channel = grpc.insecure_channel(address, options=self._options)
             assert channel is not None
             self._send_one(LogsServiceStub(channel))
         if channel is not None:

@@ -1,6 +1,8 @@
 """`logsieve run` with processing in its own child process (gateway/supervisor.py): the
 records still all arrive, once; the child is restarted when it dies and dies with its
-parent; /metrics counts what both processes did."""
+parent; /metrics counts what both processes did. And `receivers.otlp.grpc.processes: 2`: a
+second gRPC receiver process on the same port (SO_REUSEPORT), under the same rules; a port
+taken by someone else is still an error."""
 
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ import httpx
 import pytest
 
 from gateway.config import parse_config
-from gateway.supervisor import wants_child
-from gateway.testing import FakeLogflare
+from gateway.receiver import OtlpGrpcReceiver
+from gateway.receivers_config import GrpcReceiverConfig
+from gateway.store import Store
+from gateway.supervisor import ingest_child_config, ingest_children, wants_child
+from gateway.testing import FakeClock, FakeLogflare
+from tests.builders import T0
 from tests.harness import (
     GatewayProcess,
     SeqSender,
@@ -24,6 +30,8 @@ from tests.harness import (
     send,
     wait_until,
 )
+
+CONNECTIONS = 24  # all on one process by chance: 2 in 2**24
 
 
 @pytest.fixture(autouse=True)
@@ -132,3 +140,159 @@ def test_own_process_off_keeps_one_process(tmp_path: Path, logflare: FakeLogflar
 )
 def test_when_run_uses_a_child(tree: dict[str, object], child: bool) -> None:
     assert wants_child(parse_config(tree, env={})) is child
+
+
+def _two_receivers(tmp_path: Path, logflare: FakeLogflare) -> GatewayProcess:
+    config = gateway_config(tmp_path, f"sqlite:///{tmp_path}/q.db", logflare)
+    text = config.read_text().replace(
+        "grpc: {endpoint: '127.0.0.1:0'}", "grpc: {endpoint: '127.0.0.1:0', processes: 2}"
+    )
+    config.write_text(text)
+    return GatewayProcess(config)
+
+
+def _ingest_child(gateway: GatewayProcess) -> int:
+    """The ingest child's pid, once it listens on the gateway's port."""
+    port = int(gateway.address.rsplit(":", 1)[1])
+
+    def found() -> list[int]:
+        return [pid for pid in gateway.children() if "--ingest-child" in _cmdline(pid)]
+
+    wait_until(lambda: len(found()) == 1 and _listens(found()[0], port), 30, "the ingest child")
+    return found()[0]
+
+
+def _listens(pid: int, port: int) -> bool:
+    try:
+        return _sockets(pid, port, "0A") > 0
+    except OSError:  # it has just exited
+        return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
+def _sockets(pid: int, port: int, state: str) -> int:
+    """TCP sockets on local `port` in `state` (01 established, 0A listening) held by `pid`."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    count = 0
+    tables = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))  # grpc listens on v4-mapped v6
+    for line in [row for table in tables for row in table.read_text().splitlines()[1:]]:
+        fields = line.split()
+        local_port, inode = int(fields[1].split(":")[1], 16), fields[9]
+        count += local_port == port and fields[3] == state and inode in inodes
+    return count
+
+
+def _senders(address: str) -> list[SeqSender]:
+    senders = [
+        SeqSender(per_request=20, offset=n * 10_000_000, own_connection=True)
+        for n in range(CONNECTIONS)
+    ]
+    for sender in senders:
+        sender.start(address)
+    return senders
+
+
+def _accepted(gateway: GatewayProcess) -> float:
+    text = httpx.get(gateway.telemetry_url + "/metrics", timeout=10).text
+    line = 'logsieve_receiver_records_accepted_total{receiver="grpc"}'
+    return sum(float(row.split()[-1]) for row in text.splitlines() if row.startswith(line))
+
+
+def test_connections_spread_over_both_processes_and_every_record_arrives_once(
+    tmp_path: Path, logflare: FakeLogflare
+) -> None:
+    gateway = _two_receivers(tmp_path, logflare)
+    child, port = _ingest_child(gateway), int(gateway.address.rsplit(":", 1)[1])
+    senders = _senders(gateway.address)
+    try:
+        for sender in senders:
+            sender.wait_for(100)
+        in_child = _sockets(child, port, "01")
+        in_parent = _sockets(gateway.process.pid, port, "01")
+    finally:
+        delivered = all_delivered(senders, logflare, 90)
+    assert in_child > 0 and in_parent > 0 and in_child + in_parent == CONNECTIONS
+    counts = {}
+    for event in logflare.events:
+        seq = int(event["event_message"].split()[1])
+        counts[seq] = counts.get(seq, 0) + 1
+    assert set(counts) == delivered and set(counts.values()) == {1}  # each once
+    assert _accepted(gateway) == len(delivered)  # one /metrics sums both receivers
+    ready = httpx.get(gateway.telemetry_url + "/readyz", timeout=10).json()
+    assert ready["checks"]["ingest_children"] is True
+
+
+def test_a_killed_ingest_child_is_started_again_and_loses_nothing(
+    tmp_path: Path, logflare: FakeLogflare
+) -> None:
+    gateway = _two_receivers(tmp_path, logflare)
+    first = _ingest_child(gateway)
+    senders = _senders(gateway.address)
+    try:
+        for sender in senders:
+            sender.wait_for(60)
+        os.kill(first, signal.SIGKILL)  # its callers reconnect, to the parent or the new child
+        wait_until(lambda: _ingest_child(gateway) != first, 30, "a new ingest child")
+        for sender in senders:
+            sender.wait_for(len(sender.acknowledged) + 60)
+    finally:
+        delivered = all_delivered(senders, logflare, 90)
+    assert delivered == set().union(*(s.acknowledged for s in senders))
+    assert any("ingest child exited" in line for line in gateway.log)
+
+
+def test_sigterm_stops_every_receiver_process(tmp_path: Path, logflare: FakeLogflare) -> None:
+    gateway = _two_receivers(tmp_path, logflare)
+    child = _ingest_child(gateway)
+    assert gateway.terminate() == 0
+    assert not alive(child)
+
+
+@pytest.mark.parametrize(
+    ("tree", "more"),
+    [
+        ({}, 0),
+        ({"receivers": {"otlp": {"grpc": {"processes": 3}}}}, 2),
+        (
+            {
+                "receivers": {"otlp": {"grpc": {"processes": 3}}},
+                "storage": {"url": "sqlite:///:memory:"},  # no other process can see it
+            },
+            0,
+        ),
+        ({"receivers": {"otlp": {"grpc": {"processes": 3}}}, "components": ["processing"]}, 0),
+    ],
+)
+def test_how_many_receivers_run_starts(tree: dict[str, object], more: int) -> None:
+    assert ingest_children(parse_config(tree, env={})) == more
+
+
+def test_an_ingest_child_serves_grpc_only_on_the_parents_port() -> None:
+    tree = {"receivers": {"otlp": {"grpc": {"endpoint": "0.0.0.0:4317", "processes": 2}}}}
+    config = ingest_child_config(parse_config(tree, env={}), 40123)
+    assert config.components == ("ingest",)
+    assert config.receivers.otlp.grpc.endpoint == "0.0.0.0:40123"
+    assert not config.receivers.otlp.http.enabled
+    assert not config.telemetry.metrics.enabled
+
+
+def test_one_process_does_not_share_its_port(store: Store) -> None:
+    first = OtlpGrpcReceiver(store, GrpcReceiverConfig(endpoint="127.0.0.1:0"), FakeClock(T0))
+    first.start()
+    try:
+        taken = GrpcReceiverConfig(endpoint=f"127.0.0.1:{first.port}")
+        second = OtlpGrpcReceiver(store, taken, FakeClock(T0))
+        with pytest.raises((OSError, RuntimeError)):
+            second.start()
+    finally:
+        first.shutdown(grace=1)
