@@ -30,6 +30,7 @@ from bench.memory import run_gateway_memory, run_memory
 from bench.pg import PgSchema
 from bench.pgpair import run_pair
 from bench.report import build, render
+from bench.smallbench import run_small
 from bench.viewerbench import run_viewer
 from bench.workload import Workload
 
@@ -42,6 +43,7 @@ NAMES = (
     "ingest-thread",
     "ingest-http",
     "ingest-small",
+    "ingest-small-2",
     "small-handwritten-sqlite3",
     "small-handwritten-discard",
     "ingest-nowrite",
@@ -166,7 +168,8 @@ class Runner:
                 name, self._sqlite(name), processing_process=False
             ),
             "ingest-http": lambda: self._ingest(name, self._sqlite(name), protocol="http"),
-            "ingest-small": lambda: self._ingest(name, self._sqlite(name), small=True),
+            "ingest-small": lambda: run_small(self.small_payloads, 1, *self._window()),
+            "ingest-small-2": lambda: run_small(self.small_payloads, 2, *self._window()),
             "small-handwritten-sqlite3": lambda: self._ingest(
                 name, None, protocol="handwritten-sqlite3", small=True
             ),
@@ -201,6 +204,9 @@ class Runner:
             ),
         }
         return steps[name]()
+
+    def _window(self) -> tuple[float, float]:
+        return self.sizes.warmup_s, self.sizes.duration_s
 
     def _on_pg(self, job: Callable[[str], Any]) -> Any:
         url = self._pg()

@@ -157,7 +157,7 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     if len(values) == 1:
@@ -314,8 +314,8 @@ def _result(
     lat = clients.latencies_s
     return IngestResult(
         records_per_s=records / opts.duration_s,
-        p50_ms=_percentile(lat, 0.5) * 1000,
-        p99_ms=_percentile(lat, 0.99) * 1000,
+        p50_ms=percentile(lat, 0.5) * 1000,
+        p99_ms=percentile(lat, 0.99) * 1000,
         window_ok_calls=clients.window_ok_calls,
         errors=dict(clients.errors),
         server_cpu_s=server_cpu,

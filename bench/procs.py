@@ -24,10 +24,13 @@ class LaunchedGateway:
             env=env,
         )
         self.address = ""  # its gRPC receiver's, when it has one
+        self.telemetry_url = ""  # /metrics, /readyz, when it serves them
         assert self.process.stderr is not None
         for line in self.process.stderr:
             if match := re.search(r"gRPC receiver listening on ([\w.:]+)", line):
-                self.address = match.group(1)
+                self.address = self.address or match.group(1)  # the parent's comes first
+            if match := re.search(r"metrics and health at (\S+)", line):
+                self.telemetry_url = match.group(1)
             if "logsieve started" in line:
                 break
         else:
@@ -87,3 +90,13 @@ def cpu_ticks() -> tuple[int, int] | None:
         return None
     total = sum(ticks)
     return total - ticks[3] - ticks[4], total
+
+
+def listening(port: int) -> int:
+    """Sockets listening on TCP `port`, of any process (SO_REUSEPORT lets several)."""
+    count = 0
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):  # grpc binds v4-mapped v6
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            count += int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"
+    return count
