@@ -100,7 +100,8 @@ class OtlpGrpcReceiver:
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="otlp-grpc", daemon=True
         )
-        self._workers = futures.ThreadPoolExecutor(2, thread_name_prefix="otlp-grpc-commit")
+        # One batch converts and commits at a time (see Coalescer).
+        self._workers = futures.ThreadPoolExecutor(1, thread_name_prefix="otlp-grpc-commit")
         self._server: grpc.aio.Server | None = None
         self._slots: asyncio.Semaphore | None = None
         self._coalescer: Coalescer[tuple[ExportLogsServiceRequest, int], IngestOutcome] | None
@@ -185,7 +186,8 @@ class Coalescer(Generic[Item, Result]):
     """Hands items that arrive while a batch is being handled to one call for the next batch.
 
     `handle` takes a list and returns one result per item, in a worker thread. At most
-    `in_flight` batches run at once (one committing while the next converts); everything
+    `in_flight` batches run at once (by default one: a second one converting while the
+    first commits measured slower, the two threads trading Python's lock); everything
     submitted meanwhile waits here and goes as one batch. All of it runs on the loop's
     thread, so the pending list needs no lock.
     """
