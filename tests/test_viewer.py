@@ -176,6 +176,28 @@ def test_feed_only_fans_out_what_arrives_after_it_starts(
     assert feed.poll_once(clock.now) == 0
 
 
+def test_feed_reads_nothing_while_no_page_follows(
+    store: Store, clock: FakeClock, feed: LiveFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = store.recent_after
+
+    def counting(cursor: int, now: int, limit: int) -> list[RecentEntry]:
+        calls.append(cursor)
+        return real(cursor, now, limit)
+
+    monkeypatch.setattr(store, "recent_after", counting)
+    first = feed.subscribe()
+    feed.unsubscribe(first)
+    add(store, clock, make_entry("nobody watching"))
+    assert feed.poll_once(clock.now) == 0
+    assert calls == []  # a flood with no page open costs the viewer no reads
+    sub = feed.subscribe()  # starts from the newest entry, as the first page did
+    add(store, clock, make_entry("watched"))
+    assert feed.poll_once(clock.now) == 1
+    assert [r.entry.body for r in sub.get(timeout=0)] == ["watched"]
+
+
 def test_feed_never_fans_out_expired_entries(
     store: Store, clock: FakeClock, feed: LiveFeed
 ) -> None:

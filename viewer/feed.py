@@ -178,12 +178,13 @@ class LiveFeed:
         if self._stop.is_set():
             sub.close()
             return sub
-        # Fix the cursor before the page reads its backfill, so nothing falls between them.
+        # Fix the cursor before the page reads its backfill, so nothing falls between them;
+        # joined under the poll lock, so that a poll sees the cursor and its follower together.
         with self._poll_lock:
             if self._cursor is None:
                 self._first_look(self._clock.now_ns())
-        with self._subscribers_lock:
-            self._subscribers.add(sub)
+            with self._subscribers_lock:
+                self._subscribers.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -200,6 +201,12 @@ class LiveFeed:
     def poll_once(self, now_ns: int) -> int:
         """One poll: fan out the entries newer than the cursor; returns how many."""
         with self._poll_lock:
+            if not self.subscriber_count():
+                # Nobody follows: read nothing (at a flood that is tens of thousands of rows
+                # a second, taken from the receivers' share of the process); the next page
+                # to connect starts from the newest entry, as the first one did.
+                self._cursor = None
+                return 0
             if self._cursor is None:
                 self._first_look(now_ns)
                 return 0
