@@ -25,12 +25,12 @@ from bench.clientbench import run_client_bench
 from bench.costbench import run_cost
 from bench.e2ebench import run_e2e
 from bench.exportbench import run_drain
+from bench.gatewaybench import Load, run_gateway
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_gateway_memory, run_memory
 from bench.pg import PgSchema
 from bench.pgpair import run_pair
 from bench.report import build, render
-from bench.smallbench import run_small
 from bench.viewerbench import run_viewer
 from bench.workload import Workload
 
@@ -39,6 +39,7 @@ SMALL_THREADS = 16  # x 2 client processes: 32 callers of one record each
 SMALL_WINDOW_S = 8.0  # 40,000+ calls at the small-request rates: enough, and keeps 10 minutes
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NAMES = (
+    "ingest-gateway",
     "ingest-durable",
     "ingest-full",
     "ingest-thread",
@@ -81,7 +82,7 @@ class Sizes:
     memory_rows: int
 
 
-FULL = Sizes(warmup_s=2.0, duration_s=12.0, batch_rows=200_000, memory_rows=1_000_000)
+FULL = Sizes(warmup_s=2.0, duration_s=10.0, batch_rows=200_000, memory_rows=1_000_000)
 QUICK = Sizes(warmup_s=1.0, duration_s=4.0, batch_rows=20_000, memory_rows=100_000)
 
 
@@ -169,8 +170,9 @@ class Runner:
                 name, self._sqlite(name), processing_process=False
             ),
             "ingest-http": lambda: self._ingest(name, self._sqlite(name), protocol="http"),
-            "ingest-small": lambda: run_small(self.small_payloads, 1, *self._window()),
-            "ingest-small-2": lambda: run_small(self.small_payloads, 2, *self._window()),
+            "ingest-gateway": lambda: run_gateway(self._load(small=False)),
+            "ingest-small": lambda: run_gateway(self._load(small=True), processes=1),
+            "ingest-small-2": lambda: run_gateway(self._load(small=True), processes=2),
             "small-handwritten-sqlite3": lambda: self._ingest(
                 name, None, protocol="handwritten-sqlite3", small=True
             ),
@@ -206,6 +208,12 @@ class Runner:
         }
         return steps[name]()
 
+    def _load(self, small: bool) -> Load:
+        if small:  # 32 callers of one record each, from h2load when it is installed
+            return Load(self.small_payloads, 1, 32, *self._window(small), h2load=True)
+        callers = self.args.client_processes * self.args.threads_per_process
+        return Load(self.payloads, 512, callers, *self._window(small))
+
     def _window(self, small: bool = True) -> tuple[float, float]:
         """(warm-up, measured window) in seconds; small-request rows have a shorter window."""
         duration = min(self.sizes.duration_s, SMALL_WINDOW_S) if small else self.sizes.duration_s
@@ -234,11 +242,14 @@ def _caption(args: argparse.Namespace, sizes: Sizes, elapsed: float) -> str:
     return (
         f"logsieve bench, {time.strftime('%Y-%m-%d %H:%M')}, {'quick' if args.quick else 'full'} "
         f"run in {elapsed:.0f} s on {os.cpu_count()} CPUs ({platform.python_version()}). "
-        f"Ingest: real OtlpGrpcReceiver on 127.0.0.1 in the bench process; {clients} clients = "
+        f"Ingest: row 1 and the small-request rows run real `logsieve run` gateways; the other "
+        f"ingest rows a real OtlpGrpcReceiver on 127.0.0.1 in the bench process. {clients} "
+        "clients = "
         f"{args.client_processes} spawned PROCESSES x {args.threads_per_process} threads, one gRPC "
         f"channel each, sending pre-serialized 512-record requests as raw bytes; records/s counts "
         f"OK responses completed in a {sizes.duration_s:.0f} s window after {sizes.warmup_s:.0f} s "
-        f"warm-up; latency = client-side Export round trip. Batch sampling rules: "
+        f"warm-up (small requests: {SMALL_WINDOW_S:.0f} s); latency = client-side Export "
+        "round trip. Batch sampling rules: "
         f"config/gateway.yaml."
     )
 

@@ -310,17 +310,28 @@ def _result(
     window_s: float,
     backlog: int,
 ) -> IngestResult:
-    records = clients.window_ok_calls * opts.records_per_call
+    result = from_clients(clients, opts.records_per_call, opts.duration_s, server_cpu, window_s)
+    result.batch_cpu_s, result.backlog_at_end = batch_cpu, backlog
+    return result
+
+
+def from_clients(
+    clients: ClientResult,
+    records_per_call: int,
+    duration_s: float,
+    server_cpu: float,
+    window_s: float,
+) -> IngestResult:
+    """Rate and latency from what the clients saw in the window, and the server's CPU."""
     lat = clients.latencies_s
     return IngestResult(
-        records_per_s=records / opts.duration_s,
+        records_per_s=clients.window_ok_calls * records_per_call / duration_s,
         p50_ms=percentile(lat, 0.5) * 1000,
         p99_ms=percentile(lat, 0.99) * 1000,
         window_ok_calls=clients.window_ok_calls,
         errors=dict(clients.errors),
         server_cpu_s=server_cpu,
-        batch_cpu_s=batch_cpu,
+        batch_cpu_s=0.0,
         client_cpu_s=clients.cpu_s,
         window_s=window_s,
-        backlog_at_end=backlog,
     )
