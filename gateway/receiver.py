@@ -128,16 +128,21 @@ class OtlpGrpcReceiver:
         server.add_generic_rpc_handlers(
             [grpc.method_handlers_generic_handler(SERVICE, {"Export": handler})]
         )
-        if self._config.tls is None:
-            port = server.add_insecure_port(self._endpoint)
-        else:
-            credentials = grpc.ssl_server_credentials([self._config.tls.pem()[::-1]])
-            port = server.add_secure_port(self._endpoint, credentials)
+        try:  # grpcio reports a port it cannot bind (taken, say) as RuntimeError
+            port = self._bind(server)
+        except RuntimeError as exc:
+            raise OSError(f"cannot listen on {self._endpoint}: {exc}") from exc
         if port == 0:
             raise OSError(f"cannot listen on {self._endpoint}")
         await server.start()
         self._server = server
         return port
+
+    def _bind(self, server: grpc.aio.Server) -> int:
+        if self._config.tls is None:
+            return server.add_insecure_port(self._endpoint)
+        credentials = grpc.ssl_server_credentials([self._config.tls.pem()[::-1]])
+        return server.add_secure_port(self._endpoint, credentials)
 
     @property
     def address(self) -> str:
