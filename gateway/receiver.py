@@ -30,7 +30,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from gateway import ingest
 from gateway.admission import Admission
 from gateway.clock import Clock
-from gateway.ingest import BearerCheck, Ingest, IngestOutcome, Verdict
+from gateway.ingest import BearerCheck, Ingest, Verdict
 from gateway.metrics import Metrics
 from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store
@@ -95,17 +95,16 @@ class OtlpGrpcReceiver:
         self._config = config
         self._endpoint = config.endpoint
         self._bearer = BearerCheck(config.auth.token() if config.auth else None)
-        self._max_workers = max_workers  # calls decoded and committing at once, at most
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="otlp-grpc", daemon=True
         )
         # One batch converts and commits at a time (see Coalescer).
         self._workers = futures.ThreadPoolExecutor(1, thread_name_prefix="otlp-grpc-commit")
+        # Calls decoded and waiting for their commit, at most: what they hold in memory.
+        self._slots = asyncio.Semaphore(max_workers)
+        self._coalescer = Coalescer(self._loop, self._workers, self._ingest.export_many)
         self._server: grpc.aio.Server | None = None
-        self._slots: asyncio.Semaphore | None = None
-        self._coalescer: Coalescer[tuple[ExportLogsServiceRequest, int], IngestOutcome] | None
-        self._coalescer = None
         self.port = 0
         self._stopped = False
 
@@ -121,8 +120,6 @@ class OtlpGrpcReceiver:
 
     async def _start_server(self) -> int:
         # Made on the loop's thread: grpc.aio objects belong to the loop that runs them.
-        self._slots = asyncio.Semaphore(self._max_workers)
-        self._coalescer = Coalescer(self._loop, self._workers, self._ingest.export_many)
         server = grpc.aio.server(options=server_options(self._config))
         handler = grpc.unary_unary_rpc_method_handler(self.export)
         server.add_generic_rpc_handlers(
@@ -160,7 +157,6 @@ class OtlpGrpcReceiver:
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"not an ExportLogsServiceRequest: {exc}"
             )
-        assert self._slots is not None and self._coalescer is not None
         async with self._slots:  # bounds what waits in memory, decoded, for a commit
             outcome = await self._coalescer.submit((request, len(payload)))
         if outcome.verdict is Verdict.OVERLOADED:
@@ -190,11 +186,10 @@ class OtlpGrpcReceiver:
 class Coalescer(Generic[Item, Result]):
     """Hands items that arrive while a batch is being handled to one call for the next batch.
 
-    `handle` takes a list and returns one result per item, in a worker thread. At most
-    `in_flight` batches run at once (by default one: a second one converting while the
-    first commits measured slower, the two threads trading Python's lock); everything
-    submitted meanwhile waits here and goes as one batch. All of it runs on the loop's
-    thread, so the pending list needs no lock.
+    `handle` takes a list and returns one result per item, in a worker thread, one batch at
+    a time (a second batch converting while the first commits measured slower, the two
+    threads trading Python's lock); everything submitted meanwhile waits here and goes as
+    one batch. All of it runs on the loop's thread, so the pending list needs no lock.
     """
 
     def __init__(
@@ -202,25 +197,23 @@ class Coalescer(Generic[Item, Result]):
         loop: asyncio.AbstractEventLoop,
         workers: futures.Executor,
         handle: Callable[[Sequence[Item]], Sequence[Result]],
-        in_flight: int = 1,
     ) -> None:
         self._loop, self._workers, self._handle = loop, workers, handle
-        self._max_in_flight = in_flight
-        self._in_flight = 0
+        self._busy = False  # a batch is in the worker
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
 
     def submit(self, item: Item) -> Awaitable[Result]:
         waiter: asyncio.Future[Result] = self._loop.create_future()
         self._pending.append((item, waiter))
-        if self._in_flight < self._max_in_flight:
+        if not self._busy:
             self._loop.call_soon(self._dispatch)  # after the calls already runnable submit too
         return waiter
 
     def _dispatch(self) -> None:
-        if not self._pending or self._in_flight >= self._max_in_flight:
+        if not self._pending or self._busy:
             return
         batch, self._pending = self._pending, []
-        self._in_flight += 1
+        self._busy = True
         done = self._workers.submit(self._handle, [item for item, _ in batch])
         done.add_done_callback(
             lambda finished: self._loop.call_soon_threadsafe(self._finish, batch, finished)
@@ -229,7 +222,7 @@ class Coalescer(Generic[Item, Result]):
     def _finish(
         self, batch: list[tuple[Item, asyncio.Future[Result]]], finished: futures.Future[Any]
     ) -> None:
-        self._in_flight -= 1
+        self._busy = False
         error = finished.exception()
         results = finished.result() if error is None else [None] * len(batch)
         for (_, waiter), result in zip(batch, results, strict=True):

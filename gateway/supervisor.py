@@ -140,7 +140,7 @@ class SupervisedChild:
     def __init__(
         self, config_path: str, flag: str, role: str, log_level: str | None = None
     ) -> None:
-        self.role = role  # "processing" or "ingest", for logs and /readyz
+        self.role = role  # "processing" or "ingest", for the logs
         self._argv = [sys.executable, "-m", "gateway", "run", "--config"]
         self._argv += [str(Path(config_path).resolve()), flag]
         self._log_level = ["--log-level", log_level] if log_level else []
