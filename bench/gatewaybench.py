@@ -22,7 +22,14 @@ import httpx
 
 from bench import h2load, procs
 from bench.clients import LoadPlan, LoadRun
-from bench.ingest import IngestResult, from_clients, machine_busy_s
+from bench.ingest import (
+    IngestResult,
+    from_clients,
+    machine_busy_s,
+    matches,
+    queue_head,
+    wait_drained,
+)
 from gateway.store import Store
 
 ACCEPTED = 'logsieve_receiver_records_accepted_total{receiver="grpc"}'
@@ -78,12 +85,12 @@ def _measure(gateway: procs.LaunchedGateway, url: str, load: Load) -> IngestResu
     try:
         start = clients.start()
         time.sleep(max(0.0, start + load.warmup_s - time.monotonic()))
-        cpu0, busy0, head0, t0 = _cpu(gateway), machine_busy_s(), _head(store), time.monotonic()
+        cpu0, busy0, head0, t0 = _sample(gateway, store)
         time.sleep(max(0.0, start + load.warmup_s + load.duration_s - time.monotonic()))
-        cpu1, busy1, head1, t1 = _cpu(gateway), machine_busy_s(), _head(store), time.monotonic()
+        cpu1, busy1, head1, t1 = _sample(gateway, store)
         backlog = store.queue_depth()
         answered = clients.collect(timeout_s=120)
-        drained = _drained(store)
+        drained = wait_drained(store, timeout_s=120.0)
     finally:
         store.dispose()
     result = from_clients(
@@ -95,23 +102,22 @@ def _measure(gateway: procs.LaunchedGateway, url: str, load: Load) -> IngestResu
     moved = head1 - head0 if head0 and head1 >= head0 else 0
     result.batch_records_per_s = moved / (t1 - t0)
     accepted = _accepted(gateway.telemetry_url)
-    # A load that stops at a deadline (h2load) leaves calls committed but not answered.
-    unanswered = accepted - answered.total_ok_calls * load.records_per_call
-    ok = drained and 0 <= unanswered <= load.callers * load.records_per_call
+    acknowledged = answered.total_ok_calls * load.records_per_call
+    ok = drained and matches(accepted, acknowledged, load.callers * load.records_per_call)
     result.integrity = (
-        f"{'OK' if ok else 'MISMATCH'}: {answered.total_ok_calls * load.records_per_call:,}"
-        f" acknowledged, {accepted:,} committed by the gateway,"
-        f" {'all' if drained else 'not all'} processed"
+        f"{'OK' if ok else 'MISMATCH'}: {acknowledged:,} acknowledged,"
+        f" {accepted:,} committed by the gateway, {'all' if drained else 'not all'} processed"
     )
     result.notes.append(f"whole machine {(busy1 - busy0) / (t1 - t0):.2f} of {os.cpu_count()}")
-    source = "h2load (C)" if h2 else "Python client processes"
-    result.notes.append(f"load from {source}: {load.callers} connections, one call in flight each")
+    result.notes.append(h2load.describe(h2, load.callers))
     return result
 
 
-def _head(store: Store) -> int:
-    """The lowest queued id: rows below it have been processed (SQLite's ids ascend)."""
-    return store.queue_extent()[0]
+def _sample(
+    gateway: procs.LaunchedGateway, store: Store
+) -> tuple[tuple[float, float], float, int, float]:
+    """What a window's edge reads: the gateway's CPU, the machine's, the queue's head, when."""
+    return _cpu(gateway), machine_busy_s(), queue_head(store), time.monotonic()
 
 
 def _cpu(gateway: procs.LaunchedGateway) -> tuple[float, float]:
@@ -119,19 +125,11 @@ def _cpu(gateway: procs.LaunchedGateway) -> tuple[float, float]:
     receivers = processing = 0.0
     for pid in gateway.pids():
         spent = procs.cpu_s(pid)
-        cmdline = _cmdline(pid)
-        if "--processing-child" in cmdline:
+        if "--processing-child" in procs.cmdline(pid):
             processing += spent
         else:
             receivers += spent
     return receivers, processing
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_text()
-    except OSError:
-        return ""
 
 
 def _accepted(telemetry_url: str) -> int:
@@ -139,13 +137,6 @@ def _accepted(telemetry_url: str) -> int:
     return int(
         sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(ACCEPTED))
     )
-
-
-def _drained(store: Store, timeout_s: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while store.queue_depth() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return store.queue_depth() == 0
 
 
 def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 30.0) -> None:

@@ -28,6 +28,12 @@ def available() -> bool:
     return shutil.which("h2load") is not None
 
 
+def describe(used: bool, callers: int) -> str:
+    """How a run's load was made, for its row's details."""
+    source = "h2load (C)" if used else "Python client processes"
+    return f"load from {source}: {callers} connections, one call in flight each"
+
+
 def grpc_frame(payload: bytes) -> bytes:
     """A gRPC length-prefixed message: not compressed, 4-byte big-endian length."""
     return b"\x00" + struct.pack(">I", len(payload)) + payload

@@ -133,7 +133,7 @@ class _BatchLoop:
         return procs.cpu_s("self", self.tid)
 
 
-def _wait_drained(store: Store | None, timeout_s: float = 300.0) -> bool:
+def wait_drained(store: Store | None, timeout_s: float = 300.0) -> bool:
     """Wait until the other process has emptied the queue."""
     deadline = time.monotonic() + timeout_s
     while store is not None and store.queue_depth() and time.monotonic() < deadline:
@@ -141,9 +141,15 @@ def _wait_drained(store: Store | None, timeout_s: float = 300.0) -> bool:
     return store is not None and store.queue_depth() == 0
 
 
-def _head(store: Store | None) -> int:
+def queue_head(store: Store | None) -> int:
     """The lowest queued id: on SQLite, rows below it have all been processed."""
     return store.queue_extent()[0] if store is not None else 0
+
+
+def matches(committed: int, acknowledged: int, in_flight: int) -> bool:
+    """Every acknowledged record was committed. A load that stops at a deadline (h2load)
+    leaves up to `in_flight` records committed but not yet answered."""
+    return 0 <= committed - acknowledged <= in_flight
 
 
 def machine_busy_s() -> float:
@@ -241,13 +247,13 @@ def run_ingest(
         cpu0, batch0, t0 = _cpu_s(), batch.cpu_s() if batch else 0.0, time.monotonic()
         machine0 = machine_busy_s()
         finished0 = batch.finished if batch else 0
-        head0, worker0 = _head(store), worker.cpu_s() if worker else 0.0
+        head0, worker0 = queue_head(store), worker.cpu_s() if worker else 0.0
         time.sleep(max(0.0, window_end - time.monotonic()))
         cpu1, batch1, t1 = _cpu_s(), batch.cpu_s() if batch else 0.0, time.monotonic()
         machine1 = machine_busy_s()
         finished1 = batch.finished if batch else 0
         if worker is not None:  # rows leave the head of the queue as the other process works
-            finished0, finished1 = head0, _head(store)
+            finished0, finished1 = head0, queue_head(store)
             batch0, batch1 = worker0, worker.cpu_s()
         backlog = store.queue_depth() if store is not None else 0
         clients = load.collect(timeout_s=120)
@@ -255,13 +261,14 @@ def run_ingest(
         load.kill()
         receiver.shutdown()
         if worker is not None:
-            drained = _wait_drained(store)
+            drained = wait_drained(store)
             worker.stop()
     result = _result(clients, opts, cpu1 - cpu0, batch1 - batch0, t1 - t0, backlog)
     result.batch_records_per_s = (finished1 - finished0) / (t1 - t0)
     busy = (machine1 - machine0) / (t1 - t0)
     if opts.load == "h2load":
-        result.notes.append("load from h2load (C): one connection per caller, one call in flight")
+        callers = opts.client_processes * opts.threads_per_process
+        result.notes.append(h2load.describe(True, callers))
     result.notes.append(f"whole machine {busy:.2f} of {os.cpu_count()} cores busy")
     if samplers:
         result.notes += profile.finish(samplers)
@@ -274,10 +281,9 @@ def run_ingest(
     if worker is not None:
         result.batch_elsewhere = True
         accepted = clients.total_ok_calls * opts.records_per_call
-        # A load that stops at a deadline (h2load) leaves calls committed but unanswered.
-        unanswered = committed[0] - accepted if committed is not None else -1
         callers = opts.client_processes * opts.threads_per_process
-        ok = drained and 0 <= unanswered <= callers * opts.records_per_call
+        in_flight = callers * opts.records_per_call
+        ok = drained and committed is not None and matches(committed[0], accepted, in_flight)
         result.integrity = (
             f"{'OK' if ok else 'MISMATCH'}: {accepted:,} acknowledged, "
             f"{committed[0] if committed else 0:,} committed, "

@@ -67,6 +67,14 @@ def cpu_s(pid: int | str, task: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
 
 
+def cmdline(pid: int) -> str:
+    """A process's command line (NUL-separated), "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
 def children(pid: int) -> list[int]:
     """The processes `pid` started."""
     return [p for p in pids() if (fields := stat(p)[1]) and int(fields[1]) == pid]
