@@ -145,10 +145,8 @@ def test_same_origin(origin: str, host: str, same: bool) -> None:
 # -- the feed --------------------------------------------------------------------------------
 
 
-def test_feed_reads_once_per_poll_however_many_subscribers(
-    store: Store, clock: FakeClock, feed: LiveFeed, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    subs = [feed.subscribe() for _ in range(20)]
+def _count_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The cursor of every recent_after the feed runs from here on."""
     calls: list[int] = []
     real = store.recent_after
 
@@ -157,6 +155,14 @@ def test_feed_reads_once_per_poll_however_many_subscribers(
         return real(cursor, now, limit)
 
     monkeypatch.setattr(store, "recent_after", counting)
+    return calls
+
+
+def test_feed_reads_once_per_poll_however_many_subscribers(
+    store: Store, clock: FakeClock, feed: LiveFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subs = [feed.subscribe() for _ in range(20)]
+    calls = _count_reads(store, monkeypatch)
     add(store, clock, make_entry("a"), make_entry("b"))
 
     assert feed.poll_once(clock.now) == 2
@@ -179,14 +185,7 @@ def test_feed_only_fans_out_what_arrives_after_it_starts(
 def test_feed_reads_nothing_while_no_page_follows(
     store: Store, clock: FakeClock, feed: LiveFeed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[int] = []
-    real = store.recent_after
-
-    def counting(cursor: int, now: int, limit: int) -> list[RecentEntry]:
-        calls.append(cursor)
-        return real(cursor, now, limit)
-
-    monkeypatch.setattr(store, "recent_after", counting)
+    calls = _count_reads(store, monkeypatch)
     first = feed.subscribe()
     feed.unsubscribe(first)
     add(store, clock, make_entry("nobody watching"))
