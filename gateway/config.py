@@ -27,6 +27,15 @@ from gateway.errors import ConfigError
 from gateway.receivers_config import MIN_TOKEN_CHARS, ReceiversConfig
 
 _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_FILE_BYTES = 1024 * 1024  # a config is a few KiB; past this it is a mistake or an attack
+# Values in the YAML tree with every alias written out: a full config has a few hundred.
+MAX_EXPANDED_VALUES = 100_000
+# libyaml reads a 1 MiB file in about 2 s where PyYAML's own parser takes 15 or more.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TOO_MANY_VALUES = (
+    f"(file): the YAML expands to more than {MAX_EXPANDED_VALUES:,} values "
+    "(each use of an alias counts its whole value): refused"
+)
 
 
 class StorageConfig(Model):
@@ -270,15 +279,61 @@ def parse_config(data: Any, env: Mapping[str, str] | None = None) -> Config:
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate a YAML config file; raises ConfigError listing every problem."""
+    return parse_config(read_yaml(_read_text(path)), env)
+
+
+def _read_text(path: str | Path) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)  # never more: the path may be /dev/zero
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"(file): cannot read {path}: {exc}"]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        limit = f"{MAX_FILE_BYTES // 1024 // 1024} MiB"
+        raise ConfigError([f"(file): {path} is larger than {limit}: not a config file"])
+    return text
+
+
+def read_yaml(text: str) -> Any:
+    """YAML to plain data, refusing a tree that aliases would blow up ("billion laughs"):
+    PyYAML shares an aliased node, but env expansion and validation copy it at every use."""
+    loader = _YAML_LOADER(text)
     try:
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is not None:
+            _expanded_size(node, {})
+        return loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise ConfigError([f"(file): not valid YAML: {exc}"]) from None
-    return parse_config(data, env)
+    except RecursionError:
+        raise ConfigError(["(file): not valid YAML: nested too deeply"]) from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """The values under `node` as if every alias were written out; `sizes` memoizes each
+    node (an alias costs a look-up, not a walk) and holds -1 while a node is counted."""
+    known = sizes.get(id(node))
+    if known == -1:
+        raise ConfigError(["(file): an alias refers to a value that holds it (a cycle)"])
+    if known is not None:
+        return known
+    sizes[id(node)] = -1
+    total = 1 + sum(_expanded_size(child, sizes) for child in _children(node))
+    if total > MAX_EXPANDED_VALUES:
+        raise ConfigError([_TOO_MANY_VALUES])
+    sizes[id(node)] = total
+    return total
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def config_secrets(config: Config) -> list[str]:

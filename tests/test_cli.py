@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -121,6 +122,34 @@ def test_a_bad_config_exits_2_without_starting(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 2 and "storage.url" in result.stderr
+
+
+BOMB = REPO / "tests" / "golden" / "config" / "alias_bomb.yaml"
+# Address space for a check-config run: Python and the config models need about 100 MB; the
+# bomb written out needs gigabytes (before the fix: a MemoryError after half a minute).
+BOMB_ADDRESS_SPACE = 300 * 1024 * 1024
+
+
+def _limit_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (BOMB_ADDRESS_SPACE, BOMB_ADDRESS_SPACE))
+
+
+@pytest.mark.parametrize("command", [["check-config"], ["run", "--config"]])
+def test_an_alias_bomb_is_refused_in_little_memory(command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", *command, str(BOMB)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limit_address_space,
+    )
+    assert "MemoryError" not in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"{BOMB}: 1 problem(s):",
+        "  (file): the YAML expands to more than 100,000 values "
+        "(each use of an alias counts its whole value): refused",
+    ]
 
 
 def test_a_second_gateway_on_the_same_sqlite_file_fails_loudly(tmp_path: Path) -> None:
