@@ -49,7 +49,7 @@ def fill(store: Store, total: int, seed: int = 11, chunk: int = 5120, flood: boo
     began = time.perf_counter()
     workload = FloodWorkload(seed) if flood else Workload(seed)
     for rows in workload.row_chunks(
-        total, store.origin_id, chunk=chunk, received_at=time.time_ns()
+        total, store.origin_ids, chunk=chunk, received_at=time.time_ns()
     ):
         store.enqueue(rows)
     return time.perf_counter() - began

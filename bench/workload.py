@@ -154,7 +154,11 @@ class Workload:
         return [self.request(records).SerializeToString() for _ in range(count)]
 
     def row_chunks(
-        self, total: int, origin_id: Callable[[bytes], int], chunk: int = 4096, received_at: int = 0
+        self,
+        total: int,
+        origin_ids: Callable[[list[bytes]], list[int]],
+        chunk: int = 4096,
+        received_at: int = 0,
     ) -> Iterator[list[QueueRow]]:
         """Queue rows as the receiver makes them, `chunk` rows at a time, `total` in all."""
         left = total
@@ -162,7 +166,7 @@ class Workload:
             rows: list[QueueRow] = []
             while len(rows) < min(chunk, left):
                 rows.extend(
-                    rows_from_request(self.request(512), received_at or self._time, origin_id).rows
+                    rows_from_request(self.request(512), received_at or self._time, origin_ids).rows
                 )
             rows = rows[: min(chunk, left)]
             left -= len(rows)

@@ -129,7 +129,7 @@ class Ingest:
             # Only a request bigger than the limit can hold a record bigger than it.
             limit = self.max_record_bytes if payload_bytes > self.max_record_bytes else None
             rows, rejected = rows_from_request(
-                request, self._clock.now_ns(), self._store.origin_id, limit
+                request, self._clock.now_ns(), self._store.origin_ids, limit
             )
         except StorageError as exc:
             return _Admitted(records, [], 0, _unavailable(exc))

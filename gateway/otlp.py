@@ -33,21 +33,26 @@ class Converted(NamedTuple):
 def rows_from_request(
     request: ExportLogsServiceRequest,
     received_at: int,
-    origin_id: Callable[[bytes], int],
+    origin_ids: Callable[[list[bytes]], list[int]],
     max_record_bytes: int | None = None,
 ) -> Converted:
     """One queue row per LogRecord: what dedupe keys on, as plain columns, and the rest as bytes.
 
     The body is lifted out of the record into its own column (and cleared from the record, so
-    it is stored once): the batch stage then groups rows without decoding them. Records larger
-    than max_record_bytes are left out and counted (the caller skips the check, None, when the
-    whole request is smaller than the limit).
+    it is stored once): the batch stage then groups rows without decoding them. The origins
+    (resource and scope) of all the request's records are resolved by one `origin_ids` call,
+    however many there are. Records larger than max_record_bytes are left out and counted
+    (the caller skips the check, None, when the whole request is smaller than the limit).
     """
-    rows: list[QueueRow] = []
-    for resource_logs in request.resource_logs:
-        for scope_logs in resource_logs.scope_logs:
-            origin = origin_id(_origin_bytes(resource_logs, scope_logs))
-            rows.extend([_row(record, received_at, origin) for record in scope_logs.log_records])
+    groups = [(r, s) for r in request.resource_logs for s in r.scope_logs if s.log_records]
+    if not groups:
+        return Converted([], 0)
+    origins = origin_ids([_origin_bytes(resource_logs, scope) for resource_logs, scope in groups])
+    rows = [
+        _row(record, received_at, origin)
+        for (_, scope_logs), origin in zip(groups, origins, strict=True)
+        for record in scope_logs.log_records
+    ]
     if max_record_bytes is None:
         return Converted(rows, 0)
     kept = [row for row in rows if len(row[4]) + len(row[3].encode()) <= max_record_bytes]

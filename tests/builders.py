@@ -66,15 +66,15 @@ _ORIGIN_IDS: dict[bytes, int] = {}
 _RECORDS: dict[int, bytes] = {}
 
 
-def _origin_id(origin: bytes) -> int:
-    return _ORIGIN_IDS.setdefault(origin, len(_ORIGIN_IDS) + 1)
+def _origin_ids(origins: list[bytes]) -> list[int]:
+    return [_ORIGIN_IDS.setdefault(origin, len(_ORIGIN_IDS) + 1) for origin in origins]
 
 
 def queued(records: Sequence[Rec], service: str = "checkout", first_id: int = 1) -> list[QueuedRow]:
     """Rows as the batch stage reads them from the queue, without a database."""
     rows = []
     for i, (_, number, seen_at, body, record, origin_id) in enumerate(
-        rows_from_request(request(records, service), T0, _origin_id).rows
+        rows_from_request(request(records, service), T0, _origin_ids).rows
     ):
         _RECORDS[first_id + i] = record
         rows.append((first_id + i, seen_at, number, body, origin_id))

@@ -56,7 +56,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def enqueue(store: Store, records: list[Rec], received_at: int) -> int:
     """Queue records; returns their payload bytes (UTF-8 body plus encoded record)."""
-    rows = rows_from_request(request(records), received_at, store.origin_id).rows
+    rows = rows_from_request(request(records), received_at, store.origin_ids).rows
     store.enqueue(rows)
     return sum(len(row[3].encode()) + len(row[4]) for row in rows)
 

@@ -102,7 +102,7 @@ def test_retry_delay_follows_how_fast_the_queue_drains(store: Store) -> None:
     clock = FakeClock(T0)
     config = QueueConfig(max_records=1000)
     admission = Admission(store, config, clock, protect_head=0, refresh_s=0)
-    store.enqueue(rows_from_request(request([Rec("x", 9)] * 1000), T0, store.origin_id).rows)
+    store.enqueue(rows_from_request(request([Rec("x", 9)] * 1000), T0, store.origin_ids).rows)
     assert admission.admit(500) == admission.admit(500)  # no drain seen yet: a default delay
     assert admission.admit(500).retry_after_s == 5.0
     store.finish_batch(store.claim_batch(1, 10**12, 100), [], [], T0)

@@ -30,7 +30,7 @@ def stage(store: Store, **settings: object) -> BatchStage:
 
 
 def enqueue(store: Store, records: list[Rec], received_at: int = T0) -> None:
-    store.enqueue(rows_from_request(request(records), received_at, store.origin_id).rows)
+    store.enqueue(rows_from_request(request(records), received_at, store.origin_ids).rows)
 
 
 def test_run_once_dedupes_samples_and_stores_results(store: Store) -> None:

@@ -54,7 +54,7 @@ def test_migrate_upgrades_the_previous_schema_and_keeps_every_queued_record(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store.enqueue(
-        rows_from_request(request([Rec(f"r{i}") for i in range(5)]), T0, store.origin_id).rows
+        rows_from_request(request([Rec(f"r{i}") for i in range(5)]), T0, store.origin_ids).rows
     )
     url = url_of(store)
     set_back_to_version_1(url)

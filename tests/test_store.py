@@ -14,7 +14,7 @@ S = 1_000_000_000
 
 
 def fill(store: Store, n: int, body: str = "x") -> None:
-    store.enqueue(rows_from_request(request([Rec(body)] * n), T0, store.origin_id).rows)
+    store.enqueue(rows_from_request(request([Rec(body)] * n), T0, store.origin_ids).rows)
 
 
 def info(*events: str) -> list[tuple[str, int]]:

@@ -30,13 +30,13 @@ def insert_rows(
         _copy_rows(conn, table, columns, rows)
         return
     start = 0
-    for size in _statement_sizes(len(rows)):
+    for size in statement_sizes(len(rows)):
         sql = _multi_insert_sql(table, tuple(columns), size)
         conn.exec_driver_sql(sql, tuple(chain.from_iterable(rows[start : start + size])))
         start += size
 
 
-def _statement_sizes(count: int) -> Iterator[int]:
+def statement_sizes(count: int) -> Iterator[int]:
     """Full statements, then the rest in powers of two: few statement shapes, all cached."""
     full, rest = divmod(count, ROWS_PER_STATEMENT)
     yield from [ROWS_PER_STATEMENT] * full

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +38,7 @@ from gateway.store._claims import (
 from gateway.store._engine import make_engine, sqlite_file, translated_errors
 from gateway.store._group_commit import GroupCommit
 from gateway.store._migrations import SchemaStatements
+from gateway.store._origins import store_origins
 from gateway.store._outbox import OutboxStatements
 from gateway.store._rows import recent_values
 from gateway.store._schema import (
@@ -64,10 +65,17 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "NORMAL"
+        self,
+        url: str,
+        *,
+        pool_size: int = 16,
+        sqlite_synchronous: str = "NORMAL",
+        max_overflow: int | None = None,
+        pool_timeout: float = 30.0,
     ) -> None:
         self.dialect = make_url(url).get_backend_name()
-        self._engine = make_engine(url, pool_size, sqlite_synchronous.upper())
+        synchronous = sqlite_synchronous.upper()
+        self._engine = make_engine(url, pool_size, synchronous, max_overflow, pool_timeout)
         # SQLite takes one writer at a time: writers of every process queue here, on a lock
         # that wakes the next one at once, rather than napping in SQLite's busy handler.
         self._write_lock = WriterLock(sqlite_file(url)) if self.dialect == "sqlite" else None
@@ -76,12 +84,6 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
         )
         self._group = (
             GroupCommit(self._insert_queue_rows, self._write_lock) if self._write_lock else None
-        )
-        # Hot paths go straight to the driver with these statements (bound parameters).
-        mark = "?" if self.dialect == "sqlite" else "%s"
-        self._origin_insert_sql = (
-            f"INSERT INTO log_origin (digest, origin) VALUES ({mark}, {mark}) "
-            "ON CONFLICT (digest) DO NOTHING"
         )
         self._origin_ids: dict[bytes, int] = {}  # committed origins only
 
@@ -133,18 +135,23 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
             insert_rows(conn, self.dialect, "log_queue", QUEUE_COLUMNS, rows)
 
     def origin_id(self, origin: bytes) -> int:
-        """The id of a resource+scope in log_origin, stored on first sight (then cached)."""
-        found = self._origin_ids.get(origin)
-        if found is None:
-            digest = hashlib.blake2b(origin, digest_size=16).digest()
+        """The id of one resource+scope (see origin_ids)."""
+        return self.origin_ids([origin])[0]
+
+    def origin_ids(self, origins: Sequence[bytes]) -> list[int]:
+        """The id in log_origin of each resource+scope; those never seen are stored first, all
+        in one transaction (then cached)."""
+        cached = self._origin_ids
+        known = {origin: cached[origin] for origin in origins if origin in cached}
+        unknown = [origin for origin in dict.fromkeys(origins) if origin not in known]
+        if unknown:
             with self._writing() as conn:
-                conn.exec_driver_sql(self._origin_insert_sql, (digest, origin))
-                statement = select(log_origin.c.id).where(log_origin.c.digest == digest)
-                found = int(conn.execute(statement).scalar_one())
-            if len(self._origin_ids) >= MAX_CACHED_ORIGINS:
-                self._origin_ids.clear()
-            self._origin_ids[origin] = found  # after the commit: never a rolled-back id
-        return found
+                stored = store_origins(conn, self.dialect, unknown)
+            if len(cached) + len(stored) > MAX_CACHED_ORIGINS:
+                cached.clear()
+            cached.update(islice(stored.items(), MAX_CACHED_ORIGINS))  # after the commit
+            known |= stored
+        return [known[origin] for origin in origins]
 
     def claim_batch(self, token: int, lease_ns: int, limit: int) -> Claim:
         """Claim up to `limit` of the oldest claimable rows for `token`, oldest first.
