@@ -65,17 +65,10 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
     def __init__(
-        self,
-        url: str,
-        *,
-        pool_size: int = 16,
-        sqlite_synchronous: str = "NORMAL",
-        max_overflow: int | None = None,
-        pool_timeout: float = 30.0,
+        self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "NORMAL"
     ) -> None:
         self.dialect = make_url(url).get_backend_name()
-        synchronous = sqlite_synchronous.upper()
-        self._engine = make_engine(url, pool_size, synchronous, max_overflow, pool_timeout)
+        self._engine = make_engine(url, pool_size, sqlite_synchronous.upper())
         # SQLite takes one writer at a time: writers of every process queue here, on a lock
         # that wakes the next one at once, rather than napping in SQLite's busy handler.
         self._write_lock = WriterLock(sqlite_file(url)) if self.dialect == "sqlite" else None
