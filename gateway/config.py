@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from gateway import severity
-from gateway.config_types import Duration, Endpoint, Model
+from gateway.config_types import Duration, Endpoint, Model, refuse_control_characters
 from gateway.errors import ConfigError
 from gateway.receivers_config import MIN_TOKEN_CHARS, ReceiversConfig
 
@@ -139,6 +139,17 @@ class LogflareConfig(Model):
             raise ValueError(f"invalid endpoint {url!r}: use an http:// or https:// URL")
         return url.rstrip("/")
 
+    @field_validator("source", "source_name")
+    @classmethod
+    def _printable(cls, name: str) -> str:
+        return refuse_control_characters(name)  # sent in the URL's query
+
+    @field_validator("api_key")
+    @classmethod
+    def _header_safe(cls, key: SecretStr) -> SecretStr:
+        refuse_control_characters(key.get_secret_value(), ascii_only=True)
+        return key
+
     @field_validator("source")
     @classmethod
     def _uuid(cls, source: str) -> str:
@@ -191,6 +202,8 @@ class ViewerConfig(Model):
         # A short token falls to guessing; the sign-in form is reachable by anyone.
         if token is not None and len(token.get_secret_value()) < MIN_TOKEN_CHARS:
             raise ValueError(f"too short: use at least {MIN_TOKEN_CHARS} characters")
+        if token is not None:
+            refuse_control_characters(token.get_secret_value())
         return token
 
 

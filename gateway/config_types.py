@@ -38,6 +38,24 @@ def _check_endpoint(value: str) -> str:
 Endpoint = Annotated[str, AfterValidator(_check_endpoint)]
 
 
+_CONTROL_NAMES = {0x00: "NUL", 0x09: "TAB", 0x0A: "LF", 0x0D: "CR", 0x1B: "ESC", 0x7F: "DEL"}
+
+
+def refuse_control_characters(value: str, *, ascii_only: bool = False) -> str:
+    """A value sent in an HTTP header or URL (a key, a token, a source name): a control
+    character there (a newline pasted with it) fails every request, so it is refused here.
+    The message names the character, never the value: the value may be a secret.
+    `ascii_only`: header values must be ASCII too."""
+    for char in value:
+        code = ord(char)
+        if code < 0x20 or code == 0x7F:
+            name = _CONTROL_NAMES.get(code, f"U+{code:04X}")
+            raise ValueError(f"contains a control character ({name})")
+        if ascii_only and code > 0x7E:
+            raise ValueError("contains a non-ASCII character: HTTP headers carry ASCII only")
+    return value
+
+
 class Model(BaseModel):
     """Every config section: unknown keys are errors, and a loaded config never changes."""
 

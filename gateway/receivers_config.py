@@ -6,9 +6,10 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from gateway.config_types import Duration, Endpoint, Model
+from gateway.config_types import Duration, Endpoint, Model, refuse_control_characters
 
 MIN_TOKEN_CHARS = 16  # shorter tokens fall to guessing
+MAX_TOKEN_FILE_BYTES = 64 * 1024
 
 
 class TlsConfig(Model):
@@ -32,12 +33,24 @@ class AuthConfig(Model):
     bearer_token: SecretStr | None = None
     bearer_token_file: str | None = None
 
+    @field_validator("bearer_token")
+    @classmethod
+    def _header_safe(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None:
+            refuse_control_characters(token.get_secret_value(), ascii_only=True)
+        return token
+
+    @field_validator("bearer_token_file")
+    @classmethod
+    def _readable_token(cls, path: str | None) -> str | None:
+        if path is not None:
+            refuse_control_characters(_read_token_file(path), ascii_only=True)
+        return path
+
     @model_validator(mode="after")
     def _one_usable_token(self) -> AuthConfig:
         if (self.bearer_token is None) == (self.bearer_token_file is None):
             raise ValueError("set bearer_token or bearer_token_file, one of them")
-        if self.bearer_token_file is not None and not Path(self.bearer_token_file).is_file():
-            raise ValueError(f"cannot read bearer_token_file {self.bearer_token_file!r}")
         if len(self.token()) < MIN_TOKEN_CHARS:
             raise ValueError(f"the token is too short: use at least {MIN_TOKEN_CHARS} characters")
         return self
@@ -45,7 +58,21 @@ class AuthConfig(Model):
     def token(self) -> str:
         if self.bearer_token is not None:
             return self.bearer_token.get_secret_value()
-        return Path(str(self.bearer_token_file)).read_text(encoding="utf-8").strip()
+        return _read_token_file(str(self.bearer_token_file))
+
+
+def _read_token_file(path: str) -> str:
+    """The token in a file, without the whitespace around it (the newline most files end
+    with); a control character inside it is the validator's to refuse."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_TOKEN_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        raise ValueError(f"cannot read {path!r}") from None
+    if len(raw) > MAX_TOKEN_FILE_BYTES:
+        raise ValueError(f"{path!r} is larger than {MAX_TOKEN_FILE_BYTES // 1024} KiB: not a token")
+    return text.strip()
 
 
 class GrpcKeepaliveConfig(Model):

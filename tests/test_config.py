@@ -165,6 +165,41 @@ def test_components_must_be_known_and_listed_once() -> None:
     assert parse_config({"components": ["processing"]}, env={}).components == ("processing",)
 
 
+def test_a_control_character_is_named_and_the_secret_is_not_printed() -> None:
+    secret = "logflare-key-0123456789"
+    data = {"exporters": {"logflare": {"source": SOURCE, "api_key": "${env:KEY}"}}}
+    with pytest.raises(ConfigError) as raised:
+        parse_config(data, env={"KEY": secret + "\r\n"})  # a secret file's line ending
+    assert raised.value.problems == [
+        "exporters.logflare.api_key: contains a control character (CR)"
+    ]
+    assert secret not in str(raised.value)
+    with pytest.raises(ConfigError, match="non-ASCII character: HTTP headers carry ASCII only"):
+        parse_config(data, env={"KEY": "logflare-kéy-0123456789"})
+
+
+def _http_auth(token_file: Path) -> dict[str, object]:
+    return {"receivers": {"otlp": {"http": {"auth": {"bearer_token_file": str(token_file)}}}}}
+
+
+def test_a_token_file_loses_its_line_ending_but_not_a_control_character_inside(
+    tmp_path: Path,
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_bytes(b"file-token-0123456789\r\n")
+    auth = parse_config(_http_auth(token_file), env={}).receivers.otlp.http.auth
+    assert auth is not None and auth.token() == "file-token-0123456789"
+    token_file.write_bytes(b"file-token\n0123456789\n")
+    with pytest.raises(ConfigError) as raised:
+        parse_config(_http_auth(token_file), env={})
+    assert raised.value.problems == [
+        "receivers.otlp.http.auth.bearer_token_file: contains a control character (LF)"
+    ]
+    token_file.write_bytes(b"x" * (64 * 1024 + 1))
+    with pytest.raises(ConfigError, match=r"bearer_token_file: .* is larger than 64 KiB"):
+        parse_config(_http_auth(token_file), env={})
+
+
 def test_source_and_source_name_are_exclusive() -> None:
     with pytest.raises(ConfigError, match="not both"):
         parse_config(
