@@ -31,6 +31,7 @@ log = logging.getLogger("logsieve")
 TOKEN_VARIABLE = "LOGSIEVE_VIEWER_TOKEN"  # viewer.auth_token for `logsieve tail`
 DEFAULT_CONFIG = "config/gateway.yaml"
 PACKAGED_CONFIG = "default_config.yaml"  # inside gateway/; config/gateway.yaml is a copy
+NO_RELOAD = " (no reload: start it again to apply a changed config)"  # said on SIGHUP
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -310,7 +311,7 @@ def _serve(
     receivers: Sequence[supervisor.IngestChild] = (),
     quiet: bool = False,
 ) -> int:
-    """Run until SIGINT or SIGTERM; `quiet`: the parent already warned about the config."""
+    """Run until SIGINT, SIGTERM or SIGHUP; `quiet`: the parent already warned about the config."""
     from gateway.app import Gateway, Overrides  # heavy imports only when running
 
     stop = _stop_on_signals()  # before start: a signal during start-up still stops cleanly
@@ -336,9 +337,12 @@ def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def handler(signum: int, _frame: object) -> None:
-        log.info("%s: shutting down", signal.Signals(signum).name)
+        note = NO_RELOAD if signum == signal.SIGHUP else ""
+        log.info("%s: shutting down%s", signal.Signals(signum).name, note)
         stop.set()
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    # SIGHUP too (a closed terminal, or an operator expecting a reload): by default it would
+    # kill the parent at once, leaving the metrics directory and no word in the log.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
     return stop

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,12 @@ from gateway.config import parse_config
 from gateway.receiver import OtlpGrpcReceiver
 from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store
-from gateway.supervisor import ingest_child_config, ingest_children, wants_child
+from gateway.supervisor import (
+    METRICS_PREFIX,
+    ingest_child_config,
+    ingest_children,
+    wants_child,
+)
 from gateway.testing import FakeClock, FakeLogflare
 from tests.builders import T0
 from tests.harness import (
@@ -222,7 +228,7 @@ def test_connections_spread_over_both_processes_and_every_record_arrives_once(
     finally:
         delivered = all_delivered(senders, logflare, 90)
     assert in_child > 0 and in_parent > 0 and in_child + in_parent == CONNECTIONS
-    counts = {}
+    counts: dict[int, int] = {}
     for event in logflare.events:
         seq = int(event["event_message"].split()[1])
         counts[seq] = counts.get(seq, 0) + 1
@@ -256,6 +262,31 @@ def test_sigterm_stops_every_receiver_process(tmp_path: Path, logflare: FakeLogf
     child = _ingest_child(gateway)
     assert gateway.terminate() == 0
     assert not alive(child)
+
+
+def test_sighup_stops_every_process_cleanly_and_removes_the_metrics_directory(
+    tmp_path: Path, logflare: FakeLogflare
+) -> None:
+    gateway = _two_receivers(tmp_path, logflare)
+    children = [_child_with(gateway, "--processing-child"), _ingest_child(gateway)]
+    pattern = f"{METRICS_PREFIX}{gateway.process.pid}-*"
+    assert len(list(Path(tempfile.gettempdir()).glob(pattern))) == 1
+    gateway.process.send_signal(signal.SIGHUP)
+    assert gateway.process.wait(60) == 0
+    assert not any(alive(child) for child in children)
+    assert list(Path(tempfile.gettempdir()).glob(pattern)) == []
+    said = "SIGHUP: shutting down (no reload: start it again to apply a changed config)"
+    wait_until(lambda: any("stopped;" in line for line in gateway.log), 10, "the last line")
+    assert sum(said in line for line in gateway.log) == 1
+    assert not any("child exited" in line for line in gateway.log)
+
+
+def _child_with(gateway: GatewayProcess, flag: str) -> int:
+    def found() -> list[int]:
+        return [pid for pid in gateway.children() if flag in _cmdline(pid)]
+
+    wait_until(lambda: len(found()) == 1, 30, f"the {flag} child")
+    return found()[0]
 
 
 @pytest.mark.parametrize(
