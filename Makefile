@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONFIG ?= config/gateway.yaml
 
-.PHONY: run test check proto bench demo clean
+.PHONY: run test check proto bench soak demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: $(STAMP)
 	command -v h2load >/dev/null 2>&1 || apt-get install -y -qq nghttp2-client >/dev/null 2>&1 \
 		|| echo "h2load not installed: small requests use Python clients"
 	$(PY) -m bench
+
+# 30 minutes of steady load with trouble around it (not part of `make test` or `make bench`):
+# figures to docs/soak.md. SOAK_ARGS="--minutes 5 --window-minutes 1" for a shorter run.
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

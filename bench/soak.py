@@ -1,0 +1,364 @@
+"""`make soak`: a real `logsieve run` under steady load for a long time, with trouble around it.
+
+For `--minutes` (30 by default) client processes send the template flood at half the
+gateway's maximum ingest rate (measured first, in the same run), 20 pages follow the live
+stream (one of them never reads), and the fake Logflare fails one request in 20. Every 10 s
+the soak samples the gateway's RSS (parent and children), the export lag (a probe record a
+second: its acknowledgement to its arrival at Logflare) and the ingest latency; the first
+`--window-minutes` are compared with the last. At the end the senders stop, the queue
+drains, and the counts Logflare received must add up to exactly the records acknowledged.
+
+The figures go to docs/soak.md (or `--out`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import websocket
+
+from bench import procs
+from bench.clients import LoadPlan, LoadRun
+from bench.soak_senders import PacedSenders, SenderReport
+from bench.workload import FloodWorkload
+from gateway.testing import FakeLogflare, Fault
+
+RECORDS_PER_CALL = 512
+SAMPLE_EVERY_S = 10.0
+FAIL_ONE_IN = 20
+FOLLOWERS = 20
+PROBE_EVERY_S = 1.0
+PROBE_PREFIX = "soak probe "
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "soak.md"
+
+
+@dataclass(slots=True)
+class Sample:
+    at_s: float  # since the soak began
+    rss_mb: float
+    latencies_s: list[float]  # ingest (Export) latencies of the calls in this sample
+    lags_s: list[float]  # export lags of the probes that arrived in this sample
+
+
+@dataclass(slots=True)
+class Tally:
+    """What the fake Logflare received, counted as it arrives (its event list is emptied)."""
+
+    records: int = 0  # sum of the events' counts: records represented
+    events: int = 0
+    probes_seen: dict[str, float] = field(default_factory=dict)  # body -> arrival time
+
+
+class FlakyLogflare:
+    """Fails one request in `one_in` with a 503, using the fake's public fault queue."""
+
+    def __init__(self, fake: FakeLogflare, one_in: int) -> None:
+        self._fake, self._one_in = fake, one_in
+        self.failed = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        planned = 0
+        while not self._stop.wait(0.05):
+            due = len(self._fake.requests) // self._one_in + 1
+            if due > planned:  # the next request after each 20th fails
+                self._fake.fail_next(Fault.server_error(503))
+                planned, self.failed = due, self.failed + 1
+
+
+class Follower(threading.Thread):
+    """A live page without a browser; `reading=False` never reads after its Subscribe."""
+
+    def __init__(self, stream_url: str, reading: bool = True) -> None:
+        super().__init__(daemon=True)
+        options = [] if reading else [(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)]
+        self.socket = websocket.create_connection(stream_url, timeout=60, sockopt=options)
+        self.socket.send('{"after": "0"}')
+        self.reading, self.frames, self.closed = reading, 0, False
+
+    def run(self) -> None:
+        if not self.reading:
+            return
+        with contextlib.suppress(Exception):
+            while self.socket.recv():
+                self.frames += 1
+        self.closed = True
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _config(folder: Path, fake: FakeLogflare, viewer_port: int) -> Path:
+    config = folder / "soak.yaml"
+    config.write_text(
+        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}}\n"
+        f"storage: {{url: 'sqlite:///{folder}/queue.db'}}\n"
+        f"exporters: {{logflare: {{endpoint: '{fake.url}', source: '{fake.source_id}',"
+        f" api_key: '{fake.api_key}', retry_initial: 200ms, retry_max: 5s}}}}\n"
+        f"viewer: {{endpoint: '127.0.0.1:{viewer_port}'}}\n"
+        "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\n"
+    )
+    return config
+
+
+def _rss_mb(gateway: procs.LaunchedGateway) -> float:
+    total = 0
+    for pid in gateway.pids():
+        with contextlib.suppress(OSError):
+            total += procs.status_kib("VmRSS", pid)
+    return total / 1024
+
+
+def _drain_events(fake: FakeLogflare, tally: Tally) -> None:
+    """Count what arrived and forget it: 30 minutes of events would not fit in memory."""
+    taken = len(fake.events)
+    events = fake.events[:taken]
+    del fake.events[:taken]
+    now = time.monotonic()
+    for event in events:
+        tally.events += 1
+        tally.records += int(event.get("metadata", {}).get("count", 1))
+        body = str(event.get("event_message", ""))
+        if body.startswith(PROBE_PREFIX):
+            tally.probes_seen.setdefault(body, now)
+
+
+def measure_max_rate(address: str, payloads: list[bytes]) -> float:
+    """Records/s the gateway acknowledges from 2 x 4 unpaced clients over 15 s."""
+    plan = LoadPlan(address, payloads, RECORDS_PER_CALL, 4, warmup_s=3.0, duration_s=15.0)
+    run = LoadRun(plan, processes=2)
+    run.start()
+    result = run.collect(timeout_s=120)
+    return result.window_ok_calls * RECORDS_PER_CALL / plan.duration_s
+
+
+@dataclass(frozen=True, slots=True)
+class SoakResult:
+    minutes: float
+    window_minutes: float
+    max_rate: float
+    target_rate: float
+    achieved_rate: float
+    acknowledged: int
+    delivered: int
+    events: int
+    failed_requests: int
+    refused_calls: int
+    reader_frames: int
+    slow_follower_dropped: bool
+    samples: list[Sample]
+
+
+def _window(samples: list[Sample], first: bool, window_s: float) -> list[Sample]:
+    if first:
+        return [s for s in samples if s.at_s <= window_s]
+    end = samples[-1].at_s
+    return [s for s in samples if s.at_s > end - window_s]
+
+
+def _p(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _figures(window: list[Sample]) -> dict[str, float]:
+    latencies = [v for s in window for v in s.latencies_s]
+    lags = [v for s in window for v in s.lags_s]
+    return {
+        "RSS mean (MB)": statistics.fmean(s.rss_mb for s in window),
+        "RSS max (MB)": max(s.rss_mb for s in window),
+        "export lag p50 (s)": _p(lags, 0.5),
+        "export lag p99 (s)": _p(lags, 0.99),
+        "ingest p50 (ms)": 1000 * _p(latencies, 0.5),
+        "ingest p99 (ms)": 1000 * _p(latencies, 0.99),
+    }
+
+
+def render(result: SoakResult) -> str:
+    window_s = result.window_minutes * 60
+    first = _figures(_window(result.samples, True, window_s))
+    last = _figures(_window(result.samples, False, window_s))
+    w = f"{result.window_minutes:g} min"
+    lines = [
+        f"| figure | first {w} | last {w} | last / first |",
+        "|---|---|---|---|",
+    ]
+    for name, value in first.items():
+        ratio = last[name] / value if value else float("nan")
+        lines.append(f"| {name} | {value:,.2f} | {last[name]:,.2f} | {ratio:.2f} |")
+    lost = result.acknowledged - result.delivered
+    verdict = "nothing lost" if lost == 0 else f"{lost:,} missing"
+    if lost < 0:
+        verdict = f"{-lost:,} extra (duplicates)"
+    slow = "dropped by the gateway" if result.slow_follower_dropped else "connected at the end"
+    lines += [
+        "",
+        f"- Ran {result.minutes:g} minutes. Maximum ingest measured first: "
+        f"{result.max_rate:,.0f} records/s; target half of it: {result.target_rate:,.0f}/s; "
+        f"achieved {result.achieved_rate:,.0f}/s.",
+        f"- Acknowledged {result.acknowledged:,} records; Logflare received "
+        f"{result.events:,} events carrying {result.delivered:,} records: "
+        f"{verdict}.",
+        f"- The fake Logflare failed {result.failed_requests:,} requests (one in {FAIL_ONE_IN}); "
+        f"calls refused by the gateway: {result.refused_calls:,}.",
+        f"- {FOLLOWERS - 1} reading pages received {result.reader_frames:,} frames; the page "
+        f"that never reads was {slow}.",
+    ]
+    return "\n".join(lines)
+
+
+def run_soak(minutes: float, window_minutes: float) -> SoakResult:
+    payloads = FloodWorkload(seed=11).payloads(64, RECORDS_PER_CALL)
+    folder = Path(tempfile.mkdtemp(prefix="logsieve-soak-"))
+    with FakeLogflare() as fake:
+        viewer_port = _free_port()
+        gateway = procs.LaunchedGateway(_config(folder, fake, viewer_port))
+        try:
+            return _soak(gateway, fake, viewer_port, payloads, minutes, window_minutes)
+        finally:
+            gateway.stop()
+
+
+def _soak(
+    gateway: procs.LaunchedGateway,
+    fake: FakeLogflare,
+    viewer_port: int,
+    payloads: list[bytes],
+    minutes: float,
+    window_minutes: float,
+) -> SoakResult:
+    tally = Tally()
+    max_rate = measure_max_rate(gateway.address, payloads)
+    _wait_drained(fake, tally, gateway, settle_s=15)
+    baseline = tally.records
+    print(f"maximum ingest: {max_rate:,.0f} records/s", file=sys.stderr)
+    stream = f"ws://127.0.0.1:{viewer_port}/logs/stream"
+    followers = [Follower(stream, reading=i > 0) for i in range(FOLLOWERS)]
+    for follower in followers:
+        follower.start()
+    flaky = FlakyLogflare(fake, FAIL_ONE_IN)
+    flaky.start()
+    target = max_rate / 2
+    senders = PacedSenders(gateway.address, payloads, RECORDS_PER_CALL, target, PROBE_PREFIX)
+    samples = _sample_loop(gateway, fake, tally, senders, minutes * 60)
+    report: SenderReport = senders.stop()
+    flaky.stop()
+    _wait_drained(fake, tally, gateway, settle_s=30)
+    slow_dropped = _dropped(followers[0])
+    for follower in followers:
+        follower.socket.close()
+    return SoakResult(
+        minutes=minutes,
+        window_minutes=window_minutes,
+        max_rate=max_rate,
+        target_rate=target,
+        achieved_rate=report.acknowledged_records / (minutes * 60),
+        acknowledged=report.acknowledged_records,
+        delivered=tally.records - baseline,
+        events=tally.events,
+        failed_requests=flaky.failed,
+        refused_calls=report.refused_calls,
+        reader_frames=sum(f.frames for f in followers[1:]),
+        slow_follower_dropped=slow_dropped,
+        samples=samples,
+    )
+
+
+def _sample_loop(
+    gateway: procs.LaunchedGateway,
+    fake: FakeLogflare,
+    tally: Tally,
+    senders: PacedSenders,
+    duration_s: float,
+) -> list[Sample]:
+    began = time.monotonic()
+    samples: list[Sample] = []
+    matched: set[str] = set()
+    while time.monotonic() - began < duration_s:
+        time.sleep(SAMPLE_EVERY_S)
+        _drain_events(fake, tally)
+        acked = senders.probe_acks()
+        lags = [
+            arrived - acked[body]
+            for body, arrived in tally.probes_seen.items()
+            if body in acked and body not in matched
+        ]
+        matched.update(body for body in tally.probes_seen if body in acked)
+        at = time.monotonic() - began
+        samples.append(Sample(at, _rss_mb(gateway), senders.take_latencies(), lags))
+        print(f"{at:6.0f} s  rss {samples[-1].rss_mb:7.1f} MB", file=sys.stderr)
+    return samples
+
+
+def _wait_drained(
+    fake: FakeLogflare, tally: Tally, gateway: procs.LaunchedGateway, settle_s: float
+) -> None:
+    """Until nothing new has reached Logflare for `settle_s` seconds (the outbox is empty)."""
+    quiet_since, seen = time.monotonic(), -1
+    while time.monotonic() - quiet_since < settle_s:
+        time.sleep(1.0)
+        _drain_events(fake, tally)
+        if tally.records != seen:
+            seen, quiet_since = tally.records, time.monotonic()
+
+
+def _dropped(follower: Follower) -> bool:
+    """Whether the gateway closed the never-reading page's socket."""
+    follower.socket.settimeout(5)
+    with contextlib.suppress(Exception):
+        while True:  # read what piled up; a closed socket ends in an error or b""
+            if not follower.socket.recv():
+                return True
+    return not follower.socket.connected
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak")
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--window-minutes", type=float, default=5.0)
+    parser.add_argument("--out", type=Path, default=DOCS)
+    args = parser.parse_args()
+    result = run_soak(args.minutes, args.window_minutes)
+    table = render(result)
+    print(table)
+    args.out.write_text(_document(table, result))
+    samples = [{"at_s": s.at_s, "rss_mb": s.rss_mb} for s in result.samples]
+    args.out.with_suffix(".json").write_text(json.dumps(samples))
+
+
+def _document(table: str, result: SoakResult) -> str:
+    return (
+        "# Soak: a real `logsieve run` for a long time under steady trouble\n\n"
+        "Measured by `make soak` (`python -m bench.soak`); see bench/soak.py for the setup: "
+        "the template flood at half the maximum ingest rate measured in the same run, "
+        f"{FOLLOWERS} live pages following (one never reads), the fake Logflare failing one "
+        f"request in {FAIL_ONE_IN}, the shipped processing interval (10 s). Samples every "
+        f"{SAMPLE_EVERY_S:g} s; the RSS is the gateway's parent and children together.\n\n"
+        f"{table}\n"
+    )
+
+
+if __name__ == "__main__":
+    main()
