@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import otlp_json
 from gateway.admission import Admission
 from gateway.clock import Clock
+from gateway.http_limits import OTLP_HTTP_SHARE, ServerLimits, connection_cap
 from gateway.ingest import BearerCheck, Ingest, IngestOutcome, Verdict, rpc_status
 from gateway.metrics import Metrics
 from gateway.ratelimit import RateLimiter
@@ -36,6 +37,7 @@ from gateway.store import Store
 from gateway.wsgi_server import WsgiServer
 
 log = logging.getLogger("logsieve.receiver")
+SETTINGS = "receivers.otlp.http"  # where this receiver's settings live, for messages
 PATH = "/v1/logs"
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 MIB = 1024 * 1024
@@ -113,7 +115,17 @@ class OtlpHttpReceiver:
             return
         host, port = self._config.endpoint.rsplit(":", 1)
         tls = (self._config.tls.cert_file, self._config.tls.key_file) if self._config.tls else None
-        self._server = WsgiServer(self.wsgi, host.strip("[]"), int(port), tls=tls, name="otlp-http")
+        self._server = WsgiServer(
+            self.wsgi,
+            host.strip("[]"),
+            int(port),
+            tls=tls,
+            name="otlp-http",
+            limits=server_limits(self._config),
+            setting=f"{SETTINGS}.endpoint",
+            # Past this waitress refuses (413) before buffering; below it, our own 413 says why.
+            max_body=2 * self._config.max_request_mib * MIB,
+        )
         self.port = self._server.port
         self._server.start()
         log.info("OTLP/HTTP receiver listening on %s", self.url)
@@ -197,6 +209,20 @@ class OtlpHttpReceiver:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Expose-Headers"] = "Retry-After"
         return response
+
+
+def server_limits(config: HttpReceiverConfig) -> ServerLimits:
+    """Keep-alive clients each hold a connection; each may cost two descriptors (its socket
+    and the temporary file waitress buffers a large body in)."""
+    setting = f"{SETTINGS}.max_connections"
+    cap = connection_cap(config.max_connections, OTLP_HTTP_SHARE, setting, per_connection=2)
+    return ServerLimits(
+        max_connections=cap,
+        threads=config.threads,
+        idle_timeout=config.max_connection_idle,
+        read_timeout=config.read_timeout,
+        cap_setting=setting,
+    )
 
 
 def _media_type(request: Request) -> str:

@@ -132,6 +132,17 @@ class HttpReceiverConfig(Model):
     auth: AuthConfig | None = None
     cors: CorsConfig = CorsConfig()
     browser: BrowserLimitsConfig = BrowserLimitsConfig()
+    # Open connections at once (a kept-alive client holds one); past it new ones wait in the
+    # kernel's queue until one closes. At start it is lowered, if need be, to what a quarter
+    # of the open-file limit allows.
+    max_connections: int = Field(default=1000, ge=1, le=100_000)
+    # Requests handled at once (worker threads); the others wait their turn, already read.
+    threads: int = Field(default=8, ge=1, le=256)
+    # A kept-alive connection with no request for this long is closed.
+    max_connection_idle: Duration = 60.0
+    # A request's head and body must have arrived this long after its first byte; a slower
+    # client is cut off (slowloris). Waiting costs no thread.
+    read_timeout: Duration = 30.0
 
 
 class OtlpReceiverConfig(Model):

@@ -13,10 +13,21 @@ from typing import Any
 
 from prometheus_client import make_wsgi_app
 
+from gateway.http_limits import METRICS_CONNECTIONS, ServerLimits
 from gateway.metrics import Metrics
 from gateway.wsgi_server import WsgiServer
 
 Checks = Callable[[], dict[str, bool]]
+# Prometheus and a few probes: a small fixed cap, so this endpoint never takes the
+# descriptors the receivers need, and one scrape cannot hold a connection for long.
+LIMITS = ServerLimits(
+    max_connections=METRICS_CONNECTIONS,
+    threads=2,
+    idle_timeout=30.0,
+    read_timeout=10.0,
+    cap_setting="the metrics endpoint's connection cap",
+)
+MAX_BODY = 64 * 1024  # every path is a GET
 
 
 class TelemetryServer:
@@ -24,7 +35,15 @@ class TelemetryServer:
         self._metrics_app = make_wsgi_app(metrics.exposition)
         self._checks = checks
         host, port = endpoint.rsplit(":", 1)
-        self._server = WsgiServer(self.wsgi, host.strip("[]"), int(port), name="telemetry")
+        self._server = WsgiServer(
+            self.wsgi,
+            host.strip("[]"),
+            int(port),
+            name="telemetry",
+            limits=LIMITS,
+            setting="telemetry.metrics.endpoint",
+            max_body=MAX_BODY,
+        )
         self.url = self._server.url
 
     def start(self) -> None:

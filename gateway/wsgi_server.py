@@ -1,18 +1,41 @@
-"""WsgiServer: a WSGI app on werkzeug's threaded server, in a daemon thread (TLS optional).
+"""WsgiServer: a WSGI app served in a daemon thread, with production limits (TLS optional).
 
-Used by the viewer and by the OTLP/HTTP receiver. It binds at construction, so a port taken
-or refused fails early and port 0 is known at once.
+Used by the OTLP/HTTP receiver, the metrics endpoint and the viewer. Two engines behind one
+interface (gateway.http_limits.ServerLimits says what each listener allows):
+- waitress (gateway.waitress_server), the default: requests are read whole on one event loop,
+  so slow and idle clients cost no thread; a fixed pool of worker threads runs the app;
+- werkzeug's threaded server, hardened (gateway.threaded_server): for the viewer, whose
+  websocket needs the raw socket that only werkzeug (of the servers that run in a thread of
+  our process) hands over, and for a listener with TLS, which waitress does not do.
+
+It binds at construction, so a port taken or refused fails early, as one OSError naming the
+setting, and port 0 is known at once.
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
-from typing import Any
+from typing import Any, Protocol
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from gateway.http_limits import ServerLimits
+from gateway.threaded_server import ThreadedListener
+from gateway.waitress_server import WaitressListener
 
-SHUTDOWN_POLL_SECONDS = 0.1  # how often serve_forever looks for shutdown()
+BACKLOG = 1024  # connections past a listener's cap wait here, in the kernel
+DEFAULT_LIMITS = ServerLimits()
+DEFAULT_MAX_BODY = 64 * 1024 * 1024  # waitress refuses (413) a larger body before buffering it
+
+
+class Listener(Protocol):
+    port: int
+
+    def serve_forever(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class WsgiServer:
@@ -24,16 +47,21 @@ class WsgiServer:
         *,
         tls: tuple[str, str] | None = None,
         name: str = "http",
+        limits: ServerLimits = DEFAULT_LIMITS,
+        setting: str = "endpoint",
+        websockets: bool = False,
+        max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
-        context = None
-        if tls is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(*tls)
-        self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, ssl_context=context
+        """`setting` names the endpoint's setting in messages; `websockets`: the app needs
+        the raw socket (flask-sock); `max_body`: the largest body waitress buffers."""
+        listening = _listen(host, port, setting)
+        self._listener: Listener = (
+            ThreadedListener(app, listening, limits, _tls_context(tls))
+            if tls or websockets
+            else WaitressListener(app, listening, limits, max_body)
         )
         self.host = host
-        self.port: int = self._server.server_port
+        self.port: int = self._listener.port
         self.scheme = "https" if tls else "http"
         self._name = name
         self._thread: threading.Thread | None = None
@@ -53,21 +81,35 @@ class WsgiServer:
             if self._thread is not None or self._stopped:
                 return
             self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-                name=self._name,
-                daemon=True,
+                target=self._listener.serve_forever, name=self._name, daemon=True
             )
             self._thread.start()
 
     def shutdown(self) -> None:
-        """Stop accepting and close the listening socket; idempotent."""
+        """Stop accepting, let requests in flight finish, close the listener; idempotent."""
         with self._lock:
             if self._stopped:
                 return
             self._stopped = True
             thread = self._thread
         if thread is not None:
-            self._server.shutdown()  # blocks until serve_forever returns
-            thread.join(timeout=5)
-        self._server.server_close()
+            self._listener.stop()
+            thread.join(timeout=10)
+        self._listener.close()
+
+
+def _listen(host: str, port: int, setting: str) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=BACKLOG)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OSError(f"cannot listen on {host}:{port} ({setting}): {reason}") from None
+
+
+def _tls_context(tls: tuple[str, str] | None) -> ssl.SSLContext | None:
+    if tls is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*tls)
+    return context
