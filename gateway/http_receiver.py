@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-import zlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,7 +24,7 @@ from google.rpc import code_pb2
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from werkzeug.wrappers import Request, Response
 
-from gateway import otlp_json
+from gateway import decompress, otlp_json
 from gateway.admission import Admission
 from gateway.clock import Clock
 from gateway.http_limits import OTLP_HTTP_SHARE, ServerLimits, connection_cap
@@ -239,26 +238,14 @@ def _decompressed(request: Request, limit: int) -> bytes:
     encoding = (request.headers.get("Content-Encoding") or "identity").strip().lower()
     if encoding == "identity":
         return raw
-    if encoding not in ("gzip", "deflate"):
+    if encoding not in decompress.ENCODINGS:
         raise Refused(415, f"unsupported Content-Encoding {encoding[:40]!r}: use gzip or deflate")
-    return _inflate(raw, encoding, limit)
-
-
-def _inflate(raw: bytes, encoding: str, limit: int) -> bytes:
-    # gzip: wbits 16+15; deflate: zlib-wrapped as HTTP says, or raw as some clients send.
-    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
-    if encoding == "deflate" and raw[:1] and raw[0] & 0x0F != 8:
-        wbits = -zlib.MAX_WBITS
-    inflater = zlib.decompressobj(wbits)
     try:
-        body = inflater.decompress(raw, limit + 1)
-    except zlib.error as exc:
-        raise Refused(400, f"the {encoding} body is corrupt: {exc}") from None
-    if len(body) > limit or inflater.unconsumed_tail:
-        raise Refused(413, f"the decompressed body is larger than {limit} bytes")
-    if not inflater.eof:
-        raise Refused(400, f"the {encoding} body is truncated")
-    return body
+        return decompress.decompress(raw, encoding, limit)
+    except decompress.BodyTooLarge as exc:
+        raise Refused(413, str(exc)) from None
+    except decompress.CorruptBody as exc:
+        raise Refused(400, str(exc)) from None
 
 
 def _decode(kind: str, body: bytes) -> ExportLogsServiceRequest:

@@ -246,3 +246,56 @@ def test_each_browser_address_is_rate_limited(start: Start, store: Store) -> Non
     clock.advance(1)
     assert post(receiver, body, Origin=SHOP).status_code == 200
     assert store.queue_depth() == 4
+
+
+# -- every gzip member; nothing after the data -------------------------------------------
+
+
+def test_every_gzip_member_of_a_body_is_stored(start: Start, store: Store) -> None:
+    # `cat a.gz b.gz`: two members, each a whole request; both halves' records are stored.
+    first, second = protobuf(Rec("first"), Rec("second")), protobuf(Rec("third"))
+    body = gzip.compress(first) + gzip.compress(second)
+    response = post(start(), body, **{"Content-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert sorted(row[3] for row in store.claim_batch(1, 10**9, 100).rows) == [
+        "first",
+        "second",
+        "third",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", lambda data: zlib.compress(data, wbits=-15)),
+    ],
+    ids=["gzip", "deflate-zlib", "deflate-raw"],
+)
+def test_bytes_after_the_compressed_data_are_400(
+    start: Start, store: Store, encoding: str, compress: Callable[[bytes], bytes]
+) -> None:
+    body = compress(protobuf(Rec("not stored"))) + b"trailing garbage"
+    response = post(start(), body, **{"Content-Encoding": encoding})
+    assert response.status_code == 400
+    status = status_of(response)
+    assert status.code == code_pb2.INVALID_ARGUMENT and "16 bytes" in status.message
+    assert store.queue_depth() == 0
+
+
+def test_a_bomb_split_across_gzip_members_is_413(start: Start, store: Store) -> None:
+    receiver = start(max_request_mib=1)
+    member = gzip.compress(b"\x00" * (512 * 1024))  # half the limit each, inflated
+    response = post(receiver, member * 3, **{"Content-Encoding": "gzip"})
+    assert response.status_code == 413
+    assert status_of(response).code == code_pb2.RESOURCE_EXHAUSTED
+    assert store.queue_depth() == 0
+
+
+def test_the_browser_limit_counts_every_gzip_member(start: Start, store: Store) -> None:
+    receiver = start(cors={"allowed_origins": [SHOP]}, browser={"max_request_kib": 64})
+    member = gzip.compress(b"\x00" * (40 * 1024))
+    response = post(receiver, member * 2, **{"Content-Encoding": "gzip", "Origin": SHOP})
+    assert response.status_code == 413
+    assert store.queue_depth() == 0

@@ -1,0 +1,85 @@
+"""Request bodies in `Content-Encoding: gzip` or `deflate`, inflated to a limit.
+
+gzip (RFC 1952) allows several members one after another: what `cat a.gz b.gz` makes, and
+what some clients send when they compress a body in parts. Every member is inflated and the
+results joined; anything after the last member that is not a member is refused, never
+silently ignored. deflate is one stream, zlib-wrapped (RFC 1950, as HTTP says) or raw (as
+some clients send); anything after its end is refused too.
+
+The limit counts the inflated bytes of all members together, and inflating stops as soon as
+it is passed: a bomb, split across members or not, costs at most `limit` bytes of memory.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+ENCODINGS = ("gzip", "deflate")
+GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_WBITS = 16 + zlib.MAX_WBITS
+_ZLIB_WBITS = zlib.MAX_WBITS
+_RAW_WBITS = -zlib.MAX_WBITS
+
+
+class CorruptBody(ValueError):
+    """The body is not valid data of its encoding: corrupt, truncated or followed by garbage."""
+
+
+class BodyTooLarge(ValueError):
+    """The body inflates to more than the limit."""
+
+
+def decompress(raw: bytes, encoding: str, limit: int) -> bytes:
+    """`raw` inflated per `encoding` (one of ENCODINGS), at most `limit` bytes of it."""
+    if encoding not in ENCODINGS:
+        raise ValueError(f"unsupported encoding {encoding!r}")
+    try:
+        return _gzip(raw, limit) if encoding == "gzip" else _deflate(raw, limit)
+    except BodyTooLarge:
+        raise BodyTooLarge(f"the decompressed body is larger than {limit} bytes") from None
+
+
+def _gzip(raw: bytes, limit: int) -> bytes:
+    inflated: list[bytes] = []
+    left, rest, members = limit, raw, 0
+    while True:
+        member, rest = _inflate_one(rest, _GZIP_WBITS, left, "gzip")
+        inflated.append(member)
+        left -= len(member)
+        members += 1
+        if not rest:
+            return b"".join(inflated)
+        if not rest.startswith(GZIP_MAGIC):
+            raise CorruptBody(
+                f"{len(rest)} bytes after gzip member {members} are not a gzip member"
+            )
+
+
+def _deflate(raw: bytes, limit: int) -> bytes:
+    wbits = _ZLIB_WBITS if _has_zlib_header(raw) else _RAW_WBITS
+    inflated, rest = _inflate_one(raw, wbits, limit, "deflate")
+    if rest:
+        raise CorruptBody(f"{len(rest)} bytes follow the end of the deflate stream")
+    return inflated
+
+
+def _has_zlib_header(raw: bytes) -> bool:
+    """RFC 1950's two header bytes: method 8, window up to 32 KiB, a check that divides by 31."""
+    if len(raw) < 2:
+        return False
+    method, flags = raw[0], raw[1]
+    return method & 0x0F == 8 and method >> 4 <= 7 and (method << 8 | flags) % 31 == 0
+
+
+def _inflate_one(raw: bytes, wbits: int, room: int, encoding: str) -> tuple[bytes, bytes]:
+    """One stream's inflated bytes (`room` at most) and whatever follows its end in `raw`."""
+    inflater = zlib.decompressobj(wbits)
+    try:
+        inflated = inflater.decompress(raw, room + 1)  # never more than one byte past it
+    except zlib.error as exc:
+        raise CorruptBody(f"the {encoding} body is corrupt: {exc}") from None
+    if len(inflated) > room:
+        raise BodyTooLarge
+    if not inflater.eof:
+        raise CorruptBody(f"the {encoding} body is truncated")
+    return inflated, inflater.unused_data
