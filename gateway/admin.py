@@ -2,7 +2,9 @@
 
 The CLI parses arguments and prints; everything here takes `now` so tests use fixed times.
 Log text and Logflare's answers are attacker text: text output escapes control characters,
-JSON output escapes everything outside ASCII.
+JSON output escapes everything outside ASCII. Texts that quote Logflare's answers (the last
+export error, dead-letter reasons) are masked again when shown (gateway/redact.py): they were
+masked when stored, but a database written before that, or by an older version, may not be.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway import severity
+from gateway import redact, severity
 from gateway.clock import NS_PER_SECOND
 from gateway.config import Config, SamplingRule, StorageConfig
 from gateway.errors import StorageError
@@ -173,7 +175,7 @@ def status_lines(status: Status) -> list[str]:
 
 def _last_error(now: int, export: ExportHealth) -> str:
     when = _since(now, export.last_error, "never")
-    return f"{when}: {safe(export.last_error_text)}" if export.last_error else when
+    return f"{when}: {safe(redact.text(export.last_error_text))}" if export.last_error else when
 
 
 def status_json(status: Status) -> dict[str, Any]:
@@ -196,7 +198,7 @@ def status_json(status: Status) -> dict[str, Any]:
         "export": {
             "last_success_unix_nano": export.last_success or None,
             "last_error_unix_nano": export.last_error or None,
-            "last_error_text": export.last_error_text,
+            "last_error_text": redact.text(export.last_error_text),
         },
         "recent_entries": status.recent_entries,
         "counters": status.counters,
@@ -278,7 +280,7 @@ class DeadLetterPage:
 def page_lines(page: DeadLetterPage, now: int) -> list[str]:
     lines = [
         f"#{letter.id}  {_since(now, letter.created_at, '?')}  "
-        f"{_line(letter.reason, REASON_CHARS)}  {_line(letter.event, EVENT_CHARS)}"
+        f"{_line(redact.text(letter.reason), REASON_CHARS)}  {_line(letter.event, EVENT_CHARS)}"
         for letter in page.letters
     ]
     more = f"; next page: --after {page.next_after}" if page.next_after is not None else ""
@@ -295,7 +297,7 @@ def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     return {
         "id": letter.id,
         "created_at_unix_nano": letter.created_at,
-        "reason": letter.reason,
+        "reason": redact.text(letter.reason),
         "event": event if event is not None else letter.event,  # unparsable: the text as is
     }
 

@@ -106,7 +106,7 @@ class Gateway:
                 backoff=Backoff(
                     initial=config.exporters.logflare.retry_initial,
                     maximum=config.exporters.logflare.retry_max,
-                    unauthorized=config.exporters.logflare.retry_max,
+                    misconfigured=config.exporters.logflare.retry_max,
                 ),
                 metrics=self.metrics,
             )

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway import logs, severity, supervisor
+from gateway import logs, redact, severity, supervisor
 from gateway.clock import SystemClock
 from gateway.config import Config, config_secrets, load_config
 from gateway.errors import ConfigError, StorageError
@@ -218,6 +218,7 @@ def _with_store(args: argparse.Namespace, action: Callable[[Store], int]) -> int
     config = _load(args.config)
     if config is None:
         return EXIT_BAD_CONFIG
+    redact.install(config_secrets(config))  # what it prints is masked again
     from gateway.admin import open_store
 
     try:

@@ -1,20 +1,23 @@
 """The export stage: drains the outbox into Logflare, with backoff; stalls nothing else.
 
 Events wait durably in export_outbox until Logflare takes them. Transient failures back off
-exponentially with jitter (honouring Retry-After); a 401 keeps the data and retries slowly;
-a request refused for good moves its events to dead_letter with the reason.
+exponentially with jitter (honouring Retry-After); a 401 or a redirect (a configuration
+error) keeps the data and retries slowly; a request refused for good moves its events to
+dead_letter with the reason. Every reason is masked (gateway/redact.py) before it is stored
+or logged: Logflare's answer may echo a secret.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import secrets
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 
+from gateway import redact
 from gateway.clock import NS_PER_SECOND
 from gateway.metrics import Metrics
 from gateway.outcome import ExportOutcome, OutcomeKind
@@ -23,27 +26,29 @@ from gateway.store import Store
 log = logging.getLogger("logsieve.export")
 NS = NS_PER_SECOND
 PARTIALLY_INGESTED = 406  # Logflare took the valid events and refused the others
+# Wrong credentials or a wrong endpoint will not fix themselves quickly.
+MISCONFIGURED = frozenset({OutcomeKind.UNAUTHORIZED, OutcomeKind.REDIRECTED})
 
 
 class Exporter(Protocol):
     def export(self, events: list[dict[str, Any]]) -> ExportOutcome: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Backoff:
     initial: float = 1.0
     maximum: float = 60.0
-    unauthorized: float = 60.0  # wrong credentials will not fix themselves quickly
+    misconfigured: float = 60.0  # after a 401 or a redirect: retried slowly
 
     def delay(self, failures: int, outcome: ExportOutcome, rng: random.Random) -> float:
-        if outcome.kind is OutcomeKind.UNAUTHORIZED:
-            return self.unauthorized
+        if outcome.kind in MISCONFIGURED:
+            return self.misconfigured
         exponential = min(self.maximum, self.initial * 2.0 ** max(0, failures - 1))
         jittered = exponential * (0.5 + rng.random() / 2)  # "equal jitter"
         return max(jittered, outcome.retry_after or 0.0)
 
 
-@dataclass(slots=True)
+@dataclasses.dataclass(slots=True)
 class ExportReport:
     sent: int = 0
     dead_lettered: int = 0
@@ -105,7 +110,7 @@ class ExportStage:
         self, token: int, pending: list[tuple[int, str]], now: int, report: ExportReport
     ) -> bool:
         ids = [event_id for event_id, _ in pending]
-        outcome = self._exporter.export([orjson.loads(event) for _, event in pending])
+        outcome = _masked(self._exporter.export([orjson.loads(event) for _, event in pending]))
         report.requests += 1
         report.last = outcome
         if outcome.kind is OutcomeKind.OK:
@@ -151,7 +156,15 @@ class ExportStage:
         return True
 
     def _log_failure(self, outcome: ExportOutcome, count: int, delay: float) -> None:
-        if outcome.kind is OutcomeKind.UNAUTHORIZED:
+        if outcome.kind is OutcomeKind.REDIRECTED:
+            log.error(
+                "exporters.logflare.endpoint answers with a redirect (%s): set it to Logflare's "
+                "API address (https://api.logflare.app); %d events kept, retry in %.0f s",
+                outcome.detail,
+                count,
+                delay,
+            )
+        elif outcome.kind is OutcomeKind.UNAUTHORIZED:
             log.error(
                 "Logflare says the API key or source is wrong (%s); "
                 "%d events kept, retry in %.0f s",
@@ -161,3 +174,8 @@ class ExportStage:
             )
         else:
             log.warning("Logflare export failed (%s); retry in %.1f s", outcome.detail, delay)
+
+
+def _masked(outcome: ExportOutcome) -> ExportOutcome:
+    """The outcome with its detail masked: it is stored, shown and logged from here on."""
+    return dataclasses.replace(outcome, detail=redact.text(outcome.detail))

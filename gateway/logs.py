@@ -3,7 +3,8 @@
 Log text can hold attacker text (a body quoted in an error, a client's address) and must
 never hold a secret. So every message has its control characters escaped (no terminal
 escapes, no forged lines) and the configured secrets, bearer tokens and api keys replaced
-by `***`. The gateway never sends these logs through its own pipeline.
+by `***` (gateway/redact.py, the one redactor for every text the gateway stores or shows).
+The gateway never sends these logs through its own pipeline.
 """
 
 from __future__ import annotations
@@ -16,25 +17,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
+from gateway import redact
+from gateway.redact import Redactor
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# Shapes of secrets worth catching even when nobody configured them as such.
-_SECRET_SHAPES = re.compile(r"(?i)(bearer\s+|api[_-]?key[=:]\s*|x-api-key[=:]\s*)[^\s,;&\"']+")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def escape(text: str) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-
-
-class Redactor:
-    def __init__(self, secrets: Iterable[str]) -> None:
-        # Longest first, so a secret that contains another is replaced whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return _SECRET_SHAPES.sub(lambda m: m.group(1) + "***", text)
 
 
 class SafeTextFormatter(logging.Formatter):
@@ -43,7 +34,7 @@ class SafeTextFormatter(logging.Formatter):
         self._redact = redact
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        record.message = self._redact(escape(record.message))
+        record.message = escape(self._redact(record.message))
         return super().formatMessage(record)
 
     def formatException(self, ei: object) -> str:
@@ -62,7 +53,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": self._redact(escape(record.getMessage())),
+            "message": escape(self._redact(record.getMessage())),
         }
         if record.exc_info:
             line["exception"] = self._redact(self.formatException(record.exc_info))
@@ -72,10 +63,11 @@ class JsonFormatter(logging.Formatter):
 def configure(
     fmt: str, level: str, secrets: Iterable[str], stream: TextIO | None = None
 ) -> logging.Handler:
-    """Send the root logger's records to `stream` (stderr) in `fmt` ("text" or "json")."""
-    redact = Redactor(secrets)
+    """Send the root logger's records to `stream` (stderr) in `fmt` ("text" or "json"), and
+    make `secrets` this process's secrets for every text it stores or shows."""
+    redactor = redact.install(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
-    formatter = JsonFormatter(redact) if fmt == "json" else SafeTextFormatter(redact)
+    formatter = JsonFormatter(redactor) if fmt == "json" else SafeTextFormatter(redactor)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):

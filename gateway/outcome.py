@@ -11,6 +11,7 @@ class OutcomeKind(enum.Enum):
     RETRY = "retry"  # transient (5xx, 429, timeout, connection): keep the events, try later
     REFUSED = "refused"  # refused for good (400, 406, 413, 415): retrying cannot help
     UNAUTHORIZED = "unauthorized"  # 401: wrong key or source; keep the events, retry slowly
+    REDIRECTED = "redirected"  # 3xx: the endpoint is not the API; keep the events, retry slowly
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import threading
 import uuid
-import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
@@ -16,17 +14,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from gateway.clock import NS_PER_SECOND, Clock, SystemClock
+from gateway.logflare_rules import Rejected, accepts_json, compact, decode
 from gateway.outcome import ExportOutcome, OutcomeKind
 
-MAX_BODY_BYTES = 12_000_000  # Logflare's Plug.Parsers length, counted after decompression
 INGEST_PATHS = frozenset({"/api/logs", "/logs", "/api/events"})
 FUTURE_LIMIT_US = 3_600_000_000  # events more than 1 h ahead are silently dropped
 USER_LIMIT, SOURCE_LIMIT = 9_000, 1_500  # 60 x the default ev/s quotas, as Logflare reports
 QUOTA_ERROR = "Source rate is over the API quota. Email support@logflare.app to increase it."
 _BODIES: dict[int, dict[str, Any]] = {200: {"message": "Logged!"}, 401: {"error": "Unauthorized"}}
-_ENCODINGS = {"": 0, "identity": 0, "gzip": 31, "x-gzip": 31, "deflate": 15}  # zlib wbits
 _SINGLE_DROPS = ("timestamp", "id", "source", "source_name")
-_RESERVED = ("_TABLE_", "_FILE_", "_PARTITION", "_ROW_TIMESTAMP", "__ROOT__", "_COLIDENTIFIER")
 
 
 class FakeClock:
@@ -76,11 +72,13 @@ class Fault:
     """One scripted misbehaviour for the next request, applied before any validation."""
 
     status: int
-    body: dict[str, Any] | None = None  # None: a plausible default body for the status
+    # None: a plausible default JSON body for the status; text: an HTML page (a proxy's)
+    body: dict[str, Any] | str | None = None
     headers: dict[str, str] | None = None
     delay: float = 0.0  # seconds the server thread waits before answering
     reset: bool = False  # close the connection without any response
     ingest_valid: bool = False  # also ingest normally and keep the events (406 partial ingest)
+    drip: float = 0.0  # seconds between two bytes of the response head (a trickling peer)
 
     @classmethod
     def server_error(cls, status: int = 500) -> Fault:
@@ -98,6 +96,17 @@ class Fault:
     @classmethod
     def unauthorized(cls) -> Fault:
         return cls(401)
+
+    @classmethod
+    def redirect(cls, location: str, status: int = 302) -> Fault:
+        """What a wrong endpoint answers: a web site's redirect, e.g. to its login page."""
+        return cls(status, {"error": "moved"}, {"location": location})
+
+    @classmethod
+    def drip_head(cls, seconds_per_byte: float = 1.0, status: int = 503) -> Fault:
+        """The response head one byte every `seconds_per_byte`, really sent over the socket:
+        every read gets a byte in time, so only a deadline for the whole request ends it."""
+        return cls(status, drip=seconds_per_byte)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +128,7 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     reset: bool = False
-
-
-class _Rejected(Exception):
-    """args = (status, [violation]); a violation is something logsieve must never send."""
+    drip: float = 0.0
 
 
 class FakeLogflare:
@@ -192,7 +198,7 @@ class FakeLogflare:
         self._commit(h, reply)  # before answering: a client that got its answer sees the state
         h.close_connection = h.close_connection or h.body_size is None or reply.reset
         if not reply.reset:
-            _send(h, reply)
+            _send(h, reply, self._stopping)
         if h.body_size is None:  # answered unread (never on reset): drain, or close() sends RST
             with contextlib.suppress(OSError):
                 h.connection.settimeout(1.0)
@@ -204,12 +210,13 @@ class FakeLogflare:
             return normal  # nothing valid to ingest: the real error wins
         h.read_body()
         self._stopping.wait(fault.delay)
-        return _Reply(fault.status, fault.body, fault.headers or {}, normal.events, fault.reset)
+        headers = fault.headers or {}
+        return _Reply(fault.status, fault.body, headers, normal.events, fault.reset, fault.drip)
 
     def _respond(self, h: _Handler) -> _Reply:
         try:
             return self._ingest(h, self._check_access(h))
-        except _Rejected as rejected:
+        except Rejected as rejected:
             for violation in rejected.args[1:]:
                 self._violate(violation)
             return _Reply(rejected.args[0])
@@ -217,15 +224,15 @@ class FakeLogflare:
     def _check_access(self, h: _Handler) -> bool:
         """Route, token, query/header source, before reading the body; True if source named."""
         if h.command != "POST" or h.route not in INGEST_PATHS:
-            raise _Rejected(404)
+            raise Rejected(404)
         q, auth = h.query, h.headers.get("authorization", "")
         bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
         if (bearer or h.headers.get("x-api-key") or q.get("api_key")) != self.api_key:
-            raise _Rejected(401)
+            raise Rejected(401)
         uid = q.get("source") or h.headers.get("x-source")
         verdict = self._source_known(uid, q.get("source_name"))
         if verdict is False:
-            raise _Rejected(401)  # unknown or malformed source: 401, never 404
+            raise Rejected(401)  # unknown or malformed source: 401, never 404
         return verdict is True
 
     def _source_known(self, uid: object, name: object) -> bool | None:
@@ -237,21 +244,21 @@ class FakeLogflare:
         return False
 
     def _ingest(self, h: _Handler, source_given: bool) -> _Reply:
-        body = _decode(h.read_body(), h.headers.get("content-encoding", ""))
+        body = decode(h.read_body(), h.headers.get("content-encoding", ""))
         ctype = h.headers.get("content-type", "").split(";")[0].strip().lower()
         if not ctype:
-            raise _Rejected(400, "request without Content-Type (Logflare stores 1 empty event)")
+            raise Rejected(400, "request without Content-Type (Logflare stores 1 empty event)")
         if ctype != "application/json" and not ctype.endswith("+json"):
-            raise _Rejected(415)
+            raise Rejected(415)
         try:
             payload = json.loads(body)
         except ValueError as exc:
-            raise _Rejected(400) from exc
-        if not _accepts_json(h.headers.get("accept", "")):
-            raise _Rejected(406)
+            raise Rejected(400) from exc
+        if not accepts_json(h.headers.get("accept", "")):
+            raise Rejected(406)
         found = payload if isinstance(payload, dict) else {}
         if not (source_given or self._source_known(found.get("source"), found.get("source_name"))):
-            raise _Rejected(401)
+            raise Rejected(401)
         items, single = self._items(payload)
         normalised = (self._normalise(item, check_ts=not single) for item in items)
         events = [event for event in normalised if event is not None]
@@ -267,7 +274,7 @@ class FakeLogflare:
             payload = [{k: v for k, v in payload.items() if k not in _SINGLE_DROPS}]
         items = payload.get("batch") if isinstance(payload, dict) else payload
         if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-            raise _Rejected(400, f"body is not a batch of objects: {json.dumps(payload)[:200]}")
+            raise Rejected(400, f"body is not a batch of objects: {json.dumps(payload)[:200]}")
         return items, single  # (the real server would crash with a 500 on a non-object item)
 
     def _normalise(self, item: dict[str, Any], check_ts: bool) -> dict[str, Any] | None:
@@ -277,7 +284,7 @@ class FakeLogflare:
         timestamp = self._timestamp_us(event.pop("timestamp", None), check_ts)
         if timestamp > self._clock.now_ns() // 1000 + FUTURE_LIMIT_US:
             return None
-        rest = _compact(event)
+        rest = compact(event)
         metadata = rest.pop("metadata", {})
         return {"event_message": message, "timestamp": timestamp, "metadata": metadata, **rest}
 
@@ -338,58 +345,37 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: tests assert on `.requests`, not on stderr."""
 
 
-def _send(h: _Handler, reply: _Reply) -> None:
+def _send(h: _Handler, reply: _Reply, stopping: threading.Event) -> None:
     body = reply.body if reply.body is not None else _BODIES.get(reply.status)
-    data = json.dumps(body or {"error": h.responses.get(reply.status, ("Error",))[0]}).encode()
-    headers = {"content-type": "application/json", "content-length": str(len(data))}
+    kind, data = "text/html; charset=utf-8", str(body).encode()
+    if not isinstance(body, str):
+        kind = "application/json"
+        data = json.dumps(body or {"error": h.responses.get(reply.status, ("Error",))[0]}).encode()
+    headers = {"content-type": kind, "content-length": str(len(data))}
     headers |= {"connection": "close"} if h.close_connection else {}
     with contextlib.suppress(OSError):  # the client gave up, e.g. timed out on a delayed fault
-        h.send_response(reply.status)
-        for name, value in (headers | reply.headers).items():
-            h.send_header(name, value)
-        h.end_headers()
+        if reply.drip:
+            _drip(h, _head(h, reply.status, headers | reply.headers), reply.drip, stopping)
+        else:
+            h.send_response(reply.status)
+            for name, value in (headers | reply.headers).items():
+                h.send_header(name, value)
+            h.end_headers()
         h.wfile.write(data)  # unbuffered socket writer: no flush needed
 
 
-def _decode(raw: bytes, encoding: str) -> bytes:
-    """gzip/deflate like PlugCaisson; br, zstd and others are a 400; the limit counts decoded."""
-    wbits = _ENCODINGS.get(encoding.strip().lower(), -1)
-    if wbits == -1:
-        raise _Rejected(400)
-    try:  # bounded, so a zip bomb stops at the limit (a truncated stream then fails as JSON)
-        data = zlib.decompressobj(wbits).decompress(raw, MAX_BODY_BYTES + 1) if wbits else raw
-    except zlib.error as exc:
-        raise _Rejected(400) from exc
-    if len(data) > MAX_BODY_BYTES:
-        raise _Rejected(413)
-    return data
+def _head(h: _Handler, status: int, headers: dict[str, str]) -> bytes:
+    reason = h.responses.get(status, ("Error",))[0]
+    lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+    return "\r\n".join(lines).encode("latin-1")
 
 
-def _accepts_json(accept: str) -> bool:
-    """Phoenix `accepts ["json"]`: no header, */*, application/* or application/json."""
-    media = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    return not accept.strip() or bool(media & {"*/*", "application/*", "application/json"})
-
-
-def _compact(value: Any) -> Any:
-    """Rewrite keys to BigQuery column names and deep-drop None, "", {} and [], like Logflare."""
-    if isinstance(value, list):
-        return [v for v in map(_compact, value) if v is not None and v not in ("", {}, [])]
-    if not isinstance(value, dict):
-        return value
-    kept = {_column_name(str(k)): _compact(v) for k, v in value.items()}
-    return {k: v for k, v in kept.items() if v is not None and v not in ("", {}, [])}
-
-
-def _column_name(key: str) -> str:
-    """BigQuery column rule: `service.name` -> `_service_name`, `top-level` -> `_top_level`."""
-    reserved = key.startswith(_RESERVED)
-    if not reserved and re.fullmatch(r"([A-Za-z_]\w{0,127})?", key, re.ASCII):
-        return key
-    dash, odd = "-" in key, re.search(r"[^\w-]", key, re.ASCII) is not None
-    digit = not reserved and not dash and key[:1] in tuple("0123456789")
-    name = "_" * (reserved + dash + odd + digit) + re.sub(r"\W", "_", key, flags=re.ASCII)
-    return "_" + name[:128] if len(name) > 128 else name
+def _drip(h: _Handler, head: bytes, seconds: float, stopping: threading.Event) -> None:
+    """One byte at a time until the head is out; raises OSError once the client has gone."""
+    for index in range(len(head)):
+        h.wfile.write(head[index : index + 1])
+        if stopping.wait(seconds):
+            raise OSError("the fake Logflare is shutting down")
 
 
 def _rate_headers(used: int) -> dict[str, str]:

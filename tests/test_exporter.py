@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.config import LogflareConfig
-from gateway.exporter import LogflareExporter, classify, logflare_event
+from gateway.exporter import LogflareExporter, classify, logflare_event, logflare_timestamp
 from gateway.model import Entry
 from gateway.outcome import OutcomeKind
 from gateway.testing import FakeLogflare, Fault
@@ -116,7 +116,8 @@ def test_connection_reset_is_retryable(logflare: FakeLogflare) -> None:
 def test_slow_server_times_out_as_retryable(logflare: FakeLogflare) -> None:
     logflare.fail_next(Fault(200, delay=1.0))
     outcome = exporter_for(logflare, timeout="100ms").export([event()])
-    assert outcome.kind is OutcomeKind.RETRY and outcome.detail == "timed out"
+    assert outcome.kind is OutcomeKind.RETRY
+    assert outcome.detail == "timed out: no complete answer within 0.1 s"
 
 
 def test_unreachable_endpoint_is_retryable() -> None:
@@ -137,6 +138,34 @@ def test_zero_timestamps_are_replaced() -> None:
     entry = Entry("m", 9, "INFO", "", 1, 0, 0)
     built = logflare_event(entry, T0)
     assert built["timestamp"] == T0 // 1000 and built["metadata"]["last_seen"] == T0 // 1000
+
+
+@pytest.mark.parametrize(
+    ("ns", "micros"),
+    [
+        (1, 1),  # 1-999 ns: 1 µs, never 0
+        (999, 1),
+        (1_000, 1),
+        (999_999_999_999, 999_999_999),  # 9 digits: read as µs
+        (1_000_000_000_000, 10_000_000_000),  # 10 digits would be read as seconds
+        (1_000_000_000_000_000, 10_000_000_000_000),  # 13 digits would be read as ms
+        (T0, T0 // 1000),  # every time since 1970-04-26 is sent as it is
+    ],
+)
+def test_timestamps_are_never_0_nor_read_in_another_unit(ns: int, micros: int) -> None:
+    assert logflare_timestamp(ns) == micros
+    assert logflare_event(Entry("m", 9, "INFO", "", 1, ns, ns), T0)["timestamp"] == micros
+
+
+def test_early_times_reach_logflare_as_microseconds() -> None:
+    early = [1, 999, 2_000_000_000_000, 5_000_000_000_000_000]  # ns after 1970-01-01
+    with FakeLogflare(api_key="k") as fake:
+        entries = [Entry(f"m{ns}", 9, "INFO", "", 1, ns, ns) for ns in early]
+        assert exporter_for(fake).export([logflare_event(e, T0) for e in entries]).ok
+        # Read as µs by Logflare's digit rule; as seconds or ms they would lie in the future,
+        # which Logflare drops without a word.
+        assert [event["timestamp"] for event in fake.events] == [1, 1, 10**10, 10**13]
+        assert fake.violations == []  # no timestamp 0
 
 
 def test_retry_after_dates_and_junk_are_tolerated() -> None:
@@ -179,4 +208,78 @@ def test_a_trickling_response_is_cut_at_the_deadline() -> None:
     finally:
         stop.set()
         listener.close()
-    assert outcome.kind is OutcomeKind.RETRY and outcome.detail == "timed out"
+    assert outcome.kind is OutcomeKind.RETRY and outcome.detail.startswith("timed out")
+
+
+def test_a_dripping_response_head_is_abandoned_at_the_deadline(logflare: FakeLogflare) -> None:
+    # ~120 bytes of head at a byte every 100 ms: 12 s, while every read gets a byte in time.
+    logflare.fail_next(Fault.drip_head(seconds_per_byte=0.1))
+    exporter = exporter_for(logflare, timeout="300ms")
+    outcome = exporter.export([event()])
+    assert outcome.kind is OutcomeKind.RETRY
+    assert outcome.detail == "timed out: no complete answer within 0.3 s"
+    assert exporter.export([event()]).ok  # the next request gets a fresh connection
+    assert len(logflare.events) == 1
+
+
+def test_the_deadline_holds_on_a_kept_alive_connection(logflare: FakeLogflare) -> None:
+    exporter = exporter_for(logflare, timeout="300ms")
+    assert exporter.export([event()]).ok  # opens the connection the next request reuses
+    logflare.fail_next(Fault.drip_head(seconds_per_byte=0.1))
+    assert exporter.export([event()]).detail.startswith("timed out")
+    assert exporter.export([event()]).ok
+    assert [r.status for r in logflare.requests] == [200, 503, 200]
+
+
+def test_the_deadline_covers_sending_to_a_peer_that_never_reads() -> None:
+    import secrets
+    import socket
+
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    config = LogflareConfig(  # type: ignore[call-arg]
+        endpoint=f"http://127.0.0.1:{listener.getsockname()[1]}",
+        source="9dd9a6f6-8e9b-4fa4-b682-4f2f5cd99da3",
+        api_key="k",
+        timeout="300ms",
+    )
+    big = [event(secrets.token_hex(500_000)) for _ in range(24)]  # ~12 MB gzipped
+    try:
+        outcome = LogflareExporter(config).export(big)  # accepted by the kernel, never read
+    finally:
+        listener.close()
+    assert outcome.kind is OutcomeKind.RETRY and outcome.detail.startswith("timed out")
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_wrong_endpoint_not_a_refusal(logflare: FakeLogflare, status: int) -> None:
+    logflare.fail_next(Fault.redirect("https://logflare.app/login?next=/api/logs", status))
+    outcome = exporter_for(logflare).export([event()])
+    assert outcome.kind is OutcomeKind.REDIRECTED and outcome.status == status
+    assert outcome.detail == f"HTTP {status} to https://logflare.app/login?next=/api/logs"
+    assert len(logflare.requests) == 1  # not followed: the key stays with the endpoint
+
+
+KEY = "lf_live_0123456789abcdefABCDEF"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(400, {"error": f"bad request with x-api-key: {KEY}"}),
+        Fault(401, {"message": "Invalid API key", "api_key": KEY}),
+        Fault(403, f"<html><body>Forbidden for {KEY}</body></html>"),
+        Fault(500, f"<pre>{'x' * 150} headers: X-API-KEY={KEY}</pre>"),
+        Fault(502, "<h1>Bad gateway</h1>" + "." * 179 + KEY),  # the detail's cut is inside it
+        Fault.redirect(f"https://login.example/?api_key={KEY}"),
+    ],
+)
+def test_an_answer_that_echoes_the_key_is_masked(fault: Fault) -> None:
+    with FakeLogflare(api_key=KEY) as fake:
+        fake.fail_next(fault)
+        outcome = exporter_for(fake).export([event()])
+    assert outcome.kind is not OutcomeKind.OK
+    assert KEY[:4] not in outcome.detail  # nor any start of it where the text was cut
+    assert "*" in outcome.detail  # the mask, maybe cut short itself

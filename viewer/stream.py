@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from google.protobuf import json_format
 from logsieve.v1 import entry_pb2, stream_pb2
 
+from gateway import redact
 from gateway.model import RecentEntry, ViewerStatus
 
 
@@ -54,7 +55,8 @@ def status(cursor: int, state: ViewerStatus, exporter_enabled: bool) -> stream_p
     exporter = message.status.exporter
     exporter.enabled = exporter_enabled
     exporter.outbox_depth = state.outbox_depth
-    exporter.last_error_text = state.export.last_error_text
+    # Masked again (it was when stored): every page, signed in or not, receives this text.
+    exporter.last_error_text = redact.text(state.export.last_error_text)
     if state.export.last_success:
         exporter.last_success.FromNanoseconds(state.export.last_success)
     if state.export.last_error:

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from sqlalchemy import Connection, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway import redact
 from gateway.model import ExportHealth, RecentEntry
 from gateway.store._rows import recent_entry
 from gateway.store._schema import export_health, recent_log_entries
@@ -87,7 +88,8 @@ class ViewerStatements:
         if error is None:
             values = {"last_success": now}
         else:
-            values = {"last_error": now, "last_error_text": error[:MAX_ERROR_TEXT]}
+            # Masked whole, then cut: Logflare's answer may echo a secret.
+            values = {"last_error": now, "last_error_text": redact.text(error)[:MAX_ERROR_TEXT]}
         dialect_insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
         first = {"last_success": 0, "last_error": 0, "last_error_text": ""} | values
         statement = dialect_insert(export_health).values(exporter="logflare", **first)
