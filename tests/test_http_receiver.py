@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,8 +22,9 @@ from gateway.config import QueueConfig
 from gateway.http_receiver import OtlpHttpReceiver
 from gateway.receivers_config import HttpReceiverConfig
 from gateway.store import Store
-from gateway.testing import FakeClock
+from gateway.testing import FakeClock, FakeLogflare
 from tests.builders import T0, Rec, request
+from tests.harness import GatewayProcess, gateway_config
 
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
 SHOP = "https://shop.example.com"
@@ -299,3 +302,30 @@ def test_the_browser_limit_counts_every_gzip_member(start: Start, store: Store) 
     response = post(receiver, member * 2, **{"Content-Encoding": "gzip", "Origin": SHOP})
     assert response.status_code == 413
     assert store.queue_depth() == 0
+
+
+def test_a_real_gateway_stores_both_members_of_a_two_member_body(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'queue.db'}"
+    with FakeLogflare() as logflare:
+        # Ingest alone: the records stay in the queue, where this test reads them.
+        config = gateway_config(tmp_path, url, logflare, components="[ingest]")
+        gateway = GatewayProcess(config)
+        try:
+            (endpoint,) = re.findall(r"OTLP/HTTP receiver listening on (\S+)", "".join(gateway.log))
+            first = protobuf(Rec("member one"), Rec("member one, again"))
+            body = gzip.compress(first) + gzip.compress(protobuf(Rec("member two")))
+            response = httpx.post(
+                endpoint + "/v1/logs",
+                content=body,
+                headers={"Content-Type": PROTOBUF, "Content-Encoding": "gzip"},
+                timeout=10,
+            )
+            assert response.status_code == 200
+        finally:
+            assert gateway.terminate() == 0
+    queue = Store(url)
+    try:
+        bodies = sorted(row[3] for row in queue.claim_batch(1, 10**9, 100).rows)
+    finally:
+        queue.dispose()
+    assert bodies == ["member one", "member one, again", "member two"]
