@@ -63,7 +63,7 @@ def create_app(
         exporter_enabled,
     )
     app.before_request(_reject_cross_origin_stream)
-    auth.install(app, ViewerAuth(auth_token))
+    auth.install(app, ViewerAuth(auth_token, clock))
     app.after_request(_security_headers)
     _add_page_routes(app, settings)
 

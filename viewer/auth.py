@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
+import math
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Request, abort, redirect, render_template, request
 from werkzeug.wrappers import Response
+
+from gateway.clock import Clock
+from gateway.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +29,35 @@ SESSION_COOKIE = "logsieve_viewer"
 LOGIN_PATH = "/login"
 # Reachable without the token: the sign-in form itself and the page's static code.
 OPEN_PREFIXES = (LOGIN_PATH, "/static/")
+# Wrong tokens one address may send: a burst for typos, then a few a minute. A right token
+# is never counted, so a user who mistyped signs in as soon as a token is back.
+WRONG_TOKEN_BURST = 10
+WRONG_TOKEN_PER_MINUTE = 6
+
+
+class TooManyWrongTokens(Exception):
+    """The client sent too many wrong tokens: answered 429, its token not even compared."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__("too many wrong tokens")
+        self.retry_after_s = max(1, math.ceil(retry_after_s))
 
 
 class ViewerAuth:
-    """Holds the token; `None` means the viewer is open to anyone who can reach it."""
+    """Holds the token; `None` means the viewer is open to anyone who can reach it.
 
-    def __init__(self, token: str | None) -> None:
+    Wrong tokens are rate limited per client address (IPv6: per /64, what one host is
+    given): a burst of WRONG_TOKEN_BURST, then one every 60 / WRONG_TOKEN_PER_MINUTE s.
+    A right token costs nothing; up to MAX_TRACKED addresses are remembered."""
+
+    def __init__(self, token: str | None, clock: Clock) -> None:
         self._token = token.encode() if token else b""
         self._session = (
             hmac.new(self._token, b"logsieve viewer session v1", hashlib.sha256).hexdigest()
             if token
             else ""
         )
+        self._wrong = RateLimiter(clock, WRONG_TOKEN_PER_MINUTE / 60, WRONG_TOKEN_BURST)
 
     def __repr__(self) -> str:
         return f"ViewerAuth(token={'***' if self._token else None})"
@@ -44,8 +66,18 @@ class ViewerAuth:
     def enabled(self) -> bool:
         return bool(self._token)
 
-    def token_matches(self, candidate: str) -> bool:
-        return hmac.compare_digest(candidate.encode(), self._token)
+    def token_matches(self, candidate: str, client: str | None) -> bool:
+        """Whether `candidate` is the token; a wrong one counts against `client`, and past
+        its limit TooManyWrongTokens is raised before any comparison."""
+        key = client_key(client)
+        wait_s = self._wrong.blocked_s(key)
+        if wait_s:
+            raise TooManyWrongTokens(wait_s)
+        if hmac.compare_digest(candidate.encode(), self._token):
+            return True
+        if self._wrong.spend(key):
+            log.warning("viewer: too many wrong tokens from %s; refusing it for a while", key)
+        return False
 
     @property
     def session_value(self) -> str:
@@ -54,11 +86,27 @@ class ViewerAuth:
     def allows(self, req: Request) -> bool:
         if not self.enabled:
             return True
-        scheme, _, credentials = req.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and self.token_matches(credentials.strip()):
-            return True
         cookie = req.cookies.get(SESSION_COOKIE, "")
-        return hmac.compare_digest(cookie.encode(), self._session.encode())
+        if cookie and hmac.compare_digest(cookie.encode(), self._session.encode()):
+            return True
+        scheme, _, credentials = req.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return False
+        return self.token_matches(credentials.strip(), req.remote_addr)
+
+
+def client_key(address: str | None) -> str:
+    """What wrong tokens are counted by: the address, or its /64 for IPv6 (one host may hold
+    a whole /64, and would otherwise have 2**64 fresh limits)."""
+    try:
+        parsed = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(parsed) >> 64 << 64, 64)))
+    return str(parsed)
 
 
 def safe_next(target: str | None) -> str:
@@ -103,28 +151,34 @@ def install(app: Flask, auth: ViewerAuth) -> None:
 
     @app.before_request
     def require_token() -> Response | None:
-        if auth.allows(request) or request.path.startswith(OPEN_PREFIXES):
+        if request.path.startswith(OPEN_PREFIXES) or auth.allows(request):
             return None
         if request.path == "/logs/stream" or request.method != "GET":
             abort(401)
         next_path = request.full_path.rstrip("?")
         return redirect(f"{LOGIN_PATH}?{urlencode({'next': next_path})}")
 
+    app.register_error_handler(TooManyWrongTokens, _too_many_wrong_tokens)
+
     @app.get(LOGIN_PATH)
     def login_form() -> str:
         return render_template("login.html", next=safe_next(request.args.get("next")), error="")
 
     @app.post(LOGIN_PATH)
-    def login() -> Response | tuple[str, int]:
+    def login() -> Response | tuple[str, int, dict[str, str]]:
         if _from_another_site(request):
             abort(403)  # another site posting a token guess on a visitor's behalf
         next_path = safe_next(request.form.get("next"))
         if not auth.enabled:
             return redirect(next_path)
-        if not auth.token_matches(request.form.get("token", "")):
+        try:
+            matches = auth.token_matches(request.form.get("token", ""), request.remote_addr)
+        except TooManyWrongTokens as refused:
+            error = f"Too many wrong tokens: try again in {refused.retry_after_s} s."
+            return _login_page(next_path, error, 429, refused.retry_after_s)
+        if not matches:
             log.warning("viewer sign-in refused from %s", request.remote_addr)
-            page = render_template("login.html", next=next_path, error="That token is not right.")
-            return page, 401
+            return _login_page(next_path, "That token is not right.", 401)
         response = redirect(next_path)
         response.set_cookie(
             SESSION_COOKIE,
@@ -134,3 +188,16 @@ def install(app: Flask, auth: ViewerAuth) -> None:
             secure=request.is_secure,
         )
         return response
+
+
+def _login_page(
+    next_path: str, error: str, status: int, retry_after_s: int | None = None
+) -> tuple[str, int, dict[str, str]]:
+    headers = {"Retry-After": str(retry_after_s)} if retry_after_s else {}
+    return render_template("login.html", next=next_path, error=error), status, headers
+
+
+def _too_many_wrong_tokens(refused: TooManyWrongTokens) -> Response:
+    response = Response("too many wrong tokens: try again later\n", 429, mimetype="text/plain")
+    response.headers["Retry-After"] = str(refused.retry_after_s)
+    return response
