@@ -30,10 +30,13 @@ _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MAX_FILE_BYTES = 1024 * 1024  # a config is a few KiB; past this it is a mistake or an attack
 # Values in the YAML tree with every alias written out: a full config has a few hundred.
 MAX_EXPANDED_VALUES = 100_000
+MAX_EXPANDED_CHARS = 4 * MAX_FILE_BYTES  # a long string aliased many times is a bomb too
+MAX_DEPTH = 64  # levels of nesting; a config has fewer than ten, and checks recurse
 # libyaml reads a 1 MiB file in about 2 s where PyYAML's own parser takes 15 or more.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_TOO_MANY_VALUES = (
-    f"(file): the YAML expands to more than {MAX_EXPANDED_VALUES:,} values "
+_TOO_LARGE = (
+    f"(file): the YAML expands to more than {MAX_EXPANDED_VALUES:,} values or "
+    f"{MAX_EXPANDED_CHARS // MAX_FILE_BYTES} MiB of text "
     "(each use of an alias counts its whole value): refused"
 )
 
@@ -315,7 +318,7 @@ def read_yaml(text: str) -> Any:
     try:
         node = loader.get_single_node()
         if node is not None:
-            _expanded_size(node, {})
+            _expanded_size(node, {})  # before anything copies the tree
         return loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         raise ConfigError([f"(file): not valid YAML: {exc}"]) from None
@@ -325,20 +328,27 @@ def read_yaml(text: str) -> Any:
         loader.dispose()
 
 
-def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
-    """The values under `node` as if every alias were written out; `sizes` memoizes each
-    node (an alias costs a look-up, not a walk) and holds -1 while a node is counted."""
-    known = sizes.get(id(node))
-    if known == -1:
-        raise ConfigError(["(file): an alias refers to a value that holds it (a cycle)"])
-    if known is not None:
+def _expanded_size(
+    node: yaml.Node, sizes: dict[int, tuple[int, int] | None], depth: int = 0
+) -> tuple[int, int]:
+    """(values, characters) under `node` as if every alias were written out. `sizes`
+    memoizes each node (an alias costs a look-up, not a walk); None while it is counted."""
+    if depth > MAX_DEPTH:
+        raise ConfigError([f"(file): nested more than {MAX_DEPTH} levels deep"])
+    if id(node) in sizes:
+        known = sizes[id(node)]
+        if known is None:
+            raise ConfigError(["(file): an alias refers to a value that holds it (a cycle)"])
         return known
-    sizes[id(node)] = -1
-    total = 1 + sum(_expanded_size(child, sizes) for child in _children(node))
-    if total > MAX_EXPANDED_VALUES:
-        raise ConfigError([_TOO_MANY_VALUES])
-    sizes[id(node)] = total
-    return total
+    sizes[id(node)] = None
+    values, chars = 1, len(node.value) if isinstance(node, yaml.ScalarNode) else 0
+    for child in _children(node):
+        child_values, child_chars = _expanded_size(child, sizes, depth + 1)
+        values, chars = values + child_values, chars + child_chars
+    if values > MAX_EXPANDED_VALUES or chars > MAX_EXPANDED_CHARS:
+        raise ConfigError([_TOO_LARGE])
+    sizes[id(node)] = (values, chars)
+    return values, chars
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

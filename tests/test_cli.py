@@ -126,7 +126,7 @@ def test_a_bad_config_exits_2_without_starting(tmp_path: Path) -> None:
 
 BOMB = REPO / "tests" / "golden" / "config" / "alias_bomb.yaml"
 # Address space for a check-config run: Python and the config models need about 100 MB; the
-# bomb written out needs gigabytes (before the fix: a MemoryError after half a minute).
+# bombs written out need gigabytes (before the fix: a MemoryError after half a minute).
 BOMB_ADDRESS_SPACE = 300 * 1024 * 1024
 
 
@@ -134,10 +134,23 @@ def _limit_address_space() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (BOMB_ADDRESS_SPACE, BOMB_ADDRESS_SPACE))
 
 
+def _long_string_bomb(folder: Path) -> Path:
+    """Few values, but a 900 KB bad pattern in each of 10,000 rules, and in each one's error."""
+    rule = '{match: {body_matches: "(' + "a" * 900_000 + '"}, keep: 1}'
+    bomb = folder / "long_string_bomb.yaml"
+    rules = ", ".join(["*rule"] * 10_000)
+    bomb.write_text(f"rule: &rule {rule}\nprocessor: {{sampling: {{rules: [{rules}]}}}}\n")
+    return bomb
+
+
 @pytest.mark.parametrize("command", [["check-config"], ["run", "--config"]])
-def test_an_alias_bomb_is_refused_in_little_memory(command: list[str]) -> None:
+@pytest.mark.parametrize("kind", ["billion laughs", "long string"])
+def test_an_alias_bomb_is_refused_in_little_memory(
+    tmp_path: Path, command: list[str], kind: str
+) -> None:
+    bomb = BOMB if kind == "billion laughs" else _long_string_bomb(tmp_path)
     result = subprocess.run(
-        [sys.executable, "-m", "gateway", *command, str(BOMB)],
+        [sys.executable, "-m", "gateway", *command, str(bomb)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -146,8 +159,8 @@ def test_an_alias_bomb_is_refused_in_little_memory(command: list[str]) -> None:
     assert "MemoryError" not in result.stderr
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"{BOMB}: 1 problem(s):",
-        "  (file): the YAML expands to more than 100,000 values "
+        f"{bomb}: 1 problem(s):",
+        "  (file): the YAML expands to more than 100,000 values or 4 MiB of text "
         "(each use of an alias counts its whole value): refused",
     ]
 

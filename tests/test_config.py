@@ -75,10 +75,18 @@ def test_an_alias_that_holds_itself_is_refused() -> None:
         parse_config_text("rules: &r [1, *r]\n")
 
 
-def test_nesting_past_what_the_parser_takes_is_a_config_error() -> None:
-    for depth in (900, 5000):
-        with pytest.raises(ConfigError, match="not valid YAML"):
-            parse_config_text("x: " + "[" * depth + "]" * depth + "\n")
+@pytest.mark.parametrize(
+    ("depth", "problem"),
+    [
+        (65, "nested more than 64 levels deep"),
+        (900, "nested more than 64 levels deep"),
+        (5000, "maximum nesting depth"),  # libyaml's own limit: 1,000
+    ],
+)
+def test_deep_nesting_is_a_config_error_not_a_recursion_error(depth: int, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        parse_config_text("x: " + "[" * depth + "]" * depth + "\n")
+    assert read_yaml("x: " + "[" * 64 + "]" * 64 + "\n") is not None
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
