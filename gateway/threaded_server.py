@@ -25,6 +25,7 @@ import contextlib
 import errno
 import io
 import logging
+import select
 import socket
 import ssl
 import sys
@@ -71,7 +72,7 @@ class ThreadedListener(ThreadedWSGIServer):
     def stop(self) -> None:
         self.shutdown()  # returns once serve_forever has
 
-    def close(self) -> None:
+    def release(self) -> None:
         """Close the listener and the kept-alive connections waiting for a request (the live
         pages' websockets end when the feed closes their subscriptions)."""
         self.server_close()
@@ -219,8 +220,8 @@ class _Handler(WSGIRequestHandler):
     def make_environ(self) -> dict[str, Any]:
         environ = super().make_environ()
         if _is_upgrade(self.headers):
-            self.connection.settimeout(self.server.limits.send_timeout)
-            environ["werkzeug.socket"] = WebSocketConnection(self.connection)
+            send_timeout = self.server.limits.send_timeout
+            environ["werkzeug.socket"] = WebSocketConnection(self.connection, send_timeout)
         return environ
 
     def run_wsgi(self) -> None:
@@ -271,30 +272,37 @@ class _Body(io.RawIOBase):
 
 
 class WebSocketConnection:
-    """The socket a websocket gets after the upgrade: reads wait without a limit (a live page
-    may say nothing for hours), and a send finishes whole within the socket's timeout or
-    fails (a socket with a timeout may send part of a frame and return; sendall does not)."""
+    """The socket a websocket gets after the upgrade, blocking without a timeout: reads wait as
+    long as a quiet page stays (it says nothing after its Subscribe), and a caller may send with
+    MSG_DONTWAIT under a deadline of its own. A plain send (simple-websocket's own: pongs, its
+    close frame) goes out whole within `send_timeout`, or the connection is cut: with a socket
+    timeout a send may put out part of a frame and return; without one it may block for ever
+    on a client that never reads."""
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+    def __init__(self, sock: socket.socket, send_timeout: float) -> None:
+        sock.settimeout(None)
+        self._sock, self._send_timeout = sock, send_timeout
 
-    def send(self, data: bytes) -> int:
-        try:
-            self._sock.sendall(data)
-        except TimeoutError:
-            cut(self._sock)  # part of a frame may be out: the stream is unusable
-            raise
+    def send(self, data: bytes, flags: int = 0) -> int:
+        if flags:
+            return self._sock.send(data, flags)
+        view = memoryview(data)
+        deadline = time.monotonic() + self._send_timeout
+        poller = select.poll()  # not select(): descriptors may pass 1024
+        poller.register(self._sock, select.POLLOUT)
+        while view:
+            with contextlib.suppress(BlockingIOError):  # no room in its buffer yet
+                view = view[self._sock.send(view, socket.MSG_DONTWAIT) :]
+            left = deadline - time.monotonic()
+            if view and left <= 0:
+                cut(self._sock)  # part of a frame may be out: the stream is unusable
+                raise TimeoutError(f"{len(view)} bytes not taken in {self._send_timeout:g} s")
+            if view:
+                poller.poll(left * 1000)
         return len(data)
 
-    def recv(self, size: int) -> bytes:
-        while True:
-            try:
-                return self._sock.recv(size)
-            except TimeoutError:
-                continue  # quiet but there: only a send is held to the timeout
-
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)  # fileno, shutdown, close ...
+        return getattr(self._sock, name)  # recv, fileno, shutdown, close ...
 
 
 def _is_upgrade(headers: Any) -> bool:

@@ -100,7 +100,7 @@ class WaitressListener(TcpWSGIServer):
         self._stopping = True
         self.pull_trigger()
 
-    def close(self) -> None:
+    def release(self) -> None:
         """Close every connection and the listener; the worker threads end."""
         self.task_dispatcher.shutdown(cancel_pending=True, timeout=DRAIN_SECONDS)
         wasyncore.close_all(self._sockets)

@@ -35,7 +35,7 @@ class Listener(Protocol):
 
     def stop(self) -> None: ...
 
-    def close(self) -> None: ...
+    def release(self) -> None: ...
 
 
 class WsgiServer:
@@ -95,7 +95,7 @@ class WsgiServer:
         if thread is not None:
             self._listener.stop()
             thread.join(timeout=10)
-        self._listener.close()
+        self._listener.release()
 
 
 def _listen(host: str, port: int, setting: str) -> socket.socket:
