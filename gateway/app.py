@@ -14,7 +14,6 @@ from gateway.admission import Admission
 from gateway.batch import NS, BatchSettings, BatchStage
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
-from gateway.errors import StorageError
 from gateway.export_stage import Backoff, Exporter, ExportStage
 from gateway.exporter import LogflareExporter
 from gateway.heap import freeze_long_lived
@@ -62,7 +61,11 @@ class Gateway:
         self.processing_child = processing_child  # processing in its own process (run)
         self.ingest_children = tuple(ingest_children)  # more gRPC receivers on our port (run)
         self.clock = overrides.clock or SystemClock()
-        self.store = Store(config.storage.url, sqlite_synchronous=config.storage.sqlite_synchronous)
+        self.store = Store(
+            config.storage.url,
+            sqlite_synchronous=config.storage.sqlite_synchronous,
+            follower=not overrides.config_warnings,  # a child: its parent reports the file
+        )
         self.policy = SamplingPolicy.from_config(config.processor.sampling)
         self.components = frozenset(config.components)
         self.metrics = Metrics()
@@ -173,11 +176,12 @@ class Gateway:
             else None
         )
 
-    def readiness(self) -> dict[str, bool]:
-        """What /readyz checks: the database answers, receivers bound, the processing child
-        runs (when there is one), not shutting down."""
-        checks = {
-            "database": self._database_answers(),
+    def readiness(self) -> dict[str, bool | str]:
+        """What /readyz checks: the database takes records, receivers bound, the processing
+        child runs (when there is one), not shutting down. A failed check is False, or the
+        reason it failed."""
+        checks: dict[str, bool | str] = {
+            "database": self.store.storage_problem() or True,
             "receivers": "ingest" not in self.components or self.receiver.port > 0,
             "not_shutting_down": not self._stopped.is_set(),
         }
@@ -186,13 +190,6 @@ class Gateway:
         if self.ingest_children:
             checks["ingest_children"] = all(child.alive() for child in self.ingest_children)
         return checks
-
-    def _database_answers(self) -> bool:
-        try:
-            self.store.ping()
-        except StorageError:
-            return False
-        return True
 
     def _periodic_jobs(self, config: Config) -> list[Periodic]:
         jobs = [

@@ -7,6 +7,7 @@ rows, so a crash at any point either leaves the rows queued or leaves the result
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -18,9 +19,10 @@ import orjson
 
 from gateway.clock import NS_PER_SECOND
 from gateway.dedupe import OriginCache, add_details, dedupe
+from gateway.errors import StorageError
 from gateway.exporter import logflare_event
 from gateway.metrics import Metrics
-from gateway.model import Entry, QueuedRow
+from gateway.model import Claim, Entry, QueuedRow
 from gateway.otlp import Origin
 from gateway.sampling import SamplingPolicy, sample
 from gateway.store import Store
@@ -90,13 +92,20 @@ class BatchStage:
             report, recent, events = self._process(claim.rows, origins, claim.first_id, now)
             report.fenced = not self._store.finish_batch(claim, recent, events, now)
         except BaseException:
-            self._store.release(claim)
+            self._give_back(claim)
             raise
         if report.fenced:
             log.warning("batch of %d rows lost its claim; another stage owns it", report.claimed)
         elif self._metrics is not None:
             _count(self._metrics, report, time.monotonic() - began)
         return report
+
+    def _give_back(self, claim: Claim) -> None:
+        """Return a failed batch's rows to the queue. When the database refuses that too (a
+        full disk, a file gone), the lease runs out and a later batch takes them: the error
+        worth reporting is the one that failed the batch, not this one chained to it."""
+        with contextlib.suppress(StorageError):
+            self._store.release(claim)
 
     def _process(
         self, rows: list[QueuedRow], origins: dict[int, Origin], batch_key: int, now: int

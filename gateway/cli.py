@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import json
 import logging
 import os
@@ -286,6 +287,9 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     settings = config.telemetry.logs
     logs.configure(settings.format, args.log_level or settings.level, config_secrets(config))
+    # A fatal signal names itself on stderr, with the Python stacks, instead of a silent exit
+    # code: SIGBUS from SQLite's memory-mapped -shm file made immutable or truncated, SIGSEGV.
+    faulthandler.enable()
     if args.processing_child:
         supervisor.die_with_parent()
         return _serve(supervisor.child_config(config), quiet=True)

@@ -25,7 +25,7 @@ from gateway.clock import Clock
 from gateway.errors import StorageError
 from gateway.metrics import Metrics
 from gateway.otlp import QueueRow, rows_from_request
-from gateway.store import Store
+from gateway.store import FailureLog, Store
 
 log = logging.getLogger("logsieve.receiver")
 STORE_RETRY_S = 1.0  # what to suggest when the database itself is unavailable
@@ -69,6 +69,7 @@ class Ingest:
     ) -> None:
         self._store = store
         self._clock = clock
+        self._failures = FailureLog("enqueue", clock, log)
         self._admission = admission
         self.max_record_bytes = max_record_bytes
         self.name = name  # the receiver's, for metrics
@@ -132,7 +133,7 @@ class Ingest:
                 request, self._clock.now_ns(), self._store.origin_ids, limit
             )
         except StorageError as exc:
-            return _Admitted(records, [], 0, _unavailable(exc))
+            return _Admitted(records, [], 0, self._unavailable(exc))
         return _Admitted(records, rows, rejected, None)
 
     def _enqueue(self, rows: list[QueueRow]) -> IngestOutcome | None:
@@ -140,8 +141,14 @@ class Ingest:
         try:
             self._store.enqueue(rows)
         except StorageError as exc:
-            return _unavailable(exc)
+            return self._unavailable(exc)
+        if rows:  # nothing to commit proves nothing
+            self._failures.succeeded()
         return None
+
+    def _unavailable(self, exc: StorageError) -> IngestOutcome:
+        self._failures.failed(exc)  # one line a minute with counts, not one per request
+        return UNAVAILABLE
 
     def _outcome(self, admitted: _Admitted, failure: IngestOutcome | None) -> IngestOutcome:
         if admitted.outcome is not None:
@@ -167,10 +174,9 @@ class _Admitted:
     outcome: IngestOutcome | None  # set when the request is refused before the commit
 
 
-def _unavailable(exc: StorageError) -> IngestOutcome:
-    log.warning("enqueue failed: %s", exc)
-    message = "the queue's database is unavailable; retry"
-    return IngestOutcome(Verdict.UNAVAILABLE, 0, message, STORE_RETRY_S)
+UNAVAILABLE = IngestOutcome(
+    Verdict.UNAVAILABLE, 0, "the queue's database is unavailable; retry", STORE_RETRY_S
+)
 
 
 def rpc_status(code: int, message: str, retry_after_s: float = 0.0) -> status_pb2.Status:

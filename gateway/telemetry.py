@@ -2,7 +2,8 @@
 
 /healthz answers 200 while the process serves requests at all (a liveness probe).
 /readyz answers 200 only when the gateway can do its work: the database answers, the
-receivers are bound, and it is not shutting down; otherwise 503, with each check named.
+receivers are bound, and it is not shutting down; otherwise 503, with each check named and,
+under "reasons", why a check failed when it knows (`storage: ... was deleted`, `disk full`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from gateway.http_limits import METRICS_CONNECTIONS, ServerLimits
 from gateway.metrics import Metrics
 from gateway.wsgi_server import WsgiServer
 
-Checks = Callable[[], dict[str, bool]]
+Checks = Callable[[], dict[str, bool | str]]  # a failed check: False, or why it failed
 # Prometheus and a few probes: a small fixed cap, so this endpoint never takes the
 # descriptors the receivers need, and one scrape cannot hold a connection for long.
 LIMITS = ServerLimits(
@@ -59,15 +60,22 @@ class TelemetryServer:
         if path == "/healthz":
             return _reply(start_response, "200 OK", {"alive": True})
         if path == "/readyz":
-            checks = self._safe_checks()
-            ready = all(checks.values())
-            status = "200 OK" if ready else "503 Service Unavailable"
-            return _reply(start_response, status, {"ready": ready, "checks": checks})
+            return self._readiness(start_response)
         return _reply(
             start_response, "404 Not Found", {"paths": ["/metrics", "/healthz", "/readyz"]}
         )
 
-    def _safe_checks(self) -> dict[str, bool]:
+    def _readiness(self, start_response: Any) -> list[bytes]:
+        checks = self._safe_checks()
+        passed = {name: result is True for name, result in checks.items()}
+        body: dict[str, Any] = {"ready": all(passed.values()), "checks": passed}
+        reasons = {name: result for name, result in checks.items() if isinstance(result, str)}
+        if reasons:
+            body["reasons"] = reasons
+        status = "200 OK" if body["ready"] else "503 Service Unavailable"
+        return _reply(start_response, status, body)
+
+    def _safe_checks(self) -> dict[str, bool | str]:
         try:
             return self._checks()
         except Exception:  # a failing check is a "not ready", never a 500

@@ -16,14 +16,17 @@ All values are bound parameters; timestamps are integer unix nanoseconds.
 
 from gateway.store._admin import DeadLetter, OutboxSummary, QueueSummary
 from gateway.store._engine import sqlite_file
+from gateway.store._health import FailureLog, StorageRefused
 from gateway.store._schema import SCHEMA_VERSION
 from gateway.store._store import Store
 
 __all__ = [
     "SCHEMA_VERSION",
     "DeadLetter",
+    "FailureLog",
     "OutboxSummary",
     "QueueSummary",
+    "StorageRefused",
     "Store",
     "sqlite_file",
 ]

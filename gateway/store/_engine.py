@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -57,6 +59,22 @@ def sqlite_file(url: str) -> str | None:
     return None if parsed.query.get("mode") == "memory" else database
 
 
+def file_uri(path: str, mode: str) -> str:
+    """A SQLite URI for the file: mode "rw" opens it read-write and never creates it."""
+    return f"file:{quote(os.path.abspath(path))}?mode={mode}"
+
+
+def _existing_file_only(path: str) -> Any:
+    """Connections open the file the store adopted (gateway/store/_health.py) and never make a
+    new empty one: a database deleted under the gateway is an error, not a fresh start."""
+
+    def do_connect(_dialect: object, _record: object, cargs: list[Any], cparams: Any) -> None:
+        cargs[:] = [file_uri(path, "rw")]
+        cparams["uri"] = True
+
+    return do_connect
+
+
 def make_engine(url: str, pool_size: int, synchronous: str) -> Engine:
     """An engine for the URL; SQLite connections start in WAL mode with the given sync level."""
     if make_url(url).get_backend_name() != "sqlite":
@@ -73,4 +91,6 @@ def make_engine(url: str, pool_size: int, synchronous: str) -> Engine:
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
     )
     event.listen(engine, "connect", _sqlite_pragmas(synchronous))
+    if database and not make_url(url).query.get("uri"):
+        event.listen(engine, "do_connect", _existing_file_only(database))
     return engine

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from gateway.clock import NS_PER_SECOND
+from gateway.errors import StorageError
 from gateway.model import Claim, DatabaseGauges, Entry, ViewerStatus
 from gateway.otlp import QueueRow
 from gateway.store._admin import AdminStatements
@@ -37,6 +38,7 @@ from gateway.store._claims import (
 )
 from gateway.store._engine import make_engine, sqlite_file, translated_errors
 from gateway.store._group_commit import GroupCommit
+from gateway.store._health import StorageHealth
 from gateway.store._migrations import SchemaStatements
 from gateway.store._origins import store_origins
 from gateway.store._outbox import OutboxStatements
@@ -59,14 +61,25 @@ SIZE_SAMPLE_ROWS = 1000  # queue bytes = depth x the mean size of the newest row
 RECENT_ORDER_LOCK = 0x6C6F6773  # "logs": the advisory lock that orders recent-entry commits
 QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", "origin_id")
 OUTBOX_COLUMNS = ("created_at", "event", "severity_number")
+READ_ONLY_SQL = {  # true when the database refuses writes
+    "sqlite": "PRAGMA query_only",
+    "postgresql": "SELECT current_setting('transaction_read_only') = 'on'",
+}
 
 
 class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatements):
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 16, sqlite_synchronous: str = "NORMAL"
+        self,
+        url: str,
+        *,
+        pool_size: int = 16,
+        sqlite_synchronous: str = "NORMAL",
+        follower: bool = False,
     ) -> None:
+        """`follower`: a store that follows another one's database file (its parent process's, or
+        its process's main store): it neither creates the file nor reports its trouble."""
         self.dialect = make_url(url).get_backend_name()
         self._engine = make_engine(url, pool_size, sqlite_synchronous.upper())
         # SQLite takes one writer at a time: writers of every process queue here, on a lock
@@ -79,6 +92,9 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
             GroupCommit(self._insert_queue_rows, self._write_lock) if self._write_lock else None
         )
         self._origin_ids: dict[bytes, int] = {}  # committed origins only
+        self._health = StorageHealth(
+            sqlite_file(url) if self.dialect == "sqlite" else None, follower
+        )
 
     def __repr__(self) -> str:
         # The URL may hold a password: show it masked.
@@ -86,19 +102,34 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
 
     @contextmanager
     def _writing(self, locked: bool = True) -> Iterator[Connection]:
+        self._usable()
         lock = self._write_lock if locked and self._write_lock else nullcontext()
-        with lock, translated_errors(), self._engine.begin() as conn:
-            yield conn
+        try:
+            with lock, translated_errors(), self._engine.begin() as conn:
+                yield conn
+        except StorageError as exc:
+            self._health.failed(exc)  # remembers a disk full or read-only database
+            raise
+        self._health.wrote()
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
+        self._usable()
         with translated_errors(), self._engine.connect() as conn:
             yield conn
+
+    def _usable(self) -> None:
+        """Before any statement: adopt the SQLite file on first use, then refuse it if it was
+        deleted, replaced or can no longer be written (SIGBUS waits in its -shm mapping)."""
+        self._health.adopt()
+        self._health.check()
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def dispose(self) -> None:
-        self._engine.dispose()
+        if self._health.file_problem() is None:  # else the last close would write into it
+            self._engine.dispose()
+        self._health.close()
 
     def drop_all(self) -> None:
         """Remove every logsieve table (tests and benchmarks only)."""
@@ -111,6 +142,18 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
         with self._reading() as conn:
             conn.execute(text("SELECT 1"))
 
+    def storage_problem(self) -> str | None:
+        """Why the database cannot take records now, for /readyz: it does not answer, its file
+        is gone or unwritable, it is read-only, or the last write found the disk full."""
+        try:
+            with self._reading() as conn:
+                read_only = conn.execute(text(READ_ONLY_SQL[self.dialect])).scalar()
+        except StorageError as exc:
+            return str(exc)
+        if read_only:
+            return "storage: the database is read-only (it refuses writes)"
+        return self._health.problem()
+
     # -- the queue -------------------------------------------------------------------------
 
     def enqueue(self, rows: Sequence[QueueRow]) -> None:
@@ -121,6 +164,9 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
             self._group.submit(rows)
         else:  # PostgreSQL takes concurrent writers itself
             self._insert_queue_rows(rows)
+        # Committed, not yet acknowledged: a commit into a file deleted meanwhile is lost
+        # with the process, so it is refused here rather than acknowledged.
+        self._health.check()
 
     def _insert_queue_rows(self, rows: Sequence[QueueRow]) -> None:
         # Called by GroupCommit with the commit lock held: take the connection without it.
