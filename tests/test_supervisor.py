@@ -268,7 +268,9 @@ def test_sighup_stops_every_process_cleanly_and_removes_the_metrics_directory(
     tmp_path: Path, logflare: FakeLogflare
 ) -> None:
     gateway = _two_receivers(tmp_path, logflare)
-    children = [_child_with(gateway, "--processing-child"), _ingest_child(gateway)]
+    _child_with(gateway, "--processing-child")
+    _ingest_child(gateway)
+    children = gateway.children()  # these two, and any other child it runs
     pattern = f"{METRICS_PREFIX}{gateway.process.pid}-*"
     assert len(list(Path(tempfile.gettempdir()).glob(pattern))) == 1
     gateway.process.send_signal(signal.SIGHUP)
