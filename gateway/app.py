@@ -24,8 +24,8 @@ from gateway.purge import PurgeJob
 from gateway.receiver import OtlpGrpcReceiver
 from gateway.sampling import SamplingPolicy
 from gateway.scheduler import Periodic
-from gateway.store import Store
-from gateway.supervisor import IngestChild, ProcessingChild
+from gateway.store import Store, sqlite_file
+from gateway.supervisor import IngestChild, ProcessingChild, ViewerChild
 from gateway.telemetry import TelemetryServer
 from viewer.app import create_app
 from viewer.feed import LiveFeed
@@ -33,6 +33,9 @@ from viewer.server import ViewerServer
 
 log = logging.getLogger("logsieve")
 EXPORT_RETRY_TICK = 1.0  # seconds between looks at the outbox while Logflare is failing
+# The viewer's own database pool, apart from the receivers': the feed's poll and a few pages
+# connecting at once; a burst of pages waits this long for a connection, then is told to retry.
+VIEWER_POOL_SIZE, VIEWER_POOL_TIMEOUT_S = 4, 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +59,10 @@ class Gateway:
         overrides: Overrides = Overrides(),
         processing_child: ProcessingChild | None = None,
         ingest_children: Sequence[IngestChild] = (),
+        viewer_child: ViewerChild | None = None,
     ) -> None:
         self.config = config
+        self.viewer_child = viewer_child  # the viewer in its own process (run)
         self.processing_child = processing_child  # processing in its own process (run)
         self.ingest_children = tuple(ingest_children)  # more gRPC receivers on our port (run)
         self.clock = overrides.clock or SystemClock()
@@ -119,9 +124,11 @@ class Gateway:
         self.purge = PurgeJob(
             self.store, chunk_rows=config.recent.purge_chunk_rows, metrics=self.metrics
         )
-        self.feed = LiveFeed(self.store, self.clock, poll_interval=overrides.viewer_poll_interval)
-        # Built only when asked for: the viewer binds its port when it is made.
-        self.viewer = self._viewer(config) if "viewer" in self.components else None
+        # Built only when the viewer runs here: the viewer binds its port when it is made.
+        viewing = "viewer" in self.components
+        self.viewer_store = self._viewer_store(config) if viewing else self.store
+        self.feed = self._feed(config, overrides.viewer_poll_interval) if viewing else None
+        self.viewer = self._viewer(config, self.feed) if self.feed else None
         self._export_job = (
             Periodic("export", EXPORT_RETRY_TICK, self.export_stage.run_once, self.clock)
             if self.export_stage
@@ -151,11 +158,35 @@ class Gateway:
             max_outbox_events=config.exporters.logflare.max_outbox_events,
         )
 
-    def _viewer(self, config: Config) -> ViewerServer:
-        app = create_app(
-            self.store,
+    def _viewer_store(self, config: Config) -> Store:
+        """A Store of the viewer's own (engine, small pool), so that pages never wait for or
+        take the receivers' connections; an in-memory SQLite database can only be shared."""
+        url = config.storage.url
+        if self.store.dialect == "sqlite" and sqlite_file(url) is None:
+            return self.store
+        return Store(
+            url,
+            pool_size=VIEWER_POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=VIEWER_POOL_TIMEOUT_S,
+            sqlite_synchronous=config.storage.sqlite_synchronous,
+            follower=True,  # self.store reports what happens to the file
+        )
+
+    def _feed(self, config: Config, poll_interval: float) -> LiveFeed:
+        return LiveFeed(
+            self.viewer_store,
             self.clock,
-            self.feed,
+            poll_interval=poll_interval,
+            max_buffer_bytes=config.viewer.max_buffer_kib * 1024,
+            max_entry_chars=config.viewer.max_entry_kib * 1024,
+        )
+
+    def _viewer(self, config: Config, feed: LiveFeed) -> ViewerServer:
+        app = create_app(
+            self.viewer_store,
+            self.clock,
+            feed,
             ttl_seconds=int(config.recent.ttl),
             sampling_summary=self.policy.describe(),
             backfill=config.viewer.backfill,
@@ -167,7 +198,7 @@ class Gateway:
         return ViewerServer(app, host, int(port))
 
     def _telemetry(self, config: Config) -> TelemetryServer | None:
-        sockets = self.feed.subscriber_count if self.viewer else None
+        sockets = self.feed.subscriber_count if self.feed else None
         self.metrics.watch(lambda: self.store.database_gauges(self.clock.now_ns()), sockets)
         settings = config.telemetry.metrics
         return (
@@ -189,6 +220,8 @@ class Gateway:
             checks["processing_child"] = self.processing_child.alive()
         if self.ingest_children:
             checks["ingest_children"] = all(child.alive() for child in self.ingest_children)
+        if self.viewer_child:
+            checks["viewer_child"] = self.viewer_child.alive()
         return checks
 
     def _periodic_jobs(self, config: Config) -> list[Periodic]:
@@ -223,7 +256,7 @@ class Gateway:
                 self.http_receiver.start()
             for receiver in self.ingest_children:  # bound now: they share the port we got
                 receiver.start(argument=str(self.receiver.port))
-        if self.viewer:
+        if self.viewer and self.feed:
             self.feed.start()
             self.viewer.start()
             log.info("viewer at %s/logs", self.viewer.url)
@@ -232,8 +265,11 @@ class Gateway:
                 job.start()
         if self.processing_child:  # after the schema exists: the child starts on it
             self.processing_child.start(self._lock_file)
+        if self.viewer_child:  # after the schema exists, as the processing child
+            self.viewer_child.start()
         freeze_long_lived()
         parts = sorted(self.components) + (["processing (child)"] if self.processing_child else [])
+        parts += ["viewer (child)"] if self.viewer_child else []
         if self.ingest_children:
             parts.append(f"{len(self.ingest_children) + 1} gRPC receiver processes")
         log.info("logsieve started: %s", ", ".join(parts))
@@ -264,13 +300,18 @@ class Gateway:
             job.shutdown()
         if self.processing_child:
             self.processing_child.shutdown()
+        if self.viewer_child:
+            self.viewer_child.shutdown()
         if self.viewer:
             self.viewer.shutdown()
-        self.feed.shutdown()
+        if self.feed:
+            self.feed.shutdown()
         if isinstance(self.exporter, LogflareExporter):
             self.exporter.shutdown()
         if self.telemetry:
             self.telemetry.shutdown()
+        if self.viewer_store is not self.store:
+            self.viewer_store.dispose()
         self.store.dispose()
         if self._lock_file:
             self._lock_file.close()

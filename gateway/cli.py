@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     # Internal: how `run` starts its children (gateway/supervisor.py).
     run.add_argument(supervisor.CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
     run.add_argument(supervisor.INGEST_CHILD_FLAG, type=int, metavar="PORT", help=argparse.SUPPRESS)
+    run.add_argument(supervisor.VIEWER_CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(command=_run)
     check = commands.add_parser("check-config", help="validate a config file")
     check.add_argument("file")
@@ -297,7 +298,11 @@ def _run(args: argparse.Namespace) -> int:
         supervisor.die_with_parent()
         return _serve(supervisor.ingest_child_config(config, args.ingest_child), quiet=True)
     processing, more_receivers = supervisor.wants_child(config), supervisor.ingest_children(config)
-    if not processing and not more_receivers:
+    if args.viewer_child:
+        supervisor.die_with_parent()
+        return _serve(supervisor.viewer_child_config(config), quiet=True)
+    viewer = supervisor.wants_viewer_child(config)
+    if not processing and not more_receivers and not viewer:
         return _serve(config)
     shared_metrics = supervisor.prepare_shared_metrics()
     try:
@@ -305,7 +310,9 @@ def _run(args: argparse.Namespace) -> int:
         receivers = [
             supervisor.IngestChild(args.config, args.log_level) for _ in range(more_receivers)
         ]
-        return _serve(supervisor.parent_config(config) if processing else config, child, receivers)
+        pages = supervisor.ViewerChild(args.config, args.log_level) if viewer else None
+        own = supervisor.parent_config(config, processing, viewer)
+        return _serve(own, child, receivers, viewer_child=pages)
     finally:
         supervisor.remove_shared_metrics(shared_metrics)
 
@@ -316,13 +323,20 @@ def _serve(
     receivers: Sequence[supervisor.IngestChild] = (),
     quiet: bool = False,
 ) -> int:
+    viewer_child: supervisor.ViewerChild | None = None,
     """Run until SIGINT, SIGTERM or SIGHUP; `quiet`: the parent already warned about the config."""
     from gateway.app import Gateway, Overrides  # heavy imports only when running
 
     stop = _stop_on_signals()  # before start: a signal during start-up still stops cleanly
     try:
         overrides = Overrides(config_warnings=not quiet)
-        gateway = Gateway(config, overrides, processing_child=child, ingest_children=receivers)
+        gateway = Gateway(
+            config,
+            overrides,
+            processing_child=child,
+            ingest_children=receivers,
+            viewer_child=viewer_child,
+        )
     except (StorageError, OSError) as exc:
         log.error("cannot start: %s", exc)
         return EXIT_FAILURE

@@ -195,6 +195,16 @@ class ViewerConfig(Model):
     backfill: int = Field(default=300, ge=0, le=5000)
     # Open live pages (websockets) at once; past it a new one is closed with the reason.
     max_connections: int = Field(default=200, ge=1, le=10_000)
+    # What one page's socket may have waiting to be sent, as framed; past it the page is
+    # dropped with the reason and resumes from its cursor when it reconnects.
+    max_buffer_kib: int = Field(default=1024, ge=64, le=65_536)
+    # An entry's body longer than this is cut in the stream, and attributes longer than
+    # this (as JSON) are left out; the page loads the whole entry when a row is expanded.
+    max_entry_kib: int = Field(default=16, ge=1, le=1024)
+    # `logsieve run` serves the viewer from a child process of its own, so that pages
+    # cannot take the receivers' CPU, memory or database connections (not for an
+    # in-memory SQLite database).
+    own_process: bool = True
     # When set, the page and its socket need this token (a sign-in form sets a cookie;
     # programs send `Authorization: Bearer`). Use ${env:NAME} rather than writing it here.
     auth_token: SecretStr | None = None

@@ -57,6 +57,14 @@ class RecentEntry:
     id: int
     entry: Entry
     expires_at: int  # unix ns
+    # Set when the viewer read a shortened row (see Store.recent_after's max_chars): the
+    # whole body's length when its body was cut, and whether its attributes were left out.
+    body_length: int = 0
+    attributes_elided: bool = False
+
+    @property
+    def shortened(self) -> bool:
+        return bool(self.body_length) or self.attributes_elided
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,14 @@ database, the same configuration file and the same environment. With
 `receivers.otlp.grpc.processes: N`, N - 1 more children serve the gRPC port beside the parent
 (SO_REUSEPORT: the kernel spreads connections over the processes):
 
-    logsieve run ──┬─ receivers (gRPC, HTTP), viewer, /metrics /healthz /readyz
+    logsieve run ──┬─ receivers (gRPC, HTTP), /metrics /healthz /readyz
                    ├─ child: logsieve run --processing-child ── batch stage, export, purge
+                   ├─ child: logsieve run --viewer-child ── the live page and its sockets
                    └─ N - 1 children: logsieve run --ingest-child PORT ── gRPC receiver
+
+The viewer has a child of its own too (`viewer.own_process: true`): however many pages are
+open and however slowly they read, their threads, buffers and database connections are not
+the receivers'.
 
 Nothing about the guarantees changes: the child claims, leases and finishes batches exactly
 as a `components: [processing]` process started by hand would, and an ingest child
@@ -42,6 +47,7 @@ from gateway.locking import INHERITED_LOCK_VARIABLE
 log = logging.getLogger("logsieve.supervisor")
 CHILD_FLAG = "--processing-child"
 INGEST_CHILD_FLAG = "--ingest-child"
+VIEWER_CHILD_FLAG = "--viewer-child"
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client at import
 METRICS_PREFIX = "logsieve-metrics-"
 PARENT_VARIABLE = "LOGSIEVE_SUPERVISOR_PID"
@@ -56,6 +62,13 @@ def wants_child(config: Config) -> bool:
     make (ingest and processing both here) on a database two processes can share."""
     parts = set(config.components)
     return config.processor.own_process and {"ingest", "processing"} <= parts and _shareable(config)
+
+
+def wants_viewer_child(config: Config) -> bool:
+    """Whether `run` should serve the viewer from a child: asked for, something else runs
+    here to keep it apart from, and a database two processes can share."""
+    parts = set(config.components)
+    return config.viewer.own_process and "viewer" in parts and len(parts) > 1 and _shareable(config)
 
 
 def ingest_children(config: Config) -> int:
@@ -73,10 +86,18 @@ def _shareable(config: Config) -> bool:
     return not (url.startswith("sqlite") and sqlite_file(url) is None)
 
 
-def parent_config(config: Config) -> Config:
-    """The parent's share of the work: everything but processing."""
-    parts = tuple(c for c in config.components if c != "processing")
+def parent_config(config: Config, processing: bool = True, viewer: bool = False) -> Config:
+    """The parent's share of the work: everything but what its children do (processing,
+    the viewer)."""
+    moved = {"processing"} if processing else set()
+    moved |= {"viewer"} if viewer else set()
+    parts = tuple(c for c in config.components if c not in moved)
     return config.model_copy(update={"components": parts})
+
+
+def viewer_child_config(config: Config) -> Config:
+    """The viewer child's share: the viewer only, with no endpoint of its own."""
+    return _without_metrics_endpoint(config).model_copy(update={"components": ("viewer",)})
 
 
 def child_config(config: Config) -> Config:
@@ -140,7 +161,7 @@ class SupervisedChild:
     def __init__(
         self, config_path: str, flag: str, role: str, log_level: str | None = None
     ) -> None:
-        self.role = role  # "processing" or "ingest", for the logs
+        self.role = role  # "processing", "viewer" or "ingest", for the logs
         self._argv = [sys.executable, "-m", "gateway", "run", "--config"]
         self._argv += [str(Path(config_path).resolve()), flag]
         self._log_level = ["--log-level", log_level] if log_level else []
@@ -224,6 +245,13 @@ class ProcessingChild(SupervisedChild):
 
     def __init__(self, config_path: str, log_level: str | None = None) -> None:
         super().__init__(config_path, CHILD_FLAG, "processing", log_level)
+
+
+class ViewerChild(SupervisedChild):
+    """`logsieve run --viewer-child`: the viewer, its live feed and its pages' sockets."""
+
+    def __init__(self, config_path: str, log_level: str | None = None) -> None:
+        super().__init__(config_path, VIEWER_CHILD_FLAG, "viewer", log_level)
 
 
 class IngestChild(SupervisedChild):

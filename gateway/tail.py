@@ -3,6 +3,7 @@
 Frames are `logsieve.v1.StreamMessage` in proto3 JSON, as the page gets them. On a dropped
 connection it reconnects with backoff and resumes from its last cursor, like the page.
 Log text is attacker text: control characters (ANSI escapes included) are shown escaped.
+A body the stream cut ends with a marker saying how long it is.
 """
 
 from __future__ import annotations
@@ -56,7 +57,17 @@ def render(entry: entry_pb2.Entry, colour: bool) -> str:
     if colour:
         level = f"\x1b[{COLOURS.get(entry.severity, '0')}m{level}\x1b[0m"
     count = f"(x{entry.count}) " if entry.count > 1 else ""
-    return f"{seen} {level} {safe(entry.service) or '-'} {count}{safe(entry.body)}"
+    line = f"{seen} {level} {safe(entry.service) or '-'} {count}{safe(entry.body)}"
+    return line + shortened_marker(entry)
+
+
+def shortened_marker(entry: entry_pb2.Entry) -> str:
+    """What the stream left out of a shortened entry (the page loads it on expand)."""
+    if not entry.shortened:
+        return ""
+    said = [f"{entry.body_length} characters in all"] if entry.body_length else []
+    said += ["attributes left out"] if entry.attributes_elided else []
+    return f" [… shortened: {', '.join(said)}]"
 
 
 Connect = Callable[[str], Any]  # url -> a websocket with send(str), recv() -> str, close()

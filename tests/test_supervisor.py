@@ -57,10 +57,12 @@ def _gateway(tmp_path: Path, logflare: FakeLogflare) -> GatewayProcess:
 
 
 def _child(gateway: GatewayProcess) -> int:
-    wait_until(lambda: len(gateway.children()) == 1, 30, "the processing child")
-    (pid,) = gateway.children()
-    assert "--processing-child" in Path(f"/proc/{pid}/cmdline").read_text()
-    return pid
+    """The processing child's pid (the viewer has a child too)."""
+    return _child_with(gateway, "--processing-child")
+
+
+def _children_with(gateway: GatewayProcess, flag: str) -> list[int]:
+    return [pid for pid in gateway.children() if flag in _cmdline(pid)]
 
 
 def _metric(gateway: GatewayProcess, line_start: str) -> float:
@@ -99,7 +101,8 @@ def test_a_killed_child_is_started_again_and_loses_nothing(
     try:
         sender.wait_for(300)
         os.kill(first, signal.SIGKILL)  # mid-stream: maybe mid-batch
-        wait_until(lambda: gateway.children() not in ([], [first]), 30, "a new child")
+        flag = "--processing-child"
+        wait_until(lambda: _children_with(gateway, flag) not in ([], [first]), 30, "a new child")
         sender.wait_for(len(sender.acknowledged) + 300)
     finally:
         sender.stop()
@@ -126,6 +129,7 @@ def test_sigterm_stops_parent_and_child_in_order(tmp_path: Path, logflare: FakeL
 def test_own_process_off_keeps_one_process(tmp_path: Path, logflare: FakeLogflare) -> None:
     config = gateway_config(tmp_path, f"sqlite:///{tmp_path}/q.db", logflare)
     text = config.read_text().replace("processor: {", "processor: {own_process: false, ")
+    text = text.replace("viewer: {", "viewer: {own_process: false, ")
     config.write_text(text)
     gateway = GatewayProcess(config)
     sent = send(gateway.address, 50)

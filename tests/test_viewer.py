@@ -150,9 +150,11 @@ def _count_reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = store.recent_after
 
-    def counting(cursor: int, now: int, limit: int) -> list[RecentEntry]:
+    def counting(
+        cursor: int, now: int, limit: int, max_chars: int | None = None
+    ) -> list[RecentEntry]:
         calls.append(cursor)
-        return real(cursor, now, limit)
+        return real(cursor, now, limit, max_chars)
 
     monkeypatch.setattr(store, "recent_after", counting)
     return calls

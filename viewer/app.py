@@ -15,15 +15,17 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from gateway import severity
 from gateway.clock import Clock
+from gateway.errors import StorageError
 from gateway.store import Store
-from viewer import auth
+from viewer import auth, stream
 from viewer.auth import ViewerAuth, same_origin
 from viewer.feed import LiveFeed
-from viewer.session import StreamSession, StreamSettings
+from viewer.session import MAX_CURSOR, StreamSession, StreamSettings
 
 log = logging.getLogger(__name__)
 
 STREAM_PATH = "/logs/stream"
+RETRY_AFTER_SECONDS = 5  # the store failed reading one entry: the page may ask again
 CLIENT_SCRIPT = "/static/logsieve-client.js"
 MAX_INBOUND_BYTES = 4096  # a Subscribe is a few bytes; anything bigger is not a client of ours
 CONTENT_SECURITY_POLICY = (
@@ -87,6 +89,31 @@ def _add_page_routes(app: Flask, settings: StreamSettings) -> None:
             sampling=settings.sampling,
             bands=severity.BANDS,
         )
+
+    @app.get("/logs/entries/<int:entry_id>")
+    def entry(entry_id: int) -> Response:
+        """One entry whole, as proto3 JSON: the stream may have shortened it (viewer.stream),
+        the page asks for the rest when a row is expanded."""
+        try:
+            found = whole_entry(settings, entry_id)
+        except StorageError as exc:
+            log.warning("could not read entry %d for a page: %s", entry_id, exc)
+            unavailable = Response("store unavailable, retry later\n", 503, mimetype="text/plain")
+            unavailable.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return unavailable
+        if found is None:
+            abort(404)
+        response = Response(found, mimetype="application/json")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def whole_entry(settings: StreamSettings, entry_id: int) -> str | None:
+    """The entry's JSON, or None when it expired or never was (or the id is not one of ours)."""
+    if entry_id > MAX_CURSOR:
+        return None
+    found = settings.store.recent_entry(entry_id, settings.clock.now_ns())
+    return stream.entry_json(found) if found is not None else None
 
 
 def _security_headers(response: Response) -> Response:

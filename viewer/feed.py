@@ -20,21 +20,36 @@ from gateway.clock import Clock
 from gateway.errors import StorageError
 from gateway.model import RecentEntry, ViewerStatus
 from gateway.store import Store
+from viewer import stream
+from viewer.stream import FramedEntry
 
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_CAPACITY = 10_000
+DEFAULT_BUFFER_BYTES = 1024 * 1024  # viewer.max_buffer_kib
+DEFAULT_ENTRY_CHARS = 16 * 1024  # viewer.max_entry_kib
 MAX_SERVICES = 100  # the page's service list; more than this is not a list anyone reads
 MAX_EARLY_DROPS = 10_000  # dropped ids remembered until the page's first frame is sent
 
 
 class Subscription:
-    """One page's inbox: a bounded queue the feed fills and the page's socket drains."""
+    """One page's inbox: a queue the feed fills and the page's socket drains, bounded twice.
 
-    def __init__(self, capacity: int = DEFAULT_QUEUE_CAPACITY) -> None:
-        # A deque with maxlen drops the oldest on overflow: a slow page loses old
-        # entries rather than making the feed (and every other page) wait for it.
-        self._queue: deque[RecentEntry] = deque(maxlen=capacity)
+    In entries (`capacity`): past it the oldest are dropped and counted as `missed`, so a
+    page that is briefly slow loses old entries rather than making the feed wait. In bytes
+    (`max_bytes`, entries as framed): past it the page has fallen behind for good; the queue
+    is emptied, nothing more is taken, and the session drops the page, which resumes from
+    its cursor when it reconnects. One entry alone is always taken, whatever its size.
+    """
+
+    def __init__(
+        self, capacity: int = DEFAULT_QUEUE_CAPACITY, max_bytes: int = DEFAULT_BUFFER_BYTES
+    ) -> None:
+        self._queue: deque[FramedEntry] = deque()
+        self._capacity = capacity
+        self._max_bytes = max_bytes
+        self._bytes = 0  # what the queue holds, as framed
+        self._fell_behind = False
         self._ready = threading.Condition()
         self._closed = False
         self._status: ViewerStatus | None = None  # newest status not yet taken
@@ -45,19 +60,38 @@ class Subscription:
         self._early_drops: list[int] = []
 
     @property
+    def fell_behind(self) -> bool:
+        """The byte bound was passed: the page is to be dropped."""
+        return self._fell_behind
+
+    @property
+    def buffered_bytes(self) -> int:
+        return self._bytes
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
     def offer(self, entries: Sequence[RecentEntry]) -> None:
-        """Queue entries (called by the feed); counts the ones pushed out as `missed`."""
+        """Queue entries (called by the feed; rendered unless they already are), counting
+        those pushed out as `missed`, or falling behind past the byte bound."""
         with self._ready:
-            if self._closed or not entries:
+            if self._closed or self._fell_behind or not entries:
                 return
-            maxlen = self._queue.maxlen or 0
-            overflow = len(self._queue) + len(entries) - maxlen
+            items = [stream.framed(recent) for recent in entries]
+            size = sum(item.size for item in items)
+            if self._bytes + size > self._max_bytes and len(self._queue) + len(items) > 1:
+                self._fell_behind, self._bytes = True, 0
+                self._queue.clear()  # let go of it now: the page resumes from the store
+                self._ready.notify_all()
+                return
+            overflow = len(self._queue) + len(items) - self._capacity
             if overflow > 0:
-                self._count_drops(overflow, entries)
-            self._queue.extend(entries)
+                self._count_drops(overflow, items)
+            self._queue.extend(items)
+            self._bytes += size
+            while len(self._queue) > self._capacity:
+                self._bytes -= self._queue.popleft().size
             self._ready.notify_all()
 
     def _count_drops(self, overflow: int, entries: Sequence[RecentEntry]) -> None:
@@ -79,21 +113,28 @@ class Subscription:
             self._status = status
             self._ready.notify_all()
 
-    def get(self, timeout: float | None = None) -> list[RecentEntry]:
+    def get(self, timeout: float | None = None) -> list[FramedEntry]:
         """Everything queued, oldest first; [] after `timeout` seconds or once closed."""
         return self.wait(timeout, for_status=False)[0]
 
     def wait(
         self, timeout: float | None = None, *, for_status: bool = True
-    ) -> tuple[list[RecentEntry], ViewerStatus | None]:
+    ) -> tuple[list[FramedEntry], ViewerStatus | None]:
         """Queued entries and the newest status not yet taken, as soon as either is there
-        (or after `timeout` seconds, or once closed)."""
+        (or after `timeout` seconds, or once closed or fallen behind)."""
         with self._ready:
             self._ready.wait_for(
-                lambda: self._queue or self._closed or (for_status and self._status), timeout
+                lambda: (
+                    self._queue
+                    or self._closed
+                    or self._fell_behind
+                    or (for_status and self._status)
+                ),
+                timeout,
             )
             entries = list(self._queue)
             self._queue.clear()
+            self._bytes = 0
             status = None
             if for_status:
                 status, self._status = self._status, None
@@ -115,6 +156,7 @@ class Subscription:
         with self._ready:
             self._closed = True
             self._queue.clear()
+            self._bytes = 0
             self._ready.notify_all()
 
 
@@ -130,8 +172,14 @@ class LiveFeed:
         status_interval: float = 5.0,
         batch_limit: int = 1000,
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
+        max_buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+        max_entry_chars: int = DEFAULT_ENTRY_CHARS,
     ) -> None:
         self._store = store
+        self.max_buffer_bytes = max_buffer_bytes
+        # Entries reach pages shortened to this (see Store.recent_after): pages and sessions
+        # read with the same limit.
+        self.max_entry_chars = max_entry_chars
         self._clock = clock
         self._poll_interval = poll_interval
         self._status_interval = status_interval
@@ -174,7 +222,7 @@ class LiveFeed:
     # -- subscribers -----------------------------------------------------------------------
 
     def subscribe(self) -> Subscription:
-        sub = Subscription(self._queue_capacity)
+        sub = Subscription(self._queue_capacity, self.max_buffer_bytes)
         if self._stop.is_set():
             sub.close()
             return sub
@@ -210,18 +258,21 @@ class LiveFeed:
             if self._cursor is None:
                 self._first_look(now_ns)
                 return 0
-            entries = self._store.recent_after(self._cursor, now_ns, self._batch_limit)
-            if not entries:
+            read = self._store.recent_after(
+                self._cursor, now_ns, self._batch_limit, self.max_entry_chars
+            )
+            if not read:
                 return 0
-            self._cursor = entries[-1].id
-            self._note_services(entries)
+            self._cursor = read[-1].id
+            self._note_services(read)
+        entries = [stream.framed(recent) for recent in read]  # once for every page
         self._fan_out(entries)
         return len(entries)
 
     def _first_look(self, now_ns: int) -> None:
         # Only what arrives from now on is news; the services already in the window seed the
         # page's service list, which new entries keep up to date from here on.
-        newest = self._store.recent_newest(now_ns, 1)
+        newest = self._store.recent_newest(now_ns, 1, max_chars=self.max_entry_chars)
         self._cursor = newest[-1].id if newest else 0
         expires = newest[-1].expires_at if newest else now_ns
         for service in self._store.recent_services(now_ns, MAX_SERVICES):

@@ -2,7 +2,9 @@
 
 A socket's life: subscribe to the feed, send Hello, read the client's optional Subscribe,
 send the backfill (or the entries after the client's cursor) and the header's status, then
-relay what the feed delivers, with a Heartbeat whenever it has been quiet. Subscribing
+relay what the feed delivers, with a Heartbeat whenever it has been quiet. A page whose
+buffer passes its byte bound is dropped (viewer.feed.Subscription) and resumes from its
+cursor; one that takes nothing for SEND_TIMEOUT_SECONDS is given up (viewer.sending). Subscribing
 before reading the store means no entry can fall between the backfill and the feed; the
 overlap is dropped by id. Whatever changes the client's view other than plainly (a cursor
 too old, entries missed by a slow client) is said in a Notice, and a close carries its reason.
@@ -10,9 +12,7 @@ too old, entries missed by a slow client) is said in a Notice, and a close carri
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,20 +20,21 @@ from typing import Any
 
 from google.protobuf import json_format
 from logsieve.v1 import stream_pb2
-from simple_websocket import ConnectionClosed
-from simple_websocket.ws import Base as WebSocketBase
 
 from gateway.clock import Clock
 from gateway.errors import StorageError
 from gateway.model import RecentEntry
 from gateway.store import Store
-from viewer import stream
+from viewer import sending, stream
 from viewer.feed import LiveFeed, Subscription
 from viewer.filters import StreamFilter
+from viewer.sending import FAREWELL_SECONDS, SendTimeout, close_with_reason
+from viewer.stream import FramedEntry
 
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES_PER_FRAME = 500  # keeps one catch-up after a busy second from becoming a huge frame
+MAX_FRAME_BYTES = 256 * 1024  # and so does this, for big entries (one entry may pass it alone)
 # A client further behind than this gets a fresh backfill: the page keeps 2,000 rows anyway.
 RESUME_LIMIT = 2000
 # A filtered backfill looks this far back for matches: bounded work for a rare match.
@@ -44,26 +45,7 @@ CLOSE_GOING_AWAY = 1001  # websocket close code: the server stops; the client re
 CLOSE_TRY_AGAIN = 1013  # websocket close code: the server is full; retry later
 CLOSE_POLICY = 1008  # websocket close code: the client sent something that is not a Subscribe
 CLOSE_INTERNAL = 1011  # websocket close code: the store failed; the client retries with backoff
-CLOSE_WAIT_SECONDS = 2.0  # how long a closing socket waits for the client's close reply
 Notice = stream_pb2.Notice
-
-
-def close_with_reason(ws: Any, code: int, message: str) -> None:
-    """Send a close frame and let the client answer before the TCP connection goes.
-
-    Under werkzeug, once the handler returns, flask-sock lets werkzeug write an HTTP
-    response onto the same connection; a browser that reads those bytes after the close
-    frame reports "Invalid frame header" and code 1006, losing the reason. So: send the
-    close frame, wait for the reader thread to see the client's reply, then shut the TCP
-    connection down for good, before werkzeug can write anything.
-    """
-    try:
-        WebSocketBase.close(ws, reason=code, message=message)
-    except ConnectionClosed:
-        return  # the client closed first
-    ws.thread.join(timeout=CLOSE_WAIT_SECONDS)
-    with contextlib.suppress(OSError):
-        ws.sock.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +71,7 @@ class StreamSession:
         self._cursor = 0  # id of the last entry sent: what the client resumes from
         self._skip_through = 0  # feed entries up to this id were already sent on connect
         self._filter = StreamFilter()  # what the client asked to see
+        self._chars = settings.feed.max_entry_chars  # entries are read shortened to this
 
     def run(self) -> None:
         if self._s.feed.subscriber_count() >= self._s.max_connections:
@@ -104,8 +87,11 @@ class StreamSession:
             self._stream(sub)
         except StorageError as exc:
             self._fail(exc)
+        except SendTimeout as exc:
+            log.info("gave up a live page that reads nothing: %s", exc)
+            sending.abort(self._ws)
         except OSError:
-            pass  # the client vanished mid-send: nothing left to tell it
+            sending.abort(self._ws)  # the client vanished mid-send: nothing left to tell it
         finally:
             self._s.feed.unsubscribe(sub)
 
@@ -122,7 +108,7 @@ class StreamSession:
         close_with_reason(self._ws, CLOSE_INTERNAL, "store unavailable, retry later")
 
     def _send(self, message: stream_pb2.StreamMessage) -> None:
-        self._ws.send(stream.frame(message))
+        sending.send_text(self._ws, stream.frame(message))
 
     def _read_subscribe(self) -> int | None:
         """The client's resume cursor (0: wants a backfill); None if it sent garbage."""
@@ -159,14 +145,14 @@ class StreamSession:
 
     def _backfill(self, now: int) -> list[RecentEntry]:
         """The newest `backfill` entries the filter keeps, looking back a bounded way."""
-        newest = self._s.store.recent_newest(now, self._s.backfill)
+        newest = self._s.store.recent_newest(now, self._s.backfill, max_chars=self._chars)
         if not self._filter.active or not newest:
             return newest
         self._cursor = newest[-1].id  # filtered-out entries advance the cursor too
         kept = [r for r in newest if self._filter.keeps(r)]
         scanned, before = len(newest), newest[0].id
         while len(kept) < self._s.backfill and scanned < FILTERED_SCAN_LIMIT:
-            older = self._s.store.recent_newest(now, 1000, before=before)
+            older = self._s.store.recent_newest(now, 1000, before=before, max_chars=self._chars)
             if not older:
                 break
             kept[:0] = [r for r in older if self._filter.keeps(r)]
@@ -175,11 +161,11 @@ class StreamSession:
 
     def _resume(self, after: int, now: int) -> list[RecentEntry] | None:
         """Entries after the client's cursor, or None when a fresh backfill serves it better."""
-        recent = self._s.store.recent_after(after, now, RESUME_LIMIT + 1)
+        recent = self._s.store.recent_after(after, now, RESUME_LIMIT + 1, self._chars)
         if len(recent) > RESUME_LIMIT:
             return None  # away too long: the newest entries beat the oldest missed ones
         if not recent:
-            newest = self._s.store.recent_newest(now, 1)
+            newest = self._s.store.recent_newest(now, 1, max_chars=self._chars)
             if not newest or newest[-1].id < after:
                 return None  # the cursor is ahead of the table: a new or reset database
         return recent
@@ -187,19 +173,27 @@ class StreamSession:
     def _send_entries(
         self, recent: Sequence[RecentEntry], *, backfill: bool, initial: bool = False
     ) -> None:
-        """Send what the filter keeps in frames of bounded size. The cursor passes filtered
-        entries too; a live frame left empty by the filter is not sent (heartbeats carry the
-        cursor), but the first frame on connect always is."""
-        step = MAX_ENTRIES_PER_FRAME
-        chunks = [recent[i : i + step] for i in range(0, len(recent), step)] or [[]]
-        for index, chunk in enumerate(chunks):
-            if chunk:
-                self._cursor = max(self._cursor, chunk[-1].id)
-            shown = [entry for entry in chunk if self._filter.keeps(entry)]
-            first_of_backfill = backfill and index == 0
-            if shown or (initial and index == 0):
-                # Only the first frame of a backfill resets the page; the rest append to it.
-                self._send(stream.entries(self._cursor, shown, backfill=first_of_backfill))
+        """Send what the filter keeps in frames of bounded size (entries and bytes). The
+        cursor passes filtered entries too; a live frame left empty by the filter is not sent
+        (heartbeats carry the cursor), but the first frame on connect always is. Only the
+        first frame of a backfill resets the page; the rest append to it."""
+        batch: list[FramedEntry] = []
+        size = 0
+        for recent_entry in recent:
+            self._cursor = max(self._cursor, recent_entry.id)
+            if not self._filter.keeps(recent_entry):
+                continue
+            entry = stream.framed(recent_entry)
+            batch.append(entry)
+            size += entry.size
+            if len(batch) >= MAX_ENTRIES_PER_FRAME or size >= MAX_FRAME_BYTES:
+                self._send_batch(batch, backfill)
+                batch, size, backfill, initial = [], 0, False, False
+        if batch or initial:
+            self._send_batch(batch, backfill)
+
+    def _send_batch(self, batch: Sequence[FramedEntry], backfill: bool) -> None:
+        sending.send_text(self._ws, stream.entries_frame(self._cursor, batch, backfill=backfill))
 
     def _send_status(self, sub: Subscription) -> None:
         status = sub.take_status() or self._s.feed.latest_status()
@@ -212,6 +206,9 @@ class StreamSession:
             until_heartbeat = last_sent + self._s.heartbeat_seconds - time.monotonic()
             wait = min(WAKE_SECONDS, max(0.0, until_heartbeat))
             delivered, status = sub.wait(timeout=wait)
+            if sub.fell_behind:
+                self._drop_behind()
+                return
             fresh = self._unsent(delivered)
             self._drain_inbound()
             self._tell_missed(sub)
@@ -227,6 +224,19 @@ class StreamSession:
         if sub.closed and self._ws.connected:
             close_with_reason(self._ws, CLOSE_GOING_AWAY, "the viewer is shutting down")
 
+    def _drop_behind(self) -> None:
+        """Past the byte bound: say so if the socket still takes it, and close. The client
+        reconnects and resumes from its cursor, so nothing is lost; its backlog is freed."""
+        log.info("dropped a live page that fell behind the stream at entry %d", self._cursor)
+        text = "This page fell behind the stream: it reconnects and resumes where it was."
+        farewell = stream.frame(stream.notice(self._cursor, Notice.FELL_BEHIND, text))
+        try:
+            sending.send_text(self._ws, farewell, FAREWELL_SECONDS)
+        except OSError:
+            sending.abort(self._ws)  # not even that fits: end the connection
+            return
+        close_with_reason(self._ws, CLOSE_TRY_AGAIN, "fell behind the stream; resume later")
+
     def _tell_missed(self, sub: Subscription) -> None:
         # This client's buffer overflowed while it was slow: the oldest entries were dropped
         # so that the feed and every other page keep going. Say how many, not a silent hole.
@@ -235,7 +245,7 @@ class StreamSession:
             text = f"{missed} entries were not sent: this page fell behind the stream."
             self._send(stream.notice(self._cursor, Notice.MISSED, text, missed))
 
-    def _unsent(self, delivered: list[RecentEntry]) -> list[RecentEntry]:
+    def _unsent(self, delivered: Sequence[RecentEntry]) -> list[RecentEntry]:
         """Drop the connect-time overlap and whatever expired while queued."""
         now = self._s.clock.now_ns()
         fresh = []

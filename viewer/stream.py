@@ -1,8 +1,13 @@
-"""The live stream's wire format: RecentEntry -> logsieve.v1 protos -> proto3 JSON frames."""
+"""The live stream's wire format: RecentEntry -> logsieve.v1 protos -> proto3 JSON frames.
+
+An entry is rendered to JSON once (FramedEntry), however many pages it is sent to; a frame of
+entries is those texts joined. The JSON is ASCII, so its length is its size on the wire.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from google.protobuf import json_format
 from logsieve.v1 import entry_pb2, stream_pb2
@@ -27,9 +32,44 @@ def to_proto(recent: RecentEntry) -> entry_pb2.Entry:
         span_id=entry.span_id,
         scope=entry.scope,
         expires_at_unix_nano=recent.expires_at,
+        shortened=recent.shortened,
+        body_length=recent.body_length,
+        attributes_elided=recent.attributes_elided,
     )
     message.attributes.update(entry.attributes)
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class FramedEntry(RecentEntry):
+    """A RecentEntry with its proto3 JSON, rendered once for every page it is sent to."""
+
+    json: str = ""
+
+    @property
+    def size(self) -> int:
+        """Bytes it takes in a frame, with the separator before it."""
+        return len(self.json) + 2
+
+
+def framed(recent: RecentEntry) -> FramedEntry:
+    """`recent` rendered (as it is, when it already was)."""
+    if isinstance(recent, FramedEntry):
+        return recent
+    text = json_format.MessageToJson(to_proto(recent), indent=None)
+    return FramedEntry(
+        recent.id,
+        recent.entry,
+        recent.expires_at,
+        recent.body_length,
+        recent.attributes_elided,
+        json=text,
+    )
+
+
+def entry_json(recent: RecentEntry) -> str:
+    """One whole entry as proto3 JSON (the page's expanded row)."""
+    return framed(recent).json
 
 
 def hello(
@@ -69,6 +109,18 @@ def entries(
 ) -> stream_pb2.StreamMessage:
     batch = stream_pb2.EntryBatch(entries=[to_proto(r) for r in recent], backfill=backfill)
     return stream_pb2.StreamMessage(cursor=cursor, entries=batch)
+
+
+def entries_frame(cursor: int, batch: Sequence[FramedEntry], *, backfill: bool) -> str:
+    """What frame(entries(cursor, batch, backfill=...)) makes, from entries rendered once:
+    proto3 JSON leaves out a zero cursor, an empty list and a false flag."""
+    fields = []
+    if batch:
+        fields.append('"entries": [' + ", ".join(entry.json for entry in batch) + "]")
+    if backfill:
+        fields.append('"backfill": true')
+    head = f'"cursor": "{cursor}", ' if cursor else ""
+    return "{" + head + '"entries": {' + ", ".join(fields) + "}}"
 
 
 def heartbeat(cursor: int, now_ns: int) -> stream_pb2.StreamMessage:

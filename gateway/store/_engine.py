@@ -75,10 +75,23 @@ def _existing_file_only(path: str) -> Any:
     return do_connect
 
 
-def make_engine(url: str, pool_size: int, synchronous: str) -> Engine:
-    """An engine for the URL; SQLite connections start in WAL mode with the given sync level."""
+def make_engine(
+    url: str,
+    pool_size: int,
+    synchronous: str,
+    max_overflow: int | None = None,
+    pool_timeout: float = 30.0,
+) -> Engine:
+    """An engine for the URL; SQLite connections start in WAL mode with the given sync level.
+    The pool holds pool_size connections and max_overflow more (default: pool_size again);
+    a caller waits pool_timeout seconds for one, then gets an error."""
+    pool = {
+        "pool_size": pool_size,
+        "max_overflow": pool_size if max_overflow is None else max_overflow,
+        "pool_timeout": pool_timeout,
+    }
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **pool)
     if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
     database = sqlite_file(url)
@@ -86,8 +99,7 @@ def make_engine(url: str, pool_size: int, synchronous: str) -> Engine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        **pool,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
     )
     event.listen(engine, "connect", _sqlite_pragmas(synchronous))

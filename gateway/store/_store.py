@@ -76,12 +76,15 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
         *,
         pool_size: int = 16,
         sqlite_synchronous: str = "NORMAL",
+        max_overflow: int | None = None,
+        pool_timeout: float = 30.0,
         follower: bool = False,
     ) -> None:
         """`follower`: a store that follows another one's database file (its parent process's, or
         its process's main store): it neither creates the file nor reports its trouble."""
         self.dialect = make_url(url).get_backend_name()
-        self._engine = make_engine(url, pool_size, sqlite_synchronous.upper())
+        synchronous = sqlite_synchronous.upper()
+        self._engine = make_engine(url, pool_size, synchronous, max_overflow, pool_timeout)
         # SQLite takes one writer at a time: writers of every process queue here, on a lock
         # that wakes the next one at once, rather than napping in SQLite's busy handler.
         self._write_lock = WriterLock(sqlite_file(url)) if self.dialect == "sqlite" else None

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+import orjson
+from sqlalchemy import Connection, Select, case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from gateway import redact
-from gateway.model import ExportHealth, RecentEntry
+from gateway.model import Entry, ExportHealth, RecentEntry
 from gateway.store._rows import recent_entry
-from gateway.store._schema import export_health, recent_log_entries
+from gateway.store._schema import RECENT_COLUMNS, export_health, recent_log_entries
 
 MAX_ERROR_TEXT = 500  # the header shows a line, not Logflare's whole answer
+# Service, scope, trace and span ids are names, not documents: a shortened read cuts them here.
+SHORT_TEXT_CHARS = 1024
 
 
 class ViewerStatements:
@@ -26,31 +31,46 @@ class ViewerStatements:
     def _reading(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
-    def recent_after(self, cursor: int, now: int, limit: int) -> list[RecentEntry]:
-        """Unexpired entries with id > cursor, oldest first."""
+    def recent_after(
+        self, cursor: int, now: int, limit: int, max_chars: int | None = None
+    ) -> list[RecentEntry]:
+        """Unexpired entries with id > cursor, oldest first; with `max_chars`, shortened in
+        the database (see _shortened), so a read of huge rows stays small."""
         statement = (
-            select(recent_log_entries)
+            _recent_select(max_chars)
             .where(recent_log_entries.c.id > cursor, recent_log_entries.c.expires_at > now)
             .order_by(recent_log_entries.c.id)
             .limit(limit)
         )
         with self._reading() as conn:
-            return [recent_entry(row) for row in conn.execute(statement).mappings()]
+            rows = conn.execute(statement).mappings()
+            return [_recent_row(row, max_chars) for row in rows]
 
-    def recent_newest(self, now: int, limit: int, before: int | None = None) -> list[RecentEntry]:
-        """The `limit` newest unexpired entries (with id < before, if given), oldest first."""
+    def recent_newest(
+        self, now: int, limit: int, before: int | None = None, max_chars: int | None = None
+    ) -> list[RecentEntry]:
+        """The `limit` newest unexpired entries (with id < before, if given), oldest first;
+        `max_chars` as for recent_after."""
         live = recent_log_entries.c.expires_at > now
         if before is not None:
             live = live & (recent_log_entries.c.id < before)
         statement = (
-            select(recent_log_entries)
+            _recent_select(max_chars)
             .where(live)
             .order_by(recent_log_entries.c.id.desc())
             .limit(limit)
         )
         with self._reading() as conn:
-            rows = [recent_entry(row) for row in conn.execute(statement).mappings()]
+            rows = [_recent_row(row, max_chars) for row in conn.execute(statement).mappings()]
         return rows[::-1]
+
+    def recent_entry(self, entry_id: int, now: int) -> RecentEntry | None:
+        """One unexpired entry, whole (the page's expanded row); None if gone or unknown."""
+        live = recent_log_entries.c.expires_at > now
+        statement = select(recent_log_entries).where(live, recent_log_entries.c.id == entry_id)
+        with self._reading() as conn:
+            row = conn.execute(statement).mappings().first()
+        return recent_entry(row) if row is not None else None
 
     def recent_count(self, now: int) -> int:
         live = recent_log_entries.c.expires_at > now
@@ -59,8 +79,9 @@ class ViewerStatements:
             return int(conn.execute(statement).scalar_one())
 
     def recent_services(self, now: int, limit: int) -> list[str]:
-        """Distinct service names of unexpired entries, sorted (the page's service list)."""
-        column = recent_log_entries.c.service
+        """Distinct service names of unexpired entries, sorted (the page's service list), each
+        cut to SHORT_TEXT_CHARS as in a shortened read."""
+        column = func.substr(recent_log_entries.c.service, 1, SHORT_TEXT_CHARS).label("service")
         statement = (
             select(column)
             .where(recent_log_entries.c.expires_at > now)
@@ -96,3 +117,47 @@ class ViewerStatements:
         statement = statement.on_conflict_do_update(index_elements=["exporter"], set_=values)
         with self._writing() as conn:
             conn.execute(statement)
+
+
+def _recent_select(max_chars: int | None) -> Select[Any]:
+    if max_chars is None:
+        return select(recent_log_entries)
+    return select(*_shortened(max_chars))
+
+
+def _shortened(max_chars: int) -> list[ColumnElement[Any]]:
+    """recent_log_entries' columns with the body cut to max_chars (one more is read, to tell
+    a cut from a body of exactly that length), attributes left out when their JSON is longer,
+    and the names cut to SHORT_TEXT_CHARS."""
+    table = recent_log_entries.c
+    fits = func.length(table.attributes) <= max_chars
+    columns: list[ColumnElement[Any]] = [table.id]
+    for column in (table[name] for name in RECENT_COLUMNS):
+        if column.name == "body":
+            columns += [
+                func.substr(column, 1, max_chars + 1).label("body"),
+                func.length(column).label("body_length"),
+            ]
+        elif column.name == "attributes":
+            columns += [
+                case((fits, column), else_=literal("{}")).label("attributes"),
+                case((fits, literal(0)), else_=literal(1)).label("attributes_elided"),
+            ]
+        elif column.name in ("service", "scope", "trace_id", "span_id"):
+            columns.append(func.substr(column, 1, SHORT_TEXT_CHARS).label(column.name))
+        else:
+            columns.append(column)
+    return columns
+
+
+def _recent_row(row: Any, max_chars: int | None) -> RecentEntry:
+    if max_chars is None:
+        return recent_entry(row)
+    values = {name: row[name] for name in RECENT_COLUMNS if name != "expires_at"}
+    body = str(values["body"])
+    values["body"] = body[:max_chars]
+    values["attributes"] = orjson.loads(values["attributes"])
+    # SQLite's length() stops at a NUL: never report less than what was read.
+    length = max(int(row["body_length"]), len(body)) if len(body) > max_chars else 0
+    elided = bool(row["attributes_elided"])
+    return RecentEntry(row["id"], Entry(**values), row["expires_at"], length, elided)

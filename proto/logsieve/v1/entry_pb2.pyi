@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Entry(_message.Message):
-    __slots__ = ("id", "body", "severity_number", "severity", "service", "count", "first_seen_unix_nano", "last_seen_unix_nano", "sample_rate", "attributes", "trace_id", "span_id", "scope", "expires_at_unix_nano")
+    __slots__ = ("id", "body", "severity_number", "severity", "service", "count", "first_seen_unix_nano", "last_seen_unix_nano", "sample_rate", "attributes", "trace_id", "span_id", "scope", "expires_at_unix_nano", "shortened", "body_length", "attributes_elided")
     ID_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_NUMBER_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,9 @@ class Entry(_message.Message):
     SPAN_ID_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_UNIX_NANO_FIELD_NUMBER: _ClassVar[int]
+    SHORTENED_FIELD_NUMBER: _ClassVar[int]
+    BODY_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_ELIDED_FIELD_NUMBER: _ClassVar[int]
     id: int
     body: str
     severity_number: int
@@ -36,4 +39,7 @@ class Entry(_message.Message):
     span_id: str
     scope: str
     expires_at_unix_nano: int
-    def __init__(self, id: _Optional[int] = ..., body: _Optional[str] = ..., severity_number: _Optional[int] = ..., severity: _Optional[str] = ..., service: _Optional[str] = ..., count: _Optional[int] = ..., first_seen_unix_nano: _Optional[int] = ..., last_seen_unix_nano: _Optional[int] = ..., sample_rate: _Optional[float] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., scope: _Optional[str] = ..., expires_at_unix_nano: _Optional[int] = ...) -> None: ...
+    shortened: bool
+    body_length: int
+    attributes_elided: bool
+    def __init__(self, id: _Optional[int] = ..., body: _Optional[str] = ..., severity_number: _Optional[int] = ..., severity: _Optional[str] = ..., service: _Optional[str] = ..., count: _Optional[int] = ..., first_seen_unix_nano: _Optional[int] = ..., last_seen_unix_nano: _Optional[int] = ..., sample_rate: _Optional[float] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., scope: _Optional[str] = ..., expires_at_unix_nano: _Optional[int] = ..., shortened: _Optional[bool] = ..., body_length: _Optional[int] = ..., attributes_elided: _Optional[bool] = ...) -> None: ...

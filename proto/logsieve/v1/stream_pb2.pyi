@@ -72,9 +72,11 @@ class Notice(_message.Message):
         KIND_UNSPECIFIED: _ClassVar[Notice.Kind]
         MISSED: _ClassVar[Notice.Kind]
         CURSOR_EXPIRED: _ClassVar[Notice.Kind]
+        FELL_BEHIND: _ClassVar[Notice.Kind]
     KIND_UNSPECIFIED: Notice.Kind
     MISSED: Notice.Kind
     CURSOR_EXPIRED: Notice.Kind
+    FELL_BEHIND: Notice.Kind
     KIND_FIELD_NUMBER: _ClassVar[int]
     MISSED_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]

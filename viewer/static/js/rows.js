@@ -65,10 +65,12 @@ function textCell(entry, term) {
   const count = parseCount(entry.count);
   if (count > 1n) cell.appendChild(span("count", "(x" + count.toString() + ") "));
   const message = visible(entry.body || "");
-  const cut = message.length > SHORT_MESSAGE;
+  // A body the stream shortened is longer than what arrived: bodyLength says how long.
+  const total = Math.max(message.length, Number(entry.bodyLength || 0));
+  const cut = total > SHORT_MESSAGE;
   cell.appendChild(highlighted("message", cut ? message.slice(0, SHORT_MESSAGE) : message, term));
   if (cut) {
-    const more = span("more", "… (" + (message.length - SHORT_MESSAGE) + " more characters)");
+    const more = span("more", "… (" + (total - SHORT_MESSAGE) + " more characters)");
     more.title = "Expand the row to read all of it";
     cell.appendChild(more);
   }
@@ -147,13 +149,56 @@ function toggleDetails(row, entry) {
     row.setAttribute("aria-expanded", "false");
     return;
   }
+  const whole = wholeEntries.get(row);
+  const details = renderDetails(whole || entry);
+  row.appendChild(details);
+  row.setAttribute("aria-expanded", "true");
+  details.scrollIntoView({ block: "nearest" });
+  if (entry.shortened && !whole) completeDetails(row, entry, details);
+}
+
+const wholeEntries = new WeakMap(); // row -> the whole entry, once loaded
+
+// The stream shortened this entry (a long body, large attributes): load it whole and show
+// that instead, once it is here. It is attacker text like the rest: only ever text nodes.
+function completeDetails(row, entry, details) {
+  const note = document.createElement("p");
+  note.className = "loading";
+  note.textContent = "Shortened in the stream: loading the whole entry…";
+  details.prepend(note);
+  loadEntry(entry.id).then((whole) => {
+    wholeEntries.set(row, whole);
+    if (details.isConnected) details.replaceWith(renderDetails(whole));
+  }, (error) => {
+    note.className = "loading failed";
+    note.textContent = "Shortened in the stream; the whole entry could not be loaded (" +
+      visible(String(error && error.message || error)) + ").";
+  });
+}
+
+async function loadEntry(id) {
+  const response = await fetch("/logs/entries/" + encodeURIComponent(String(id || "0")), {
+    credentials: "same-origin",
+    headers: { Accept: "application/json" },
+  });
+  if (response.status === 404) throw new Error("it has expired");
+  if (!response.ok) throw new Error("HTTP " + response.status);
+  const whole = await response.json();
+  if (!whole || typeof whole !== "object" || String(whole.id) !== String(id)) {
+    throw new Error("not the entry asked for");
+  }
+  return whole;
+}
+
+function renderDetails(entry) {
   const details = document.createElement("div");
   details.className = "details";
   const dl = document.createElement("dl");
   const attributes = entry.attributes || {};
   const hasAttributes = Object.keys(attributes).length > 0;
   detailLine(dl, "Message", entry.body || "", "full-message");
-  detailLine(dl, "Attributes", hasAttributes ? JSON.stringify(attributes, null, 2) : "none",
+  const noAttributes = entry.attributesElided ? "left out of the stream for their size" : "none";
+  detailLine(dl, "Attributes", hasAttributes ? JSON.stringify(attributes, null, 2) : noAttributes,
     "attributes");
   detailLine(dl, "Resource", "service.name: " + (entry.service || "—"), "resource");
   detailLine(dl, "Scope", entry.scope || "—", "scope");
@@ -169,7 +214,5 @@ function toggleDetails(row, entry) {
   copy.textContent = "Copy as JSON";
   copy.addEventListener("click", () => copyText(JSON.stringify(entry, null, 2), copy));
   details.appendChild(copy);
-  row.appendChild(details);
-  row.setAttribute("aria-expanded", "true");
-  details.scrollIntoView({ block: "nearest" });
+  return details;
 }
