@@ -195,7 +195,7 @@ class Gateway:
             auth_token=_secret(config.viewer.auth_token),
         )
         host, port = config.viewer.endpoint.rsplit(":", 1)
-        return ViewerServer(app, host, int(port))
+        return ViewerServer(app, host, int(port), max_pages=config.viewer.max_connections)
 
     def _telemetry(self, config: Config) -> TelemetryServer | None:
         sockets = self.feed.subscriber_count if self.feed else None

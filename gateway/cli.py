@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway import logs, redact, severity, supervisor
+from gateway import http_limits, logs, redact, severity, supervisor
 from gateway.clock import SystemClock
 from gateway.config import Config, config_secrets, load_config
 from gateway.errors import ConfigError, StorageError
@@ -291,6 +291,7 @@ def _run(args: argparse.Namespace) -> int:
     # A fatal signal names itself on stderr, with the Python stacks, instead of a silent exit
     # code: SIGBUS from SQLite's memory-mapped -shm file made immutable or truncated, SIGSEGV.
     faulthandler.enable()
+    http_limits.raise_open_file_limit()  # before any child starts: they inherit it
     if args.processing_child:
         supervisor.die_with_parent()
         return _serve(supervisor.child_config(config), quiet=True)

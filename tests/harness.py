@@ -49,7 +49,12 @@ class GatewayProcess:
                 gateway.process.wait(30)
         cls.started.clear()
 
-    def __init__(self, config: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Path,
+        env: dict[str, str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,  # runs in the child before exec
+    ) -> None:
         base = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLARE_")}
         env = base | (env or {})
         self.process = subprocess.Popen(
@@ -57,11 +62,14 @@ class GatewayProcess:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            preexec_fn=preexec_fn,
         )
         GatewayProcess.started.append(self)
         self.log: list[str] = []
         self._address: str | None = None
         self._telemetry: str | None = None
+        self.http_url: str | None = None  # the OTLP/HTTP receiver's, once it listens
+        self.viewer_url: str | None = None  # the viewer's, once it serves
         self._ready = threading.Event()
         threading.Thread(target=self._drain, daemon=True).start()
         if not self._ready.wait(60) or self.process.poll() is not None:
@@ -76,6 +84,10 @@ class GatewayProcess:
                 self._address = match.group(1)
             if match := re.search(r"metrics and health at (http://[\w.:\[\]-]+)", line):
                 self._telemetry = match.group(1)
+            if match := re.search(r"OTLP/HTTP receiver listening on (https?://[\w.:\[\]-]+)", line):
+                self.http_url = match.group(1)
+            if match := re.search(r"viewer at (http://[\w.:\[\]-]+)/logs", line):
+                self.viewer_url = match.group(1)
             if "logsieve started" in line:
                 self._ready.set()
         self._ready.set()
