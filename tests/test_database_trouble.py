@@ -1,23 +1,28 @@
-"""SQLite busy or out of disk: the receiver answers UNAVAILABLE, then recovers by itself."""
+"""SQLite busy, out of disk, deleted or made immutable under a running gateway: the receiver
+answers UNAVAILABLE (never acknowledges into a file that is gone), /readyz says why, one log
+line says what happened, and it recovers by itself where it can."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
+import httpx
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
 from gateway.receiver import OtlpGrpcReceiver
 from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store, _engine
-from gateway.testing import FakeClock
+from gateway.testing import FakeClock, FakeLogflare
 from tests.builders import T0, Rec, request
 from tests.conftest import require
+from tests.harness import GatewayProcess, SeqSender, delivered, gateway_config, wait_until
 
 
 def serve(store: Store) -> OtlpGrpcReceiver:
@@ -31,7 +36,7 @@ def export(receiver: OtlpGrpcReceiver, records: int = 10) -> grpc.StatusCode:
         try:
             LogsServiceStub(channel).Export(request([Rec("x" * 100, 9)] * records), timeout=20)
         except grpc.RpcError as error:
-            return error.code()  # type: ignore[no-any-return]
+            return error.code()
     return grpc.StatusCode.OK
 
 
@@ -85,3 +90,109 @@ def test_a_full_disk_is_unavailable_and_recovers_when_space_returns(small_disk: 
         receiver.shutdown(grace=1)
     assert store.queue_depth() == accepted + 500  # every OK is there, nothing else
     store.dispose()
+
+
+# -- a real `logsieve run` whose files vanish or turn read-only under load -------------------
+
+DB_FILES = ("", "-wal", "-shm")
+
+
+@pytest.fixture
+def gateway_under_load(tmp_path: Path) -> Iterator[tuple[GatewayProcess, list[SeqSender], Path]]:
+    """A gateway with its processing child running and two senders sending."""
+    database = tmp_path / "queue.db"
+    with FakeLogflare() as logflare:
+        gateway = GatewayProcess(gateway_config(tmp_path, f"sqlite:///{database}", logflare))
+        senders = [SeqSender(per_request=50, offset=i * 10_000_000) for i in range(2)]
+        for sender in senders:
+            sender.start(gateway.address)
+        try:
+            # The child processes (batch stage, export) run: records reach Logflare.
+            wait_until(lambda: len(delivered(logflare)) >= 1000, 60, "records delivered")
+            yield gateway, senders, database
+        finally:
+            for sender in senders:
+                sender.stop()
+            subprocess.run(["chattr", "-i", *names(database)], capture_output=True)
+            GatewayProcess.kill_all()
+
+
+def names(database: Path) -> list[str]:
+    return [f"{database}{suffix}" for suffix in DB_FILES]
+
+
+def readiness(gateway: GatewayProcess) -> dict[str, Any]:
+    return httpx.get(gateway.telemetry_url + "/readyz", timeout=10).json()  # type: ignore[no-any-return]
+
+
+def acknowledged(senders: list[SeqSender]) -> int:
+    return sum(len(sender.acknowledged) for sender in senders)
+
+
+def refused_after(senders: list[SeqSender], more: int) -> None:
+    """Wait until each sender has had `more` more requests refused."""
+    targets = [sender.failures + more for sender in senders]
+    wait_until(
+        lambda: all(s.failures >= t for s, t in zip(senders, targets, strict=True)),
+        60,
+        "refused requests",
+    )
+
+
+def test_deleting_the_database_under_load_stops_every_acknowledgement(
+    gateway_under_load: tuple[GatewayProcess, list[SeqSender], Path],
+    report: Callable[[str], None],
+) -> None:
+    gateway, senders, database = gateway_under_load
+    before = acknowledged(senders)
+    for name in names(database):
+        os.unlink(name)
+    wait_until(lambda: not readiness(gateway)["ready"], 5, "/readyz to fail")
+    reason = readiness(gateway)["reasons"]["database"]
+    settled = acknowledged(senders)  # at most the requests in flight during the unlink
+    refused_after(senders, 20)
+    assert acknowledged(senders) == settled  # nothing acknowledged into the unlinked file
+    assert {code for s in senders for code in s.codes} == {"UNAVAILABLE"}
+    assert "queue.db was deleted" in reason
+    assert gateway.process.poll() is None  # refusing, not dead
+    assert not database.exists()  # and no empty database made in its place
+    lines = [line for line in gateway.log if "was deleted while the gateway ran" in line]
+    assert len(lines) == 1, lines
+    assert not any("Traceback" in line for line in gateway.log)
+    report(
+        f"\n[deleted under load] {settled - before} records acknowledged while the unlink ran "
+        f"(in flight), 0 after; {sum(s.failures for s in senders)} requests refused; "
+        f"/readyz: {reason!r}"
+    )
+
+
+def test_an_immutable_database_under_load_is_refused_not_a_silent_sigbus(
+    gateway_under_load: tuple[GatewayProcess, list[SeqSender], Path],
+    report: Callable[[str], None],
+) -> None:
+    gateway, senders, database = gateway_under_load
+    result = subprocess.run(["chattr", "+i", *names(database)], capture_output=True)
+    require(result.returncode == 0, "chattr +i needs root and a filesystem that supports it")
+
+    def refused_or_dead() -> bool:
+        return gateway.process.poll() is not None or not readiness(gateway)["ready"]
+
+    wait_until(refused_or_dead, 5, "/readyz to fail")
+    sigbus = [line for line in gateway.log if "Fatal Python error: Bus error" in line]
+    if gateway.process.poll() is not None:  # lost the race to SIGBUS: it must have said so
+        assert sigbus, "".join(gateway.log[-20:])
+        report("\n[immutable] the receivers' process died of SIGBUS (said on stderr)")
+        return
+    settled = acknowledged(senders)
+    refused_after(senders, 20)
+    assert acknowledged(senders) == settled
+    assert "cannot be written" in readiness(gateway)["reasons"]["database"]
+    subprocess.run(["chattr", "-i", *names(database)], check=True)
+    for sender in senders:  # writable again: taken again without a restart
+        sender.wait_for(len(sender.acknowledged) + 500)
+    lines = [line for line in gateway.log if "cannot be written" in line and "refusing" in line]
+    assert len(lines) == 1, lines
+    report(
+        f"\n[immutable under load] receivers refused ({sum(s.failures for s in senders)} "
+        f"requests), recovered after chattr -i; SIGBUS in a child: {len(sigbus)} (on stderr)"
+    )

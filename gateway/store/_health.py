@@ -145,7 +145,9 @@ class StorageHealth:
 
     def failed(self, error: StorageError) -> None:
         """Note a write refused for want of space or permission (not a busy lock)."""
-        self.write_failure = write_refusal(error) or self.write_failure
+        kind = write_refusal(error)
+        if kind is not None:
+            self.write_failure = f"storage: {kind}"
 
     def close(self) -> None:
         """Close the kept connection, unless the files are in trouble: the last close
