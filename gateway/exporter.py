@@ -139,18 +139,19 @@ class LogflareExporter:
         )
         response = self._client.send(request, stream=True)
         try:
-            text = self.masked(_read_capped(response))
+            text, cut = _read_capped(response)
         finally:
             response.close()
+        text = self.masked(text, cut)
         headers_in = response.headers
         location = self.masked(headers_in.get("location", ""))
         return classify(
             response.status_code, headers_in.get("retry-after"), text, location=location
         )
 
-    def masked(self, text: str) -> str:
+    def masked(self, text: str, cut: bool = False) -> str:
         """`text` without the API key or any other secret this process knows."""
-        return redact.text(self._mask(text))
+        return redact.text(self._mask(text, cut), cut)
 
     def _failed(self, exc: httpx.RequestError, deadline: _Deadline) -> ExportOutcome:
         if deadline.expired or isinstance(exc, httpx.TimeoutException):
@@ -225,8 +226,9 @@ def _shut(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
 
 
-def _read_capped(response: httpx.Response) -> str:
-    """At most MAX_RESPONSE_BYTES of the body: a misbehaving server cannot flood memory."""
+def _read_capped(response: httpx.Response) -> tuple[str, bool]:
+    """At most MAX_RESPONSE_BYTES of the body (a misbehaving server cannot flood memory), and
+    whether it was cut there."""
     chunks: list[bytes] = []
     size = 0
     for chunk in response.iter_bytes():
@@ -234,7 +236,8 @@ def _read_capped(response: httpx.Response) -> str:
         size += len(chunk)
         if size >= MAX_RESPONSE_BYTES:
             break
-    return b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace")
+    cut = size >= MAX_RESPONSE_BYTES  # (more may have followed)
+    return b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace"), cut
 
 
 def classify(

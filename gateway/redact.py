@@ -5,8 +5,9 @@ Text from outside (Logflare's answer, a proxy's error page) can echo a secret ba
 401 quoting the API key, a gateway page repeating the request's headers. A Redactor replaces
 every configured secret (also as it looks percent-, JSON- or HTML-escaped) and anything shaped
 like a credential (`Bearer …`, `api_key=…`, `"token": "…"`, a password in a URL, a JWT) by
-`***`. Run it on the whole text, then shorten: cutting first could leave half a secret, and a
-text that ends in the first characters of a secret has them masked too, for the same reason.
+`***`. Run it on the whole text, then shorten: cutting first could leave half a secret. A text
+that arrived cut (Logflare's answer is read up to a cap) is masked with `cut=True`: if it ends
+in the first characters of a secret, they are masked too.
 
 Each process installs one Redactor for its config at start (`install`, done where the logs
 are configured); `text` uses it, so code that never sees the config (the viewer, the store)
@@ -75,13 +76,15 @@ class Redactor:
             (s for s in given if len(s) > MIN_PARTIAL_CHARS), key=len, reverse=True
         )
 
-    def __call__(self, text: str) -> str:
+    def __call__(self, text: str, cut: bool = False) -> str:
+        """`text` masked; `cut`: it was cut short, maybe inside a secret."""
         for secret in self._secrets:
             text = text.replace(secret, MASK)
-        return mask_shapes(self._mask_cut_secret(text))
+        return mask_shapes(self._mask_cut_secret(text) if cut else text)
 
     def _mask_cut_secret(self, text: str) -> str:
-        """A text that was cut inside a secret ends with its first characters: mask them."""
+        """A text that was cut inside a secret ends with its first characters: mask them.
+        (Only for a text known to be cut: "logsieve started: viewer" must stay as it is.)"""
         for secret in self._prefixes:
             for size in range(min(len(secret) - 1, len(text)), MIN_PARTIAL_CHARS - 1, -1):
                 if text.endswith(secret[:size]):
@@ -99,6 +102,6 @@ def install(secrets: Iterable[str]) -> Redactor:
     return _installed
 
 
-def text(value: str) -> str:
+def text(value: str, cut: bool = False) -> str:
     """`value` masked by this process's redactor (credential shapes only until `install`)."""
-    return _installed(value)
+    return _installed(value, cut)

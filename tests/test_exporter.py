@@ -28,6 +28,12 @@ def exporter_for(fake: FakeLogflare, **overrides: Any) -> LogflareExporter:
     return LogflareExporter(LogflareConfig.model_validate(settings))
 
 
+def exporter_at(endpoint: str, timeout: str = "10s") -> LogflareExporter:
+    source = "9dd9a6f6-8e9b-4fa4-b682-4f2f5cd99da3"
+    settings = {"endpoint": endpoint, "source": source, "api_key": "k", "timeout": timeout}
+    return LogflareExporter(LogflareConfig.model_validate(settings))
+
+
 def event(
     body: str = "Error: Failed to connect", count: int = 1, **attributes: Any
 ) -> dict[str, Any]:
@@ -121,10 +127,8 @@ def test_slow_server_times_out_as_retryable(logflare: FakeLogflare) -> None:
 
 
 def test_unreachable_endpoint_is_retryable() -> None:
-    config = LogflareConfig(
-        endpoint="http://127.0.0.1:9", source="9dd9a6f6-8e9b-4fa4-b682-4f2f5cd99da3", api_key="k"
-    )  # type: ignore[arg-type]
-    assert LogflareExporter(config).export([event()]).kind is OutcomeKind.RETRY
+    exporter = exporter_at("http://127.0.0.1:9")
+    assert exporter.export([event()]).kind is OutcomeKind.RETRY
 
 
 def test_api_key_never_in_repr_or_url(logflare: FakeLogflare) -> None:
@@ -197,14 +201,9 @@ def test_a_trickling_response_is_cut_at_the_deadline() -> None:
 
     threading.Thread(target=trickle, daemon=True).start()
     port = listener.getsockname()[1]
-    config = LogflareConfig(  # type: ignore[call-arg]
-        endpoint=f"http://127.0.0.1:{port}",
-        source="9dd9a6f6-8e9b-4fa4-b682-4f2f5cd99da3",
-        api_key="k",
-        timeout="200ms",
-    )
+    exporter = exporter_at(f"http://127.0.0.1:{port}", timeout="200ms")
     try:
-        outcome = LogflareExporter(config).export([event()])
+        outcome = exporter.export([event()])
     finally:
         stop.set()
         listener.close()
@@ -239,15 +238,10 @@ def test_the_deadline_covers_sending_to_a_peer_that_never_reads() -> None:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    config = LogflareConfig(  # type: ignore[call-arg]
-        endpoint=f"http://127.0.0.1:{listener.getsockname()[1]}",
-        source="9dd9a6f6-8e9b-4fa4-b682-4f2f5cd99da3",
-        api_key="k",
-        timeout="300ms",
-    )
+    exporter = exporter_at(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout="300ms")
     big = [event(secrets.token_hex(500_000)) for _ in range(24)]  # ~12 MB gzipped
     try:
-        outcome = LogflareExporter(config).export(big)  # accepted by the kernel, never read
+        outcome = exporter.export(big)  # accepted by the kernel, never read
     finally:
         listener.close()
     assert outcome.kind is OutcomeKind.RETRY and outcome.detail.startswith("timed out")
@@ -283,3 +277,14 @@ def test_an_answer_that_echoes_the_key_is_masked(fault: Fault) -> None:
     assert outcome.kind is not OutcomeKind.OK
     assert KEY[:4] not in outcome.detail  # nor any start of it where the text was cut
     assert "*" in outcome.detail  # the mask, maybe cut short itself
+
+
+def test_an_answer_cut_at_the_cap_inside_the_key_is_masked() -> None:
+    from gateway.exporter import MAX_RESPONSE_BYTES
+
+    echoes = f"{KEY} " * (MAX_RESPONSE_BYTES // (len(KEY) + 1))  # the cap falls inside one
+    with FakeLogflare(api_key=KEY) as fake:
+        fake.fail_next(Fault(500, "<p>" + echoes + "</p>"))
+        outcome = exporter_for(fake).export([event()])
+    assert outcome.detail.startswith("HTTP 500: <p>*** *** ***")
+    assert KEY[:4] not in outcome.detail

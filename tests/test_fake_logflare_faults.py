@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import uuid
 
@@ -70,6 +71,42 @@ def test_delay_fault_makes_the_client_time_out(fake: FakeLogflare) -> None:
     ):
         post(impatient, fake, [event()])
     fake.wait_for_events(1, timeout=5)  # the slow answer still ingested, as Logflare would
+
+
+def test_drip_head_sends_the_head_a_byte_at_a_time(fake: FakeLogflare) -> None:
+    fake.fail_next(Fault.drip_head(seconds_per_byte=0.25))
+    request = b"POST /api/logs HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+    port = int(fake.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as peer:
+        peer.sendall(request)
+        chunks = [peer.recv(1024) for _ in range(4)]  # each recv returns what has arrived
+    assert b"".join(chunks) == b"HTTP"
+    assert [len(chunk) for chunk in chunks] == [1] * 4  # really one byte, then a pause
+    assert fake.requests[0].status == 503 and fake.events == []
+
+
+def test_drip_head_completes_into_a_whole_answer(fake: FakeLogflare) -> None:
+    fake.fail_next(Fault.drip_head(seconds_per_byte=0.001, status=500))
+    with httpx.Client(base_url=fake.url, timeout=0.5) as patient:  # each read gets a byte
+        response = post(patient, fake, [event()])
+    assert response.status_code == 500 and response.json() == {"error": "Internal Server Error"}
+    assert fake.events == []
+
+
+def test_a_text_body_is_sent_as_an_html_page(fake: FakeLogflare, client: httpx.Client) -> None:
+    fake.fail_next(Fault(502, "<html><h1>502 Bad Gateway</h1></html>"))
+    response = post(client, fake, [event()])
+    assert response.status_code == 502 and response.headers["content-type"].startswith("text/html")
+    assert response.text == "<html><h1>502 Bad Gateway</h1></html>"
+
+
+def test_redirect_fault_names_where(fake: FakeLogflare, client: httpx.Client) -> None:
+    fake.fail_next(Fault.redirect("https://logflare.app/login", 301))
+    response = post(client, fake, [event()])
+    assert (
+        response.status_code == 301 and response.headers["location"] == "https://logflare.app/login"
+    )
+    assert fake.events == []
 
 
 # --- waiting and the other doubles ---------------------------------------------------------------

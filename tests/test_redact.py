@@ -82,9 +82,14 @@ def test_the_longest_secret_is_masked_whole() -> None:
 
 def test_a_text_cut_inside_a_secret_has_its_start_masked() -> None:
     redactor = Redactor([SECRET])
-    assert redactor("...body cut here: " + SECRET[:9]) == "...body cut here: ***"
-    assert redactor("ends with lf_l") == "ends with ***"
-    assert redactor("ends with lf_") == "ends with lf_"  # 3 characters say nothing
+    assert redactor("...body cut here: " + SECRET[:9], cut=True) == "...body cut here: ***"
+    assert redactor("ends with lf_l", cut=True) == "ends with ***"
+    assert redactor("ends with lf_", cut=True) == "ends with lf_"  # 3 characters say nothing
+
+
+def test_a_whole_text_that_ends_like_a_secret_begins_is_left_alone() -> None:
+    redactor = Redactor(["viewer-token-0123456789"])
+    assert redactor("logsieve started: viewer") == "logsieve started: viewer"
 
 
 def test_empty_secrets_change_nothing() -> None:
