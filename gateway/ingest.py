@@ -104,6 +104,13 @@ class Ingest:
         if self.metrics is not None:
             self.metrics.refuse_request(self.name, reason)
 
+    def abandoned_request(self) -> None:
+        """Count a request whose client left before its reply: an everyday event (a client
+        that timed out or shut down), not an error; its records' fate is as it would be."""
+        log.debug("%s client left before its reply", self.name)
+        if self.metrics is not None:
+            self.metrics.abandoned_requests.labels(receiver=self.name).inc()
+
     def _count(self, outcome: IngestOutcome, records: int) -> None:
         metrics, name = self.metrics, self.name
         assert metrics is not None

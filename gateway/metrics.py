@@ -65,6 +65,13 @@ class Metrics:
             ["receiver", "reason"],
             registry=r,
         )
+        self.abandoned_requests = Counter(
+            "logsieve_receiver_requests_abandoned",
+            "Requests whose client left (cancelled, deadline passed, connection closed) before"
+            " the reply; what was committed stays committed",
+            ["receiver"],
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "logsieve_batch_duration_seconds",
             "Time of one process_queue batch",

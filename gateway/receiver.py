@@ -147,6 +147,13 @@ class OtlpGrpcReceiver:
         return f"{host}:{self.port}"
 
     async def export(self, payload: bytes, context: Context) -> bytes:
+        try:
+            return await self._export(payload, context)
+        except asyncio.CancelledError:  # grpc.aio cancels the handler when the client leaves
+            self._ingest.abandoned_request()
+            raise
+
+    async def _export(self, payload: bytes, context: Context) -> bytes:
         if self._bearer.enabled and not self._bearer.allows(_authorization(context)):
             self._ingest.refused_request("unauthenticated")
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
