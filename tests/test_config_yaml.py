@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,15 @@ def test_deep_nesting_is_a_config_error_not_a_recursion_error(depth: int, proble
     with pytest.raises(ConfigError, match=problem):
         parse_config_text("x: " + "[" * depth + "]" * depth + "\n")
     assert read_yaml("x: " + "[" * 64 + "]" * 64 + "\n") is not None
+
+
+def test_many_small_values_are_refused_before_the_tree_is_built() -> None:
+    text = "x: [" + ",".join(["a"] * 300_000) + "]\n"  # 600 KB: under the size cap
+    tracemalloc.start()
+    try:
+        with pytest.raises(ConfigError, match="expands to more than 100,000 values"):
+            read_yaml(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024  # the tree of 300,000 nodes would take well over 100 MB
