@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+import socket
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import h2.config
+import h2.connection
+import h2.events
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
@@ -38,7 +45,7 @@ def channel(receiver: OtlpGrpcReceiver) -> Iterator[grpc.Channel]:
 
 
 def raw_export(channel: grpc.Channel, payload: bytes) -> bytes:
-    return channel.unary_unary(EXPORT)(payload, timeout=10)  # type: ignore[no-any-return]
+    return channel.unary_unary(EXPORT, None, None)(payload, timeout=10)  # type: ignore[no-any-return]
 
 
 def test_records_are_committed_before_ok(channel: grpc.Channel, store: Store) -> None:
@@ -184,3 +191,72 @@ def test_a_gzip_bomb_is_resource_exhausted_after_decompression(
         LogsServiceStub(channel).Export(bomb, timeout=30)
     assert raised.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED  # limit is 1 MiB
     assert store.queue_depth() == 0
+
+
+# -- grpc-encoding ---------------------------------------------------------------------------
+
+
+def raw_grpc_call(address: str, message: bytes, encoding: str, compressed: bool) -> dict[str, str]:
+    """One unary call over a hand-driven HTTP/2 connection: grpcio's client sends no
+    grpc-encoding but its own. Returns the response's headers and trailers."""
+    host, port = address.rsplit(":", 1)
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    connection.initiate_connection()
+    stream = connection.get_next_available_stream_id()
+    headers = [
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", EXPORT),
+        (":authority", address),
+        ("content-type", "application/grpc"),
+        ("te", "trailers"),
+        ("grpc-encoding", encoding),
+    ]
+    connection.send_headers(stream, headers)
+    framed = struct.pack(">?I", compressed, len(message)) + message
+    connection.send_data(stream, framed, end_stream=True)
+    answer: dict[str, str] = {}
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(connection.data_to_send())
+        while not answer.get("ended"):
+            received = sock.recv(65536)
+            assert received, "the server closed the connection without answering"
+            for event in connection.receive_data(received):
+                if isinstance(event, h2.events.ResponseReceived | h2.events.TrailersReceived):
+                    answer.update((k.decode(), v.decode()) for k, v in event.headers)
+                if isinstance(event, h2.events.StreamEnded | h2.events.StreamReset):
+                    answer["ended"] = type(event).__name__
+            sock.sendall(connection.data_to_send())
+    return answer
+
+
+def test_supported_grpc_encodings_are_read(receiver: OtlpGrpcReceiver, store: Store) -> None:
+    message = request([Rec("compressed by hand")]).SerializeToString()
+    for encoding, body in [("gzip", gzip.compress(message)), ("deflate", zlib.compress(message))]:
+        answer = raw_grpc_call(receiver.address, body, encoding, compressed=True)
+        assert answer["grpc-status"] == str(grpc.StatusCode.OK.value[0]), answer
+        # What a client may use instead, advertised on every answer.
+        assert set(answer["grpc-accept-encoding"].replace(" ", "").split(",")) == {
+            "identity",
+            "deflate",
+            "gzip",
+        }
+    assert store.queue_depth() == 2
+
+
+@pytest.mark.parametrize("encoding", ["zstd", "snappy", "br"])
+def test_an_unknown_grpc_encoding_is_refused_by_grpcs_core_before_the_receiver_runs(
+    receiver: OtlpGrpcReceiver, store: Store, encoding: str
+) -> None:
+    # gRPC's protocol says UNIMPLEMENTED; grpcio's core (its HPACK parser) answers INTERNAL
+    # "Error parsing 'grpc-encoding' metadata" while it reads the headers, before any Python
+    # code can see the call or change its answer (README: "gRPC compression"). Pinned so that
+    # a grpcio that answers otherwise is noticed and the README updated.
+    answer = raw_grpc_call(receiver.address, b"not really compressed", encoding, compressed=True)
+    assert answer["grpc-status"] == str(grpc.StatusCode.INTERNAL.value[0]), answer
+    assert answer["grpc-message"] == "Error parsing 'grpc-encoding' metadata"
+    assert store.queue_depth() == 0
+    # The connection-level failure is the call's alone: the receiver goes on serving.
+    with grpc.insecure_channel(receiver.address) as channel:
+        LogsServiceStub(channel).Export(request([Rec("next")]), timeout=10)
+    assert store.queue_depth() == 1
