@@ -142,14 +142,14 @@ class LogflareExporter:
             text, cut = _read_capped(response)
         finally:
             response.close()
-        text = self.masked(text, cut)
+        text = self._masked(text, cut)
         headers_in = response.headers
-        location = self.masked(headers_in.get("location", ""))
+        location = self._masked(headers_in.get("location", ""))
         return classify(
             response.status_code, headers_in.get("retry-after"), text, location=location
         )
 
-    def masked(self, text: str, cut: bool = False) -> str:
+    def _masked(self, text: str, cut: bool = False) -> str:
         """`text` without the API key or any other secret this process knows."""
         return redact.text(self._mask(text, cut), cut)
 
@@ -202,8 +202,12 @@ class _Watchdog:
             self._current = None
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
-        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
-            self._watch(info["return_value"].get_extra_info("socket"))
+        # connection.*, and through a proxy proxy.* or socks.*: TLS wraps the socket anew.
+        if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
+            stream = info.get("return_value")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(sock, socket.socket):  # an SSLSocket too
+                self._watch(sock)
 
     def _watch(self, sock: socket.socket) -> None:
         with self._lock:

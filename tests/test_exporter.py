@@ -288,3 +288,49 @@ def test_an_answer_cut_at_the_cap_inside_the_key_is_masked() -> None:
         outcome = exporter_for(fake).export([event()])
     assert outcome.detail.startswith("HTTP 500: <p>*** *** ***")
     assert KEY[:4] not in outcome.detail
+
+
+def test_the_deadline_holds_over_tls() -> None:
+    import socket
+    import ssl
+    import threading
+
+    import httpx
+    import trustme
+
+    ca = trustme.CA()
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_side)
+    client_side = ssl.create_default_context()
+    ca.configure_trust(client_side)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:  # a TLS peer sending its answer's head a byte every 100 ms
+        raw, _ = listener.accept()
+        with server_side.wrap_socket(raw, server_side=True) as connection:
+            connection.recv(65536)
+            for byte in b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n":
+                if stop.wait(0.1):
+                    break
+                try:
+                    connection.sendall(bytes([byte]))
+                except OSError:
+                    break
+
+    threading.Thread(target=drip, daemon=True).start()
+    settings = {
+        "endpoint": f"https://127.0.0.1:{listener.getsockname()[1]}",
+        "source": "9dd9a6f6-8e9b-4fa4-b682-4f2f5cd99da3",
+        "api_key": "k",
+        "timeout": "300ms",
+    }
+    client = httpx.Client(verify=client_side, timeout=5.0)  # each read would wait 5 s
+    try:
+        outcome = LogflareExporter(LogflareConfig.model_validate(settings), client).export(
+            [event()]
+        )
+    finally:
+        stop.set()
+        listener.close()
+    assert outcome.kind is OutcomeKind.RETRY and outcome.detail.startswith("timed out")
