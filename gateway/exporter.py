@@ -179,7 +179,9 @@ class _Watchdog:
     httpx's trace extension hands over each new connection's socket; at the deadline a timer
     shuts down the sockets this client holds, and the blocked connect, send or read returns at
     once. The exporter sends one request at a time, so an idle pooled connection is the only
-    other socket that can be hit, and the pool drops it (a reconnect, nothing lost)."""
+    other socket that can be hit, and the pool drops it (a reconnect, nothing lost). Name
+    resolution happens before there is a socket and cannot be cut short; the connect itself
+    is bounded by httpx's connect timeout (the same `timeout`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
