@@ -298,10 +298,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.ingest_child is not None:
         supervisor.die_with_parent()
         return _serve(supervisor.ingest_child_config(config, args.ingest_child), quiet=True)
-    processing, more_receivers = supervisor.wants_child(config), supervisor.ingest_children(config)
     if args.viewer_child:
         supervisor.die_with_parent()
         return _serve(supervisor.viewer_child_config(config), quiet=True)
+    processing, more_receivers = supervisor.wants_child(config), supervisor.ingest_children(config)
     viewer = supervisor.wants_viewer_child(config)
     if not processing and not more_receivers and not viewer:
         return _serve(config)
@@ -323,8 +323,8 @@ def _serve(
     child: supervisor.ProcessingChild | None = None,
     receivers: Sequence[supervisor.IngestChild] = (),
     quiet: bool = False,
-) -> int:
     viewer_child: supervisor.ViewerChild | None = None,
+) -> int:
     """Run until SIGINT, SIGTERM or SIGHUP; `quiet`: the parent already warned about the config."""
     from gateway.app import Gateway, Overrides  # heavy imports only when running
 
