@@ -26,6 +26,7 @@ from bench.costbench import run_cost
 from bench.e2ebench import run_e2e
 from bench.exportbench import run_drain
 from bench.gatewaybench import Load, run_gateway
+from bench.httpbench import run_http_servers
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_gateway_memory, run_memory
 from bench.pg import PgSchema
@@ -44,6 +45,8 @@ NAMES = (
     "ingest-full",
     "ingest-thread",
     "ingest-http",
+    "http-servers",
+    "http-servers-small",
     "ingest-small",
     "ingest-small-2",
     "small-handwritten-sqlite3",
@@ -170,6 +173,8 @@ class Runner:
                 name, self._sqlite(name), processing_process=False
             ),
             "ingest-http": lambda: self._ingest(name, self._sqlite(name), protocol="http"),
+            "http-servers": lambda: run_http_servers(self.payloads, 512, self._window(False)),
+            "http-servers-small": lambda: run_http_servers(self.small_payloads, 1, self._window()),
             "ingest-gateway": lambda: run_gateway(self._load(small=False)),
             "ingest-small": lambda: run_gateway(self._load(small=True), processes=1),
             "ingest-small-2": lambda: run_gateway(self._load(small=True), processes=2),

@@ -98,6 +98,11 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         if key in results:
             variant = results[key]
             rows.append(_failed(name, variant) or _variant_row(name, variant, embedded))
+    for key, size in HTTP_SERVER_ROWS.items():
+        if key in results:
+            name = f"1g. OTLP/HTTP on waitress against werkzeug's dev server, {size}"
+            served = results[key]
+            rows.append(_failed(name, served) or Row(name, *served.cells()))
     for key, name in SMALL_ROWS.items():
         if key in results:
             small = results[key]
@@ -271,6 +276,10 @@ def _handwritten_row(name: str, r: IngestResult, durable: Any) -> Row:
 SMALL_TARGET = 5_000  # records/s with one record per request
 
 
+HTTP_SERVER_ROWS = {  # bench/httpbench.py: the same app and clients on both servers
+    "http-servers": "512-record requests",
+    "http-servers-small": "1-record requests",
+}
 SMALL_ROWS = {
     "ingest-small": "1e. Ingest, durable, small requests: 1 record per Export, 32 callers;"
     " `logsieve run` as it starts by default (one gRPC receiver process)",
