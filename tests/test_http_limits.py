@@ -18,7 +18,10 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
 from gateway import http_limits
+from gateway.config import parse_config
+from gateway.errors import ConfigError
 from gateway.http_limits import OTLP_HTTP_SHARE, connection_cap
+from gateway.http_receiver import server_limits
 from gateway.testing import FakeLogflare
 from tests.builders import Rec, request
 from tests.harness import GatewayProcess, gateway_config, wait_until
@@ -40,6 +43,35 @@ def test_a_cap_is_lowered_to_its_share_of_a_small_limit(caplog: pytest.LogCaptur
 
 def test_a_cap_never_falls_below_a_few_connections() -> None:
     assert connection_cap(100, 0.125, "x", limit=16) == http_limits.MIN_CONNECTIONS
+
+
+def test_the_receivers_settings_become_its_server_limits() -> None:
+    config = parse_config(
+        {
+            "receivers": {
+                "otlp": {
+                    "http": {
+                        "max_connections": 50,
+                        "threads": 3,
+                        "max_connection_idle": "5s",
+                        "read_timeout": "2s",
+                    }
+                }
+            }
+        }
+    )
+    limits = server_limits(config.receivers.otlp.http)
+    assert (limits.max_connections, limits.threads) == (50, 3)
+    assert (limits.idle_timeout, limits.read_timeout) == (5.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("max_connections", 0), ("threads", 0), ("max_connection_idle", "0s"), ("read_timeout", 5)],
+)
+def test_the_receivers_server_settings_are_validated(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=rf"receivers\.otlp\.http\.{key}"):
+        parse_config({"receivers": {"otlp": {"http": {key: value}}}})
 
 
 def test_the_soft_limit_is_raised_to_the_hard_one() -> None:
