@@ -19,6 +19,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _ZLIB_WBITS = zlib.MAX_WBITS
 _RAW_WBITS = -zlib.MAX_WBITS
+FIRST_PIECE, MAX_PIECE = 256, 64 * 1024  # input fed to zlib per call, growing
 
 
 class CorruptBody(ValueError):
@@ -41,25 +42,26 @@ def decompress(raw: bytes, encoding: str, limit: int) -> bytes:
 
 def _gzip(raw: bytes, limit: int) -> bytes:
     inflated: list[bytes] = []
-    left, rest, members = limit, raw, 0
+    left, offset, members = limit, 0, 0
     while True:
-        member, rest = _inflate_one(rest, _GZIP_WBITS, left, "gzip")
+        member, used = _inflate_one(memoryview(raw)[offset:], _GZIP_WBITS, left, "gzip")
         inflated.append(member)
         left -= len(member)
+        offset += used
         members += 1
-        if not rest:
+        if offset == len(raw):
             return b"".join(inflated)
-        if not rest.startswith(GZIP_MAGIC):
+        if raw[offset : offset + 2] != GZIP_MAGIC:
             raise CorruptBody(
-                f"{len(rest)} bytes after gzip member {members} are not a gzip member"
+                f"{len(raw) - offset} bytes after gzip member {members} are not a gzip member"
             )
 
 
 def _deflate(raw: bytes, limit: int) -> bytes:
     wbits = _ZLIB_WBITS if _has_zlib_header(raw) else _RAW_WBITS
-    inflated, rest = _inflate_one(raw, wbits, limit, "deflate")
-    if rest:
-        raise CorruptBody(f"{len(rest)} bytes follow the end of the deflate stream")
+    inflated, used = _inflate_one(memoryview(raw), wbits, limit, "deflate")
+    if used < len(raw):
+        raise CorruptBody(f"{len(raw) - used} bytes follow the end of the deflate stream")
     return inflated
 
 
@@ -71,15 +73,28 @@ def _has_zlib_header(raw: bytes) -> bool:
     return method & 0x0F == 8 and method >> 4 <= 7 and (method << 8 | flags) % 31 == 0
 
 
-def _inflate_one(raw: bytes, wbits: int, room: int, encoding: str) -> tuple[bytes, bytes]:
-    """One stream's inflated bytes (`room` at most) and whatever follows its end in `raw`."""
+def _inflate_one(data: memoryview, wbits: int, room: int, encoding: str) -> tuple[bytes, int]:
+    """The first stream in `data` inflated (`room` bytes at most), and the bytes it took.
+
+    The input goes in growing pieces: zlib copies what follows a stream's end into
+    `unused_data`, and a body of many tiny members must not copy the rest of itself once per
+    member (a few MiB of empty members would cost minutes).
+    """
     inflater = zlib.decompressobj(wbits)
-    try:
-        inflated = inflater.decompress(raw, room + 1)  # never more than one byte past it
-    except zlib.error as exc:
-        raise CorruptBody(f"the {encoding} body is corrupt: {exc}") from None
-    if len(inflated) > room:
-        raise BodyTooLarge
-    if not inflater.eof:
-        raise CorruptBody(f"the {encoding} body is truncated")
-    return inflated, inflater.unused_data
+    inflated: list[bytes] = []
+    produced, offset, piece = 0, 0, FIRST_PIECE
+    while not inflater.eof:
+        if offset >= len(data):
+            raise CorruptBody(f"the {encoding} body is truncated")
+        chunk = data[offset : offset + piece]
+        offset += len(chunk)
+        try:  # never more than one byte past the room
+            out = inflater.decompress(chunk, room - produced + 1)
+        except zlib.error as exc:
+            raise CorruptBody(f"the {encoding} body is corrupt: {exc}") from None
+        produced += len(out)
+        if produced > room:
+            raise BodyTooLarge
+        inflated.append(out)
+        piece = min(piece * 2, MAX_PIECE)
+    return b"".join(inflated), offset - len(inflater.unused_data)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+from gateway import decompress as decompress_module
 from gateway.decompress import BodyTooLarge, CorruptBody, decompress
 
 MIB = 1024 * 1024
@@ -143,3 +144,33 @@ def test_a_raw_stream_is_told_from_zlib_by_the_whole_header_not_one_nibble() -> 
 def test_gzip_data_sent_as_deflate_is_refused_not_guessed() -> None:
     with pytest.raises(CorruptBody):
         decompress(gzip.compress(b"x"), "deflate", MIB)
+
+
+class _CountingInflater:
+    """zlib's decompressobj, counting the input bytes handed to it."""
+
+    fed = 0
+    original = zlib.decompressobj
+
+    def __init__(self, wbits: int) -> None:
+        self._inflater = _CountingInflater.original(wbits)
+
+    def decompress(self, data: memoryview, max_length: int) -> bytes:
+        _CountingInflater.fed += len(data)
+        return self._inflater.decompress(data, max_length)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inflater, name)
+
+
+def test_many_tiny_members_cost_work_in_proportion_to_the_body(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each member must not hand the whole rest of the body to zlib again (which copies it
+    # into unused_data): 4 MiB of empty members would then take minutes.
+    monkeypatch.setattr(zlib, "decompressobj", _CountingInflater)
+    members = 50_000
+    body = gzip.compress(b"", mtime=0) * members
+    _CountingInflater.fed = 0
+    assert decompress(body, "gzip", MIB) == b""
+    assert _CountingInflater.fed <= len(body) + members * decompress_module.FIRST_PIECE
