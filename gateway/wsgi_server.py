@@ -100,8 +100,11 @@ class WsgiServer:
 
 def _listen(host: str, port: int, setting: str) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    both = host == "::" and socket.has_dualstack_ipv6()  # as before: "::" takes IPv4 too
     try:
-        return socket.create_server((host, port), family=family, backlog=BACKLOG)
+        return socket.create_server(
+            (host, port), family=family, backlog=BACKLOG, dualstack_ipv6=both
+        )
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise OSError(f"cannot listen on {host}:{port} ({setting}): {reason}") from None
