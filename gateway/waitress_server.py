@@ -7,7 +7,7 @@ the listener stops accepting: the excess waits in the kernel's backlog, costing 
 
 What this subclass adds to waitress:
 - the connection cap and the idle timeout (waitress's connection_limit and channel_timeout)
-  are checked here, four times a second rather than every cleanup_interval, and the cap's
+  are checked here, at least once a second rather than every cleanup_interval, and the cap's
   warning names our setting;
 - a deadline for a whole request to arrive: waitress's own timeout counts only silence, so a
   client sending a byte every few seconds would hold its connection for ever;
