@@ -69,6 +69,9 @@ class ThreadedListener(ThreadedWSGIServer):
         self._idle: set[socket.socket] = set()
         self._closing = False
 
+    def serve_forever(self, poll_interval: float = POLL_SECONDS) -> None:
+        super().serve_forever(poll_interval)
+
     def stop(self) -> None:
         self.shutdown()  # returns once serve_forever has
 
