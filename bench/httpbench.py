@@ -7,7 +7,9 @@ time) is served one way, then the other, to the same clients: kept-alive http.cl
 connections in spawned client processes (bench/clients.py, as row 1d's: the cheapest client
 Python has, so the clients take little CPU from the server on a small machine), sending the
 same pre-serialized protobuf requests. Against the old server http.client reconnects for each
-request, as any client must when told `Connection: close`.
+request, as any client must when told `Connection: close`. The servers take turns (three
+each, alternating), so that a busy machine weighs on both alike; server CPU per record is
+reported beside the rates, as it depends less on what else runs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import resource
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +38,18 @@ from gateway.wsgi_server import WsgiServer
 
 MIB = 1024 * 1024
 SERVERS = ("werkzeug", "waitress")  # before, now
+ROUNDS = 3  # turns each server gets, alternating
+
+
+@dataclass(slots=True)
+class Rounds:
+    """One server's measured windows, added up."""
+
+    ok_calls: int = 0
+    seconds: float = 0.0
+    cpu_s: float = 0.0  # the bench process's (the server's) CPU in the windows
+    latencies_s: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,13 +58,28 @@ class ServerRun:
     records_per_s: float
     p50_ms: float
     p99_ms: float
-    cpu_cores: float  # the bench process's (the server's) CPU in the window
+    cpu_cores: float
+    cpu_us_per_record: float  # less sensitive than records/s to what else the machine runs
     errors: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, server: str, rounds: Rounds, records_per_call: int) -> ServerRun:
+        records = rounds.ok_calls * records_per_call
+        return cls(
+            server,
+            records_per_s=records / rounds.seconds,
+            p50_ms=percentile(rounds.latencies_s, 0.50) * 1000,
+            p99_ms=percentile(rounds.latencies_s, 0.99) * 1000,
+            cpu_cores=rounds.cpu_s / rounds.seconds,
+            cpu_us_per_record=rounds.cpu_s / records * 1e6 if records else float("nan"),
+            errors=dict(rounds.errors),
+        )
 
     def describe(self) -> str:
         text = (
             f"{self.server}: {self.records_per_s:,.0f} records/s, p50 {self.p50_ms:,.1f} ms, "
-            f"p99 {self.p99_ms:,.1f} ms, server CPU {self.cpu_cores:.2f} cores"
+            f"p99 {self.p99_ms:,.1f} ms, server CPU {self.cpu_cores:.2f} cores "
+            f"({self.cpu_us_per_record:,.1f} µs/record)"
         )
         if self.errors:
             text += " (errors " + ", ".join(f"{k}={v}" for k, v in sorted(self.errors.items()))
@@ -90,13 +120,23 @@ def run_http_servers(
     client_processes: int = 2,
     threads_per_process: int = 4,
 ) -> HttpServersResult:
-    """`window`: (warm-up, measured) seconds for each server."""
-    runs = {
-        server: _measure(
-            server, payloads, records_per_call, window, client_processes, threads_per_process
-        )
-        for server in SERVERS
-    }
+    """`window`: (warm-up, measured) seconds for each server, measured in ROUNDS turns that
+    alternate between the servers, so that what else the machine does weighs on both."""
+    warmup_s, duration_s = window
+    turn = (warmup_s, duration_s / ROUNDS)
+    rounds = {server: Rounds() for server in SERVERS}
+    for number in range(ROUNDS):
+        for server in SERVERS if number % 2 == 0 else SERVERS[::-1]:
+            _measure(
+                server,
+                payloads,
+                records_per_call,
+                turn,
+                client_processes,
+                threads_per_process,
+                rounds[server],
+            )
+    runs = {server: ServerRun.of(server, rounds[server], records_per_call) for server in SERVERS}
     clients = client_processes * threads_per_process
     return HttpServersResult(records_per_call, clients, runs["werkzeug"], runs["waitress"])
 
@@ -108,7 +148,8 @@ def _measure(
     window: tuple[float, float],
     processes: int,
     threads: int,
-) -> ServerRun:
+    into: Rounds,
+) -> None:
     warmup_s, duration_s = window
     with tempfile.TemporaryDirectory(prefix="logsieve-httpbench-") as folder:
         store = Store(f"sqlite:///{Path(folder) / 'bench.db'}")
@@ -120,20 +161,16 @@ def _measure(
                 plan = LoadPlan(url, payloads, records_per_call, threads, warmup_s, duration_s)
                 load = LoadRun(plan, processes)
                 try:
-                    cpu_s = _window_cpu(load.start(), warmup_s, duration_s)
+                    into.cpu_s += _window_cpu(load.start(), warmup_s, duration_s)
                     clients = load.collect(timeout_s=120)
                 finally:
                     load.kill()
         finally:
             store.dispose()
-    return ServerRun(
-        server,
-        records_per_s=clients.window_ok_calls * records_per_call / duration_s,
-        p50_ms=percentile(clients.latencies_s, 0.50) * 1000,
-        p99_ms=percentile(clients.latencies_s, 0.99) * 1000,
-        cpu_cores=cpu_s / duration_s,
-        errors=dict(clients.errors),
-    )
+    into.ok_calls += clients.window_ok_calls
+    into.seconds += duration_s
+    into.latencies_s += clients.latencies_s
+    into.errors.update(clients.errors)
 
 
 def _window_cpu(start: float, warmup_s: float, duration_s: float) -> float:
