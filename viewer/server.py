@@ -39,7 +39,7 @@ class ViewerServer(WsgiServer):
 
 
 def viewer_limits(max_pages: int) -> ServerLimits:
-    setting = "viewer.max_connections"
+    setting = f"the viewer's connection cap (viewer.max_connections + {PAGE_LOAD_HEADROOM})"
     cap = connection_cap(max_pages + PAGE_LOAD_HEADROOM, VIEWER_SHARE, setting)
     return ServerLimits(
         max_connections=cap,
