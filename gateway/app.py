@@ -180,6 +180,7 @@ class Gateway:
             poll_interval=poll_interval,
             max_buffer_bytes=config.viewer.max_buffer_kib * 1024,
             max_entry_chars=config.viewer.max_entry_kib * 1024,
+            keep_newest=config.viewer.backfill,
         )
 
     def _viewer(self, config: Config, feed: LiveFeed) -> ViewerServer:

@@ -300,6 +300,7 @@ def _run(args: argparse.Namespace) -> int:
         return _serve(supervisor.ingest_child_config(config, args.ingest_child), quiet=True)
     if args.viewer_child:
         supervisor.die_with_parent()
+        supervisor.yield_cpu_to_receivers()
         return _serve(supervisor.viewer_child_config(config), quiet=True)
     processing, more_receivers = supervisor.wants_child(config), supervisor.ingest_children(config)
     viewer = supervisor.wants_viewer_child(config)

@@ -53,6 +53,7 @@ METRICS_PREFIX = "logsieve-metrics-"
 PARENT_VARIABLE = "LOGSIEVE_SUPERVISOR_PID"
 PR_SET_PDEATHSIG = 1
 RESTART_INITIAL_S, RESTART_MAX_S = 1.0, 30.0
+VIEWER_NICENESS = 10
 HEALTHY_RUN_S = 60.0  # a child that ran this long starts the backoff afresh when it dies
 STOP_GRACE_S = 30.0  # a batch in flight finishes; past this the child is killed (leases cover it)
 
@@ -259,6 +260,12 @@ class IngestChild(SupervisedChild):
 
     def __init__(self, config_path: str, log_level: str | None = None) -> None:
         super().__init__(config_path, INGEST_CHILD_FLAG, "ingest", log_level)
+
+
+def yield_cpu_to_receivers() -> None:
+    """In the viewer child: a lower CPU priority (nice 10), so that when the cores are
+    short the receivers get them and pages wait, not the other way round."""
+    os.nice(VIEWER_NICENESS)
 
 
 def die_with_parent() -> None:

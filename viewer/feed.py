@@ -58,6 +58,7 @@ class Subscription:
         # backfill held after all were not missed (delivered_through takes them back).
         self._connecting = True
         self._early_drops: list[int] = []
+        self.newest: list[FramedEntry] | None = None  # see LiveFeed.subscribe
 
     @property
     def fell_behind(self) -> bool:
@@ -174,6 +175,7 @@ class LiveFeed:
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
         max_buffer_bytes: int = DEFAULT_BUFFER_BYTES,
         max_entry_chars: int = DEFAULT_ENTRY_CHARS,
+        keep_newest: int = 0,
     ) -> None:
         self._store = store
         self.max_buffer_bytes = max_buffer_bytes
@@ -184,6 +186,10 @@ class LiveFeed:
         self._poll_interval = poll_interval
         self._status_interval = status_interval
         self._batch_limit = batch_limit
+        # The newest entries up to the cursor, rendered: backfills (viewer.backfill) come
+        # from here. Bounded: keep_newest x an entry's shortened size.
+        self._kept_newest = keep_newest
+        self._newest: deque[FramedEntry] = deque(maxlen=keep_newest)
         self._queue_capacity = queue_capacity
         # None until the first poll or subscribe: the feed may be built before the
         # schema exists, so the first read of the table is deferred until it is needed.
@@ -221,7 +227,10 @@ class LiveFeed:
 
     # -- subscribers -----------------------------------------------------------------------
 
-    def subscribe(self) -> Subscription:
+    def subscribe(self, newest: int = 0) -> Subscription:
+        """A new follower; with `newest`, its `newest` holds the newest unexpired entries up
+        to the cursor (None when the feed keeps fewer than asked): an unfiltered backfill
+        that costs no read and no rendering, however many pages connect at once."""
         sub = Subscription(self._queue_capacity, self.max_buffer_bytes)
         if self._stop.is_set():
             sub.close()
@@ -229,8 +238,11 @@ class LiveFeed:
         # Fix the cursor before the page reads its backfill, so nothing falls between them;
         # joined under the poll lock, so that a poll sees the cursor and its follower together.
         with self._poll_lock:
+            now = self._clock.now_ns()
             if self._cursor is None:
-                self._first_look(self._clock.now_ns())
+                self._first_look(now)
+            if 0 < newest <= self._kept_newest:
+                sub.newest = [e for e in self._newest if e.expires_at > now][-newest:]
             with self._subscribers_lock:
                 self._subscribers.add(sub)
         return sub
@@ -254,6 +266,7 @@ class LiveFeed:
                 # a second, taken from the receivers' share of the process); the next page
                 # to connect starts from the newest entry, as the first one did.
                 self._cursor = None
+                self._newest.clear()
                 return 0
             if self._cursor is None:
                 self._first_look(now_ns)
@@ -265,14 +278,17 @@ class LiveFeed:
                 return 0
             self._cursor = read[-1].id
             self._note_services(read)
-        entries = [stream.framed(recent) for recent in read]  # once for every page
+            entries = [stream.framed(recent) for recent in read]  # once for every page
+            self._newest.extend(entries)
         self._fan_out(entries)
         return len(entries)
 
     def _first_look(self, now_ns: int) -> None:
         # Only what arrives from now on is news; the services already in the window seed the
         # page's service list, which new entries keep up to date from here on.
-        newest = self._store.recent_newest(now_ns, 1, max_chars=self.max_entry_chars)
+        limit = max(1, self._kept_newest)
+        newest = self._store.recent_newest(now_ns, limit, max_chars=self.max_entry_chars)
+        self._newest.extend(stream.framed(recent) for recent in newest)
         self._cursor = newest[-1].id if newest else 0
         expires = newest[-1].expires_at if newest else now_ns
         for service in self._store.recent_services(now_ns, MAX_SERVICES):

@@ -79,7 +79,7 @@ class StreamSession:
             close_with_reason(self._ws, CLOSE_TRY_AGAIN, "too many live pages open; retry later")
             return
         try:
-            sub = self._s.feed.subscribe()
+            sub = self._s.feed.subscribe(newest=self._s.backfill)
         except StorageError as exc:
             self._fail(exc)
             return
@@ -136,15 +136,18 @@ class StreamSession:
             if after:
                 text = "Resumed too late to fill the gap: showing the newest entries instead."
                 self._send(stream.notice(0, Notice.CURSOR_EXPIRED, text))
-            self._send_entries(self._backfill(now), backfill=True, initial=True)
+            self._send_entries(self._backfill(now, sub), backfill=True, initial=True)
         else:
             self._cursor = after
             self._send_entries(catch_up, backfill=False, initial=True)
         self._skip_through = self._cursor
         sub.delivered_through(self._cursor)
 
-    def _backfill(self, now: int) -> list[RecentEntry]:
-        """The newest `backfill` entries the filter keeps, looking back a bounded way."""
+    def _backfill(self, now: int, sub: Subscription) -> Sequence[RecentEntry]:
+        """The newest `backfill` entries the filter keeps, looking back a bounded way;
+        unfiltered, as the feed kept them when this page subscribed (no read at all)."""
+        if not self._filter.active and sub.newest is not None:
+            return sub.newest
         newest = self._s.store.recent_newest(now, self._s.backfill, max_chars=self._chars)
         if not self._filter.active or not newest:
             return newest
