@@ -54,6 +54,7 @@ def serving(
     poll_interval: float = 0.1,
     status_interval: float = 0.2,
     queue_capacity: int = 10_000,
+    max_entry_chars: int = 16 * 1024,
     **options: Any,
 ) -> Iterator[ViewerServer]:
     """A ViewerServer and its LiveFeed over `store` on `port` (0: a free one); stopped after."""
@@ -63,6 +64,7 @@ def serving(
         poll_interval=poll_interval,
         status_interval=status_interval,
         queue_capacity=queue_capacity,
+        max_entry_chars=max_entry_chars,
     )
     options.setdefault("sampling_summary", "DEBUG: keep 1 in 10")
     app = create_app(store, clock, feed, ttl_seconds=3600, **options)

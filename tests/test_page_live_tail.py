@@ -193,3 +193,21 @@ def test_utc_toggle_switches_row_times(
 
     page.locator("#utc").click()
     expect(time).to_have_text("03:43:19")
+
+
+def test_a_shortened_row_loads_the_whole_entry_when_expanded(tmp_path: Path, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    clock = FixedClock(NOW_NS)
+    long_body = "start " + XSS + " " + "y" * 600 + " the end"
+    with running_viewer(tmp_path, clock, max_entry_chars=100) as (server, store):
+        add(store, clock, long_body, attributes={"note": XSS + "z" * 200})
+        open_page(page, server)
+        row = page.locator("#entries .entry").first
+        expect(row.locator(".more")).to_contain_text(f"{len(long_body) - 400} more characters")
+        row.click()
+        details = row.locator(".details")
+        expect(details.locator(".full-message")).to_have_text(long_body, timeout=EXPECT_MS)
+        expect(details.locator(".attributes")).to_contain_text(XSS + "z" * 200)
+        expect(details.locator(".loading")).to_have_count(0)
+        assert page.locator("img").count() == 0  # attacker text stayed text

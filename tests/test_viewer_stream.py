@@ -4,12 +4,16 @@ entries, notices and status, heartbeats, and the ways a socket is refused or clo
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import httpx
 import pytest
 import websocket
 
+from gateway.model import RecentEntry
 from tests.viewer_rig import (
     NS,
+    RECV_SECONDS,
     T0,
     Rig,
     add,
@@ -265,3 +269,74 @@ def test_server_shutdown_is_idempotent(rig: Rig) -> None:
     assert server.url == f"http://127.0.0.1:{server.port}"
     server.shutdown()
     server.shutdown()
+
+
+def test_a_long_entry_is_shortened_in_the_stream_and_served_whole_on_request(rig: Rig) -> None:
+    shortening = LiveFeed(rig.store, rig.clock, max_entry_chars=100)
+    try:
+        server = rig.serve(feed=shortening)
+        rig.add(make_entry("b" * 500, attributes={"big": "v" * 200}), make_entry("short"))
+        ws, first = open_stream(server)
+        ws.close()
+        cut, whole = first["entries"]["entries"]
+        assert cut["body"] == "b" * 100 and cut["shortened"] is True
+        assert cut["bodyLength"] == "500" and cut["attributesElided"] is True
+        assert "attributes" not in cut
+        assert "shortened" not in whole and whole["body"] == "short"
+        response = httpx.get(f"{server.url}/logs/entries/{cut['id']}", timeout=RECV_SECONDS)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "application/json"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        entry = response.json()
+        assert entry["body"] == "b" * 500 and entry["attributes"] == {"big": "v" * 200}
+        assert "shortened" not in entry
+        for missing in ("999", str(2**64)):
+            assert httpx.get(f"{server.url}/logs/entries/{missing}").status_code == 404
+    finally:
+        shortening.shutdown()
+
+
+def test_a_page_past_its_byte_bound_is_dropped_and_resumes_from_its_cursor(rig: Rig) -> None:
+    tight = LiveFeed(rig.store, rig.clock, max_buffer_bytes=200)
+    try:
+        server = rig.serve(feed=tight)
+        ws, first = open_stream(server)
+        rig.add(*(make_entry(f"m{i}") for i in range(3)))
+        tight.poll_once(rig.clock.now)  # three entries, far past 200 bytes: it fell behind
+        notice = recv(ws)["notice"]
+        assert notice["kind"] == "FELL_BEHIND"
+        assert "resumes where it was" in notice["text"]
+        assert close_code(ws) == 1013
+        ws, catch_up = open_stream(server, after=first.get("cursor", "0"))
+        assert bodies(catch_up) == ["m0", "m1", "m2"]  # nothing lost
+        ws.close()
+    finally:
+        tight.shutdown()
+
+
+def test_an_unfiltered_backfill_comes_from_the_feed_without_a_read(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keeping = LiveFeed(rig.store, rig.clock, keep_newest=300)
+    try:
+        rig.add(*(make_entry(f"m{i}") for i in range(5)))
+        server = rig.serve(feed=keeping, backfill=3)
+        ws, _ = open_stream(server)  # the first page: the feed reads the newest entries once
+        reads: list[int] = []
+        real = rig.store.recent_newest
+
+        def counting(*args: Any, **kwargs: Any) -> list[RecentEntry]:
+            reads.append(1)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(rig.store, "recent_newest", counting)
+        rig.add(make_entry("m5"))
+        keeping.poll_once(rig.clock.now)
+        again, first = open_stream(server)
+        again.close()
+        ws.close()
+        assert bodies(first) == ["m3", "m4", "m5"]
+        assert reads == []
+    finally:
+        keeping.shutdown()
