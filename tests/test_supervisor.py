@@ -24,6 +24,7 @@ from gateway.supervisor import (
     ingest_child_config,
     ingest_children,
     wants_child,
+    wants_viewer_child,
 )
 from gateway.testing import FakeClock, FakeLogflare
 from tests.builders import T0
@@ -150,6 +151,31 @@ def test_own_process_off_keeps_one_process(tmp_path: Path, logflare: FakeLogflar
 )
 def test_when_run_uses_a_child(tree: dict[str, object], child: bool) -> None:
     assert wants_child(parse_config(tree, env={})) is child
+
+
+@pytest.mark.parametrize(
+    ("tree", "child"),
+    [
+        ({}, True),
+        ({"storage": {"url": "sqlite:///:memory:"}}, False),  # no second process can see it
+        ({"components": ["viewer"]}, False),  # nothing to keep it apart from
+        ({"components": ["ingest", "viewer"]}, True),
+        ({"viewer": {"own_process": False}}, False),
+    ],
+)
+def test_when_run_serves_the_viewer_from_a_child(tree: dict[str, object], child: bool) -> None:
+    assert wants_viewer_child(parse_config(tree, env={})) is child
+
+
+def test_the_viewer_child_runs_and_readyz_says_so(tmp_path: Path, logflare: FakeLogflare) -> None:
+    gateway = _gateway(tmp_path, logflare)
+    viewer = _child_with(gateway, "--viewer-child")
+    ready = httpx.get(gateway.telemetry_url + "/readyz", timeout=10).json()
+    assert ready["checks"]["viewer_child"] is True
+    # nice 10: when the cores are short, the receivers get them first
+    wait_until(lambda: os.getpriority(os.PRIO_PROCESS, viewer) >= 10, 30, "nice 10")
+    assert gateway.terminate() == 0
+    assert not alive(viewer)
 
 
 def _two_receivers(tmp_path: Path, logflare: FakeLogflare) -> GatewayProcess:
