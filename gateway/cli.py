@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import faulthandler
+import io
 import json
 import logging
 import os
@@ -290,7 +291,7 @@ def _run(args: argparse.Namespace) -> int:
     logs.configure(settings.format, args.log_level or settings.level, config_secrets(config))
     # A fatal signal names itself on stderr, with the Python stacks, instead of a silent exit
     # code: SIGBUS from SQLite's memory-mapped -shm file made immutable or truncated, SIGSEGV.
-    faulthandler.enable()
+    _name_fatal_signals()
     http_limits.raise_open_file_limit()  # before any child starts: they inherit it
     if args.processing_child:
         supervisor.die_with_parent()
@@ -367,3 +368,10 @@ def _stop_on_signals() -> threading.Event:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, handler)
     return stop
+
+
+def _name_fatal_signals() -> None:
+    """faulthandler writes to a real descriptor; a caller that replaced stderr with one that
+    has none (a test capturing output) keeps Python's default."""
+    with contextlib.suppress(io.UnsupportedOperation, AttributeError, ValueError):
+        faulthandler.enable()
