@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.store import Store
+from gateway.testing import FakeLogflare
+from tests.harness import GatewayProcess
 
 pytest_plugins = [
     "tests.logflare_fixtures",  # the fake Logflare's fixtures: fake, client
@@ -81,3 +85,32 @@ def restore_logging() -> Iterator[None]:
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def no_gateway_left_behind() -> Iterator[None]:
+    """Whatever happens to a test (a failure, a timeout), the gateway processes it started
+    through tests.harness end with it."""
+    yield
+    GatewayProcess.kill_all()
+
+
+@pytest.fixture
+def logflare() -> Iterator[FakeLogflare]:
+    """A fake Logflare on loopback with the system clock, for tests of whole gateways."""
+    with FakeLogflare() as fake:
+        yield fake
+
+
+@contextlib.contextmanager
+def small_filesystem(tmp_path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` (e.g. "2m") of the test's own, to fill for real (root only: CI runs
+    as root)."""
+    require(os.geteuid() == 0, "mounting a small tmpfs needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)

@@ -29,13 +29,6 @@ EXPORT_BATCH = 500  # duplicates after a crash: at most one export request's eve
 LEASE_S = 2.0  # processor.lease in the harness's config
 
 
-@pytest.fixture(autouse=True)
-def no_gateway_left_behind() -> Iterator[None]:
-    """Whatever happens to a test (a failure, a timeout), its gateway processes end with it."""
-    yield
-    GatewayProcess.kill_all()
-
-
 def _empty_postgresql() -> str:
     """The test database with logsieve's tables made anew (before gateways race to make them)."""
     store = Store(PG_URL, pool_size=1)

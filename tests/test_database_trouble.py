@@ -21,7 +21,7 @@ from gateway.receivers_config import GrpcReceiverConfig
 from gateway.store import Store, _engine
 from gateway.testing import FakeClock, FakeLogflare
 from tests.builders import T0, Rec, request
-from tests.conftest import require
+from tests.conftest import require, small_filesystem
 from tests.harness import GatewayProcess, SeqSender, delivered, gateway_config, wait_until
 
 
@@ -64,13 +64,8 @@ def test_sqlite_locked_by_another_process_is_unavailable_until_released(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB filesystem of our own (root only: CI runs as root)."""
-    require(os.geteuid() == 0, "mounting a small tmpfs needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=True)
+    with small_filesystem(tmp_path, "4m") as mount:
+        yield mount
 
 
 def test_a_full_disk_is_unavailable_and_recovers_when_space_returns(small_disk: Path) -> None:

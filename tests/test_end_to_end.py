@@ -23,12 +23,6 @@ INFO_DROPPED = [
 ]
 
 
-@pytest.fixture
-def logflare() -> Iterator[FakeLogflare]:
-    with FakeLogflare() as fake:
-        yield fake
-
-
 def gateway_config(tmp_path: Path, logflare: FakeLogflare, interval: str = "1h") -> Any:
     return parse_config(
         {

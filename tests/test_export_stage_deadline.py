@@ -4,21 +4,12 @@ retried (the issue's figure: within 15 s), and the events arrive once Logflare a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from gateway.testing import FakeLogflare, Fault
 from tests.harness import GatewayProcess, delivered, gateway_config, send, wait_until
 
 RETRIED_WITHIN_S = 15  # the figure; the drip alone would last about 90 s
-
-
-@pytest.fixture(autouse=True)
-def no_gateway_left_behind() -> Iterator[None]:
-    yield
-    GatewayProcess.kill_all()
 
 
 def test_a_dripping_response_head_is_abandoned_and_retried(tmp_path: Path) -> None:

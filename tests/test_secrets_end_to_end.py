@@ -10,14 +10,12 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import grpc
 import httpx
-import pytest
 import websocket
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
@@ -56,12 +54,6 @@ def leaked(text: str) -> list[str]:
     """The secrets, or recognisable pieces of them, that `text` holds."""
     pieces = [*SECRETS, *(secret[:12] for secret in SECRETS), quote(KEY, safe=""), "89abcdef"]
     return [piece for piece in pieces if piece in text]
-
-
-@pytest.fixture(autouse=True)
-def no_gateway_left_behind() -> Iterator[None]:
-    yield
-    GatewayProcess.kill_all()
 
 
 def write_config(tmp_path: Path, logflare: FakeLogflare) -> Path:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import websocket
 
 from gateway.testing import FakeLogflare
@@ -19,13 +17,6 @@ from tests.test_crash import _drop_postgresql, _empty_postgresql
 SPLIT = Path(__file__).resolve().parents[1] / "config" / "split"
 VIEWER_TOKEN = "a-viewer-token-for-the-split-test"
 WARN = 13  # kept by every rule of the example's sampling
-
-
-@pytest.fixture(autouse=True)
-def no_gateway_left_behind() -> Iterator[None]:
-    """Whatever happens to the test, its gateway processes end with it."""
-    yield
-    GatewayProcess.kill_all()
 
 
 def environment(url: str, logflare: FakeLogflare) -> dict[str, str]:

@@ -20,7 +20,7 @@ from gateway.scheduler import Periodic
 from gateway.store import FailureLog, StorageRefused, Store
 from gateway.testing import FakeClock
 from tests.builders import T0
-from tests.conftest import PG_URL, require
+from tests.conftest import PG_URL, require, small_filesystem
 
 FILES = ("", "-wal", "-shm")
 HEALTH_LOG = "logsieve.store"
@@ -166,13 +166,8 @@ def test_a_fresh_database_starts_without_a_warning(
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB filesystem of our own (root only: CI runs as root)."""
-    require(os.geteuid() == 0, "mounting a small tmpfs needs root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=True)
+    with small_filesystem(tmp_path, "2m") as mount:
+        yield mount
 
 
 def fill(filler: Path) -> None:

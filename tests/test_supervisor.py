@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -39,18 +38,6 @@ from tests.harness import (
 )
 
 CONNECTIONS = 24  # all on one process by chance: 2 in 2**24
-
-
-@pytest.fixture(autouse=True)
-def no_gateway_left_behind() -> Iterator[None]:
-    yield
-    GatewayProcess.kill_all()
-
-
-@pytest.fixture
-def logflare() -> Iterator[FakeLogflare]:
-    with FakeLogflare() as fake:
-        yield fake
 
 
 def _gateway(tmp_path: Path, logflare: FakeLogflare) -> GatewayProcess:

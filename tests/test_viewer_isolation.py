@@ -12,12 +12,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
-import pytest
 import websocket
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
@@ -31,18 +29,6 @@ MAX_RSS_GROWTH = 300 * MB
 PAGES = 200
 PHASE_S, PERIOD_S, ROUNDS = 4.0, 0.02, 3  # a request every 20 ms, 4 s a phase, 3 rounds
 MAX_P99_RATIO = 1.5
-
-
-@pytest.fixture(autouse=True)
-def no_gateway_left_behind() -> Iterator[None]:
-    yield
-    GatewayProcess.kill_all()
-
-
-@pytest.fixture
-def logflare() -> Iterator[FakeLogflare]:
-    with FakeLogflare() as fake:
-        yield fake
 
 
 def viewer_stream(gateway: GatewayProcess) -> str:
