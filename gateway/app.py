@@ -181,6 +181,7 @@ class Gateway:
             max_buffer_bytes=config.viewer.max_buffer_kib * 1024,
             max_entry_chars=config.viewer.max_entry_kib * 1024,
             keep_newest=config.viewer.backfill,
+            on_count=self.metrics.viewer_sockets.set,
         )
 
     def _viewer(self, config: Config, feed: LiveFeed) -> ViewerServer:
@@ -199,8 +200,7 @@ class Gateway:
         return ViewerServer(app, host, int(port), max_pages=config.viewer.max_connections)
 
     def _telemetry(self, config: Config) -> TelemetryServer | None:
-        sockets = self.feed.subscriber_count if self.feed else None
-        self.metrics.watch(lambda: self.store.database_gauges(self.clock.now_ns()), sockets)
+        self.metrics.watch(lambda: self.store.database_gauges(self.clock.now_ns()))
         settings = config.telemetry.metrics
         return (
             TelemetryServer(self.metrics, self.readiness, settings.endpoint)

@@ -84,6 +84,14 @@ class Metrics:
         self.batch_entries = Counter(
             "logsieve_batch_entries", "Entries the records were deduplicated into", registry=r
         )
+        # Set by whichever process serves the pages (the viewer child by default), summed
+        # over the live processes at scrape time.
+        self.viewer_sockets = Gauge(
+            "logsieve_viewer_sockets",
+            "Open live pages",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.dedupe_ratio = Gauge(
             "logsieve_batch_dedupe_ratio",
             "Records per entry in the last batch",
@@ -114,11 +122,9 @@ class Metrics:
         for band in BANDS:  # present from the start, so rates work before the first drop
             self.sampled_out.labels(severity=band)
 
-    def watch(
-        self, read: Callable[[], DatabaseGauges], viewer_sockets: Callable[[], int] | None
-    ) -> None:
+    def watch(self, read: Callable[[], DatabaseGauges]) -> None:
         """Register the scrape-time gauges: `read` (Store.database_gauges) runs per scrape."""
-        self.exposition.register(_DatabaseCollector(read, viewer_sockets))
+        self.exposition.register(_DatabaseCollector(read))
 
     def refuse_request(self, receiver: str, reason: str) -> None:
         self.refused_requests.labels(receiver=receiver, reason=reason).inc()
@@ -137,11 +143,8 @@ def _shared_registry() -> CollectorRegistry | None:
 
 
 class _DatabaseCollector(Collector):
-    def __init__(
-        self, read: Callable[[], DatabaseGauges], viewer_sockets: Callable[[], int] | None
-    ) -> None:
+    def __init__(self, read: Callable[[], DatabaseGauges]) -> None:
         self._read = read
-        self._viewer_sockets = viewer_sockets
         self._lock = threading.Lock()  # one database read at a time, however many scrapers
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
@@ -155,8 +158,6 @@ class _DatabaseCollector(Collector):
                 gauges = None
         if gauges is not None:
             yield from _database_families(gauges)
-        if self._viewer_sockets is not None:
-            yield _gauge("logsieve_viewer_sockets", "Open live pages", self._viewer_sockets())
 
 
 def _database_families(g: DatabaseGauges) -> Iterator[GaugeMetricFamily]:

@@ -210,12 +210,13 @@ class SupervisedChild:
             process, began = self._process, time.monotonic()
             assert process is not None
             code = process.wait()
+            _forget_live_gauges(process.pid)
             if self._stopping.is_set():
                 return
             if time.monotonic() - began > HEALTHY_RUN_S:  # a crash after a good run: no
                 delay = RESTART_INITIAL_S  # penalty left over from earlier ones
             log.error(
-                "%s child exited with %d; starting it again in %.0f s", self.role, code, delay
+                "%s child %s; starting it again in %.0f s", self.role, _how_it_ended(code), delay
             )
             if self._stopping.wait(delay):
                 return
@@ -276,3 +277,21 @@ def die_with_parent() -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if parent and os.getppid() != parent:  # it died before prctl took effect
         os._exit(1)
+
+
+def _how_it_ended(code: int) -> str:
+    """'exited with 3', or 'was killed by SIGBUS' for a negative return code."""
+    if code >= 0:
+        return f"exited with {code}"
+    try:
+        return f"was killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"was killed by signal {-code}"
+
+
+def _forget_live_gauges(pid: int) -> None:
+    """A dead child's live gauges (open viewer sockets) must not count at the next scrape."""
+    if os.environ.get(METRICS_DIR_VARIABLE):
+        from prometheus_client import multiprocess  # imported once the directory is set
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websocket
 
 from gateway.config import parse_config
 from gateway.receiver import OtlpGrpcReceiver
@@ -96,7 +97,7 @@ def test_a_killed_child_is_started_again_and_loses_nothing(
         sender.stop()
     delivered = all_delivered([sender], logflare, 60)
     assert delivered == set(sender.acknowledged)
-    assert any("processing child exited" in line for line in gateway.log)
+    assert any("processing child was killed by SIGKILL" in line for line in gateway.log)
 
 
 def test_the_child_dies_with_its_parent(tmp_path: Path, logflare: FakeLogflare) -> None:
@@ -111,7 +112,7 @@ def test_sigterm_stops_parent_and_child_in_order(tmp_path: Path, logflare: FakeL
     child = _child(gateway)
     assert gateway.terminate() == 0
     assert not alive(child)
-    assert not any("processing child exited" in line for line in gateway.log)
+    assert not any("starting it again" in line for line in gateway.log)  # no child died
 
 
 def test_own_process_off_keeps_one_process(tmp_path: Path, logflare: FakeLogflare) -> None:
@@ -163,6 +164,29 @@ def test_the_viewer_child_runs_and_readyz_says_so(tmp_path: Path, logflare: Fake
     wait_until(lambda: os.getpriority(os.PRIO_PROCESS, viewer) >= 10, 30, "nice 10")
     assert gateway.terminate() == 0
     assert not alive(viewer)
+
+
+def test_pages_open_on_the_viewer_child_count_on_the_parents_metrics(
+    tmp_path: Path, logflare: FakeLogflare
+) -> None:
+    gateway = _gateway(tmp_path, logflare)
+    viewer = _child_with(gateway, "--viewer-child")
+    wait_until(lambda: gateway.viewer_url is not None, 30, "the viewer to serve")
+    stream = str(gateway.viewer_url).replace("http", "ws", 1) + "/logs/stream"
+    pages = [websocket.create_connection(stream, timeout=10) for _ in range(3)]
+    sockets = "logsieve_viewer_sockets "
+    wait_until(lambda: _metric(gateway, sockets) == 3, 30, "3 open pages on /metrics")
+    pages.pop().close()
+    wait_until(lambda: _metric(gateway, sockets) == 2, 30, "2 open pages on /metrics")
+    os.kill(viewer, signal.SIGKILL)  # its pages go with it, and so must its gauge
+    wait_until(lambda: _metric(gateway, sockets) == 0, 30, "no open pages on /metrics")
+    wait_until(
+        lambda: any("viewer child was killed by SIGKILL" in line for line in gateway.log),
+        30,
+        "the child's death named",
+    )
+    for page in pages:
+        page.close()
 
 
 def _two_receivers(tmp_path: Path, logflare: FakeLogflare) -> GatewayProcess:
@@ -271,7 +295,7 @@ def test_a_killed_ingest_child_is_started_again_and_loses_nothing(
     finally:
         delivered = all_delivered(senders, logflare, 90)
     assert delivered == set().union(*(s.acknowledged for s in senders))
-    assert any("ingest child exited" in line for line in gateway.log)
+    assert any("ingest child was killed by SIGKILL" in line for line in gateway.log)
 
 
 def test_sigterm_stops_every_receiver_process(tmp_path: Path, logflare: FakeLogflare) -> None:
@@ -297,7 +321,7 @@ def test_sighup_stops_every_process_cleanly_and_removes_the_metrics_directory(
     said = "SIGHUP: shutting down (no reload: start it again to apply a changed config)"
     wait_until(lambda: any("stopped;" in line for line in gateway.log), 10, "the last line")
     assert sum(said in line for line in gateway.log) == 1
-    assert not any("child exited" in line for line in gateway.log)
+    assert not any("starting it again" in line for line in gateway.log)  # no child died
 
 
 def _child_with(gateway: GatewayProcess, flag: str) -> int:

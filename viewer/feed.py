@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gateway.clock import Clock
 from gateway.errors import StorageError
@@ -176,8 +176,10 @@ class LiveFeed:
         max_buffer_bytes: int = DEFAULT_BUFFER_BYTES,
         max_entry_chars: int = DEFAULT_ENTRY_CHARS,
         keep_newest: int = 0,
+        on_count: Callable[[int], None] = lambda count: None,
     ) -> None:
         self._store = store
+        self._on_count = on_count  # told the number of pages whenever it changes (a gauge)
         self.max_buffer_bytes = max_buffer_bytes
         # Entries reach pages shortened to this (see Store.recent_after): pages and sessions
         # read with the same limit.
@@ -222,6 +224,7 @@ class LiveFeed:
             self._thread.join(timeout=5)
         with self._subscribers_lock:
             subscribers, self._subscribers = self._subscribers, set()
+            self._on_count(0)
         for sub in subscribers:
             sub.close()
 
@@ -245,11 +248,13 @@ class LiveFeed:
                 sub.newest = [e for e in self._newest if e.expires_at > now][-newest:]
             with self._subscribers_lock:
                 self._subscribers.add(sub)
+                self._on_count(len(self._subscribers))
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         with self._subscribers_lock:
             self._subscribers.discard(sub)
+            self._on_count(len(self._subscribers))
         sub.close()
 
     def subscriber_count(self) -> int:
