@@ -1,10 +1,11 @@
 """Ingest against real `logsieve run` gateways: 512-record Exports (row 1) and one-record
 ones (the small-request rows).
 
-The gateway runs as users run it: receivers, viewer and /metrics in the parent, processing
-in its child (every 1 s), and with `receivers.otlp.grpc.processes: 2` a second receiver
-process on the port. Small requests get their load from h2load when it is installed
-(bench/h2load.py), else from Python client processes; large ones from the Python clients.
+The gateway runs as users run it: receivers and /metrics in the parent, the viewer and
+processing (every 1 s) in children of their own, and with `receivers.otlp.grpc.processes:
+2` a second receiver process on the port. Small requests get their load from h2load when it
+is installed (bench/h2load.py), else from Python client processes; large ones from the
+Python clients.
 Acknowledgements are checked against the gateway's own count of committed records
 (/metrics sums every receiver process), and the queue must drain.
 """

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.procs import LaunchedGateway, status_kib
+from bench.procs import LaunchedGateway, cmdline, status_kib
 
 
 def _fill(url: str, rows: int, flood: bool = False) -> dict[str, Any]:
@@ -118,12 +118,13 @@ def run_memory(url: str, rows: int, flood: bool = False) -> MemoryResult:
 class GatewayMemoryResult:
     rows: int
     drain_s: float  # from the gateway's start to an empty queue
-    parent_mib: float  # peak RSS of the receivers and viewer
+    parent_mib: float  # peak RSS of the receivers
     child_mib: float  # peak RSS of the processing child
+    viewer_mib: float  # peak RSS of the viewer child
 
     @property
     def total_mib(self) -> float:
-        return self.parent_mib + self.child_mib
+        return self.parent_mib + self.child_mib + self.viewer_mib
 
 
 def run_gateway_memory(folder: Path, rows: int) -> GatewayMemoryResult:
@@ -147,12 +148,23 @@ def run_gateway_memory(folder: Path, rows: int) -> GatewayMemoryResult:
         while store.queue_depth() and time.monotonic() - began < 300:
             time.sleep(0.1)
         drain_s = time.monotonic() - began
-        parent, child = gateway.pids()
-        parent_kib, child_kib = status_kib("VmHWM", parent), status_kib("VmHWM", child)
+        peaks = _peaks_by_role(gateway)
     finally:
         gateway.stop()
         store.dispose()
-    return GatewayMemoryResult(rows, drain_s, parent_kib / 1024, child_kib / 1024)
+    return GatewayMemoryResult(rows, drain_s, *(peaks[role] / 1024 for role in ROLES))
+
+
+ROLES = ("", "--processing-child", "--viewer-child")  # the parent, then its children
+
+
+def _peaks_by_role(gateway: LaunchedGateway) -> dict[str, int]:
+    """VmHWM (KiB) of the parent and of each child, told apart by their flags."""
+    peaks = dict.fromkeys(ROLES, 0)
+    for pid in gateway.pids():
+        flags = [role for role in ROLES[1:] if role in cmdline(pid)]
+        peaks[flags[0] if flags else ""] += status_kib("VmHWM", pid)
+    return peaks
 
 
 def main(argv: list[str]) -> int:

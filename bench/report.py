@@ -194,8 +194,8 @@ GATEWAY_RSS_TARGET_MB = 300  # the whole gateway, draining a 1,000,000-row backl
 def _gateway_memory_row(name: str, m: GatewayMemoryResult) -> Row:
     total_mb = m.total_mib * 1.048576
     result = (
-        f"{m.total_mib:,.0f} MiB ({total_mb:,.0f} MB): receivers and viewer {m.parent_mib:,.0f}"
-        f" MiB + processing child {m.child_mib:,.0f} MiB"
+        f"{m.total_mib:,.0f} MiB ({total_mb:,.0f} MB): receivers {m.parent_mib:,.0f} MiB"
+        f" + processing child {m.child_mib:,.0f} MiB + viewer child {m.viewer_mib:,.0f} MiB"
     )
     compared = f"target < {GATEWAY_RSS_TARGET_MB} MB"
     details = (

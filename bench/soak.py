@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import socket
 import statistics
 import sys
@@ -35,10 +36,12 @@ from gateway.testing import FakeLogflare, Fault
 
 RECORDS_PER_CALL = 512
 SAMPLE_EVERY_S = 10.0
+ARRIVAL_CHECK_S = 0.25
 FAIL_ONE_IN = 20
 FOLLOWERS = 20
 PROBE_EVERY_S = 1.0
 PROBE_PREFIX = "soak probe "
+CURSOR = re.compile(r'\{"cursor": "(\d+)"')
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "soak.md"
 
 
@@ -84,22 +87,56 @@ class FlakyLogflare:
 
 
 class Follower(threading.Thread):
-    """A live page without a browser; `reading=False` never reads after its Subscribe."""
+    """A live page without a browser, resuming from its cursor when the gateway drops it, as
+    the page does; `reading=False` never reads after its Subscribe (a 2 KiB receive buffer)."""
 
     def __init__(self, stream_url: str, reading: bool = True) -> None:
         super().__init__(daemon=True)
-        options = [] if reading else [(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)]
-        self.socket = websocket.create_connection(stream_url, timeout=60, sockopt=options)
-        self.socket.send('{"after": "0"}')
-        self.reading, self.frames, self.closed = reading, 0, False
+        self.url, self.reading = stream_url, reading
+        self.frames = self.reconnects = self.cursor = 0
+        self.stopped = threading.Event()
+        self.socket = self._connect()
+
+    def _connect(self) -> websocket.WebSocket:
+        options = [] if self.reading else [(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)]
+        # UTF-8 checked in pure Python would take this process a core: browsers do it natively
+        ws = websocket.create_connection(
+            self.url, timeout=60, sockopt=options, skip_utf8_validation=True
+        )
+        ws.send(json.dumps({"after": str(self.cursor)}))
+        return ws
 
     def run(self) -> None:
-        if not self.reading:
-            return
+        while self.reading and not self.stopped.is_set():
+            with contextlib.suppress(Exception):
+                while text := self.socket.recv():
+                    self.frames += 1
+                    if found := CURSOR.match(text):
+                        self.cursor = int(found.group(1))
+            if self.stopped.wait(1.0):
+                return
+            with contextlib.suppress(Exception):
+                self.socket = self._connect()
+                self.reconnects += 1
+
+    def dropped(self) -> bool:
+        """Whether the gateway ended this never-reading page's connection: what piled up in
+        its buffers reads out, then the end of the stream (b""), not a timeout."""
+        raw = self.socket.sock
+        raw.settimeout(5)
+        try:
+            while raw.recv(1 << 16):
+                pass
+        except TimeoutError:
+            return False  # still open: nothing more came, and no end either
+        except OSError:
+            return True  # reset: dropped too
+        return True
+
+    def stop(self) -> None:
+        self.stopped.set()
         with contextlib.suppress(Exception):
-            while self.socket.recv():
-                self.frames += 1
-        self.closed = True
+            self.socket.close()
 
 
 def _free_port() -> int:
@@ -165,6 +202,7 @@ class SoakResult:
     failed_requests: int
     refused_calls: int
     reader_frames: int
+    reader_reconnects: int
     slow_follower_dropped: bool
     samples: list[Sample]
 
@@ -223,7 +261,8 @@ def render(result: SoakResult) -> str:
         f"{verdict}.",
         f"- The fake Logflare failed {result.failed_requests:,} requests (one in {FAIL_ONE_IN}); "
         f"calls refused by the gateway: {result.refused_calls:,}.",
-        f"- {FOLLOWERS - 1} reading pages received {result.reader_frames:,} frames; the page "
+        f"- {FOLLOWERS - 1} reading pages received {result.reader_frames:,} frames and "
+        f"reconnected {result.reader_reconnects:,} times (resuming from their cursors); the page "
         f"that never reads was {slow}.",
     ]
     return "\n".join(lines)
@@ -266,9 +305,9 @@ def _soak(
     report: SenderReport = senders.stop()
     flaky.stop()
     _wait_drained(fake, tally, gateway, settle_s=30)
-    slow_dropped = _dropped(followers[0])
+    slow_dropped = followers[0].dropped()
     for follower in followers:
-        follower.socket.close()
+        follower.stop()
     return SoakResult(
         minutes=minutes,
         window_minutes=window_minutes,
@@ -281,6 +320,7 @@ def _soak(
         failed_requests=flaky.failed,
         refused_calls=report.refused_calls,
         reader_frames=sum(f.frames for f in followers[1:]),
+        reader_reconnects=sum(f.reconnects for f in followers[1:]),
         slow_follower_dropped=slow_dropped,
         samples=samples,
     )
@@ -297,8 +337,7 @@ def _sample_loop(
     samples: list[Sample] = []
     matched: set[str] = set()
     while time.monotonic() - began < duration_s:
-        time.sleep(SAMPLE_EVERY_S)
-        _drain_events(fake, tally)
+        _watch_arrivals(fake, tally, SAMPLE_EVERY_S)
         acked = senders.probe_acks()
         lags = [
             arrived - acked[body]
@@ -312,6 +351,14 @@ def _sample_loop(
     return samples
 
 
+def _watch_arrivals(fake: FakeLogflare, tally: Tally, seconds: float) -> None:
+    """Count arrivals every 0.25 s for `seconds`: a probe's arrival time is known to 0.25 s."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        time.sleep(ARRIVAL_CHECK_S)
+        _drain_events(fake, tally)
+
+
 def _wait_drained(
     fake: FakeLogflare, tally: Tally, gateway: procs.LaunchedGateway, settle_s: float
 ) -> None:
@@ -322,16 +369,6 @@ def _wait_drained(
         _drain_events(fake, tally)
         if tally.records != seen:
             seen, quiet_since = tally.records, time.monotonic()
-
-
-def _dropped(follower: Follower) -> bool:
-    """Whether the gateway closed the never-reading page's socket."""
-    follower.socket.settimeout(5)
-    with contextlib.suppress(Exception):
-        while True:  # read what piled up; a closed socket ends in an error or b""
-            if not follower.socket.recv():
-                return True
-    return not follower.socket.connected
 
 
 def main() -> None:
