@@ -209,6 +209,25 @@ def test_feed_never_fans_out_expired_entries(
     assert [r.entry.body for r in sub.get(timeout=0)] == ["live"]
 
 
+def test_a_failing_store_is_said_once_a_minute_not_once_a_poll(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = Store("postgresql+psycopg://postgres@127.0.0.1:1/nothing_listens_here")
+    clock = FakeClock(T0)
+    feed = LiveFeed(store, clock)
+    try:
+        for _ in range(5):
+            assert feed.latest_status() is None  # the header waits; the page keeps going
+        said = [r.getMessage() for r in caplog.records if "live feed poll" in r.getMessage()]
+        assert len(said) == 1, said
+        clock.now += 61 * NS
+        feed.latest_status()
+        said = [r.getMessage() for r in caplog.records if "live feed poll" in r.getMessage()]
+        assert len(said) == 2 and "failed 5 times in the last minute" in said[1], said
+    finally:
+        store.dispose()
+
+
 def test_subscription_overflow_drops_oldest_and_counts() -> None:
     sub = Subscription(capacity=3)
     recent = [RecentEntry(i, make_entry(str(i)), T0 + TTL_NS) for i in range(1, 6)]

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from gateway.clock import Clock
 from gateway.errors import StorageError
 from gateway.model import RecentEntry, ViewerStatus
-from gateway.store import Store
+from gateway.store import FailureLog, Store
 from viewer import stream
 from viewer.stream import FramedEntry
 
@@ -180,6 +180,7 @@ class LiveFeed:
     ) -> None:
         self._store = store
         self._on_count = on_count  # told the number of pages whenever it changes (a gauge)
+        self._failures = FailureLog("live feed poll", clock, log)
         self.max_buffer_bytes = max_buffer_bytes
         # Entries reach pages shortened to this (see Store.recent_after): pages and sessions
         # read with the same limit.
@@ -319,7 +320,7 @@ class LiveFeed:
             try:
                 self._read_status(self._clock.now_ns())
             except StorageError as exc:
-                log.warning("live feed status read failed: %s", exc)
+                self._failures.failed(exc)
         return self._status
 
     def poll_status(self, now_ns: int) -> ViewerStatus:
@@ -353,8 +354,9 @@ class LiveFeed:
                     next_status = time.monotonic() + self._status_interval
                     self.poll_status(self._clock.now_ns())
                 fetched = self.poll_once(self._clock.now_ns())
+                self._failures.succeeded()
             except StorageError as exc:
-                log.warning("live feed poll failed, retrying: %s", exc)
+                self._failures.failed(exc)  # a line a minute, not one a poll
                 fetched = 0
             except Exception:
                 # The one poller must outlive any surprise, or every page freezes silently.
