@@ -215,11 +215,12 @@ class PacedSender:
     def __init__(self, address: str) -> None:
         self._stub = LogsServiceStub(grpc.insecure_channel(address))
         self.next_seq, self.acknowledged, self.failures = 0, set[int](), list[str]()
+        self.stopped = threading.Event()  # set to end a phase before its time
 
     def phase(self, seconds: float) -> list[float]:
         latencies: list[float] = []
         until = time.monotonic() + seconds
-        while (now := time.monotonic()) < until:
+        while (now := time.monotonic()) < until and not self.stopped.is_set():
             seqs = range(self.next_seq, self.next_seq + 20)
             self.next_seq += 20
             try:
@@ -229,7 +230,7 @@ class PacedSender:
             else:
                 self.acknowledged.update(seqs)
             latencies.append(time.monotonic() - now)
-            time.sleep(max(0.0, now + PERIOD_S - time.monotonic()))
+            self.stopped.wait(max(0.0, now + PERIOD_S - time.monotonic()))  # the next slot
         return latencies
 
 
