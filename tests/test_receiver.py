@@ -250,8 +250,8 @@ def test_an_unknown_grpc_encoding_is_refused_by_grpcs_core_before_the_receiver_r
 ) -> None:
     # gRPC's protocol says UNIMPLEMENTED; grpcio's core (its HPACK parser) answers INTERNAL
     # "Error parsing 'grpc-encoding' metadata" while it reads the headers, before any Python
-    # code can see the call or change its answer (README: "gRPC compression"). Pinned so that
-    # a grpcio that answers otherwise is noticed and the README updated.
+    # code can see the call or change its answer (docs/how-it-works.md: "gRPC compression"). So
+    # that a grpcio that answers otherwise is noticed and the docs updated, it is pinned.
     answer = raw_grpc_call(receiver.address, b"not really compressed", encoding, compressed=True)
     assert answer["grpc-status"] == str(grpc.StatusCode.INTERNAL.value[0]), answer
     assert answer["grpc-message"] == "Error parsing 'grpc-encoding' metadata"
