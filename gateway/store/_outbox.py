@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from gateway import redact
 from gateway.store._claims import OUTBOX_CLAIM_POSTGRES, OUTBOX_CLAIM_SQLITE, raw_rows
 from gateway.store._schema import dead_letter, export_outbox
 from gateway.store._writer_lock import WriterLock
@@ -57,9 +56,8 @@ class OutboxStatements:
             conn.execute(free.where(self._claimed_events(token)), {"ids": ids})
 
     def outbox_dead_letter(self, token: int, ids: Sequence[int], reason: str, now: int) -> None:
-        """Move events Logflare refused for good to dead_letter, with the reason (masked: it
-        quotes Logflare's answer, which may echo a secret)."""
-        reason = redact.text(reason)
+        """Move events Logflare refused for good to dead_letter, with the reason (the export
+        stage masked it: it quotes Logflare's answer, which may echo a secret)."""
         moved = (
             delete(export_outbox)
             .where(self._claimed_events(token))

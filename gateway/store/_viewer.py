@@ -10,7 +10,6 @@ from sqlalchemy import Connection, Select, case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from gateway import redact
 from gateway.model import Entry, ExportHealth, RecentEntry
 from gateway.store._rows import recent_entry
 from gateway.store._schema import RECENT_COLUMNS, export_health, recent_log_entries
@@ -109,8 +108,8 @@ class ViewerStatements:
         if error is None:
             values = {"last_success": now}
         else:
-            # Masked whole, then cut: Logflare's answer may echo a secret.
-            values = {"last_error": now, "last_error_text": redact.text(error)[:MAX_ERROR_TEXT]}
+            # The export stage masked it whole (Logflare's answer may echo a secret): cut only.
+            values = {"last_error": now, "last_error_text": error[:MAX_ERROR_TEXT]}
         dialect_insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
         first = {"last_success": 0, "last_error": 0, "last_error_text": ""} | values
         statement = dialect_insert(export_health).values(exporter="logflare", **first)
