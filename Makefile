@@ -21,9 +21,9 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 check: $(STAMP)
-	$(VENV)/bin/ruff check gateway viewer tests bench demo
-	$(VENV)/bin/ruff format --check gateway viewer tests bench demo
-	$(VENV)/bin/mypy gateway viewer bench demo
+	$(VENV)/bin/ruff check gateway viewer tests bench demo testkit
+	$(VENV)/bin/ruff format --check gateway viewer tests bench demo testkit
+	$(VENV)/bin/mypy gateway viewer bench demo testkit
 
 # Regenerates the committed Python code of proto/ (needs the dev extras).
 proto: $(STAMP)

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.workload import FloodWorkload, Workload
-from gateway.batch import BatchSettings, BatchStage
 from gateway.clock import SystemClock
-from gateway.config import load_config
-from gateway.heap import freeze_long_lived
+from gateway.config.settings import load_config
 from gateway.model import Claim
-from gateway.sampling import SamplingPolicy
+from gateway.pipeline.batch import BatchSettings, BatchStage
+from gateway.pipeline.sampling import SamplingPolicy
+from gateway.runtime.heap import freeze_long_lived
 from gateway.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

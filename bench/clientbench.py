@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.viewerbench import CHROMIUM_ARGS, chromium
-from gateway.wsgi_server import WsgiServer
+from gateway.http.wsgi_server import WsgiServer
+from testkit.chromium import chromium
 
 CLIENT = Path(__file__).resolve().parents[1] / "viewer" / "static" / "logsieve-client.js"
 CALLS = 10_000
@@ -134,7 +134,7 @@ def _serving(app: Callable[..., Iterable[bytes]]) -> Iterator[WsgiServer]:
 
 @contextmanager
 def _page() -> Iterator[Any]:
-    with chromium(CHROMIUM_ARGS) as browser:
+    with chromium() as browser:
         yield browser.new_page()
 
 

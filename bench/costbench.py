@@ -29,7 +29,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs
 from bench.batchbench import default_policy, default_settings, fresh_store
 from bench.workload import FLOOD_SERVICES, FLOOD_TEMPLATES, ZIPF_WEIGHTS
 from gateway import severity
-from gateway.batch import BatchStage
+from gateway.pipeline.batch import BatchStage
 from gateway.store import Store
 
 RATE, SECONDS, INTERVAL_S = 20_000, 600, 10

@@ -26,9 +26,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServ
 from bench.clients import LoadPlan, LoadRun
 from bench.viewerbench import StreamFollower
 from bench.workload import FloodWorkload
-from gateway.app import Gateway
-from gateway.config import parse_config
-from gateway.supervisor import ProcessingChild, parent_config
+from gateway.config.settings import parse_config
+from gateway.runtime.app import Gateway
+from gateway.runtime.supervisor import ProcessingChild, parent_config
 
 PROBE_EVERY_S = 0.1
 RECORDS_PER_CALL = 512
@@ -74,7 +74,7 @@ def _probe(body: str) -> ExportLogsServiceRequest:
 
 
 def _gateway(folder: Path, interval_s: float) -> Gateway:
-    """As `logsieve run` runs it: processing in a child process (gateway/supervisor.py)."""
+    """As `logsieve run` runs it: processing in a child process (gateway/runtime/supervisor.py)."""
     tree = {
         "components": ["ingest", "processing", "viewer"],
         "receivers": {"otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"enabled": False}}},

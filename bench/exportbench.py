@@ -11,14 +11,14 @@ import time
 from dataclasses import dataclass
 
 from bench.batchbench import default_settings, fill, fresh_store
-from gateway.batch import BatchStage
 from gateway.clock import SystemClock
-from gateway.config import LogflareConfig
-from gateway.export_stage import ExportStage
-from gateway.exporter import LogflareExporter
-from gateway.heap import freeze_long_lived
-from gateway.sampling import SamplingPolicy
-from gateway.testing import FakeLogflare
+from gateway.config.settings import LogflareConfig
+from gateway.export.logflare import LogflareExporter
+from gateway.export.outbox import ExportStage
+from gateway.pipeline.batch import BatchStage
+from gateway.pipeline.sampling import SamplingPolicy
+from gateway.runtime.heap import freeze_long_lived
+from testkit.logflare import FakeLogflare
 
 
 @dataclass(frozen=True, slots=True)

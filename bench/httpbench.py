@@ -31,10 +31,10 @@ from werkzeug.serving import make_server
 from bench.clients import LoadPlan, LoadRun
 from bench.ingest import percentile
 from gateway.clock import SystemClock
-from gateway.http_receiver import OtlpHttpReceiver, server_limits
-from gateway.receivers_config import HttpReceiverConfig
+from gateway.config.receivers import HttpReceiverConfig
+from gateway.http.wsgi_server import WsgiServer
+from gateway.receivers.http import OtlpHttpReceiver, server_limits
 from gateway.store import Store
-from gateway.wsgi_server import WsgiServer
 
 MIB = 1024 * 1024
 SERVERS = ("werkzeug", "waitress")  # before, now

@@ -22,18 +22,18 @@ from typing import Any, cast
 from bench import h2load, procs, profile
 from bench.clients import ClientResult, LoadPlan, LoadRun
 from bench.handwritten import HandWrittenReceiver
-from gateway.batch import BatchSettings, BatchStage
 from gateway.clock import SystemClock
-from gateway.heap import freeze_long_lived
-from gateway.http_receiver import OtlpHttpReceiver
+from gateway.config.receivers import GrpcReceiverConfig, HttpReceiverConfig
 from gateway.model import Claim
 from gateway.otlp import QueueRow
-from gateway.receiver import OtlpGrpcReceiver
-from gateway.receivers_config import GrpcReceiverConfig, HttpReceiverConfig
-from gateway.sampling import SamplingPolicy
-from gateway.scheduler import Periodic
+from gateway.pipeline.batch import BatchSettings, BatchStage
+from gateway.pipeline.sampling import SamplingPolicy
+from gateway.receivers.grpc import OtlpGrpcReceiver
+from gateway.receivers.http import OtlpHttpReceiver
+from gateway.runtime.heap import freeze_long_lived
+from gateway.runtime.scheduler import Periodic
+from gateway.runtime.supervisor import ProcessingChild
 from gateway.store import Store
-from gateway.supervisor import ProcessingChild
 
 
 class NullStore:
@@ -89,7 +89,7 @@ class IngestResult:
 
 
 class _ProcessingProcess:
-    """The processing child `logsieve run` starts by default (gateway/supervisor.py), on the
+    """The processing child `logsieve run` starts by default (gateway/runtime/supervisor.py), on the
     same database: the second core. Its logs are kept to warnings."""
 
     def __init__(self, url: str, workdir: Path) -> None:

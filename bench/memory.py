@@ -33,9 +33,9 @@ def _fill(url: str, rows: int, flood: bool = False) -> dict[str, Any]:
 
 def _drain(url: str) -> dict[str, Any]:
     from bench.batchbench import default_policy, default_settings, instrument
-    from gateway.batch import BatchStage
     from gateway.clock import SystemClock
-    from gateway.heap import freeze_long_lived
+    from gateway.pipeline.batch import BatchStage
+    from gateway.runtime.heap import freeze_long_lived
     from gateway.store import Store
 
     store = Store(url)

@@ -40,7 +40,7 @@ from bench.soak_report import (
 )
 from bench.soak_senders import PacedSenders, SenderReport
 from bench.workload import FloodWorkload
-from gateway.testing import FakeLogflare, Fault
+from testkit.logflare import FakeLogflare, Fault
 
 RECORDS_PER_CALL = 512
 ARRIVAL_CHECK_S = 0.25

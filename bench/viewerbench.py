@@ -37,7 +37,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import statistics
 import tempfile
 import threading
@@ -51,27 +50,19 @@ from typing import Any
 
 import websocket
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from bench.procs import cpu_ticks
 from gateway.clock import SystemClock
 from gateway.model import Entry
 from gateway.store import Store
+from testkit.chromium import CHROMIUM_ARGS, chromium
 from viewer.app import create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
 
 HOUR_NS = 3600 * 10**9
 INSERT_CALL = "add_recent"  # the bench's own writes: not the viewer's queries
-# Copied from tests/live_viewer.py (bench does not import tests).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Headless Chromium paints every tab but the newest at 1-2 frames/s once the tabs repaint;
 # this lifts it (see the module docstring).
 BROWSER_ARGS = [*CHROMIUM_ARGS, "--disable-frame-rate-limit"]
@@ -186,20 +177,6 @@ def _running_viewer(folder: Path, counter: _QueryCounter) -> Iterator[tuple[str,
         feed.shutdown()
         server.shutdown()
         store.dispose()
-
-
-@contextmanager
-def chromium(args: list[str]) -> Iterator[Any]:
-    """Debian's headless Chromium through Playwright (the bench does not import tests/)."""
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        raise RuntimeError("chromium is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=args)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @contextmanager

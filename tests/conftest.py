@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gateway.store import Store
-from gateway.testing import FakeLogflare
+from testkit.logflare import FakeLogflare
 from tests.harness import GatewayProcess
 
 pytest_plugins = [

@@ -19,7 +19,7 @@ from typing import ClassVar
 import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
-from gateway.testing import FakeLogflare
+from testkit.logflare import FakeLogflare
 from tests.builders import Rec, request
 
 

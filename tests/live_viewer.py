@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bench.viewerbench import CHROMIUM_ARGS
 from gateway.clock import Clock
 from gateway.store import Store
+from testkit import chromium as browser
 from viewer.app import create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
@@ -120,16 +119,8 @@ def watched_page(**page_options: Any) -> Iterator[Any]:
 @contextmanager
 def chromium(**page_options: Any) -> Iterator[Any]:
     """A new page in Debian's headless Chromium, driven by Playwright."""
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(executable).exists():
-        unavailable("chromium is not installed (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(**page_options)
-        finally:
-            browser.close()
+        with browser.chromium() as opened:
+            yield opened.new_page(**page_options)
+    except browser.ChromiumMissing as exc:
+        unavailable(str(exc))

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.testing import FakeClock, FakeLogflare
+from testkit.clock import FakeClock
+from testkit.logflare import FakeLogflare
 
 NOW_NS = 1_767_225_600_000_000_000  # FakeClock's default start
 NOW_US = NOW_NS // 1000

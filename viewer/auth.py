@@ -21,7 +21,7 @@ from flask import Flask, Request, abort, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from gateway.clock import Clock
-from gateway.ratelimit import RateLimiter
+from gateway.http.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """ViewerServer: the viewer app in a daemon thread, on the hardened threaded server.
 
 The live page's websocket (flask-sock) needs the connection's raw socket, so the viewer runs
-on werkzeug's threaded server as hardened in gateway.threaded_server (why not another server
+on werkzeug's threaded server as hardened in gateway.http.threaded_server (why not another server
 is said there): each connection holds a thread, so their number is capped, a connection is
 closed when idle, and a request's head must arrive within a deadline. A live page's socket
 may stay quiet for ever (the page sends nothing after its Subscribe, the server a heartbeat
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from gateway.http_limits import VIEWER_SHARE, ServerLimits, connection_cap
-from gateway.wsgi_server import WsgiServer
+from gateway.http.limits import VIEWER_SHARE, ServerLimits, connection_cap
+from gateway.http.wsgi_server import WsgiServer
 
 # Connections beyond the live pages' (viewer.max_connections): page loads, scripts, entries.
 PAGE_LOAD_HEADROOM = 32

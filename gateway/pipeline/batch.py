@@ -1,0 +1,167 @@
+"""The batch stage (`process_queue`): claim -> dedupe -> sample -> recent + outbox, atomically.
+
+`run_once(now)` drives one batch and returns a report. Its results (recent entries and
+Logflare events in the outbox) are written in the same transaction that deletes the claimed
+rows, so a crash at any point either leaves the rows queued or leaves the results stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+
+from gateway.clock import NS_PER_SECOND
+from gateway.errors import StorageError
+from gateway.export.logflare import logflare_event
+from gateway.model import Claim, Entry, QueuedRow
+from gateway.otlp import Origin
+from gateway.pipeline.dedupe import OriginCache, add_details, dedupe
+from gateway.pipeline.sampling import SamplingPolicy, sample
+from gateway.store import Store
+from gateway.telemetry.metrics import Metrics
+
+log = logging.getLogger("logsieve.batch")
+ERROR = 17  # the first severity_number of the ERROR band: never dropped
+NS = NS_PER_SECOND
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSettings:
+    max_batch_records: int = 50_000
+    dedupe_keys: tuple[str, ...] = ("body", "severity")
+    ttl_ns: int = 3600 * NS
+    lease_ns: int = 120 * NS
+    export: bool = True  # write Logflare events to the outbox
+    max_outbox_events: int = 1_000_000
+
+
+@dataclass(slots=True)
+class BatchReport:
+    claimed: int = 0
+    entries: int = 0
+    kept: int = 0
+    sampled_out_records: Counter[str] = field(default_factory=Counter)
+    outboxed: int = 0
+    fenced: bool = False  # the claim was lost to another stage; nothing was written
+    paused: bool = False  # the outbox is full of ERROR and above: nothing was claimed
+
+    def add(self, other: BatchReport) -> None:
+        self.claimed += other.claimed
+        self.entries += other.entries
+        self.kept += other.kept
+        self.sampled_out_records.update(other.sampled_out_records)
+        self.outboxed += other.outboxed
+        self.fenced = self.fenced or other.fenced
+        self.paused = self.paused or other.paused
+
+
+class BatchStage:
+    def __init__(
+        self,
+        store: Store,
+        policy: SamplingPolicy,
+        settings: BatchSettings,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._settings = settings
+        self._origins = OriginCache()
+        self._metrics = metrics
+
+    def run_once(self, now: int) -> BatchReport:
+        """Process one claim of at most max_batch_records rows."""
+        settings = self._settings
+        if settings.export and not self._outbox_has_room():
+            return BatchReport(paused=True)
+        claim = self._store.claim_batch(
+            secrets.randbits(62), settings.lease_ns, settings.max_batch_records
+        )
+        if not claim.rows:
+            return BatchReport()
+        began = time.monotonic()
+        try:
+            origins = self._origins.learn(claim.origins)
+            report, recent, events = self._process(claim.rows, origins, claim.first_id, now)
+            report.fenced = not self._store.finish_batch(claim, recent, events, now)
+        except BaseException:
+            self._give_back(claim)
+            raise
+        if report.fenced:
+            log.warning("batch of %d rows lost its claim; another stage owns it", report.claimed)
+        elif self._metrics is not None:
+            _count(self._metrics, report, time.monotonic() - began)
+        return report
+
+    def _give_back(self, claim: Claim) -> None:
+        """Return a failed batch's rows to the queue. When the database refuses that too (a
+        full disk, a file gone), the lease runs out and a later batch takes them: the error
+        worth reporting is the one that failed the batch, not this one chained to it."""
+        with contextlib.suppress(StorageError):
+            self._store.release(claim)
+
+    def _process(
+        self, rows: list[QueuedRow], origins: dict[int, Origin], batch_key: int, now: int
+    ) -> tuple[BatchReport, list[tuple[Entry, int]], list[tuple[str, int]]]:
+        entries = dedupe(rows, origins, self._settings.dedupe_keys)
+        sampled = sample(entries, self._policy, batch_key)
+        records = self._store.claimed_records([entry.first_id for entry in sampled.kept])
+        for entry in sampled.kept:
+            add_details(entry, records[entry.first_id])
+        expires_at = now + self._settings.ttl_ns
+        recent = [(entry, expires_at) for entry in sampled.kept]
+        kept = sampled.kept if self._settings.export else []
+        events = [(_event_json(entry, now), entry.severity_number) for entry in kept]
+        report = BatchReport(
+            claimed=len(rows),
+            entries=len(entries),
+            kept=len(sampled.kept),
+            sampled_out_records=sampled.dropped_records,
+            outboxed=len(events),
+        )
+        return report, recent, events
+
+    def _outbox_has_room(self) -> bool:
+        """Room for one more batch's events, after dropping the oldest below ERROR if need be."""
+        low, high = self._store.outbox_extent()
+        excess = (high - low + 1 if high else 0) + self._settings.max_batch_records
+        excess -= self._settings.max_outbox_events
+        if excess <= 0:
+            return True
+        dropped = self._store.drop_outbox_lowest_severity(excess, ERROR)
+        if dropped:
+            log.warning("outbox full: dropped %d oldest events below ERROR", sum(dropped.values()))
+        if sum(dropped.values()) >= excess:
+            return True
+        log.warning("outbox full of ERROR and above: processing paused until Logflare takes some")
+        return False
+
+    def process_queue(self, now: int, keep_going: Callable[[], bool] = lambda: True) -> BatchReport:
+        """Run batches until no claimable row is left or keep_going() says stop (shutdown)."""
+        total = BatchReport()
+        while True:
+            report = self.run_once(now)
+            total.add(report)
+            full = report.claimed == self._settings.max_batch_records
+            if not full or report.fenced or report.paused or not keep_going():
+                return total
+
+
+def _count(metrics: Metrics, report: BatchReport, seconds: float) -> None:
+    metrics.batch_seconds.observe(seconds)
+    metrics.batch_records.inc(report.claimed)
+    metrics.batch_entries.inc(report.entries)
+    metrics.dedupe_ratio.set(report.claimed / report.entries if report.entries else 0.0)
+    for band, records in report.sampled_out_records.items():
+        metrics.sampled_out.labels(severity=band).inc(records)
+
+
+def _event_json(entry: Entry, now: int) -> str:
+    return orjson.dumps(logflare_event(entry, now)).decode()

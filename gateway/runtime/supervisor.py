@@ -1,0 +1,297 @@
+"""`logsieve run` on several cores: processing, and more gRPC receivers, in child processes.
+
+Python runs one thread at a time per process, and the receivers and the batch stage both
+want a core at a flood. So by default (`processor.own_process: true`) the parent runs the
+receivers and the viewer and keeps one child running `components: [processing]` on the same
+database, the same configuration file and the same environment. With
+`receivers.otlp.grpc.processes: N`, N - 1 more children serve the gRPC port beside the parent
+(SO_REUSEPORT: the kernel spreads connections over the processes):
+
+    logsieve run ──┬─ receivers (gRPC, HTTP), /metrics /healthz /readyz
+                   ├─ child: logsieve run --processing-child ── batch stage, export, purge
+                   ├─ child: logsieve run --viewer-child ── the live page and its sockets
+                   └─ N - 1 children: logsieve run --ingest-child PORT ── gRPC receiver
+
+The viewer has a child of its own too (`viewer.own_process: true`): however many pages are
+open and however slowly they read, their threads, buffers and database connections are not
+the receivers'.
+
+Nothing about the guarantees changes: the child claims, leases and finishes batches exactly
+as a `components: [processing]` process started by hand would, and an ingest child
+acknowledges after its commit as the parent does. If a child dies it is
+started again (backoff 1 s doubling to 30 s) and takes back what it held; if the parent dies,
+even by SIGKILL, the kernel kills the child (PR_SET_PDEATHSIG), so no orphan keeps working.
+
+The child's metrics reach the parent's /metrics through prometheus-client's multiprocess
+mode: both processes write their counters into one temporary directory, read at scrape time.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from gateway.config.settings import Config
+from gateway.runtime.locking import INHERITED_LOCK_VARIABLE
+
+log = logging.getLogger("logsieve.supervisor")
+CHILD_FLAG = "--processing-child"
+INGEST_CHILD_FLAG = "--ingest-child"
+VIEWER_CHILD_FLAG = "--viewer-child"
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client at import
+METRICS_PREFIX = "logsieve-metrics-"
+PARENT_VARIABLE = "LOGSIEVE_SUPERVISOR_PID"
+PR_SET_PDEATHSIG = 1
+RESTART_INITIAL_S, RESTART_MAX_S = 1.0, 30.0
+VIEWER_NICENESS = 10
+HEALTHY_RUN_S = 60.0  # a child that ran this long starts the backoff afresh when it dies
+STOP_GRACE_S = 30.0  # a batch in flight finishes; past this the child is killed (leases cover it)
+
+
+def wants_child(config: Config) -> bool:
+    """Whether `run` should put processing in a child: asked for, and there is a split to
+    make (ingest and processing both here) on a database two processes can share."""
+    parts = set(config.components)
+    return config.processor.own_process and {"ingest", "processing"} <= parts and _shareable(config)
+
+
+def wants_viewer_child(config: Config) -> bool:
+    """Whether `run` should serve the viewer from a child: asked for, something else runs
+    here to keep it apart from, and a database two processes can share."""
+    parts = set(config.components)
+    return config.viewer.own_process and "viewer" in parts and len(parts) > 1 and _shareable(config)
+
+
+def ingest_children(config: Config) -> int:
+    """How many gRPC receivers `run` starts beside its own (receivers.otlp.grpc.processes)."""
+    if "ingest" not in config.components or not _shareable(config):
+        return 0
+    return config.receivers.otlp.grpc.processes - 1
+
+
+def _shareable(config: Config) -> bool:
+    """A database other processes can open: not an in-memory SQLite."""
+    from gateway.store import sqlite_file  # not at import: the CLI's other commands skip it
+
+    url = config.storage.url
+    return not (url.startswith("sqlite") and sqlite_file(url) is None)
+
+
+def parent_config(config: Config, processing: bool = True, viewer: bool = False) -> Config:
+    """The parent's share of the work: everything but what its children do (processing,
+    the viewer)."""
+    moved = {"processing"} if processing else set()
+    moved |= {"viewer"} if viewer else set()
+    parts = tuple(c for c in config.components if c not in moved)
+    return config.model_copy(update={"components": parts})
+
+
+def viewer_child_config(config: Config) -> Config:
+    """The viewer child's share: the viewer only, with no endpoint of its own."""
+    return _without_metrics_endpoint(config).model_copy(update={"components": ("viewer",)})
+
+
+def child_config(config: Config) -> Config:
+    """The child's share: processing only, with no endpoint of its own (the parent's
+    /metrics shows the child's counters)."""
+    return _without_metrics_endpoint(config).model_copy(update={"components": ("processing",)})
+
+
+def ingest_child_config(config: Config, port: int) -> Config:
+    """An ingest child's share: the gRPC receiver on the parent's port, nothing else (no
+    HTTP receiver: werkzeug's server cannot share a port; no endpoint of its own)."""
+    otlp = config.receivers.otlp
+    host = otlp.grpc.endpoint.rsplit(":", 1)[0]
+    grpc = otlp.grpc.model_copy(update={"endpoint": f"{host}:{port}"})
+    http = otlp.http.model_copy(update={"enabled": False})
+    receivers = config.receivers.model_copy(
+        update={"otlp": otlp.model_copy(update={"grpc": grpc, "http": http})}
+    )
+    return _without_metrics_endpoint(config).model_copy(
+        update={"components": ("ingest",), "receivers": receivers}
+    )
+
+
+def _without_metrics_endpoint(config: Config) -> Config:
+    metrics = config.telemetry.metrics.model_copy(update={"enabled": False})
+    return config.model_copy(
+        update={"telemetry": config.telemetry.model_copy(update={"metrics": metrics})}
+    )
+
+
+def prepare_shared_metrics() -> Path | None:
+    """Turn on prometheus-client's multiprocess mode for this process and its child.
+
+    It must happen before prometheus-client is imported; when something already imported
+    it (a test running `main()` in its own process), the child keeps metrics of its own.
+    """
+    if "prometheus_client" in sys.modules:
+        return None
+    _remove_stale_metrics()
+    directory = Path(tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-"))
+    os.environ[METRICS_DIR_VARIABLE] = str(directory)
+    return directory
+
+
+def _remove_stale_metrics() -> None:
+    """Directories left by gateways that were killed (SIGKILL leaves no time to clean up)."""
+    for stale in Path(tempfile.gettempdir()).glob(f"{METRICS_PREFIX}*-*"):
+        pid = stale.name.removeprefix(METRICS_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def remove_shared_metrics(directory: Path | None) -> None:
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class SupervisedChild:
+    """Keeps one `logsieve run <flag> [argument]` running until shutdown()."""
+
+    def __init__(
+        self, config_path: str, flag: str, role: str, log_level: str | None = None
+    ) -> None:
+        self.role = role  # "processing", "viewer" or "ingest", for the logs
+        self._argv = [sys.executable, "-m", "gateway", "run", "--config"]
+        self._argv += [str(Path(config_path).resolve()), flag]
+        self._log_level = ["--log-level", log_level] if log_level else []
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # spawn and stop never interleave
+        self._watcher = threading.Thread(target=self._watch, name=f"{role}-child", daemon=True)
+        self._lock_fd: int | None = None
+
+    def start(self, lock_file: IO[bytes] | None = None, argument: str | None = None) -> None:
+        """Start the child; `lock_file`: the parent's lock on a SQLite queue, handed down
+        (gateway/runtime/locking.py), so that another gateway cannot take the queue between two
+        lives of the child; `argument`: the flag's value (an ingest child's port)."""
+        self._lock_fd = lock_file.fileno() if lock_file else None
+        self._argv += ([argument] if argument is not None else []) + self._log_level
+        self._spawn()
+        self._watcher.start()
+
+    def alive(self) -> bool:
+        process = self._process
+        return process is not None and process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def _spawn(self) -> None:
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            # PDEATHSIG fires when the thread that forked ends: the main thread the first
+            # time, then the watcher thread, and both live as long as the parent runs.
+            env = os.environ | {PARENT_VARIABLE: str(os.getpid())}
+            fds = (self._lock_fd,) if self._lock_fd is not None else ()
+            if fds:
+                env[INHERITED_LOCK_VARIABLE] = str(self._lock_fd)
+            # Its own process group: a Ctrl-C at the terminal reaches the parent, which then
+            # stops the child in order, instead of both at once.
+            self._process = subprocess.Popen(self._argv, env=env, process_group=0, pass_fds=fds)
+        log.info("%s runs in child process %d", self.role, self._process.pid)
+
+    def _watch(self) -> None:
+        delay = RESTART_INITIAL_S
+        while not self._stopping.is_set():
+            process, began = self._process, time.monotonic()
+            assert process is not None
+            code = process.wait()
+            _forget_live_gauges(process.pid)
+            if self._stopping.is_set():
+                return
+            if time.monotonic() - began > HEALTHY_RUN_S:  # a crash after a good run: no
+                delay = RESTART_INITIAL_S  # penalty left over from earlier ones
+            log.error(
+                "%s child %s; starting it again in %.0f s", self.role, _how_it_ended(code), delay
+            )
+            if self._stopping.wait(delay):
+                return
+            delay = min(RESTART_MAX_S, delay * 2)
+            try:
+                self._spawn()
+            except OSError as exc:  # out of processes or memory: keep trying, slower
+                log.error("cannot start the %s child: %s", self.role, exc)
+
+    def shutdown(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Ask the child to finish its batch and stop; kill it after `grace_s`. Idempotent."""
+        with self._lock:
+            self._stopping.set()
+            process = self._process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            log.warning("the %s child did not stop in %.0f s: killed", self.role, grace_s)
+            process.kill()
+            process.wait()
+
+
+class ProcessingChild(SupervisedChild):
+    """`logsieve run --processing-child`: the batch stage, export and purge."""
+
+    def __init__(self, config_path: str, log_level: str | None = None) -> None:
+        super().__init__(config_path, CHILD_FLAG, "processing", log_level)
+
+
+class ViewerChild(SupervisedChild):
+    """`logsieve run --viewer-child`: the viewer, its live feed and its pages' sockets."""
+
+    def __init__(self, config_path: str, log_level: str | None = None) -> None:
+        super().__init__(config_path, VIEWER_CHILD_FLAG, "viewer", log_level)
+
+
+class IngestChild(SupervisedChild):
+    """`logsieve run --ingest-child PORT`: one more gRPC receiver on the parent's port."""
+
+    def __init__(self, config_path: str, log_level: str | None = None) -> None:
+        super().__init__(config_path, INGEST_CHILD_FLAG, "ingest", log_level)
+
+
+def yield_cpu_to_receivers() -> None:
+    """In the viewer child: a lower CPU priority (nice 10), so that when the cores are
+    short the receivers get them and pages wait, not the other way round."""
+    os.nice(VIEWER_NICENESS)
+
+
+def die_with_parent() -> None:
+    """In the child, first thing: ask the kernel for SIGKILL when the parent goes away."""
+    parent = int(os.environ.get(PARENT_VARIABLE, "0"))
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if parent and os.getppid() != parent:  # it died before prctl took effect
+        os._exit(1)
+
+
+def _how_it_ended(code: int) -> str:
+    """'exited with 3', or 'was killed by SIGBUS' for a negative return code."""
+    if code >= 0:
+        return f"exited with {code}"
+    try:
+        return f"was killed by {signal.Signals(-code).name}"
+    except ValueError:
+        return f"was killed by signal {-code}"
+
+
+def _forget_live_gauges(pid: int) -> None:
+    """A dead child's live gauges (open viewer sockets) must not count at the next scrape."""
+    if os.environ.get(METRICS_DIR_VARIABLE):
+        from prometheus_client import multiprocess  # imported once the directory is set
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]

@@ -1,0 +1,116 @@
+"""Schema versions: `logsieve migrate` from an empty database and from the previous schema with
+records in the queue; a gateway refuses a schema it does not know; `logsieve init-config`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from gateway.cli import main as cli
+from gateway.errors import SchemaMismatch
+from gateway.otlp import rows_from_request
+from gateway.store import SCHEMA_VERSION, Store
+from tests.builders import T0, Rec, request
+from tests.conftest import PG_URL
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def url_of(store: Store) -> str:
+    return f"sqlite:///{store.path}" if store.dialect == "sqlite" else PG_URL
+
+
+def config_file(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "gateway.yaml"
+    path.write_text(
+        f"storage: {{url: '{url}'}}\n"
+        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}}\n"
+        "viewer: {endpoint: '127.0.0.1:0'}\n"
+        "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\n"
+    )
+    return path
+
+
+def set_back_to_version_1(url: str) -> None:
+    """What a database made by the first release looks like: no export_health, version 1."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE export_health"))
+        conn.execute(text("UPDATE logsieve_schema SET version = 1"))
+    engine.dispose()
+
+
+def set_version(url: str, version: int) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE logsieve_schema SET version = :v"), {"v": version})
+    engine.dispose()
+
+
+@pytest.mark.usefixtures("restore_logging")  # `logsieve run` configures the root logger
+def test_migrate_upgrades_the_previous_schema_and_keeps_every_queued_record(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store.enqueue(
+        rows_from_request(request([Rec(f"r{i}") for i in range(5)]), T0, store.origin_ids).rows
+    )
+    url = url_of(store)
+    set_back_to_version_1(url)
+    old = Store(url)
+    with pytest.raises(SchemaMismatch, match="run `logsieve migrate"):
+        old.create_schema()  # what a gateway does at start: it refuses, it does not guess
+    old.dispose()
+    config = config_file(tmp_path, url)
+    assert cli.main(["run", "--config", str(config)]) == cli.EXIT_FAILURE
+
+    assert cli.main(["migrate", "--config", str(config)]) == cli.EXIT_OK
+    assert f"from version 1 to {SCHEMA_VERSION}" in capsys.readouterr().out
+    upgraded = Store(url)
+    upgraded.create_schema()  # now accepted
+    assert upgraded.schema_version() == SCHEMA_VERSION
+    assert upgraded.queue_depth() == 5
+    claim = upgraded.claim_batch(1, 10**9, 10)
+    assert [row[3] for row in claim.rows] == [f"r{i}" for i in range(5)]
+    upgraded.record_export_result(T0, None)  # the table version 2 added is there
+    upgraded.release(claim)
+    upgraded.dispose()
+    assert cli.main(["migrate", "--config", str(config)]) == cli.EXIT_OK
+    assert "nothing to do" in capsys.readouterr().out
+
+
+def test_migrate_creates_an_empty_database_at_the_latest_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert cli.main(["migrate", "--config", str(config_file(tmp_path, url))]) == cli.EXIT_OK
+    assert f"created the schema at version {SCHEMA_VERSION}" in capsys.readouterr().out
+    store = Store(url)
+    store.create_schema()
+    assert store.schema_version() == SCHEMA_VERSION and store.queue_depth() == 0
+    store.dispose()
+
+
+def test_a_schema_newer_than_the_gateway_is_refused(store: Store, tmp_path: Path) -> None:
+    url = url_of(store)
+    set_version(url, SCHEMA_VERSION + 1)
+    newer = Store(url)
+    with pytest.raises(SchemaMismatch, match="newer than this gateway knows"):
+        newer.create_schema()
+    newer.dispose()
+    assert cli.main(["migrate", "--config", str(config_file(tmp_path, url))]) == cli.EXIT_FAILURE
+    set_version(url, SCHEMA_VERSION)  # so the fixture can drop it cleanly
+
+
+def test_init_config_writes_the_commented_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "etc" / "logsieve.yaml"
+    assert cli.main(["init-config", str(target)]) == cli.EXIT_OK
+    written = target.read_text()
+    assert written == (REPO / "config" / "gateway.yaml").read_text()  # one default, no drift
+    assert "# " in written  # commented for people
+    assert cli.main(["check-config", str(target)]) == cli.EXIT_OK
+    assert cli.main(["init-config", str(target)]) == cli.EXIT_FAILURE  # never overwrites
+    assert cli.main(["init-config", str(target), "--force"]) == cli.EXIT_OK
