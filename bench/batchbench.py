@@ -1,4 +1,4 @@
-"""Batch stage benchmark: fill a queue (untimed), then time BatchStage.process_queue.
+"""Batch stage benchmark: fill a queue (untimed), then time BatchStage.run_batches.
 
 The store's claim_batch and finish_batch are wrapped (on the instance, in the benchmark
 only) to split the time into claim SQL, Python processing and finish SQL.
@@ -26,14 +26,14 @@ CONFIG_PATH = ROOT / "config" / "gateway.yaml"
 
 def default_policy() -> SamplingPolicy:
     """The sampling rules of config/gateway.yaml (environment ignored)."""
-    return SamplingPolicy.from_config(load_config(CONFIG_PATH, env={}).processor.sampling)
+    return SamplingPolicy.from_config(load_config(CONFIG_PATH, env={}).batch.sampling)
 
 
 def default_settings() -> BatchSettings:
     config = load_config(CONFIG_PATH, env={})
     return BatchSettings(
-        max_batch_records=config.processor.max_batch_records,
-        dedupe_keys=config.processor.dedupe.keys,
+        max_batch_records=config.batch.max_batch_records,
+        dedupe_keys=config.batch.dedupe.keys,
     )
 
 
@@ -122,7 +122,7 @@ def run_batch(url: str, rows: int, flood: bool = False) -> BatchResult:
         timing = instrument(store)
         freeze_long_lived()  # as Gateway.start() does
         began = time.perf_counter()
-        report = stage.process_queue(SystemClock().now_ns())
+        report = stage.run_batches(SystemClock().now_ns())
         seconds = time.perf_counter() - began
         if report.claimed != rows or store.queue_depth() != 0:
             raise RuntimeError(f"processed {report.claimed} of {rows} rows")
@@ -155,7 +155,7 @@ def _drain_in_process(url: str, go: Any, results: Any) -> None:
     stage = BatchStage(store, default_policy(), default_settings())
     freeze_long_lived()
     go.wait()
-    report = stage.process_queue(SystemClock().now_ns())
+    report = stage.run_batches(SystemClock().now_ns())
     results.put(report.claimed)
     store.dispose()
 

@@ -118,7 +118,7 @@ def run_cost(seed: int = 2026, seconds: int = SECONDS, rate: int = RATE) -> Cost
     try:
         for _ in range(seconds // INTERVAL_S):
             store.enqueue(_interval_rows(rng, origins, rate * INTERVAL_S, now, truth))
-            entries += stage.process_queue(now).entries
+            entries += stage.run_batches(now).entries
             sent.take(store)
             now += INTERVAL_S * 10**9
     finally:

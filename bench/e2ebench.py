@@ -1,6 +1,6 @@
 """End to end: from a record's acknowledgement to its arrival on the live pages, under load.
 
-A real gateway (receiver and viewer, batch stage every `interval` in its processing child,
+A real gateway (receiver and viewer, batch stage every `interval` in its batch child,
 as `logsieve run` runs) on a SQLite file takes a paced
 template flood (what logsieve is for) of 512-record requests at `rate` records/s from client
 processes, while `pages`
@@ -28,7 +28,7 @@ from bench.viewerbench import StreamFollower
 from bench.workload import FloodWorkload
 from gateway.config.settings import parse_config
 from gateway.runtime.app import Gateway
-from gateway.runtime.supervisor import ProcessingChild, parent_config
+from gateway.runtime.supervisor import BatchChild, parent_config
 
 PROBE_EVERY_S = 0.1
 RECORDS_PER_CALL = 512
@@ -76,17 +76,17 @@ def _probe(body: str) -> ExportLogsServiceRequest:
 def _gateway(folder: Path, interval_s: float) -> Gateway:
     """As `logsieve run` runs it: processing in a child process (gateway/runtime/supervisor.py)."""
     tree = {
-        "components": ["ingest", "processing", "viewer"],
+        "components": ["ingest", "batch", "viewer"],
         "receivers": {"otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"enabled": False}}},
         "storage": {"url": f"sqlite:///{folder / 'e2e.db'}"},
-        "processor": {"interval": f"{interval_s}s"},
+        "batch": {"interval": f"{interval_s}s"},
         "viewer": {"endpoint": "127.0.0.1:0", "max_connections": 100},
         "telemetry": {"metrics": {"enabled": False}},
     }
     path = folder / "e2e.yaml"
     path.write_text(yaml.safe_dump(tree))
     config = parse_config(tree, env={})
-    return Gateway(parent_config(config), processing_child=ProcessingChild(str(path)))
+    return Gateway(parent_config(config), batch_child=BatchChild(str(path)))
 
 
 def run_e2e(

@@ -36,7 +36,7 @@ def run_drain(url: str, rows: int) -> DrainResult:
     store = fresh_store(url)
     try:
         fill(store, rows)
-        BatchStage(store, SamplingPolicy(), default_settings()).process_queue(time.time_ns())
+        BatchStage(store, SamplingPolicy(), default_settings()).run_batches(time.time_ns())
         backlog = store.outbox_depth()
         with FakeLogflare() as logflare:
             config = LogflareConfig.model_validate(

@@ -64,7 +64,7 @@ def _config(folder: Path, url: str, processes: int) -> Path:
         f"receivers: {{otlp: {{grpc: {{endpoint: '127.0.0.1:0', processes: {processes}}},"
         " http: {enabled: false}}}\n"
         f"storage: {{url: '{url}'}}\n"
-        "processor: {interval: 1s}\n"
+        "batch: {interval: 1s}\n"
         "viewer: {endpoint: '127.0.0.1:0'}\n"
         "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\n"
     )
@@ -122,11 +122,11 @@ def _sample(
 
 
 def _cpu(gateway: procs.LaunchedGateway) -> tuple[float, float]:
-    """(receiver processes, processing child) CPU seconds so far."""
+    """(receiver processes, batch child) CPU seconds so far."""
     receivers = processing = 0.0
     for pid in gateway.pids():
         spent = procs.cpu_s(pid)
-        if "--processing-child" in procs.cmdline(pid):
+        if "--batch-child" in procs.cmdline(pid):
             processing += spent
         else:
             receivers += spent

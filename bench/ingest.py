@@ -24,22 +24,21 @@ from bench.clients import ClientResult, LoadPlan, LoadRun
 from bench.handwritten import HandWrittenReceiver
 from gateway.clock import SystemClock
 from gateway.config.receivers import GrpcReceiverConfig, HttpReceiverConfig
-from gateway.model import Claim
-from gateway.otlp import QueueRow
+from gateway.model import Claim, IncomingRow
 from gateway.pipeline.batch import BatchSettings, BatchStage
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.receivers.grpc import OtlpGrpcReceiver
 from gateway.receivers.http import OtlpHttpReceiver
 from gateway.runtime.heap import freeze_long_lived
 from gateway.runtime.scheduler import Periodic
-from gateway.runtime.supervisor import ProcessingChild
+from gateway.runtime.supervisor import BatchChild
 from gateway.store import Store
 
 
 class NullStore:
     """Stands in for Store in the receiver: enqueue accepts the rows and drops them."""
 
-    def enqueue(self, rows: list[QueueRow]) -> None:
+    def enqueue(self, rows: list[IncomingRow]) -> None:
         return None
 
     def origin_id(self, origin: bytes) -> int:
@@ -89,13 +88,13 @@ class IngestResult:
 
 
 class _ProcessingProcess:
-    """The processing child `logsieve run` starts by default (gateway/runtime/supervisor.py), on the
+    """The batch child `logsieve run` starts by default (gateway/runtime/supervisor.py), on the
     same database: the second core. Its logs are kept to warnings."""
 
     def __init__(self, url: str, workdir: Path) -> None:
-        config = workdir / "processing.yaml"
-        config.write_text(f"storage: {{url: '{url}'}}\nprocessor: {{interval: 1s}}\n")
-        self.child = ProcessingChild(str(config), log_level="WARNING")
+        config = workdir / "batch.yaml"
+        config.write_text(f"storage: {{url: '{url}'}}\nbatch: {{interval: 1s}}\n")
+        self.child = BatchChild(str(config), log_level="WARNING")
         self.child.start()
 
     def cpu_s(self) -> float:
@@ -106,14 +105,14 @@ class _ProcessingProcess:
 
 
 class _BatchLoop:
-    """process_queue on a Periodic; counts what it claims and its thread's CPU."""
+    """run_batches on a Periodic; counts what it claims and its thread's CPU."""
 
     def __init__(self, store: Store, policy: SamplingPolicy, interval_s: float) -> None:
         self.stage = BatchStage(store, policy, BatchSettings())
         self.claimed = 0
-        self.finished = 0  # rows of finished batches, updated per batch (process_queue loops)
+        self.finished = 0  # rows of finished batches, updated per batch (run_batches loops)
         self.tid = 0
-        self.periodic = Periodic("process_queue", interval_s, self._job, SystemClock())
+        self.periodic = Periodic("run_batches", interval_s, self._job, SystemClock())
         finish_batch = store.finish_batch
 
         def counting_finish(claim: Claim, *args: Any, **kwargs: Any) -> bool:
@@ -125,7 +124,7 @@ class _BatchLoop:
 
     def _job(self, now: int) -> None:
         self.tid = threading.get_native_id()
-        self.claimed += self.stage.process_queue(now).claimed
+        self.claimed += self.stage.run_batches(now).claimed
 
     def cpu_s(self) -> float:
         if not self.tid:
@@ -200,7 +199,7 @@ def _count_commits(store: Store) -> list[int]:
     (h2load cannot see a gRPC error, so this is how its run shows that every OK was one)."""
     committed, enqueue = [0], store.enqueue
 
-    def counting_enqueue(rows: Sequence[QueueRow]) -> None:
+    def counting_enqueue(rows: Sequence[IncomingRow]) -> None:
         enqueue(rows)
         committed[0] += len(rows)  # after the commit returned
 
@@ -291,7 +290,7 @@ def run_ingest(
         )
     elif batch is not None and store is not None:
         batch.periodic.shutdown(timeout=600)
-        batch.claimed += batch.stage.process_queue(SystemClock().now_ns()).claimed
+        batch.claimed += batch.stage.run_batches(SystemClock().now_ns()).claimed
         accepted = clients.total_ok_calls * opts.records_per_call
         ok = batch.claimed == accepted and store.queue_depth() == 0
         result.integrity = (

@@ -1,9 +1,9 @@
 """Peak memory of draining a large backlog, each phase in a FRESH process.
 
     python -m bench.memory fill URL ROWS   -> fills the queue (its memory is not measured)
-    python -m bench.memory drain URL       -> process_queue until empty; prints JSON
+    python -m bench.memory drain URL       -> run_batches until empty; prints JSON
 
-The drain process reports its RSS before process_queue (imports, engine) and its peak
+The drain process reports its RSS before run_batches (imports, engine) and its peak
 (ru_maxrss and VmHWM) after, plus the largest claim it saw.
 """
 
@@ -46,7 +46,7 @@ def _drain(url: str) -> dict[str, Any]:
     freeze_long_lived()  # as Gateway.start() does
     baseline_kib = status_kib("VmRSS")
     began = time.perf_counter()
-    report = stage.process_queue(SystemClock().now_ns())
+    report = stage.run_batches(SystemClock().now_ns())
     seconds = time.perf_counter() - began
     left = store.queue_depth()
     store.dispose()
@@ -119,7 +119,7 @@ class GatewayMemoryResult:
     rows: int
     drain_s: float  # from the gateway's start to an empty queue
     parent_mib: float  # peak RSS of the receivers
-    child_mib: float  # peak RSS of the processing child
+    child_mib: float  # peak RSS of the batch child
     viewer_mib: float  # peak RSS of the viewer child
 
     @property
@@ -140,7 +140,7 @@ def run_gateway_memory(folder: Path, rows: int) -> GatewayMemoryResult:
     config.write_text(
         "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}}\n"
         f"storage: {{url: '{url}'}}\nviewer: {{endpoint: '127.0.0.1:0'}}\n"
-        "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\nprocessor: {interval: 1s}\n"
+        "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\nbatch: {interval: 1s}\n"
     )
     store, began = Store(url), time.monotonic()
     gateway = LaunchedGateway(config)
@@ -155,7 +155,7 @@ def run_gateway_memory(folder: Path, rows: int) -> GatewayMemoryResult:
     return GatewayMemoryResult(rows, drain_s, *(peaks[role] / 1024 for role in ROLES))
 
 
-ROLES = ("", "--processing-child", "--viewer-child")  # the parent, then its children
+ROLES = ("", "--batch-child", "--viewer-child")  # the parent, then its children
 
 
 def _peaks_by_role(gateway: LaunchedGateway) -> dict[str, int]:

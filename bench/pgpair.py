@@ -45,7 +45,7 @@ def _gateway(url: str, folder: Path, index: int) -> LaunchedGateway:
         "components: [ingest, processing]\n"
         "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {enabled: false}}}\n"
         f"storage: {{url: '{url}'}}\n"
-        "processor: {interval: 1s}\n"
+        "batch: {interval: 1s}\n"
         "telemetry: {metrics: {enabled: false}}\n"
     )
     return LaunchedGateway(config)

@@ -38,7 +38,7 @@ class LaunchedGateway:
         threading.Thread(target=self.process.stderr.read, daemon=True).start()
 
     def pids(self) -> list[int]:
-        """The gateway's process and those it started (its processing child)."""
+        """The gateway's process and those it started (its batch child)."""
         return [self.process.pid, *children(self.process.pid)]
 
     def stop(self) -> None:

@@ -86,7 +86,7 @@ def _classify(stack: str) -> tuple[str, str]:
     if "OtlpGrpcReceiver.export" in funcs:
         group = "receiver (export handler)"
     elif any(f.startswith("BatchStage.") for f in funcs):
-        group = "batch stage (process_queue thread)"
+        group = "batch stage (run_batches thread)"
     elif any("grpc" in f[1] for f in frames):
         group = "gRPC server machinery (Python side, outside export)"
     else:

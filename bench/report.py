@@ -85,12 +85,12 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
     if "ingest-gateway" in results:
         name = (
             "1. Ingest, durable, a real `logsieve run` (SQLite file; receivers, viewer and"
-            " /metrics in the parent; batch stage every 1 s in the processing child)"
+            " /metrics in the parent; batch stage every 1 s in the batch child)"
         )
         rows.append(_failed(name, durable) or _durable_row(name, durable))
     if "ingest-durable" in results:
         name = (
-            "1a. The same receiver and processing child, the receiver in the bench process"
+            "1a. The same receiver and batch child, the receiver in the bench process"
             " (no viewer, /metrics or admission beside it): the base of rows 1b-1d, 2b, 5a"
         )
         rows.append(_failed(name, embedded) or _variant_row(name, embedded, durable, "row 1"))
@@ -127,11 +127,11 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         paused = results["ingest-paused"]
         rows.append(_failed(name, paused) or _paused_row(name, paused, embedded))
     if "batch" in results:
-        name = f"3. Batch stage process_queue (SQLite, {sizes.batch_rows:,} rows)"
+        name = f"3. Batch stage run_batches (SQLite, {sizes.batch_rows:,} rows)"
         batch = results["batch"]
         rows.append(_failed(name, batch) or _batch_row(name, batch, durable, "durable ingest"))
     if "batch-flood" in results:
-        name = f"3b. Batch stage process_queue, template flood (SQLite, {sizes.batch_rows:,} rows)"
+        name = f"3b. Batch stage run_batches, template flood (SQLite, {sizes.batch_rows:,} rows)"
         flood = results["batch-flood"]
         rows.append(_failed(name, flood) or _batch_row(name, flood, durable, "durable ingest"))
     if "export-drain" in results:
@@ -173,7 +173,7 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = "5a. Ingest, durable (PostgreSQL; batch stage every 1 s)"
         rows.append(_failed(name, pg_ingest) or _variant_row(name, pg_ingest, embedded))
     if "pg-batch" in results:
-        name = f"5b. Batch stage process_queue (PostgreSQL, {sizes.batch_rows:,} rows)"
+        name = f"5b. Batch stage run_batches (PostgreSQL, {sizes.batch_rows:,} rows)"
         pg_batch = results["pg-batch"]
         rows.append(_failed(name, pg_batch) or _batch_row(name, pg_batch, pg_ingest, "PG ingest"))
     if "pg-batch-2" in results:
@@ -195,7 +195,7 @@ def _gateway_memory_row(name: str, m: GatewayMemoryResult) -> Row:
     total_mb = m.total_mib * 1.048576
     result = (
         f"{m.total_mib:,.0f} MiB ({total_mb:,.0f} MB): receivers {m.parent_mib:,.0f} MiB"
-        f" + processing child {m.child_mib:,.0f} MiB + viewer child {m.viewer_mib:,.0f} MiB"
+        f" + batch child {m.child_mib:,.0f} MiB + viewer child {m.viewer_mib:,.0f} MiB"
     )
     compared = f"target < {GATEWAY_RSS_TARGET_MB} MB"
     details = (
@@ -328,7 +328,7 @@ def _memory_row(name: str, m: MemoryResult) -> Row:
         f"({m.rows / m.drain_s:,.0f} records/s)"
     )
     compared = (
-        f"RSS before process_queue {m.baseline_mib:,.0f} MiB "
+        f"RSS before run_batches {m.baseline_mib:,.0f} MiB "
         f"(+{m.peak_mib - m.baseline_mib:,.0f} MiB); "
         f"a claim loads ≤ max_batch_records = {m.max_batch_records:,}"
     )
@@ -412,7 +412,7 @@ def _parallel_row(name: str, p: ParallelBatchResult, single: Any) -> Row:
         compared = f"{p.records_per_s / single.records_per_s:.2f}x one processing process"
     split = " + ".join(f"{n:,}" for n in p.claimed_by)
     details = (
-        f"{len(p.claimed_by)} processes, each BatchStage.process_queue on the same queue; "
+        f"{len(p.claimed_by)} processes, each BatchStage.run_batches on the same queue; "
         f"records each processed: {split} = {sum(p.claimed_by):,}, each once; "
         "the database runs on the same 2 cores"
     )
@@ -448,6 +448,6 @@ def _e2e_row(name: str, e: EndToEndResult) -> Row:
     details = (
         f"{e.achieved_rate:,.0f} records/s achieved (paced at {e.rate:,}); {e.pages} pages "
         f"(websocket followers); {e.probes} probes, {e.seen} (probe, page) arrivals; "
-        f"batch stage every {e.interval_s:.0f} s in the processing child"
+        f"batch stage every {e.interval_s:.0f} s in the batch child"
     )
     return Row(name, result, compared, verdict, details)

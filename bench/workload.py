@@ -17,7 +17,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from gateway.otlp import QueueRow, rows_from_request
+from gateway.model import IncomingRow
+from gateway.otlp import rows_from_request
 
 SERVICES = ("checkout", "payments", "cart", "auth", "search", "inventory", "shipping", "email")
 SCOPES = ("app.http", "app.db")
@@ -159,11 +160,11 @@ class Workload:
         origin_ids: Callable[[list[bytes]], list[int]],
         chunk: int = 4096,
         received_at: int = 0,
-    ) -> Iterator[list[QueueRow]]:
+    ) -> Iterator[list[IncomingRow]]:
         """Queue rows as the receiver makes them, `chunk` rows at a time, `total` in all."""
         left = total
         while left > 0:
-            rows: list[QueueRow] = []
+            rows: list[IncomingRow] = []
             while len(rows) < min(chunk, left):
                 rows.extend(
                     rows_from_request(self.request(512), received_at or self._time, origin_ids).rows

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# What a receiver enqueues for one LogRecord (a log_queue row without its id):
+#   (received_at, severity_number, seen_at, body, record without its body, origin id)
+IncomingRow = tuple[int, int, int, str, bytes, int]
 # What the batch stage reads of a log_queue row. A plain tuple, because a claim holds tens of
 # thousands and dedupe unpacks them in its loop:
 #   (id, seen_at unix ns, severity_number, body, origin id)
 # The record's other fields stay in the database until an entry is kept.
-QueuedRow = tuple[int, int, int, str, int]
+ClaimedRow = tuple[int, int, int, str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +20,7 @@ class Claim:
     """Rows claimed by one batch: only the holder of `token` may finish or release them."""
 
     token: int
-    rows: list[QueuedRow]
+    rows: list[ClaimedRow]
     origins: dict[int, bytes] = field(default_factory=dict)  # origin id -> origin bytes
 
     @property

@@ -17,16 +17,14 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeL
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from gateway import severity
+from gateway.model import IncomingRow
 
-MAX_SEVERITY = 24
 MAX_FUTURE_NS = 3600 * 1_000_000_000  # Logflare drops events more than an hour ahead of it
 SERVICE_NAME = "service.name"
-# (received_at, severity_number, seen_at, body, record without its body, origin id)
-QueueRow = tuple[int, int, int, str, bytes, int]
 
 
 class Converted(NamedTuple):
-    rows: list[QueueRow]
+    rows: list[IncomingRow]
     rejected: int  # records over max_record_bytes, left out (reported as partial success)
 
 
@@ -59,9 +57,9 @@ def rows_from_request(
     return Converted(kept, len(rows) - len(kept))
 
 
-def _row(record: LogRecord, received_at: int, origin: int) -> QueueRow:
+def _row(record: LogRecord, received_at: int, origin: int) -> IncomingRow:
     number: int = record.severity_number
-    if not 0 < number <= MAX_SEVERITY:
+    if not severity.is_number(number):
         number = severity.effective_number(number, record.severity_text)
     seen_at = record.time_unix_nano or record.observed_time_unix_nano or received_at
     if seen_at > received_at + MAX_FUTURE_NS:  # a bad clock, or year 2262: Logflare would drop it

@@ -20,11 +20,19 @@ _TEXT_ALIASES = {
 }
 # First number of each band, used when only a name is known.
 BAND_FIRST_NUMBER = {name: 1 + 4 * i for i, name in enumerate(BANDS)}
+MAX_NUMBER = 24
+# The first number of the ERROR band: drop policies spare ERROR and above.
+ERROR_NUMBER = BAND_FIRST_NUMBER["ERROR"]
+
+
+def is_number(number: int) -> bool:
+    """Whether `number` is a valid severity_number (1-24; 0 is UNSPECIFIED)."""
+    return 1 <= number <= MAX_NUMBER
 
 
 def band(number: int, text: str) -> str:
     """The band of a record: from its number when 1-24, else from its text, else UNSPECIFIED."""
-    if 1 <= number <= 24:
+    if is_number(number):
         return BANDS[(number - 1) // 4]
     return band_from_text(text)
 
@@ -40,6 +48,6 @@ def band_from_text(text: str) -> str:
 
 def effective_number(number: int, text: str) -> int:
     """A severity number for a record: its own when valid, else its text's band's first."""
-    if 1 <= number <= 24:
+    if is_number(number):
         return number
     return BAND_FIRST_NUMBER.get(band_from_text(text), 0)

@@ -9,7 +9,7 @@ from typing import Any
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from gateway.model import Entry, QueuedRow
+from gateway.model import ClaimedRow, Entry
 from gateway.otlp import Origin, rows_from_request
 
 T0 = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z in unix ns
@@ -70,7 +70,9 @@ def _origin_ids(origins: list[bytes]) -> list[int]:
     return [_ORIGIN_IDS.setdefault(origin, len(_ORIGIN_IDS) + 1) for origin in origins]
 
 
-def queued(records: Sequence[Rec], service: str = "checkout", first_id: int = 1) -> list[QueuedRow]:
+def queued(
+    records: Sequence[Rec], service: str = "checkout", first_id: int = 1
+) -> list[ClaimedRow]:
     """Rows as the batch stage reads them from the queue, without a database."""
     rows = []
     for i, (_, number, seen_at, body, record, origin_id) in enumerate(

@@ -103,7 +103,7 @@ class GatewayProcess:
         return self._telemetry
 
     def children(self) -> list[int]:
-        """Pids of the processes this gateway started (its processing child)."""
+        """Pids of the processes this gateway started (its batch child)."""
         return [pid for pid in _all_pids() if _parent_of(pid) == self.process.pid]
 
     def kill9(self) -> None:
@@ -246,7 +246,7 @@ def gateway_config(
         "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}}\n"
         f"storage: {{url: '{storage_url}'}}\n"
         f"queue: {queue}\n"
-        f"processor: {{interval: {interval}, lease: 2s, max_batch_records: 2000,"
+        f"batch: {{interval: {interval}, lease: 2s, max_batch_records: 2000,"
         " sampling: {default_keep: 1.0}}\n"
         f"exporters: {{logflare: {{endpoint: '{logflare.url}', source: '{logflare.source_id}',"
         f" api_key: '{logflare.api_key}', timeout: 1s, retry_initial: 100ms,"

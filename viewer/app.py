@@ -17,6 +17,7 @@ from gateway import severity
 from gateway.clock import Clock
 from gateway.errors import StorageError
 from gateway.store import Store
+from gateway.text import human_duration
 from viewer import auth, stream
 from viewer.auth import ViewerAuth, same_origin
 from viewer.feed import LiveFeed
@@ -138,16 +139,3 @@ def _reject_cross_origin_stream() -> None:
     if origin is not None and not same_origin(origin, request.host):
         log.warning("refused a live stream from origin %r (host %r)", origin, request.host)
         abort(403)
-
-
-def human_duration(seconds: int) -> str:
-    """60 -> "1 minute", 3600 -> "60 minutes", 7200 -> "2 hours" (the page's wording)."""
-
-    def plural(n: int, unit: str) -> str:
-        return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
-
-    if seconds % 3600 == 0 and seconds > 3600:
-        return plural(seconds // 3600, "hour")
-    if seconds % 60 == 0 and seconds > 0:
-        return plural(seconds // 60, "minute")
-    return plural(seconds, "second")

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from gateway import redact, severity
-from gateway.cli.tail import safe
 from gateway.clock import NS_PER_SECOND
 from gateway.config.settings import Config, SamplingRule, StorageConfig
 from gateway.errors import StorageError
@@ -25,6 +24,7 @@ from gateway.export.logflare import LEVELS
 from gateway.model import Entry, ExportHealth
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.store import DeadLetter, OutboxSummary, QueueSummary, Store
+from gateway.text import human_duration, printable
 
 NS = NS_PER_SECOND
 CHUNK = 500  # dead letters per transaction: far below every driver's bound-parameter limit
@@ -42,7 +42,7 @@ _LEVEL_NUMBERS = {
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    rule_index: int | None  # into processor.sampling.rules; None: default_keep
+    rule_index: int | None  # into batch.sampling.rules; None: default_keep
     rule: str
     keep: float
     severity: str  # the band the record was taken to be
@@ -65,14 +65,14 @@ def parse_band(text: str | None) -> str | None:
 
 def explain(config: Config, band: str, service: str, body: str) -> Explanation:
     """Which rule the policy applies to such a record: the policy's own matching decides."""
-    policy = SamplingPolicy.from_config(config.processor.sampling)
+    policy = SamplingPolicy.from_config(config.batch.sampling)
     entry = Entry(body, severity.BAND_FIRST_NUMBER.get(band, 0), band, service, 1, 0, 0)
     index = next((i for i, rule in enumerate(policy.rules) if rule.matches(entry)), None)
-    rules = config.processor.sampling.rules
+    rules = config.batch.sampling.rules
     described = describe_rule(rules[index]) if index is not None else "no rule: default_keep"
     if index is None and band == severity.UNSPECIFIED and rules:
         described += " (a record without severity never meets a rule)"
-    key = _dedupe_key(config.processor.dedupe.keys, band, service, body)
+    key = _dedupe_key(config.batch.dedupe.keys, band, service, body)
     return Explanation(index, described, policy.keep_rate(entry), band, key)
 
 
@@ -90,21 +90,19 @@ def _dedupe_key(keys: Sequence[str], band: str, service: str, body: str) -> dict
 
 
 def explanation_lines(found: Explanation) -> list[str]:
-    where = (
-        f"processor.sampling.rules[{found.rule_index}]: " if found.rule_index is not None else ""
-    )
+    where = f"batch.sampling.rules[{found.rule_index}]: " if found.rule_index is not None else ""
     rate = found.sample_rate
     key = " ".join(f"{name}={json.dumps(value)}" for name, value in found.dedupe_key.items())
     return aligned(
         [
             ("severity", found.severity),
-            ("rule", safe(where + found.rule)),
+            ("rule", printable(where + found.rule)),
             ("keep", f"{found.keep:g} ({found.keep:.0%} of entries)"),
             (
                 "sample rate",
                 f"{rate:g} (a kept entry stands for {rate:g})" if rate else "never kept",
             ),
-            ("dedupe key", safe(key)),
+            ("dedupe key", printable(key)),
         ]
     )
 
@@ -168,14 +166,16 @@ def status_lines(status: Status) -> list[str]:
         ("last export success", _since(status.now, export.last_success, "never")),
         ("last export error", _last_error(status.now, export)),
         ("recent entries", f"{status.recent_entries} (live view, unexpired)"),
-        ("counters", " ".join(f"{safe(k)}={v}" for k, v in status.counters.items()) or "none"),
+        ("counters", " ".join(f"{printable(k)}={v}" for k, v in status.counters.items()) or "none"),
     ]
     return aligned(rows)
 
 
 def _last_error(now: int, export: ExportHealth) -> str:
     when = _since(now, export.last_error, "never")
-    return f"{when}: {safe(redact.text(export.last_error_text))}" if export.last_error else when
+    return (
+        f"{when}: {printable(redact.text(export.last_error_text))}" if export.last_error else when
+    )
 
 
 def status_json(status: Status) -> dict[str, Any]:
@@ -303,7 +303,7 @@ def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
 
 
 def _line(text: str, limit: int) -> str:
-    flat = safe(text)  # escapes newlines too: one letter, one line
+    flat = printable(text)  # escapes newlines too: one letter, one line
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -314,15 +314,6 @@ def aligned(rows: Sequence[tuple[str, str]]) -> list[str]:
     """`key: value` lines with the values in one column."""
     width = max((len(key) for key, _ in rows), default=0) + 2
     return [f"{key + ':':<{width}}{value}" for key, value in rows]
-
-
-def human_age(ns: int) -> str:
-    """A duration as people read it: 45 s, 3 min, 5 h, 2 d (whole units, rounded down)."""
-    seconds = max(0, ns) // NS
-    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
-        if seconds >= 2 * size:  # "90 s" says more than "1 min"
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
 
 
 def counted(count: int, noun: str) -> str:
@@ -340,4 +331,4 @@ def _since(now: int, then: int, otherwise: str) -> str:
     if not then:
         return otherwise
     stamp = datetime.fromtimestamp(then / NS, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return f"{human_age(now - then)} ago ({stamp})"
+    return f"{human_duration((now - then) // NS, short=True)} ago ({stamp})"

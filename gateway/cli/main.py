@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         help="overrides telemetry.logs.level",
     )
     # Internal: how `run` starts its children (gateway/runtime/supervisor.py).
-    run.add_argument(supervisor.CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
+    run.add_argument(supervisor.BATCH_CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
     run.add_argument(supervisor.INGEST_CHILD_FLAG, type=int, metavar="PORT", help=argparse.SUPPRESS)
     run.add_argument(supervisor.VIEWER_CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(command=_run)
@@ -146,14 +146,19 @@ def _tail(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load(path: str) -> Config | None:
+def _load(path: str, warn: bool = True) -> Config | None:
+    """The config at `path`, or None after listing its problems; `warn`: also say which old
+    names it uses (a child process's parent has said so already)."""
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         print(f"{path}: {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return None
+    for note in config.deprecations if warn else ():
+        print(f"{path}: warning: {note}", file=sys.stderr)
+    return config
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -289,7 +294,8 @@ def _dead_letter_change(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    child = args.batch_child or args.viewer_child or args.ingest_child is not None
+    config = _load(args.config, warn=not child)
     if config is None:
         return EXIT_BAD_CONFIG
     settings = config.telemetry.logs
@@ -298,9 +304,9 @@ def _run(args: argparse.Namespace) -> int:
     # code: SIGBUS from SQLite's memory-mapped -shm file made immutable or truncated, SIGSEGV.
     _name_fatal_signals()
     limits.raise_open_file_limit()  # before any child starts: they inherit it
-    if args.processing_child:
+    if args.batch_child:
         supervisor.die_with_parent()
-        return _serve(supervisor.child_config(config), quiet=True)
+        return _serve(supervisor.batch_child_config(config), quiet=True)
     if args.ingest_child is not None:
         supervisor.die_with_parent()
         return _serve(supervisor.ingest_child_config(config, args.ingest_child), quiet=True)
@@ -308,13 +314,16 @@ def _run(args: argparse.Namespace) -> int:
         supervisor.die_with_parent()
         supervisor.yield_cpu_to_receivers()
         return _serve(supervisor.viewer_child_config(config), quiet=True)
-    processing, more_receivers = supervisor.wants_child(config), supervisor.ingest_children(config)
+    processing, more_receivers = (
+        supervisor.wants_batch_child(config),
+        supervisor.ingest_children(config),
+    )
     viewer = supervisor.wants_viewer_child(config)
     if not processing and not more_receivers and not viewer:
         return _serve(config)
     shared_metrics = supervisor.prepare_shared_metrics()
     try:
-        child = supervisor.ProcessingChild(args.config, args.log_level) if processing else None
+        child = supervisor.BatchChild(args.config, args.log_level) if processing else None
         receivers = [
             supervisor.IngestChild(args.config, args.log_level) for _ in range(more_receivers)
         ]
@@ -327,7 +336,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _serve(
     config: Config,
-    child: supervisor.ProcessingChild | None = None,
+    child: supervisor.BatchChild | None = None,
     receivers: Sequence[supervisor.IngestChild] = (),
     quiet: bool = False,
     viewer_child: supervisor.ViewerChild | None = None,
@@ -341,7 +350,7 @@ def _serve(
         gateway = Gateway(
             config,
             overrides,
-            processing_child=child,
+            batch_child=child,
             ingest_children=receivers,
             viewer_child=viewer_child,
         )

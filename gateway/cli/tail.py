@@ -9,7 +9,6 @@ A body the stream cut ends with a marker saying how long it is.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,15 +19,10 @@ from google.protobuf import json_format
 from logsieve.v1 import entry_pb2, stream_pb2
 
 from gateway import severity
+from gateway.text import printable
 
 COLOURS = {"TRACE": "2", "DEBUG": "2", "INFO": "34", "WARN": "33", "ERROR": "31", "FATAL": "41;97"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_BACKOFF_S = 10.0
-
-
-def safe(text: str) -> str:
-    """Text with every control character shown as an escape, so it cannot drive the terminal."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +51,7 @@ def render(entry: entry_pb2.Entry, colour: bool) -> str:
     if colour:
         level = f"\x1b[{COLOURS.get(entry.severity, '0')}m{level}\x1b[0m"
     count = f"(x{entry.count}) " if entry.count > 1 else ""
-    line = f"{seen} {level} {safe(entry.service) or '-'} {count}{safe(entry.body)}"
+    line = f"{seen} {level} {printable(entry.service) or '-'} {count}{printable(entry.body)}"
     return line + shortened_marker(entry)
 
 
@@ -102,7 +96,7 @@ def follow(
                 message = json_format.Parse(socket.recv(), stream_pb2.StreamMessage())
                 cursor = max(cursor, message.cursor)
                 if message.HasField("notice") and notices is not None:
-                    print(f"-- {safe(message.notice.text)}", file=notices, flush=True)
+                    print(f"-- {printable(message.notice.text)}", file=notices, flush=True)
                 for entry in message.entries.entries if message.HasField("entries") else ():
                     if keep.keeps(entry) and (max_entries is None or printed < max_entries):
                         print(render(entry, colour), file=out, flush=True)

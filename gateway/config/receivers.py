@@ -8,6 +8,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from gateway.config.types import Duration, Endpoint, Model, refuse_control_characters
 
+MIB = 1024 * 1024  # the unit of the *_mib settings
+
 MIN_TOKEN_CHARS = 16  # shorter tokens fall to guessing
 MAX_TOKEN_FILE_BYTES = 64 * 1024
 

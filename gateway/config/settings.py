@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -26,6 +27,9 @@ from gateway.config.receivers import MIN_TOKEN_CHARS, ReceiversConfig
 from gateway.config.types import Duration, Endpoint, Model, refuse_control_characters
 from gateway.errors import ConfigError
 
+# Names changed since they were released: the old ones still load, with a warning each.
+RENAMED_SECTIONS = {"processor": "batch"}
+RENAMED_COMPONENTS = {"processing": "batch"}
 _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -96,7 +100,7 @@ class SamplingConfig(Model):
     seed: int = 0
 
 
-class ProcessorConfig(Model):
+class BatchConfig(Model):
     interval: Duration = 10.0
     max_batch_records: int = Field(default=50_000, ge=1, le=1_000_000)
     # How long a claimed batch stays with its stage (on the database's clock) before another
@@ -234,27 +238,33 @@ class TelemetryConfig(Model):
     logs: GatewayLogsConfig = GatewayLogsConfig()
 
 
-Component = Literal["ingest", "processing", "viewer"]
+Component = Literal["ingest", "batch", "viewer"]
 
 
 class Config(Model):
     # Which parts this process runs: all three on a laptop; split them to scale each part
     # (several ingest processes, one processing, one viewer, on one PostgreSQL).
-    components: tuple[Component, ...] = ("ingest", "processing", "viewer")
+    components: tuple[Component, ...] = ("ingest", "batch", "viewer")
     receivers: ReceiversConfig = ReceiversConfig()
     storage: StorageConfig = StorageConfig()
     queue: QueueConfig = QueueConfig()
-    processor: ProcessorConfig = ProcessorConfig()
+    batch: BatchConfig = BatchConfig()
     exporters: ExportersConfig = ExportersConfig()
     recent: RecentConfig = RecentConfig()
     viewer: ViewerConfig = ViewerConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
+    # What the file said in names that have changed, as warnings (not a key of the file).
+    _deprecations: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def deprecations(self) -> tuple[str, ...]:
+        return self._deprecations
 
     @field_validator("components")
     @classmethod
     def _some_components(cls, components: tuple[str, ...]) -> tuple[str, ...]:
         if not components or len(set(components)) != len(components):
-            raise ValueError("list at least one of ingest, processing, viewer, each once")
+            raise ValueError("list at least one of ingest, batch, viewer, each once")
         return components
 
 
@@ -269,9 +279,11 @@ def expand_env(node: Any, env: Mapping[str, str]) -> Any:
     return node
 
 
-def _describe(error: Any) -> str:
+def _describe(error: Any, written_as: Mapping[str, str]) -> str:
+    """One problem as `key.path: message`, the path in the names the file used."""
     path = ""
-    for part in error["loc"]:
+    for depth, part in enumerate(error["loc"]):
+        part = written_as.get(part, part) if depth == 0 else part
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     path = path.lstrip(".") or "(top level)"
     if error["type"] == "extra_forbidden":
@@ -285,10 +297,33 @@ def parse_config(data: Any, env: Mapping[str, str] | None = None) -> Config:
     tree = expand_env(data if data is not None else {}, os.environ if env is None else env)
     if not isinstance(tree, dict):
         raise ConfigError(["(top level): the config must be a mapping of sections"])
+    written_as = {new: old for old, new in RENAMED_SECTIONS.items() if old in tree}
+    tree, deprecations = _renamed(tree)
     try:
-        return Config.model_validate(tree)
+        config = Config.model_validate(tree)
     except ValidationError as exc:
-        raise ConfigError([_describe(e) for e in exc.errors()]) from None
+        raise ConfigError([_describe(e, written_as) for e in exc.errors()]) from None
+    config._deprecations = tuple(deprecations)
+    return config
+
+
+def _renamed(tree: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The tree in today's names, and a warning for each old name it used."""
+    tree, notes = dict(tree), []
+    for old, new in RENAMED_SECTIONS.items():
+        if old not in tree:
+            continue
+        if new in tree:
+            raise ConfigError([f"{old}: renamed to {new}; give only {new}"])
+        tree[new] = tree.pop(old)
+        notes.append(f"{old}: renamed to {new} (the old name still loads; rename it)")
+    components = tree.get("components")
+    if isinstance(components, list) and set(components) & set(RENAMED_COMPONENTS):
+        for old in sorted(set(components) & set(RENAMED_COMPONENTS)):
+            new = RENAMED_COMPONENTS[old]
+            notes.append(f"components: {old} is now {new} (the old name still loads; rename it)")
+        tree["components"] = [RENAMED_COMPONENTS.get(c, c) for c in components]
+    return tree, notes
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:

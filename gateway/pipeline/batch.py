@@ -1,4 +1,4 @@
-"""The batch stage (`process_queue`): claim -> dedupe -> sample -> recent + outbox, atomically.
+"""The batch stage: claim -> dedupe -> sample -> recent + outbox, atomically.
 
 `run_once(now)` drives one batch and returns a report. Its results (recent entries and
 Logflare events in the outbox) are written in the same transaction that deletes the claimed
@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from gateway import severity
 from gateway.clock import NS_PER_SECOND
 from gateway.errors import StorageError
 from gateway.export.logflare import logflare_event
-from gateway.model import Claim, Entry, QueuedRow
+from gateway.model import Claim, ClaimedRow, Entry
 from gateway.otlp import Origin
 from gateway.pipeline.dedupe import OriginCache, add_details, dedupe
 from gateway.pipeline.sampling import SamplingPolicy, sample
@@ -28,7 +29,6 @@ from gateway.store import Store
 from gateway.telemetry.metrics import Metrics
 
 log = logging.getLogger("logsieve.batch")
-ERROR = 17  # the first severity_number of the ERROR band: never dropped
 NS = NS_PER_SECOND
 
 
@@ -108,7 +108,7 @@ class BatchStage:
             self._store.release(claim)
 
     def _process(
-        self, rows: list[QueuedRow], origins: dict[int, Origin], batch_key: int, now: int
+        self, rows: list[ClaimedRow], origins: dict[int, Origin], batch_key: int, now: int
     ) -> tuple[BatchReport, list[tuple[Entry, int]], list[tuple[str, int]]]:
         entries = dedupe(rows, origins, self._settings.dedupe_keys)
         sampled = sample(entries, self._policy, batch_key)
@@ -135,7 +135,7 @@ class BatchStage:
         excess -= self._settings.max_outbox_events
         if excess <= 0:
             return True
-        dropped = self._store.drop_outbox_lowest_severity(excess, ERROR)
+        dropped = self._store.drop_outbox_lowest_severity(excess, severity.ERROR_NUMBER)
         if dropped:
             log.warning("outbox full: dropped %d oldest events below ERROR", sum(dropped.values()))
         if sum(dropped.values()) >= excess:
@@ -143,7 +143,7 @@ class BatchStage:
         log.warning("outbox full of ERROR and above: processing paused until Logflare takes some")
         return False
 
-    def process_queue(self, now: int, keep_going: Callable[[], bool] = lambda: True) -> BatchReport:
+    def run_batches(self, now: int, keep_going: Callable[[], bool] = lambda: True) -> BatchReport:
         """Run batches until no claimable row is left or keep_going() says stop (shutdown)."""
         total = BatchReport()
         while True:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from gateway import severity
-from gateway.model import Entry, QueuedRow
+from gateway.model import ClaimedRow, Entry
 from gateway.otlp import Origin, nest_attributes
 
 DEFAULT_KEYS = ("body", "severity")
@@ -30,7 +30,7 @@ class OriginCache:
 
 
 def dedupe(
-    rows: Iterable[QueuedRow], origins: Mapping[int, Origin], keys: Sequence[str] = DEFAULT_KEYS
+    rows: Iterable[ClaimedRow], origins: Mapping[int, Origin], keys: Sequence[str] = DEFAULT_KEYS
 ) -> list[Entry]:
     """Group rows by the configured keys, in order of first appearance.
 

@@ -17,12 +17,12 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from gateway import severity
 from gateway.clock import NS_PER_SECOND, Clock
 from gateway.config.settings import QueueConfig
 from gateway.store import Store
 
 log = logging.getLogger("logsieve.admission")
-ERROR = 17  # the first severity_number of the ERROR band: never dropped
 DROP_HEADROOM = 0.05  # a drop frees this share of max_records, so drops come in few big steps
 MIN_RETRY_S, MAX_RETRY_S, UNKNOWN_DRAIN_RETRY_S = 1.0, 30.0, 5.0
 
@@ -105,7 +105,9 @@ class Admission:
                 return True, 0
             wanted = max(excess, int(self._config.max_records * DROP_HEADROOM))
             low, _ = self._store.queue_extent()
-            dropped = self._store.drop_lowest_severity(wanted, low + self._protect_head, ERROR)
+            dropped = self._store.drop_lowest_severity(
+                wanted, low + self._protect_head, severity.ERROR_NUMBER
+            )
             self.gauge.forget()
         total = sum(dropped.values())
         if total:

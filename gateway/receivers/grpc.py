@@ -28,7 +28,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 
 from gateway.clock import Clock
-from gateway.config.receivers import GrpcReceiverConfig
+from gateway.config.receivers import MIB, GrpcReceiverConfig
 from gateway.receivers import ingest
 from gateway.receivers.admission import Admission
 from gateway.receivers.ingest import BearerCheck, Ingest, Verdict
@@ -38,7 +38,6 @@ from gateway.telemetry.metrics import Metrics
 log = logging.getLogger("logsieve.receiver")
 SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
 EMPTY_RESPONSE = b""  # an ExportLogsServiceResponse with nothing set serializes to no bytes
-MIB = 1024 * 1024
 START_TIMEOUT_S = 30.0
 Context = grpc.aio.ServicerContext[bytes, bytes]
 Item = TypeVar("Item")
@@ -103,7 +102,7 @@ class OtlpGrpcReceiver:
         self._workers = futures.ThreadPoolExecutor(1, thread_name_prefix="otlp-grpc-commit")
         # Calls decoded and waiting for their commit, at most: what they hold in memory.
         self._slots = asyncio.Semaphore(max_workers)
-        self._coalescer = Coalescer(self._loop, self._workers, self._ingest.export_many)
+        self._coalescer = Coalescer(self._loop, self._workers, self._ingest.enqueue_many)
         self._server: grpc.aio.Server | None = None
         self.port = 0
         self._stopped = False

@@ -25,7 +25,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from werkzeug.wrappers import Request, Response
 
 from gateway.clock import Clock
-from gateway.config.receivers import HttpReceiverConfig
+from gateway.config.receivers import MIB, HttpReceiverConfig
 from gateway.http.limits import OTLP_HTTP_SHARE, ServerLimits, connection_cap
 from gateway.http.ratelimit import RateLimiter
 from gateway.http.wsgi_server import WsgiServer
@@ -39,7 +39,6 @@ log = logging.getLogger("logsieve.receiver")
 SETTINGS = "receivers.otlp.http"  # where this receiver's settings live, for messages
 PATH = "/v1/logs"
 PROTOBUF, JSON = "application/x-protobuf", "application/json"
-MIB = 1024 * 1024
 # An ExportLogsServiceResponse with nothing set, in each encoding: most answers are this.
 EMPTY_RESPONSE = {PROTOBUF: b"", JSON: b"{}"}
 ALLOWED_HEADERS = "Content-Type, Content-Encoding, Authorization"
@@ -170,7 +169,7 @@ class OtlpHttpReceiver:
         if kind not in (PROTOBUF, JSON):
             raise Refused(415, f"send {PROTOBUF} or {JSON}, not {kind or 'no content type'}")
         body = _decompressed(request, limit)
-        outcome = self._ingest.export(_decode(kind, body), len(body))
+        outcome = self._ingest.enqueue(_decode(kind, body), len(body))
         return _answer(outcome, kind)
 
     def _admit_origin(self, request: Request, origin: str | None) -> int:

@@ -22,7 +22,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 
 from gateway.clock import Clock
 from gateway.errors import StorageError
-from gateway.otlp import QueueRow, rows_from_request
+from gateway.model import IncomingRow
+from gateway.otlp import rows_from_request
 from gateway.receivers.admission import Admission
 from gateway.store import FailureLog, Store
 from gateway.telemetry.metrics import Metrics
@@ -78,11 +79,11 @@ class Ingest:
             self._received = metrics.received.labels(receiver=name)
             self._accepted = metrics.accepted.labels(receiver=name)
 
-    def export(self, request: ExportLogsServiceRequest, payload_bytes: int) -> IngestOutcome:
+    def enqueue(self, request: ExportLogsServiceRequest, payload_bytes: int) -> IngestOutcome:
         """Admit and commit one request's records; `payload_bytes` is its decoded size."""
-        return self.export_many([(request, payload_bytes)])[0]
+        return self.enqueue_many([(request, payload_bytes)])[0]
 
-    def export_many(
+    def enqueue_many(
         self, requests: Sequence[tuple[ExportLogsServiceRequest, int]]
     ) -> list[IngestOutcome]:
         """Admit and convert each request, then commit all their rows in one transaction.
@@ -143,7 +144,7 @@ class Ingest:
             return _Admitted(records, [], 0, self._unavailable(exc))
         return _Admitted(records, rows, rejected, None)
 
-    def _enqueue(self, rows: list[QueueRow]) -> IngestOutcome | None:
+    def _enqueue(self, rows: list[IncomingRow]) -> IngestOutcome | None:
         """Commit the rows; None on success, else the outcome every request in it gets."""
         try:
             self._store.enqueue(rows)
@@ -176,7 +177,7 @@ class Ingest:
 @dataclass(frozen=True, slots=True)
 class _Admitted:
     records: int
-    rows: list[QueueRow]
+    rows: list[IncomingRow]
     rejected: int  # records left out for their size
     outcome: IngestOutcome | None  # set when the request is refused before the commit
 

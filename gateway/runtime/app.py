@@ -23,7 +23,7 @@ from gateway.receivers.http import OtlpHttpReceiver
 from gateway.runtime.heap import freeze_long_lived
 from gateway.runtime.locking import exclusive_lock
 from gateway.runtime.scheduler import Periodic
-from gateway.runtime.supervisor import IngestChild, ProcessingChild, ViewerChild
+from gateway.runtime.supervisor import BatchChild, IngestChild, ViewerChild
 from gateway.store import Store, sqlite_file
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.server import TelemetryServer
@@ -49,7 +49,7 @@ class Overrides:
     exporter: Exporter | None = None
     viewer_poll_interval: float = 0.25
     run_jobs: bool = True
-    config_warnings: bool = True  # off in a processing child: its parent gave them
+    config_warnings: bool = True  # off in a batch child: its parent gave them
 
 
 class Gateway:
@@ -57,13 +57,13 @@ class Gateway:
         self,
         config: Config,
         overrides: Overrides = Overrides(),
-        processing_child: ProcessingChild | None = None,
+        batch_child: BatchChild | None = None,
         ingest_children: Sequence[IngestChild] = (),
         viewer_child: ViewerChild | None = None,
     ) -> None:
         self.config = config
         self.viewer_child = viewer_child  # the viewer in its own process (run)
-        self.processing_child = processing_child  # processing in its own process (run)
+        self.batch_child = batch_child  # processing in its own process (run)
         self.ingest_children = tuple(ingest_children)  # more gRPC receivers on our port (run)
         self.clock = overrides.clock or SystemClock()
         self.store = Store(
@@ -71,7 +71,7 @@ class Gateway:
             sqlite_synchronous=config.storage.sqlite_synchronous,
             follower=not overrides.config_warnings,  # a child: its parent reports the file
         )
-        self.policy = SamplingPolicy.from_config(config.processor.sampling)
+        self.policy = SamplingPolicy.from_config(config.batch.sampling)
         self.components = frozenset(config.components)
         self.metrics = Metrics()
         self.exporter = overrides.exporter or self._logflare(config, overrides.config_warnings)
@@ -82,7 +82,7 @@ class Gateway:
             self.store,
             config.queue,
             self.clock,
-            protect_head=config.processor.max_batch_records,
+            protect_head=config.batch.max_batch_records,
         )
         self.receiver = OtlpGrpcReceiver(
             self.store,
@@ -142,7 +142,7 @@ class Gateway:
     def _logflare(self, config: Config, warn: bool) -> Exporter | None:
         logflare = config.exporters.logflare
         if not logflare.enabled:
-            processing_here = "processing" in self.components or self.processing_child
+            processing_here = "batch" in self.components or self.batch_child
             if warn and processing_here:
                 log.warning("Logflare exporter is off: no source and api_key configured")
             return None
@@ -150,10 +150,10 @@ class Gateway:
 
     def _batch_settings(self, config: Config) -> BatchSettings:
         return BatchSettings(
-            max_batch_records=config.processor.max_batch_records,
-            dedupe_keys=config.processor.dedupe.keys,
+            max_batch_records=config.batch.max_batch_records,
+            dedupe_keys=config.batch.dedupe.keys,
             ttl_ns=int(config.recent.ttl * NS),
-            lease_ns=int(config.processor.lease * NS),
+            lease_ns=int(config.batch.lease * NS),
             export=self.exporter is not None,
             max_outbox_events=config.exporters.logflare.max_outbox_events,
         )
@@ -217,8 +217,8 @@ class Gateway:
             "receivers": "ingest" not in self.components or self.receiver.port > 0,
             "not_shutting_down": not self._stopped.is_set(),
         }
-        if self.processing_child:
-            checks["processing_child"] = self.processing_child.alive()
+        if self.batch_child:
+            checks["batch_child"] = self.batch_child.alive()
         if self.ingest_children:
             checks["ingest_children"] = all(child.alive() for child in self.ingest_children)
         if self.viewer_child:
@@ -227,13 +227,13 @@ class Gateway:
 
     def _periodic_jobs(self, config: Config) -> list[Periodic]:
         jobs = [
-            Periodic("process_queue", config.processor.interval, self._process, self.clock),
+            Periodic("batch", config.batch.interval, self._process, self.clock),
             Periodic("purge", config.recent.purge_interval, self.purge.run_once, self.clock),
         ]
         return [*jobs, self._export_job] if self._export_job else jobs
 
     def _process(self, now: int) -> None:
-        report = self.batch.process_queue(now, keep_going=lambda: not self._stopped.is_set())
+        report = self.batch.run_batches(now, keep_going=lambda: not self._stopped.is_set())
         if report.claimed:
             log.info(
                 "processed %d records into %d entries, kept %d",
@@ -249,7 +249,7 @@ class Gateway:
             self.telemetry.start()
             log.info("metrics and health at %s (/metrics, /healthz, /readyz)", self.telemetry.url)
         self.store.create_schema()
-        if "processing" in self.components or self.processing_child:
+        if "batch" in self.components or self.batch_child:
             self._own_embedded_database()
         if "ingest" in self.components:
             self.receiver.start()
@@ -261,15 +261,15 @@ class Gateway:
             self.feed.start()
             self.viewer.start()
             log.info("viewer at %s/logs", self.viewer.url)
-        if "processing" in self.components:
+        if "batch" in self.components:
             for job in self._jobs:
                 job.start()
-        if self.processing_child:  # after the schema exists: the child starts on it
-            self.processing_child.start(self._lock_file)
-        if self.viewer_child:  # after the schema exists, as the processing child
+        if self.batch_child:  # after the schema exists: the child starts on it
+            self.batch_child.start(self._lock_file)
+        if self.viewer_child:  # after the schema exists, as the batch child
             self.viewer_child.start()
         freeze_long_lived()
-        parts = sorted(self.components) + (["processing (child)"] if self.processing_child else [])
+        parts = sorted(self.components) + (["batch (child)"] if self.batch_child else [])
         parts += ["viewer (child)"] if self.viewer_child else []
         if self.ingest_children:
             parts.append(f"{len(self.ingest_children) + 1} gRPC receiver processes")
@@ -281,7 +281,7 @@ class Gateway:
         if self.store.dialect != "sqlite":
             return  # shared: other gateways' claims come back when their leases run out
         self._lock_file = exclusive_lock(self.store.path + ".lock")
-        if self.processing_child:
+        if self.batch_child:
             return  # the child takes back what a crashed run held, each time it starts
         released = self.store.release_all_claims()
         if released:
@@ -299,8 +299,8 @@ class Gateway:
             _stop_all(self.ingest_children)
         for job in self._jobs:
             job.shutdown()
-        if self.processing_child:
-            self.processing_child.shutdown()
+        if self.batch_child:
+            self.batch_child.shutdown()
         if self.viewer_child:
             self.viewer_child.shutdown()
         if self.viewer:

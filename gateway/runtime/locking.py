@@ -14,7 +14,7 @@ INHERITED_LOCK_VARIABLE = "LOGSIEVE_PROCESSING_LOCK_FD"
 def exclusive_lock(path: str) -> IO[bytes]:
     """Hold an exclusive lock on `path` for as long as the returned file stays open.
 
-    A processing child is handed its parent's lock (the same open file, so it already
+    A batch child is handed its parent's lock (the same open file, so it already
     holds it): the parent keeps it while children come and go.
     """
     inherited = os.environ.get(INHERITED_LOCK_VARIABLE)

@@ -1,14 +1,14 @@
 """`logsieve run` on several cores: processing, and more gRPC receivers, in child processes.
 
 Python runs one thread at a time per process, and the receivers and the batch stage both
-want a core at a flood. So by default (`processor.own_process: true`) the parent runs the
-receivers and the viewer and keeps one child running `components: [processing]` on the same
+want a core at a flood. So by default (`batch.own_process: true`) the parent runs the
+receivers and the viewer and keeps one child running `components: [batch]` on the same
 database, the same configuration file and the same environment. With
 `receivers.otlp.grpc.processes: N`, N - 1 more children serve the gRPC port beside the parent
 (SO_REUSEPORT: the kernel spreads connections over the processes):
 
     logsieve run ──┬─ receivers (gRPC, HTTP), /metrics /healthz /readyz
-                   ├─ child: logsieve run --processing-child ── batch stage, export, purge
+                   ├─ child: logsieve run --batch-child ── batch stage, export, purge
                    ├─ child: logsieve run --viewer-child ── the live page and its sockets
                    └─ N - 1 children: logsieve run --ingest-child PORT ── gRPC receiver
 
@@ -17,7 +17,7 @@ open and however slowly they read, their threads, buffers and database connectio
 the receivers'.
 
 Nothing about the guarantees changes: the child claims, leases and finishes batches exactly
-as a `components: [processing]` process started by hand would, and an ingest child
+as a `components: [batch]` process started by hand would, and an ingest child
 acknowledges after its commit as the parent does. If a child dies it is
 started again (backoff 1 s doubling to 30 s) and takes back what it held; if the parent dies,
 even by SIGKILL, the kernel kills the child (PR_SET_PDEATHSIG), so no orphan keeps working.
@@ -45,7 +45,7 @@ from gateway.config.settings import Config
 from gateway.runtime.locking import INHERITED_LOCK_VARIABLE
 
 log = logging.getLogger("logsieve.supervisor")
-CHILD_FLAG = "--processing-child"
+BATCH_CHILD_FLAG = "--batch-child"
 INGEST_CHILD_FLAG = "--ingest-child"
 VIEWER_CHILD_FLAG = "--viewer-child"
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client at import
@@ -58,11 +58,11 @@ HEALTHY_RUN_S = 60.0  # a child that ran this long starts the backoff afresh whe
 STOP_GRACE_S = 30.0  # a batch in flight finishes; past this the child is killed (leases cover it)
 
 
-def wants_child(config: Config) -> bool:
+def wants_batch_child(config: Config) -> bool:
     """Whether `run` should put processing in a child: asked for, and there is a split to
     make (ingest and processing both here) on a database two processes can share."""
     parts = set(config.components)
-    return config.processor.own_process and {"ingest", "processing"} <= parts and _shareable(config)
+    return config.batch.own_process and {"ingest", "batch"} <= parts and _shareable(config)
 
 
 def wants_viewer_child(config: Config) -> bool:
@@ -90,7 +90,7 @@ def _shareable(config: Config) -> bool:
 def parent_config(config: Config, processing: bool = True, viewer: bool = False) -> Config:
     """The parent's share of the work: everything but what its children do (processing,
     the viewer)."""
-    moved = {"processing"} if processing else set()
+    moved = {"batch"} if processing else set()
     moved |= {"viewer"} if viewer else set()
     parts = tuple(c for c in config.components if c not in moved)
     return config.model_copy(update={"components": parts})
@@ -101,10 +101,10 @@ def viewer_child_config(config: Config) -> Config:
     return _without_metrics_endpoint(config).model_copy(update={"components": ("viewer",)})
 
 
-def child_config(config: Config) -> Config:
+def batch_child_config(config: Config) -> Config:
     """The child's share: processing only, with no endpoint of its own (the parent's
     /metrics shows the child's counters)."""
-    return _without_metrics_endpoint(config).model_copy(update={"components": ("processing",)})
+    return _without_metrics_endpoint(config).model_copy(update={"components": ("batch",)})
 
 
 def ingest_child_config(config: Config, port: int) -> Config:
@@ -162,7 +162,7 @@ class SupervisedChild:
     def __init__(
         self, config_path: str, flag: str, role: str, log_level: str | None = None
     ) -> None:
-        self.role = role  # "processing", "viewer" or "ingest", for the logs
+        self.role = role  # "batch", "viewer" or "ingest", for the logs
         self._argv = [sys.executable, "-m", "gateway", "run", "--config"]
         self._argv += [str(Path(config_path).resolve()), flag]
         self._log_level = ["--log-level", log_level] if log_level else []
@@ -242,11 +242,11 @@ class SupervisedChild:
             process.wait()
 
 
-class ProcessingChild(SupervisedChild):
-    """`logsieve run --processing-child`: the batch stage, export and purge."""
+class BatchChild(SupervisedChild):
+    """`logsieve run --batch-child`: the batch stage, export and purge."""
 
     def __init__(self, config_path: str, log_level: str | None = None) -> None:
-        super().__init__(config_path, CHILD_FLAG, "processing", log_level)
+        super().__init__(config_path, BATCH_CHILD_FLAG, "batch", log_level)
 
 
 class ViewerChild(SupervisedChild):

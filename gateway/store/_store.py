@@ -24,8 +24,7 @@ from sqlalchemy.engine import make_url
 
 from gateway.clock import NS_PER_SECOND
 from gateway.errors import StorageError
-from gateway.model import Claim, DatabaseGauges, Entry, ViewerStatus
-from gateway.otlp import QueueRow
+from gateway.model import Claim, DatabaseGauges, Entry, IncomingRow, ViewerStatus
 from gateway.store._admin import AdminStatements
 from gateway.store._bulk import insert_rows
 from gateway.store._claims import (
@@ -159,7 +158,7 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
 
     # -- the queue -------------------------------------------------------------------------
 
-    def enqueue(self, rows: Sequence[QueueRow]) -> None:
+    def enqueue(self, rows: Sequence[IncomingRow]) -> None:
         """Commit rows made by otlp.rows_from_request in one transaction."""
         if not rows:
             return
@@ -171,7 +170,7 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
         # with the process, so it is refused here rather than acknowledged.
         self._health.check()
 
-    def _insert_queue_rows(self, rows: Sequence[QueueRow]) -> None:
+    def _insert_queue_rows(self, rows: Sequence[IncomingRow]) -> None:
         # Called by GroupCommit with the commit lock held: take the connection without it.
         with self._writing(locked=False) as conn:
             insert_rows(conn, self.dialect, "log_queue", QUEUE_COLUMNS, rows)

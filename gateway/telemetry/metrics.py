@@ -38,7 +38,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        # What /metrics shows: this registry, or with a processing child (supervisor.py),
+        # What /metrics shows: this registry, or with a batch child (supervisor.py),
         # the counters every process of the gateway wrote to the shared directory.
         self.exposition = _shared_registry() or self.registry
         self.received = Counter(
@@ -74,7 +74,7 @@ class Metrics:
         )
         self.batch_seconds = Histogram(
             "logsieve_batch_duration_seconds",
-            "Time of one process_queue batch",
+            "Time of one batch",
             buckets=BATCH_SECONDS,
             registry=r,
         )

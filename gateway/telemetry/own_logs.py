@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -19,13 +18,9 @@ from typing import TextIO
 
 from gateway import redact
 from gateway.redact import Redactor
+from gateway.text import printable
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def escape(text: str) -> str:
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class SafeTextFormatter(logging.Formatter):
@@ -34,7 +29,7 @@ class SafeTextFormatter(logging.Formatter):
         self._redact = redact
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        record.message = escape(self._redact(record.message))
+        record.message = printable(self._redact(record.message))
         return super().formatMessage(record)
 
     def formatException(self, ei: object) -> str:
@@ -53,7 +48,7 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": escape(self._redact(record.getMessage())),
+            "message": printable(self._redact(record.getMessage())),
         }
         if record.exc_info:
             line["exception"] = self._redact(self.formatException(record.exc_info))

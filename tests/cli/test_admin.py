@@ -17,12 +17,13 @@ from gateway.otlp import rows_from_request
 from gateway.pipeline.batch import NS, BatchSettings, BatchStage
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.store import Store
+from gateway.text import human_duration
 from testkit.logflare import RecordingExporter
 from tests.builders import T0, Rec, request
 from tests.conftest import PG_URL
 
 SAMPLING = """
-processor:
+batch:
   dedupe: {keys: [body, severity, service.name]}
   sampling:
     default_keep: 0.5
@@ -125,7 +126,7 @@ def test_explain_in_text_shows_rule_rate_and_dedupe_key(
     argv = ["--severity", "INFO", "--service", "checkout", "--body", "paid\x1b[2J"]
     code, out, _ = run(capsys, "explain", "--config", config, *argv)
     assert code == 0 and not CONTROL.search(out)
-    assert re.search(r"rule: +processor\.sampling\.rules\[1\]: severity=INFO service=checkout", out)
+    assert re.search(r"rule: +batch\.sampling\.rules\[1\]: severity=INFO service=checkout", out)
     assert re.search(r"keep: +0\.25 \(25% of entries\)", out)
     assert re.search(r"sample rate: +4 ", out)
     assert 'body="paid\\u001b[2J" severity="INFO" service.name="checkout"' in out
@@ -147,9 +148,9 @@ def test_explain_refuses_an_unknown_severity_or_a_bad_config(
     config = write_config(tmp_path, extra=SAMPLING)
     code, _, err = run(capsys, "explain", "--config", config, "--severity", "LOUD", "--body", "x")
     assert code == 2 and "unknown severity 'LOUD'" in err
-    bad = write_config(tmp_path, extra="processor: {sampling: {rules: [{keep: 2}]}}\n")
+    bad = write_config(tmp_path, extra="batch: {sampling: {rules: [{keep: 2}]}}\n")
     code, _, err = run(capsys, "explain", "--config", bad, "--body", "x")
-    assert code == 2 and "processor.sampling.rules[0].keep" in err
+    assert code == 2 and "batch.sampling.rules[0].keep" in err
 
 
 # -- status ----------------------------------------------------------------------------------
@@ -242,9 +243,9 @@ def test_status_never_creates_a_missing_sqlite_database(
     assert not missing.parent.exists()
 
 
-def test_human_ages() -> None:
+def test_human_durations_in_short_words() -> None:
     ages = [0, 45, 119, 120, 7199, 7200, 3 * 86_400, -5]
-    assert [admin.human_age(s * NS) for s in ages] == [
+    assert [human_duration(s, short=True) for s in ages] == [
         "0 s",
         "45 s",
         "119 s",

@@ -36,7 +36,19 @@ def test_check_config_lists_every_problem_and_exits_2(
     err = capsys.readouterr().err
     assert "3 problem(s)" in err
     for path in ("processor.interval", "processor.bogus: unknown key", "viewer.endpoint"):
-        assert path in err
+        assert path in err  # in the names the file used, old ones too
+
+
+def test_check_config_warns_of_an_old_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text("components: [ingest, processing]\nprocessor: {interval: 2s}\n")
+    assert main(["check-config", str(old)]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == f"{old}: OK"
+    assert f"{old}: warning: processor: renamed to batch" in err
+    assert f"{old}: warning: components: processing is now batch" in err
 
 
 def write_config(tmp_path: Path) -> Path:
@@ -44,7 +56,7 @@ def write_config(tmp_path: Path) -> Path:
     config.write_text(
         "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}}\n"
         f"storage: {{url: 'sqlite:///{tmp_path / 'q.db'}'}}\n"
-        "processor: {interval: 1h}\n"
+        "batch: {interval: 1h}\n"
         "viewer: {endpoint: '127.0.0.1:0'}\n"
         "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\n"
     )
@@ -139,7 +151,7 @@ def _long_string_bomb(folder: Path) -> Path:
     rule = '{match: {body_matches: "(' + "a" * 900_000 + '"}, keep: 1}'
     bomb = folder / "long_string_bomb.yaml"
     rules = ", ".join(["*rule"] * 10_000)
-    bomb.write_text(f"rule: &rule {rule}\nprocessor: {{sampling: {{rules: [{rules}]}}}}\n")
+    bomb.write_text(f"rule: &rule {rule}\nbatch: {{sampling: {{rules: [{rules}]}}}}\n")
     return bomb
 
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import websocket
 
-from gateway.cli.tail import TailFilter, follow, safe
+from gateway.cli.tail import TailFilter, follow
 from gateway.model import Entry
 from gateway.store import Store
+from gateway.text import printable
 from testkit.clock import FakeClock
 from tests.live_viewer import serving, stream_url
 
@@ -84,7 +85,7 @@ def test_tail_retries_until_the_viewer_is_there() -> None:
 
 
 def test_control_characters_are_shown_not_obeyed() -> None:
-    assert safe("a\x00b\x1b[31mc\u009bd\n") == r"a\x00b\x1b[31mc\x9bd\n"
+    assert printable("a\x00b\x1b[31mc\u009bd\n") == r"a\x00b\x1b[31mc\x9bd\n"
 
 
 class NotingSocket:

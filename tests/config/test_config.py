@@ -60,7 +60,7 @@ def test_shipped_default_config_is_valid_without_credentials() -> None:
     config = load_config(REPO / "config" / "gateway.yaml", env={})
     assert config == parse_config(
         {
-            "processor": {
+            "batch": {
                 "sampling": {
                     "rules": [
                         {"match": {"severity_at_least": "ERROR"}, "keep": 1.0},
@@ -75,10 +75,25 @@ def test_shipped_default_config_is_valid_without_credentials() -> None:
     assert not config.exporters.logflare.enabled
 
 
+def test_old_names_still_load_with_a_warning_each() -> None:
+    old = parse_config({"components": ["ingest", "processing"], "processor": {"interval": "2s"}})
+    new = parse_config({"components": ["ingest", "batch"], "batch": {"interval": "2s"}})
+    assert old.model_dump() == new.model_dump() and not new.deprecations
+    assert old.deprecations == (
+        "processor: renamed to batch (the old name still loads; rename it)",
+        "components: processing is now batch (the old name still loads; rename it)",
+    )
+
+
+def test_an_old_and_a_new_name_together_are_refused() -> None:
+    with pytest.raises(ConfigError, match="processor: renamed to batch; give only batch"):
+        parse_config({"processor": {"interval": "2s"}, "batch": {"interval": "3s"}})
+
+
 def test_defaults_when_empty() -> None:
     config = parse_config(None, env={})
     assert config == Config()
-    assert config.processor.interval == 10.0
+    assert config.batch.interval == 10.0
     assert config.recent.ttl == 3600.0
     assert config.receivers.otlp.grpc.endpoint == "127.0.0.1:4317"
 
@@ -120,7 +135,7 @@ def test_unspecified_is_not_a_rule_severity() -> None:
     ):
         parse_config(
             {
-                "processor": {
+                "batch": {
                     "sampling": {"rules": [{"match": {"severity": "UNSPECIFIED"}, "keep": 1}]}
                 }
             }
@@ -132,7 +147,7 @@ def test_components_must_be_known_and_listed_once() -> None:
         parse_config({"components": ["ingest", "everything"]}, env={})
     with pytest.raises(ConfigError, match="each once"):
         parse_config({"components": ["viewer", "viewer"]}, env={})
-    assert parse_config({"components": ["processing"]}, env={}).components == ("processing",)
+    assert parse_config({"components": ["batch"]}, env={}).components == ("batch",)
 
 
 def test_a_control_character_is_named_and_the_secret_is_not_printed() -> None:

@@ -27,7 +27,7 @@ def test_a_file_past_the_size_limit_is_one_line_naming_it(tmp_path: Path) -> Non
 
 
 def test_aliases_used_a_few_times_are_fine() -> None:
-    text = "base: &rule {keep: 1.0}\nprocessor: {sampling: {rules: [*rule, *rule, *rule]}}\n"
+    text = "base: &rule {keep: 1.0}\nbatch: {sampling: {rules: [*rule, *rule, *rule]}}\n"
     with pytest.raises(ConfigError) as raised:
         parse_config_text(text)
     assert raised.value.problems == ["base: unknown key"]  # the aliases themselves passed

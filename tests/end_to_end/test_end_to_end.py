@@ -32,7 +32,7 @@ def gateway_config(tmp_path: Path, logflare: FakeLogflare, interval: str = "1h")
             },
             "telemetry": {"metrics": {"endpoint": "127.0.0.1:0"}},
             "storage": {"url": f"sqlite:///{tmp_path / 'logsieve.db'}"},
-            "processor": {"interval": interval, "sampling": {"rules": INFO_DROPPED}},
+            "batch": {"interval": interval, "sampling": {"rules": INFO_DROPPED}},
             "exporters": {
                 "logflare": {
                     "endpoint": logflare.url,
@@ -88,7 +88,7 @@ def test_sdk_logs_reach_logflare_deduped_and_sampled(
     send_through_sdk(gateway.receiver.address, emit_flood)
     assert gateway.store.queue_depth() == 130  # acknowledged means committed
 
-    report = gateway.batch.process_queue(gateway.clock.now_ns())
+    report = gateway.batch.run_batches(gateway.clock.now_ns())
     assert (report.claimed, report.kept) == (130, 1)
     assert report.sampled_out_records == {"INFO": 30}
     assert gateway.export_stage is not None
@@ -134,6 +134,6 @@ def test_shutdown_loses_nothing_accepted(tmp_path: Path, logflare: FakeLogflare)
     second.start()
     try:
         assert second.store.queue_depth() == 130
-        assert second.batch.process_queue(second.clock.now_ns()).claimed == 130
+        assert second.batch.run_batches(second.clock.now_ns()).claimed == 130
     finally:
         second.shutdown()

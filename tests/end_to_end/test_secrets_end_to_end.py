@@ -64,7 +64,7 @@ def write_config(tmp_path: Path, logflare: FakeLogflare) -> Path:
         f"grpc: {{endpoint: {free}, auth: {{bearer_token: '{GRPC_TOKEN}'}}}},"
         f" http: {{endpoint: {free}, auth: {{bearer_token: '{HTTP_TOKEN}'}}}}}}}}\n"
         f"storage: {{url: 'sqlite:///{tmp_path / 'logsieve.db'}'}}\n"
-        "processor: {interval: 200ms, lease: 2s}\n"
+        "batch: {interval: 200ms, lease: 2s}\n"
         f"exporters: {{logflare: {{endpoint: '{logflare.url}', source: '{logflare.source_id}',"
         f" api_key: '{KEY}', timeout: 2s, retry_initial: 100ms, retry_max: 1s}}}}\n"
         f"viewer: {{endpoint: {free}, auth_token: '{VIEWER_TOKEN}'}}\n"

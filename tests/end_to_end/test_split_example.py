@@ -47,7 +47,7 @@ def test_the_documented_split_deployment_delivers_every_record_once(tmp_path: Pa
         with FakeLogflare() as logflare:
             env = environment(url, logflare)
             ingest = [GatewayProcess(SPLIT / "ingest.yaml", env) for _ in range(2)]
-            processing = GatewayProcess(SPLIT / "processing.yaml", env)
+            processing = GatewayProcess(SPLIT / "batch.yaml", env)
             viewer = GatewayProcess(SPLIT / "viewer.yaml", env)
             senders = [SeqSender(offset=i * 10_000_000, severity_number=WARN) for i in range(2)]
             for sender, receiver in zip(senders, ingest, strict=True):

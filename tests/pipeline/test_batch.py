@@ -24,9 +24,9 @@ RULES = [
 
 
 def stage(store: Store, **settings: object) -> BatchStage:
-    config = parse_config({"processor": {"sampling": {"rules": RULES}}}, env={})
+    config = parse_config({"batch": {"sampling": {"rules": RULES}}}, env={})
     return BatchStage(
-        store, SamplingPolicy.from_config(config.processor.sampling), BatchSettings(**settings)
+        store, SamplingPolicy.from_config(config.batch.sampling), BatchSettings(**settings)
     )  # type: ignore[arg-type]
 
 
@@ -57,7 +57,7 @@ def test_a_claim_never_takes_more_than_max_batch_records(store: Store) -> None:
     batch = stage(store, max_batch_records=10)
     assert [batch.run_once(T0).claimed for _ in range(4)] == [10, 10, 5, 0]
     enqueue(store, [Rec(f"n{i}", 17) for i in range(25)])
-    assert batch.process_queue(T0).claimed == 25
+    assert batch.run_batches(T0).claimed == 25
 
 
 def test_entries_expire_after_ttl(store: Store) -> None:
@@ -200,7 +200,7 @@ def test_a_full_outbox_drops_its_oldest_events_below_error(store: Store) -> None
 def test_an_outbox_full_of_errors_pauses_processing(store: Store) -> None:
     batch = stage(store, max_batch_records=4, max_outbox_events=4)
     enqueue(store, [Rec(f"error {i}", 17) for i in range(8)])
-    assert batch.process_queue(T0).claimed == 4
+    assert batch.run_batches(T0).claimed == 4
     report = batch.run_once(T0)
     assert report.paused and report.claimed == 0
     assert store.queue_depth() == 4  # kept, waiting for Logflare to take some

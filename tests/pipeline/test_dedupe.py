@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue, KeyValueList
 
-from gateway.model import Entry, QueuedRow
+from gateway.model import ClaimedRow, Entry
 from gateway.pipeline.dedupe import DEFAULT_KEYS, add_details, dedupe
 from tests.builders import T0, Rec, origins, queued, record_of
 
 
-def run(rows: list[QueuedRow], keys: Sequence[str] = DEFAULT_KEYS) -> list[Entry]:
+def run(rows: list[ClaimedRow], keys: Sequence[str] = DEFAULT_KEYS) -> list[Entry]:
     return dedupe(rows, origins(), keys)
 
 

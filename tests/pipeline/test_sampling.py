@@ -11,10 +11,10 @@ def policy(
     rules: list[dict[str, object]], default_keep: float = 1.0, seed: int = 0
 ) -> SamplingPolicy:
     config = parse_config(
-        {"processor": {"sampling": {"rules": rules, "default_keep": default_keep, "seed": seed}}},
+        {"batch": {"sampling": {"rules": rules, "default_keep": default_keep, "seed": seed}}},
         env={},
     )
-    return SamplingPolicy.from_config(config.processor.sampling)
+    return SamplingPolicy.from_config(config.batch.sampling)
 
 
 def entry(body: str = "m", band: str = "INFO", service: str = "svc", count: int = 1) -> Entry:

@@ -26,7 +26,7 @@ from tests.tcp_proxy import TcpProxy
 
 CRASHES = 5
 EXPORT_BATCH = 500  # duplicates after a crash: at most one export request's events
-LEASE_S = 2.0  # processor.lease in the harness's config
+LEASE_S = 2.0  # batch.lease in the harness's config
 
 
 def _empty_postgresql() -> str:

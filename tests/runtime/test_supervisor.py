@@ -22,7 +22,7 @@ from gateway.runtime.supervisor import (
     METRICS_PREFIX,
     ingest_child_config,
     ingest_children,
-    wants_child,
+    wants_batch_child,
     wants_viewer_child,
 )
 from gateway.store import Store
@@ -47,8 +47,8 @@ def _gateway(tmp_path: Path, logflare: FakeLogflare) -> GatewayProcess:
 
 
 def _child(gateway: GatewayProcess) -> int:
-    """The processing child's pid (the viewer has a child too)."""
-    return _child_with(gateway, "--processing-child")
+    """The batch child's pid (the viewer has a child too)."""
+    return _child_with(gateway, "--batch-child")
 
 
 def _children_with(gateway: GatewayProcess, flag: str) -> list[int]:
@@ -77,7 +77,7 @@ def test_processing_runs_in_a_child_and_every_record_arrives_once(
     wait_until(lambda: _metric(gateway, "logsieve_batch_records_total") == len(sent), 30, "count")
     assert _metric(gateway, "logsieve_exported_events_total") == len(sent)
     ready = httpx.get(gateway.telemetry_url + "/readyz", timeout=10).json()
-    assert ready["checks"]["processing_child"] is True
+    assert ready["checks"]["batch_child"] is True
     assert alive(child)
 
 
@@ -91,14 +91,14 @@ def test_a_killed_child_is_started_again_and_loses_nothing(
     try:
         sender.wait_for(300)
         os.kill(first, signal.SIGKILL)  # mid-stream: maybe mid-batch
-        flag = "--processing-child"
+        flag = "--batch-child"
         wait_until(lambda: _children_with(gateway, flag) not in ([], [first]), 30, "a new child")
         sender.wait_for(len(sender.acknowledged) + 300)
     finally:
         sender.stop()
     delivered = all_delivered([sender], logflare, 60)
     assert delivered == set(sender.acknowledged)
-    assert any("processing child was killed by SIGKILL" in line for line in gateway.log)
+    assert any("batch child was killed by SIGKILL" in line for line in gateway.log)
 
 
 def test_the_child_dies_with_its_parent(tmp_path: Path, logflare: FakeLogflare) -> None:
@@ -118,7 +118,7 @@ def test_sigterm_stops_parent_and_child_in_order(tmp_path: Path, logflare: FakeL
 
 def test_own_process_off_keeps_one_process(tmp_path: Path, logflare: FakeLogflare) -> None:
     config = gateway_config(tmp_path, f"sqlite:///{tmp_path}/q.db", logflare)
-    text = config.read_text().replace("processor: {", "processor: {own_process: false, ")
+    text = config.read_text().replace("batch: {", "batch: {own_process: false, ")
     text = text.replace("viewer: {", "viewer: {own_process: false, ")
     config.write_text(text)
     gateway = GatewayProcess(config)
@@ -133,13 +133,13 @@ def test_own_process_off_keeps_one_process(tmp_path: Path, logflare: FakeLogflar
         ({}, True),
         ({"storage": {"url": "sqlite:///:memory:"}}, False),  # no second process can see it
         ({"components": ["ingest", "viewer"]}, False),
-        ({"components": ["processing"]}, False),
-        ({"processor": {"own_process": False}}, False),
+        ({"components": ["batch"]}, False),
+        ({"batch": {"own_process": False}}, False),
         ({"storage": {"url": "postgresql+psycopg://u@h/db"}}, True),
     ],
 )
 def test_when_run_uses_a_child(tree: dict[str, object], child: bool) -> None:
-    assert wants_child(parse_config(tree, env={})) is child
+    assert wants_batch_child(parse_config(tree, env={})) is child
 
 
 @pytest.mark.parametrize(
@@ -310,7 +310,7 @@ def test_sighup_stops_every_process_cleanly_and_removes_the_metrics_directory(
     tmp_path: Path, logflare: FakeLogflare
 ) -> None:
     gateway = _two_receivers(tmp_path, logflare)
-    _child_with(gateway, "--processing-child")
+    _child_with(gateway, "--batch-child")
     _ingest_child(gateway)
     children = gateway.children()  # these two, and any other child it runs
     pattern = f"{METRICS_PREFIX}{gateway.process.pid}-*"
@@ -345,7 +345,7 @@ def _child_with(gateway: GatewayProcess, flag: str) -> int:
             },
             0,
         ),
-        ({"receivers": {"otlp": {"grpc": {"processes": 3}}}, "components": ["processing"]}, 0),
+        ({"receivers": {"otlp": {"grpc": {"processes": 3}}}, "components": ["batch"]}, 0),
     ],
 )
 def test_how_many_receivers_run_starts(tree: dict[str, object], more: int) -> None:

@@ -95,7 +95,7 @@ DB_FILES = ("", "-wal", "-shm")
 
 @pytest.fixture
 def gateway_under_load(tmp_path: Path) -> Iterator[tuple[GatewayProcess, list[SeqSender], Path]]:
-    """A gateway with its processing child running and two senders sending."""
+    """A gateway with its batch child running and two senders sending."""
     database = tmp_path / "queue.db"
     with FakeLogflare() as logflare:
         gateway = GatewayProcess(gateway_config(tmp_path, f"sqlite:///{database}", logflare))

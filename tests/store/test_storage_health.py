@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from gateway.errors import StorageUnavailable
-from gateway.otlp import QueueRow
+from gateway.model import IncomingRow
 from gateway.runtime.scheduler import Periodic
 from gateway.store import FailureLog, StorageRefused, Store
 from testkit.clock import FakeClock
@@ -26,7 +26,7 @@ FILES = ("", "-wal", "-shm")
 HEALTH_LOG = "logsieve.store"
 
 
-def row(body: str = "x") -> QueueRow:
+def row(body: str = "x") -> IncomingRow:
     return (T0, 9, T0, body, b"record", 0)
 
 
@@ -70,7 +70,7 @@ def test_a_commit_that_lands_in_a_file_deleted_meanwhile_is_not_acknowledged(
     # afterwards rather than return (returning is what acknowledges them).
     original = sqlite_store._insert_queue_rows
 
-    def insert_then_lose_the_file(rows: Sequence[QueueRow]) -> None:
+    def insert_then_lose_the_file(rows: Sequence[IncomingRow]) -> None:
         original(rows)
         for name in files(sqlite_store):
             os.unlink(name)
@@ -233,19 +233,19 @@ def test_failures_are_said_once_then_once_a_minute_with_counts(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = FakeClock(0)
-    failures = FailureLog("process_queue", clock, logging.getLogger("test.failures"))
+    failures = FailureLog("run_batches", clock, logging.getLogger("test.failures"))
     full = StorageUnavailable("database or disk is full")
     for _ in range(120):  # one a second for two minutes, as a 1 s job would
         failures.failed(full)
         clock.advance(1)
     lines = [r.getMessage() for r in caplog.records if r.name == "test.failures"]
     assert len(lines) == 2, lines
-    assert lines[0].startswith("process_queue failed: database or disk is full")
+    assert lines[0].startswith("run_batches failed: database or disk is full")
     assert "failed 60 times in the last minute (61 since it last worked)" in lines[1]
     failures.succeeded()
     failures.succeeded()
     lines = [r.getMessage() for r in caplog.records if r.name == "test.failures"]
-    assert lines[2:] == ["process_queue works again after 120 failures"]
+    assert lines[2:] == ["run_batches works again after 120 failures"]
     assert all(r.exc_info is None for r in caplog.records)  # never a traceback
 
 
@@ -271,7 +271,7 @@ def test_a_periodic_job_failing_on_storage_logs_no_traceback(
     def job(_now: int) -> None:
         raise StorageUnavailable("database or disk is full")
 
-    periodic = Periodic("process_queue", 1.0, job, clock)
+    periodic = Periodic("run_batches", 1.0, job, clock)
     for _ in range(30):
         periodic.run_once()
         clock.advance(1)

@@ -37,7 +37,7 @@ def config(storage_url: str) -> Any:
                 }
             },
             "storage": {"url": storage_url},
-            "processor": {
+            "batch": {
                 "interval": "1h",
                 "sampling": {"rules": [{"match": {"severity": "INFO"}, "keep": 0.0}]},
             },
@@ -93,7 +93,7 @@ def test_metrics_follow_a_scripted_run(gateway: Gateway) -> None:
     assert value(before, "logsieve_queue_depth") == 150
     assert value(before, "logsieve_queue_bytes") > 150 * len("db down")
     now = gateway.clock.now_ns()
-    gateway.batch.process_queue(now)
+    gateway.batch.run_batches(now)
     assert gateway.export_stage is not None and isinstance(gateway.exporter, RecordingExporter)
     gateway.exporter.script(ExportOutcome(OutcomeKind.RETRY, 503, detail="HTTP 503"))
     gateway.export_stage.run_once(now)  # fails: the event stays in the outbox

@@ -148,7 +148,7 @@ def test_an_uncaught_error_reaches_the_recent_table_and_the_live_page(
         (sent,) = shop.evaluate("posts")
 
         now = gateway.clock.now_ns()
-        gateway.batch.process_queue(now)
+        gateway.batch.run_batches(now)
         entries = {row.entry.severity: row.entry for row in gateway.store.recent_newest(now, 10)}
         error, info = entries["ERROR"], entries["INFO"]
         assert error.body == "Uncaught Error: checkout exploded <b>x</b>"

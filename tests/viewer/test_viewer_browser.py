@@ -93,7 +93,7 @@ def test_live_entries_render_without_reload_and_log_text_stays_text(
 def test_records_sent_through_the_whole_gateway_appear_on_the_page(
     page: Any, tmp_path: Path
 ) -> None:
-    """OTel SDK -> receiver -> queue -> process_queue -> recent table -> websocket -> page."""
+    """OTel SDK -> receiver -> queue -> run_batches -> recent table -> websocket -> page."""
     from playwright.sync_api import expect
 
     from gateway.config.settings import parse_config
@@ -125,7 +125,7 @@ def test_records_sent_through_the_whole_gateway_appear_on_the_page(
             logger.error(XSS_BODY)
 
         send_through_sdk(gateway.receiver.address, emit)
-        gateway.batch.process_queue(clock.now_ns())
+        gateway.batch.run_batches(clock.now_ns())
 
         row = page.locator("#entries .entry").filter(has_text="Failed to connect")
         expect(row).to_contain_text("(x100) Error: Failed to connect to db:5432", timeout=EXPECT_MS)
