@@ -134,11 +134,7 @@ def test_unspecified_is_not_a_rule_severity() -> None:
         ConfigError, match=r"rules\[0\]\.match\.severity: unknown severity 'UNSPECIFIED'"
     ):
         parse_config(
-            {
-                "batch": {
-                    "sampling": {"rules": [{"match": {"severity": "UNSPECIFIED"}, "keep": 1}]}
-                }
-            }
+            {"batch": {"sampling": {"rules": [{"match": {"severity": "UNSPECIFIED"}, "keep": 1}]}}}
         )
 
 
