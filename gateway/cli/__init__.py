@@ -1,0 +1,3 @@
+"""The `logsieve` command: run, the admin commands (status, explain, dead-letter, migrate) and
+tail.
+"""

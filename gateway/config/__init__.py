@@ -1,0 +1,3 @@
+"""The configuration: YAML read safely, validated into frozen models, every problem reported at
+once with its key path (core).
+"""

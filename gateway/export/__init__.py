@@ -1,0 +1,3 @@
+"""Export: the outbox drained to a log store with backoff, dead letters for what it refuses for
+good (a stage). Each exporter module alone knows its wire format.
+"""
