@@ -42,3 +42,11 @@ def test_memory_is_bounded_by_forgetting_the_least_recently_seen() -> None:
     assert limiter.tracked() == 3
     assert limiter.blocked_s("b") == 0.0
     assert all(limiter.blocked_s(address) > 0 for address in ("a", "c", "d"))
+
+
+def test_a_long_silence_refills_no_more_than_the_burst() -> None:
+    clock = FakeClock(0)
+    limiter = RateLimiter(clock, per_second=10.0, burst=2)
+    limiter.wait_s("a")
+    clock.advance(3600)  # an hour at 10/s would be 36,000 tokens: capped at 2
+    assert [limiter.wait_s("a") for _ in range(3)] == [0.0, 0.0, 0.1]
