@@ -24,11 +24,13 @@ from bench.clients import ClientResult, LoadPlan, LoadRun
 from bench.handwritten import HandWrittenReceiver
 from gateway.clock import SystemClock
 from gateway.config.receivers import GrpcReceiverConfig, HttpReceiverConfig
+from gateway.export.logflare import event_json
 from gateway.model import Claim, IncomingRow
 from gateway.pipeline.batch import BatchSettings, BatchStage
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.receivers.grpc import OtlpGrpcReceiver
 from gateway.receivers.http import OtlpHttpReceiver
+from gateway.receivers.ingest import Ingest
 from gateway.runtime.heap import freeze_long_lived
 from gateway.runtime.scheduler import Periodic
 from gateway.runtime.supervisor import BatchChild
@@ -41,8 +43,8 @@ class NullStore:
     def enqueue(self, rows: list[IncomingRow]) -> None:
         return None
 
-    def origin_id(self, origin: bytes) -> int:
-        return 1
+    def origin_ids(self, origins: Sequence[bytes]) -> list[int]:
+        return [1] * len(origins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,7 @@ class _BatchLoop:
     """run_batches on a Periodic; counts what it claims and its thread's CPU."""
 
     def __init__(self, store: Store, policy: SamplingPolicy, interval_s: float) -> None:
-        self.stage = BatchStage(store, policy, BatchSettings())
+        self.stage = BatchStage(store, policy, BatchSettings(), encode=event_json)
         self.claimed = 0
         self.finished = 0  # rows of finished batches, updated per batch (run_batches loops)
         self.tid = 0
@@ -177,13 +179,12 @@ def _receiver(store: Store, protocol: str) -> tuple[Any, str]:
         plain.start()
         return plain, plain.address
     if protocol == "http":
-        http = OtlpHttpReceiver(
-            store, HttpReceiverConfig(endpoint="127.0.0.1:0", max_request_mib=16), SystemClock()
-        )
+        config = HttpReceiverConfig(endpoint="127.0.0.1:0", max_request_mib=16)
+        http = OtlpHttpReceiver(Ingest(store, SystemClock()), config, SystemClock())
         http.start()
         return http, http.url
-    config = GrpcReceiverConfig(endpoint="127.0.0.1:0", max_recv_msg_size_mib=16)
-    grpc_receiver = OtlpGrpcReceiver(store, config, SystemClock())
+    grpc_config = GrpcReceiverConfig(endpoint="127.0.0.1:0", max_recv_msg_size_mib=16)
+    grpc_receiver = OtlpGrpcReceiver(Ingest(store, SystemClock()), grpc_config)
     grpc_receiver.start()
     return grpc_receiver, grpc_receiver.address
 
