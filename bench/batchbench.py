@@ -14,6 +14,7 @@ from typing import Any
 from bench.workload import FloodWorkload, Workload
 from gateway.clock import SystemClock
 from gateway.config.settings import load_config
+from gateway.export.logflare import event_json
 from gateway.model import Claim
 from gateway.pipeline.batch import BatchSettings, BatchStage
 from gateway.pipeline.sampling import SamplingPolicy
@@ -118,7 +119,7 @@ def run_batch(url: str, rows: int, flood: bool = False) -> BatchResult:
         depth = store.queue_depth()
         if depth != rows:
             raise RuntimeError(f"filled {depth} rows, wanted {rows}")
-        stage = BatchStage(store, default_policy(), default_settings())
+        stage = BatchStage(store, default_policy(), default_settings(), encode=event_json)
         timing = instrument(store)
         freeze_long_lived()  # as Gateway.start() does
         began = time.perf_counter()
@@ -152,7 +153,7 @@ class ParallelBatchResult:
 
 def _drain_in_process(url: str, go: Any, results: Any) -> None:
     store = Store(url)
-    stage = BatchStage(store, default_policy(), default_settings())
+    stage = BatchStage(store, default_policy(), default_settings(), encode=event_json)
     freeze_long_lived()
     go.wait()
     report = stage.run_batches(SystemClock().now_ns())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bench.batchbench import default_settings, fill, fresh_store
 from gateway.clock import SystemClock
 from gateway.config.settings import LogflareConfig
-from gateway.export.logflare import LogflareExporter
+from gateway.export.logflare import LogflareExporter, event_json
 from gateway.export.outbox import ExportStage
 from gateway.pipeline.batch import BatchStage
 from gateway.pipeline.sampling import SamplingPolicy
@@ -36,7 +36,8 @@ def run_drain(url: str, rows: int) -> DrainResult:
     store = fresh_store(url)
     try:
         fill(store, rows)
-        BatchStage(store, SamplingPolicy(), default_settings()).run_batches(time.time_ns())
+        batch = BatchStage(store, SamplingPolicy(), default_settings(), encode=event_json)
+        batch.run_batches(time.time_ns())
         backlog = store.outbox_depth()
         with FakeLogflare() as logflare:
             config = LogflareConfig.model_validate(

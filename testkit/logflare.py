@@ -7,6 +7,7 @@ import json
 import threading
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,7 +27,10 @@ _SINGLE_DROPS = ("timestamp", "id", "source", "source_name")
 
 
 class RecordingExporter:
-    """An exporter that remembers its calls and answers from a script, to test its callers."""
+    """An exporter that remembers its calls and answers from a script, to test its callers.
+
+    It is given the outbox's event texts, as the real exporter is, and keeps them parsed: the
+    tests read their fields."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # guards the script and every append below
@@ -39,8 +43,8 @@ class RecordingExporter:
         with self._lock:
             self._script.extend(outcomes)
 
-    def export(self, events: list[dict[str, Any]]) -> ExportOutcome:
-        batch = [dict(event) for event in events]  # copies: callers may reuse their dicts
+    def export(self, events: Sequence[str]) -> ExportOutcome:
+        batch = [json.loads(event) for event in events]
         with self._lock:
             outcome = self._script.popleft() if self._script else ExportOutcome(OutcomeKind.OK, 200)
             self.calls.append(batch)
@@ -100,6 +104,9 @@ class RecordedRequest:
     event_count: int  # events stored from this request
     gzip: bool
     body_size: int | None  # raw bytes read; None when answered before reading the body
+    # The body as Logflare reads it (after gzip), for byte-level checks; only when the fake
+    # was made with keep_bodies=True and the request got as far as being decoded.
+    body: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -120,11 +127,13 @@ class FakeLogflare:
         api_key: str = "test-key",
         sources: dict[str, str] | None = None,
         clock: Clock | None = None,
+        keep_bodies: bool = False,
     ) -> None:
         given = sources if sources is not None else {str(uuid.uuid4()): "logsieve-test"}
         self._sources = {str(uuid.UUID(uid)): name for uid, name in given.items()}
         self.api_key, self.source_id = api_key, next(iter(self._sources))
         self._clock: Clock = clock or SystemClock()
+        self._keep_bodies = keep_bodies  # off by default: long runs would hold every body
         self._cond = threading.Condition()
         self.events: list[dict[str, Any]] = []  # these three lists only grow under _cond
         self.requests: list[RecordedRequest] = []
@@ -225,7 +234,7 @@ class FakeLogflare:
         return False
 
     def _ingest(self, h: _Handler, source_given: bool) -> _Reply:
-        body = decode(h.read_body(), h.headers.get("content-encoding", ""))
+        body = h.decoded = decode(h.read_body(), h.headers.get("content-encoding", ""))
         ctype = h.headers.get("content-type", "").split(";")[0].strip().lower()
         if not ctype:
             raise Rejected(400, "request without Content-Type (Logflare stores 1 empty event)")
@@ -290,7 +299,9 @@ class FakeLogflare:
         headers |= {k: "***" for k in ("authorization", "x-api-key") if k in headers}
         gzipped = h.headers.get("content-encoding", "").strip().lower() == "gzip"
         status = 0 if reply.reset else reply.status
-        record = RecordedRequest(status, h.route, headers, len(reply.events), gzipped, h.body_size)
+        body = h.decoded if self._keep_bodies else None
+        count = len(reply.events)
+        record = RecordedRequest(status, h.route, headers, count, gzipped, h.body_size, body)
         with self._cond:
             self.events.extend(reply.events)
             self.requests.append(record)
@@ -309,6 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         self.route, self.query = parts.path, dict(parse_qsl(parts.query))
         self.body_size: int | None = None
+        self.decoded: bytes | None = None  # the body after Content-Encoding, once read
         self.fake._handle(self)
 
     do_GET = do_PUT = do_PATCH = do_DELETE = do_POST

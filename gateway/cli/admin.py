@@ -20,7 +20,6 @@ from gateway import redact, severity
 from gateway.clock import NS_PER_SECOND
 from gateway.config.settings import Config, SamplingRule, StorageConfig
 from gateway.errors import StorageError
-from gateway.export.logflare import LEVELS
 from gateway.model import Entry, ExportHealth
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.store import DeadLetter, OutboxSummary, QueueSummary, Store
@@ -29,12 +28,6 @@ from gateway.text import human_duration, printable
 NS = NS_PER_SECOND
 CHUNK = 500  # dead letters per transaction: far below every driver's bound-parameter limit
 EVENT_CHARS, REASON_CHARS = 160, 80  # a dead letter's text line stays about one screen wide
-# Logflare's level words back to a severity_number (the first of the band; "debug" -> DEBUG).
-_LEVEL_NUMBERS = {
-    word: severity.BAND_FIRST_NUMBER[band]
-    for band, word in LEVELS.items()
-    if band in severity.BAND_FIRST_NUMBER
-}
 
 
 # -- explain ---------------------------------------------------------------------------------
@@ -212,26 +205,11 @@ def _age_seconds(now: int, then: int) -> float | None:
 # -- dead letters ----------------------------------------------------------------------------
 
 
-def event_severity(event: str) -> int:
-    """The severity_number a retried event's outbox row carries (the drop policy spares ERROR
-    and above): its metadata.severity_number, else its level word's band, else 0."""
-    metadata = _field(_parsed(event), "metadata")
-    number = _field(metadata, "severity_number")
-    if isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= 24:
-        return number
-    level = _field(metadata, "level")
-    return _LEVEL_NUMBERS.get(level, 0) if isinstance(level, str) else 0
-
-
 def _parsed(event: str) -> Any:
     try:
         return json.loads(event)
     except (ValueError, RecursionError):
         return None
-
-
-def _field(value: Any, name: str) -> Any:
-    return value.get(name) if isinstance(value, dict) else None
 
 
 def chosen_chunks(
@@ -255,10 +233,11 @@ def chosen_chunks(
 def retry(store: Store, ids: Sequence[int] | None, now: int, size: int = CHUNK) -> int:
     """Move the chosen dead letters back into the outbox; returns how many moved.
 
-    Each chunk moves in one transaction (insert and delete together), so none is lost.
+    Each chunk moves in one transaction (insert and delete together), so none is lost; each
+    event keeps the severity it was refused with.
     """
     chunks = chosen_chunks(store, ids, size)
-    return sum(store.retry_dead_letters(chunk, now, event_severity) for chunk in chunks)
+    return sum(store.retry_dead_letters(chunk, now) for chunk in chunks)
 
 
 def drop(store: Store, ids: Sequence[int] | None, size: int = CHUNK) -> int:

@@ -1,5 +1,9 @@
 """The Logflare exporter: entries -> Logflare's JSON batch API over httpx.
 
+This module is the one owner of Logflare's event format: `event_json` writes an entry as the
+text the batch stage stores in the outbox, and `export` sends stored texts as they are, joined
+into one batch body (never parsed and written again on the way out).
+
 `export` never raises for HTTP trouble: it returns an ExportOutcome, and which statuses are
 worth retrying is data (RETRYABLE, REFUSED), not scattered ifs. `timeout` bounds the whole
 request (connect, sending, the response's head and body), however slowly a peer trickles
@@ -15,6 +19,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +89,18 @@ def logflare_event(entry: Entry, now_ns: int) -> dict[str, Any]:
     return {"event_message": entry.body, "timestamp": timestamp, "metadata": metadata}
 
 
+def event_json(entry: Entry, now_ns: int) -> str:
+    """An entry as the Logflare event text the outbox stores and `export` sends unchanged."""
+    return orjson.dumps(logflare_event(entry, now_ns)).decode()
+
+
+def batch_body(events: Sequence[str]) -> bytes:
+    """Logflare's batch body around stored event texts, which go in as they are. They are
+    orjson's compact output (event_json), so this is what `orjson.dumps({"batch": parsed})`
+    would write, without parsing and writing every event again."""
+    return b'{"batch":[' + b",".join(event.encode() for event in events) + b"]}"
+
+
 class LogflareExporter:
     """POSTs batches of events to `{endpoint}/api/logs`; one instance per gateway, one request
     at a time."""
@@ -113,8 +130,9 @@ class LogflareExporter:
     def __repr__(self) -> str:
         return f"LogflareExporter(url={self._url!r}, {self._params!r}, api_key='***')"
 
-    def export(self, events: list[dict[str, Any]]) -> ExportOutcome:
-        body = orjson.dumps({"batch": events})
+    def export(self, events: Sequence[str]) -> ExportOutcome:
+        """Send stored event texts (from `event_json`) as one batch."""
+        body = batch_body(events)
         headers = dict(self._headers)
         if len(body) > GZIP_ABOVE_BYTES:
             body = gzip.compress(body, compresslevel=5)

@@ -13,9 +13,8 @@ import dataclasses
 import logging
 import random
 import secrets
-from typing import Any, Protocol
-
-import orjson
+from collections.abc import Sequence
+from typing import Protocol
 
 from gateway import redact
 from gateway.clock import NS_PER_SECOND
@@ -31,7 +30,9 @@ MISCONFIGURED = frozenset({OutcomeKind.UNAUTHORIZED, OutcomeKind.REDIRECTED})
 
 
 class Exporter(Protocol):
-    def export(self, events: list[dict[str, Any]]) -> ExportOutcome: ...
+    """Sends events as the outbox stores them: the texts its own format's encoder wrote."""
+
+    def export(self, events: Sequence[str]) -> ExportOutcome: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ class ExportStage:
         self, token: int, pending: list[tuple[int, str]], now: int, report: ExportReport
     ) -> bool:
         ids = [event_id for event_id, _ in pending]
-        outcome = _masked(self._exporter.export([orjson.loads(event) for _, event in pending]))
+        outcome = _masked(self._exporter.export([event for _, event in pending]))
         report.requests += 1
         report.last = outcome
         if outcome.kind is OutcomeKind.OK:

@@ -1,8 +1,11 @@
 """The batch stage: claim -> dedupe -> sample -> recent + outbox, atomically.
 
 `run_once(now)` drives one batch and returns a report. Its results (recent entries and
-Logflare events in the outbox) are written in the same transaction that deletes the claimed
+exporter events in the outbox) are written in the same transaction that deletes the claimed
 rows, so a crash at any point either leaves the rows queued or leaves the results stored.
+
+The stage knows no wire format: the composition root hands it the exporter's encoder, which
+writes each kept entry as the text the outbox stores and the exporter later sends unchanged.
 """
 
 from __future__ import annotations
@@ -15,12 +18,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import orjson
-
 from gateway import severity
 from gateway.clock import NS_PER_SECOND
 from gateway.errors import StorageError
-from gateway.export.logflare import logflare_event
 from gateway.model import Claim, ClaimedRow, Entry
 from gateway.otlp import Origin
 from gateway.pipeline.dedupe import OriginCache, add_details, dedupe
@@ -30,6 +30,8 @@ from gateway.telemetry.metrics import Metrics
 
 log = logging.getLogger("logsieve.batch")
 NS = NS_PER_SECOND
+# An entry, and the batch's time (for an entry without timestamps), as one outbox event's text.
+Encode = Callable[[Entry, int], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,6 @@ class BatchSettings:
     dedupe_keys: tuple[str, ...] = ("body", "severity")
     ttl_ns: int = 3600 * NS
     lease_ns: int = 120 * NS
-    export: bool = True  # write Logflare events to the outbox
     max_outbox_events: int = 1_000_000
 
 
@@ -68,18 +69,21 @@ class BatchStage:
         store: Store,
         policy: SamplingPolicy,
         settings: BatchSettings,
+        *,
+        encode: Encode | None,  # None: no exporter runs, nothing goes to the outbox
         metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._policy = policy
         self._settings = settings
+        self._encode = encode
         self._origins = OriginCache()
         self._metrics = metrics
 
     def run_once(self, now: int) -> BatchReport:
         """Process one claim of at most max_batch_records rows."""
         settings = self._settings
-        if settings.export and not self._outbox_has_room():
+        if self._encode is not None and not self._outbox_has_room():
             return BatchReport(paused=True)
         claim = self._store.claim_batch(
             secrets.randbits(62), settings.lease_ns, settings.max_batch_records
@@ -117,8 +121,7 @@ class BatchStage:
             add_details(entry, records[entry.first_id])
         expires_at = now + self._settings.ttl_ns
         recent = [(entry, expires_at) for entry in sampled.kept]
-        kept = sampled.kept if self._settings.export else []
-        events = [(_event_json(entry, now), entry.severity_number) for entry in kept]
+        events = self._events(sampled.kept, now)
         report = BatchReport(
             claimed=len(rows),
             entries=len(entries),
@@ -127,6 +130,14 @@ class BatchStage:
             outboxed=len(events),
         )
         return report, recent, events
+
+    def _events(self, kept: list[Entry], now: int) -> list[tuple[str, int]]:
+        """The outbox rows for the kept entries: the encoder's text and the severity the drop
+        policy reads (it never parses an event)."""
+        encode = self._encode
+        if encode is None:
+            return []
+        return [(encode(entry, now), entry.severity_number) for entry in kept]
 
     def _outbox_has_room(self) -> bool:
         """Room for one more batch's events, after dropping the oldest below ERROR if need be."""
@@ -161,7 +172,3 @@ def _count(metrics: Metrics, report: BatchReport, seconds: float) -> None:
     metrics.dedupe_ratio.set(report.claimed / report.entries if report.entries else 0.0)
     for band, records in report.sampled_out_records.items():
         metrics.sampled_out.labels(severity=band).inc(records)
-
-
-def _event_json(entry: Entry, now: int) -> str:
-    return orjson.dumps(logflare_event(entry, now)).decode()

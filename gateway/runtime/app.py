@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from gateway.clock import Clock, SystemClock
 from gateway.config.settings import Config
-from gateway.export.logflare import LogflareExporter
+from gateway.export.logflare import LogflareExporter, event_json
 from gateway.export.outbox import Backoff, Exporter, ExportStage
 from gateway.pipeline.batch import NS, BatchSettings, BatchStage
 from gateway.pipeline.purge import PurgeJob
@@ -76,7 +76,11 @@ class Gateway:
         self.metrics = Metrics()
         self.exporter = overrides.exporter or self._logflare(config, overrides.config_warnings)
         self.batch = BatchStage(
-            self.store, self.policy, self._batch_settings(config), metrics=self.metrics
+            self.store,
+            self.policy,
+            self._batch_settings(config),
+            encode=event_json if self.exporter is not None else None,  # Logflare events
+            metrics=self.metrics,
         )
         self.admission = Admission(
             self.store,
@@ -154,7 +158,6 @@ class Gateway:
             dedupe_keys=config.batch.dedupe.keys,
             ttl_ns=int(config.recent.ttl * NS),
             lease_ns=int(config.batch.lease * NS),
-            export=self.exporter is not None,
             max_outbox_events=config.exporters.logflare.max_outbox_events,
         )
 

@@ -3,7 +3,7 @@ Store: summaries of the queue and the outbox, and acting on dead letters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +42,6 @@ class DeadLetter:
     created_at: int  # unix ns: when Logflare refused it
     event: str  # the Logflare event, JSON
     reason: str
-
-
-# Reads an event's JSON and says which severity_number its outbox row should carry.
-SeverityOf = Callable[[str], int]
 
 
 class AdminStatements:
@@ -128,8 +124,9 @@ class AdminStatements:
         with self._reading() as conn:
             return int(conn.execute(select(func.max(dead_letter.c.id))).scalar() or 0)
 
-    def retry_dead_letters(self, ids: Sequence[int], now: int, severity_of: SeverityOf) -> int:
-        """Move these dead letters back into the outbox, in one transaction; returns how many.
+    def retry_dead_letters(self, ids: Sequence[int], now: int) -> int:
+        """Move these dead letters back into the outbox, with the severity they were refused
+        with (the drop policy spares ERROR and above), in one transaction; returns how many.
 
         Only the rows this transaction deletes are inserted, so two operators retrying the
         same ids at once cannot send an event twice, and a failure loses none.
@@ -137,13 +134,13 @@ class AdminStatements:
         taken = (
             delete(dead_letter)
             .where(dead_letter.c.id.in_(bindparam("ids", expanding=True)))
-            .returning(dead_letter.c.id, dead_letter.c.event)
+            .returning(dead_letter.c.id, dead_letter.c.event, dead_letter.c.severity_number)
         )
         with self._writing() as conn:
             moved = sorted(conn.execute(taken, {"ids": list(ids)}).all())  # keep their order
             rows = [
-                {"created_at": now, "event": event, "severity_number": severity_of(event)}
-                for _, event in moved
+                {"created_at": now, "event": event, "severity_number": number}
+                for _, event, number in moved
             ]
             if rows:
                 conn.execute(insert(export_outbox), rows)

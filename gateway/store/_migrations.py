@@ -10,20 +10,26 @@ History:
   1  the first schema: log_queue, log_origin, queue_lease, recent_log_entries, export_outbox,
      dead_letter, counters
   2  export_health: the exporter's last success and error, for the live page's header
+  3  dead_letter.severity_number: a dead letter keeps its outbox row's severity, so a retried
+     ERROR is still spared by the drop policy; existing ones get it from their event's text
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
-from sqlalchemy import Connection, insert, inspect, select, update
+from sqlalchemy import Connection, bindparam, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from gateway import severity
 from gateway.errors import SchemaMismatch, StorageCorrupt
 from gateway.store._claims import HEAD
 from gateway.store._schema import (
     SCHEMA_VERSION,
+    dead_letter,
     export_health,
     log_queue,
     logsieve_schema,
@@ -31,13 +37,59 @@ from gateway.store._schema import (
     queue_lease,
 )
 
+FILL_CHUNK = 500  # dead letters read and updated at a time by step 3
+
 
 def _add_export_health(conn: Connection) -> None:
     export_health.create(conn, checkfirst=True)
 
 
+def _add_dead_letter_severity(conn: Connection) -> None:
+    columns = {column["name"] for column in inspect(conn).get_columns(dead_letter.name)}
+    if "severity_number" not in columns:  # idempotent, like create(checkfirst=True)
+        # The default only serves the rows already there (SQLite adds no NOT NULL column
+        # without one); every insert names the column.
+        conn.execute(
+            text("ALTER TABLE dead_letter ADD COLUMN severity_number INTEGER NOT NULL DEFAULT 0")
+        )
+    after = 0
+    while chunk := _dead_letters_after(conn, after):
+        _set_severities(conn, chunk)
+        after = chunk[-1][0]
+
+
+def _dead_letters_after(conn: Connection, after: int) -> list[Any]:
+    columns = (dead_letter.c.id, dead_letter.c.event)
+    chosen = select(*columns).where(dead_letter.c.id > after).order_by(dead_letter.c.id)
+    return list(conn.execute(chosen.limit(FILL_CHUNK)).all())
+
+
+def _set_severities(conn: Connection, chunk: list[Any]) -> None:
+    numbers = [{"key": row[0], "number": _legacy_event_severity(row[1])} for row in chunk]
+    known = [values for values in numbers if values["number"]]  # 0 is the column's default
+    if known:
+        statement = update(dead_letter).where(dead_letter.c.id == bindparam("key"))
+        conn.execute(statement.values(severity_number=bindparam("number")), known)
+
+
+def _legacy_event_severity(event: str) -> int:
+    """The severity_number inside a dead letter written before version 3. Those events came
+    from the Logflare encoder, which puts it in metadata.severity_number; this migration is
+    the only place that reads an event's text back, once. 0 when it cannot be read (a junk
+    or hand-made event): the drop policy then treats it like any unknown severity."""
+    try:
+        number = json.loads(event)["metadata"]["severity_number"]
+    except (ValueError, RecursionError, TypeError, KeyError):
+        return 0
+    valid = isinstance(number, int) and not isinstance(number, bool)
+    return number if valid and severity.is_number(number) else 0
+
+
 # The step that takes a database from version N-1 to N.
-STEPS: dict[int, Callable[[Connection], None]] = {2: _add_export_health}
+STEPS: dict[int, Callable[[Connection], None]] = {
+    2: _add_export_health,
+    3: _add_dead_letter_severity,
+}
 
 
 class SchemaStatements:

@@ -61,12 +61,14 @@ class OutboxStatements:
         moved = (
             delete(export_outbox)
             .where(self._claimed_events(token))
-            .returning(export_outbox.c.event)
+            .returning(export_outbox.c.event, export_outbox.c.severity_number)
         )
         with self._writing() as conn:
-            events = [str(row[0]) for row in conn.execute(moved, {"ids": list(ids)})]
-            if events:
-                rows = [{"created_at": now, "event": e, "reason": reason} for e in events]
+            rows = [
+                {"created_at": now, "event": event, "reason": reason, "severity_number": number}
+                for event, number in conn.execute(moved, {"ids": list(ids)})
+            ]
+            if rows:
                 conn.execute(insert(dead_letter), rows)
 
     def outbox_depth(self) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 2  # see _migrations.py for what each version added
+SCHEMA_VERSION = 3  # see _migrations.py for what each version added
 # SQLite's INTEGER PRIMARY KEY is the rowid; BIGINT would lose autoincrement there.
 _Id = BigInteger().with_variant(Integer, "sqlite")
 
@@ -100,6 +100,8 @@ dead_letter = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("event", Text, nullable=False),
     Column("reason", Text, nullable=False),
+    # The outbox row's, kept so that a retried event is spared by the drop policy as before.
+    Column("severity_number", Integer, nullable=False),
 )
 
 # Running totals that must survive restarts (records dropped by the overload policy...).

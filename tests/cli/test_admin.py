@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from gateway import severity
 from gateway.cli import admin
 from gateway.cli.main import main
+from gateway.export.logflare import event_json
 from gateway.export.outbox import ExportStage
 from gateway.export.outcome import ExportOutcome, OutcomeKind
+from gateway.model import Entry
 from gateway.otlp import rows_from_request
-from gateway.pipeline.batch import NS, BatchSettings, BatchStage
+from gateway.pipeline.batch import NS, BatchSettings, BatchStage, Encode
 from gateway.pipeline.sampling import SamplingPolicy
-from gateway.store import Store
+from gateway.store import Store, _admin
 from gateway.text import human_duration
 from testkit.logflare import RecordingExporter
 from tests.builders import T0, Rec, request
@@ -62,14 +65,14 @@ def enqueue(store: Store, records: list[Rec], received_at: int) -> int:
     return sum(len(row[3].encode()) + len(row[4]) for row in rows)
 
 
-def batch(store: Store) -> BatchStage:
-    return BatchStage(store, SamplingPolicy(), BatchSettings())
+def batch(store: Store, encode: Encode = event_json) -> BatchStage:
+    return BatchStage(store, SamplingPolicy(), BatchSettings(), encode=encode)
 
 
-def dead_letter(store: Store, records: list[Rec], now: int) -> None:
+def dead_letter(store: Store, records: list[Rec], now: int, encode: Encode = event_json) -> None:
     """Through the pipeline: queue, batch, and a Logflare that refuses every event for good."""
     enqueue(store, records, now)
-    batch(store).run_once(now)
+    batch(store, encode).run_once(now)
     exporter = RecordingExporter()
     exporter.script(*[REFUSED] * (2 * len(records)))  # the stage halves down to single events
     ExportStage(store, exporter).run_once(now)
@@ -293,6 +296,20 @@ def test_retried_events_keep_their_severity_for_the_drop_policy(store: Store) ->
     assert store.drop_outbox_lowest_severity(10, 100) == {17: 1, 9: 1, 5: 1}
 
 
+def body_only(entry: Entry, now: int) -> str:
+    """An event text that says nothing of its severity: only the outbox row's column does."""
+    return json.dumps({"event_message": entry.body})
+
+
+def test_a_retried_error_is_still_spared_by_the_drop_policy(store: Store) -> None:
+    dead_letter(store, THREE, T0, encode=body_only)
+    assert store.dead_letter_count() == 3 and store.outbox_depth() == 0
+    assert admin.retry(store, None, T0 + NS) == 3
+    dropped = store.drop_outbox_lowest_severity(10, severity.ERROR_NUMBER)
+    assert dropped == {9: 1, 5: 1}  # from the severities the outbox rows had, not the texts
+    assert [json.loads(e)["event_message"] for _, e in store.outbox_peek(10)] == ["bad error"]
+
+
 def test_retry_and_drop_by_id(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -322,15 +339,17 @@ def test_retry_and_drop_need_one_explicit_choice(
     assert store.dead_letter_count() == 1
 
 
-def test_a_failed_retry_loses_nothing(store: Store) -> None:
+def test_a_failed_retry_loses_nothing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     dead_letter(store, THREE, T0)
     ids = [letter.id for letter in store.dead_letter_page(0, 10)]
 
-    def broken(event: str) -> int:
+    def broken(*_: object) -> None:  # fails after the dead letters were deleted
         raise RuntimeError("the disk is full")
 
+    monkeypatch.setattr(_admin, "insert", broken)
     with pytest.raises(RuntimeError):
-        store.retry_dead_letters(ids, T0, broken)
+        store.retry_dead_letters(ids, T0)
+    monkeypatch.undo()
     assert store.dead_letter_count() == 3 and store.outbox_depth() == 0
 
 
@@ -341,12 +360,3 @@ def test_all_means_the_dead_letters_present_when_it_starts(store: Store) -> None
     dead_letter(store, [Rec("refused again", 17)], T0)  # e.g. a retried event, refused again
     assert len(first + [i for chunk in chunks for i in chunk]) == 2
     assert store.dead_letter_count() == 3
-
-
-def test_event_severity_is_recovered_from_the_event() -> None:
-    meta = {"metadata": {"severity_number": 18, "level": "error"}}
-    assert admin.event_severity(json.dumps(meta)) == 18
-    assert admin.event_severity('{"metadata": {"level": "warning"}}') == 13
-    assert admin.event_severity('{"metadata": {"level": "debug"}}') == 5
-    for unknown in ('{"metadata": {"severity_number": true}}', "[1]", "not json", "{}"):
-        assert admin.event_severity(unknown) == 0

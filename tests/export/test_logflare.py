@@ -5,10 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from gateway.config.settings import LogflareConfig
-from gateway.export.logflare import LogflareExporter, classify, logflare_event, logflare_timestamp
+from gateway.export.logflare import (
+    LogflareExporter,
+    classify,
+    event_json,
+    logflare_event,
+    logflare_timestamp,
+)
 from gateway.export.outcome import OutcomeKind
 from gateway.model import Entry
 from testkit.logflare import FakeLogflare, Fault
@@ -34,13 +41,12 @@ def exporter_at(endpoint: str, timeout: str = "10s") -> LogflareExporter:
     return LogflareExporter(LogflareConfig.model_validate(settings))
 
 
-def event(
-    body: str = "Error: Failed to connect", count: int = 1, **attributes: Any
-) -> dict[str, Any]:
+def event(body: str = "Error: Failed to connect", count: int = 1, **attributes: Any) -> str:
+    """An event's text as the batch stage stores it in the outbox."""
     entry = Entry(
         body, 17, "ERROR", "checkout", count, T0, T0 + 5_000, attributes, "ab" * 16, "cd" * 8
     )
-    return logflare_event(entry, T0)
+    return event_json(entry, T0)
 
 
 def test_a_batch_follows_logflare_contract(logflare: FakeLogflare) -> None:
@@ -60,6 +66,18 @@ def test_a_batch_follows_logflare_contract(logflare: FakeLogflare) -> None:
     assert request.path == "/api/logs" and request.headers["x-api-key"] == "***"
     assert request.headers["content-type"] == "application/json"
     assert request.headers["accept"] == "application/json"
+
+
+def test_the_stored_text_is_the_event_and_the_body_joins_them() -> None:
+    entry = Entry("m é", 13, "WARN", "api", 2, T0, T0, {"k": [1, 2.5]})
+    assert orjson.loads(event_json(entry, T0)) == logflare_event(entry, T0)
+    with FakeLogflare(api_key="k", keep_bodies=True) as fake:
+        texts = [event_json(entry, T0), event("second")]
+        assert exporter_for(fake).export(texts).ok
+    # What the exporter sent before it stopped parsing and writing the events again.
+    parsed = [orjson.loads(text) for text in texts]
+    assert fake.requests[0].body == orjson.dumps({"batch": parsed})
+    assert fake.events[0]["event_message"] == "m é" and fake.violations == []
 
 
 def test_large_batches_are_gzipped(logflare: FakeLogflare) -> None:
@@ -165,7 +183,7 @@ def test_early_times_reach_logflare_as_microseconds() -> None:
     early = [1, 999, 2_000_000_000_000, 5_000_000_000_000_000]  # ns after 1970-01-01
     with FakeLogflare(api_key="k") as fake:
         entries = [Entry(f"m{ns}", 9, "INFO", "", 1, ns, ns) for ns in early]
-        assert exporter_for(fake).export([logflare_event(e, T0) for e in entries]).ok
+        assert exporter_for(fake).export([event_json(e, T0) for e in entries]).ok
         # Read as µs by Logflare's digit rule; as seconds or ms they would lie in the future,
         # which Logflare drops without a word.
         assert [event["timestamp"] for event in fake.events] == [1, 1, 10**10, 10**13]

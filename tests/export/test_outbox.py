@@ -10,9 +10,10 @@ import pytest
 
 from gateway import redact
 from gateway.config.settings import LogflareConfig
-from gateway.export.logflare import LogflareExporter
+from gateway.export.logflare import GZIP_ABOVE_BYTES, LogflareExporter, event_json
 from gateway.export.outbox import Backoff, ExportStage
 from gateway.export.outcome import ExportOutcome, OutcomeKind
+from gateway.model import Entry
 from gateway.otlp import rows_from_request
 from gateway.pipeline.batch import NS, BatchSettings, BatchStage
 from gateway.pipeline.sampling import SamplingPolicy
@@ -36,7 +37,7 @@ def installed() -> Iterator[None]:
 def outbox_one(store: Store, body: str = "e") -> None:
     """One event in the outbox, the way it gets there: a record through the batch stage."""
     store.enqueue(rows_from_request(request([Rec(body, 17)]), T0, store.origin_ids).rows)
-    BatchStage(store, SamplingPolicy(), BatchSettings()).run_once(T0)
+    BatchStage(store, SamplingPolicy(), BatchSettings(), encode=event_json).run_once(T0)
     assert store.outbox_depth() == 1
 
 
@@ -97,3 +98,31 @@ def test_a_retried_failure_is_masked_before_it_is_stored(store: Store, installed
     assert stage.last_error == "HTTP 503: Bearer ***"
     assert store.outbox_depth() == 1
     assert stage.run_once(T0 + 2 * NS).sent == 1
+
+
+def spaced_event(entry: Entry, now: int) -> str:
+    """A Logflare event in valid JSON that no serialiser of ours would write: spaces around
+    every token, a newline, escapes where none are needed, a float written long."""
+    timestamp = (entry.first_seen or now) // 1000
+    return (
+        f'{{ "event_message" : "{entry.body}\\u0021" ,\n  "timestamp" :{timestamp},'
+        f' "metadata":{{"count": {entry.count}, "sample_rate" : 1.50 , "level":"error"}} }}'
+    )
+
+
+@pytest.mark.parametrize("records", [1, 40])  # 40 events are above the gzip threshold
+def test_stored_event_texts_reach_logflare_byte_for_byte(store: Store, records: int) -> None:
+    rows = [Rec(f"spaced {i} " + "x" * 100, 17) for i in range(records)]
+    store.enqueue(rows_from_request(request(rows), T0, store.origin_ids).rows)
+    BatchStage(store, SamplingPolicy(), BatchSettings(), encode=spaced_event).run_once(T0)
+    stored = [event for _, event in store.outbox_peek(100)]
+    with FakeLogflare(keep_bodies=True) as fake:
+        assert ExportStage(store, exporter_for(fake)).run_once(T0).sent == records
+        (request_seen,) = fake.requests
+        assert fake.violations == []
+        events = fake.events
+    assert request_seen.body == b'{"batch":[' + ",".join(stored).encode() + b"]}"
+    assert request_seen.gzip == (len(request_seen.body) > GZIP_ABOVE_BYTES)
+    assert request_seen.gzip == (records > 1)
+    assert events[0]["event_message"] == "spaced 0 " + "x" * 100 + "!"
+    assert events[0]["metadata"]["sample_rate"] == 1.5

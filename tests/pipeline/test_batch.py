@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pytest
 
 from gateway.config.settings import parse_config
+from gateway.export.logflare import event_json
 from gateway.export.outbox import ExportStage
 from gateway.export.outcome import ExportOutcome, OutcomeKind
+from gateway.model import Entry
 from gateway.otlp import rows_from_request
-from gateway.pipeline.batch import NS, BatchSettings, BatchStage
+from gateway.pipeline.batch import NS, BatchSettings, BatchStage, Encode
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.store import Store
 from testkit.clock import FakeClock
@@ -23,11 +26,10 @@ RULES = [
 ]
 
 
-def stage(store: Store, **settings: object) -> BatchStage:
+def stage(store: Store, encode: Encode | None = event_json, **settings: object) -> BatchStage:
     config = parse_config({"batch": {"sampling": {"rules": RULES}}}, env={})
-    return BatchStage(
-        store, SamplingPolicy.from_config(config.batch.sampling), BatchSettings(**settings)
-    )  # type: ignore[arg-type]
+    policy = SamplingPolicy.from_config(config.batch.sampling)
+    return BatchStage(store, policy, BatchSettings(**settings), encode=encode)  # type: ignore[arg-type]
 
 
 def enqueue(store: Store, records: list[Rec], received_at: int = T0) -> None:
@@ -71,8 +73,30 @@ def test_entries_expire_after_ttl(store: Store) -> None:
 
 def test_no_outbox_when_export_is_off(store: Store) -> None:
     enqueue(store, [Rec("e", 17)])
-    assert stage(store, export=False).run_once(T0).outboxed == 0
+    assert stage(store, encode=None).run_once(T0).outboxed == 0
     assert store.outbox_depth() == 0 and store.recent_count(T0) == 1
+
+
+class RecordingEncoder:
+    """An exporter's encoder that writes its own made-up format and remembers its calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def __call__(self, entry: Entry, now: int) -> str:
+        self.calls.append((entry.body, now))
+        return f"<{entry.body}|{entry.count}|{entry.severity_number}>  not JSON"
+
+
+def test_the_outbox_holds_exactly_what_the_encoder_wrote(store: Store) -> None:
+    enqueue(store, [Rec("boom", 17)] * 3 + [Rec("odd", 13)])
+    encoder = RecordingEncoder()
+    assert stage(store, encode=encoder).run_once(T0 + NS).outboxed == 2
+    assert sorted(encoder.calls) == [("boom", T0 + NS), ("odd", T0 + NS)]
+    events = sorted(event for _, event in store.outbox_peek(10))
+    assert events == ["<boom|3|17>  not JSON", "<odd|1|13>  not JSON"]
+    # The severity goes beside the text: the drop policy never reads an event.
+    assert store.drop_outbox_lowest_severity(10, 100) == {17: 1, 13: 1}
 
 
 def test_a_failing_batch_releases_its_claim(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,11 +177,12 @@ class RefusesBad:
         self.delivered: list[str] = []
         self.requests = 0
 
-    def export(self, events: list[dict[str, object]]) -> ExportOutcome:
+    def export(self, events: Sequence[str]) -> ExportOutcome:
         self.requests += 1
-        if any(event["event_message"] == "bad" for event in events):
+        messages = [json.loads(event)["event_message"] for event in events]
+        if "bad" in messages:
             return ExportOutcome(OutcomeKind.REFUSED, self.status, detail=f"HTTP {self.status}")
-        self.delivered.extend(str(event["event_message"]) for event in events)
+        self.delivered.extend(messages)
         return ExportOutcome(OutcomeKind.OK, 200)
 
 

@@ -1,5 +1,6 @@
-"""Schema versions: `logsieve migrate` from an empty database and from the previous schema with
-records in the queue; a gateway refuses a schema it does not know; `logsieve init-config`."""
+"""Schema versions: `logsieve migrate` from an empty database and from older schemas with
+records in the queue and dead letters; a gateway refuses a schema it does not know;
+`logsieve init-config`."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from gateway import severity
 from gateway.cli import main as cli
 from gateway.errors import SchemaMismatch
+from gateway.export.logflare import event_json
+from gateway.model import Entry
 from gateway.otlp import rows_from_request
-from gateway.store import SCHEMA_VERSION, Store
+from gateway.store import SCHEMA_VERSION, Store, _migrations
 from tests.builders import T0, Rec, request
 from tests.conftest import PG_URL
 
@@ -33,8 +37,18 @@ def config_file(tmp_path: Path, url: str) -> Path:
     return path
 
 
+def set_back_to_version_2(url: str) -> None:
+    """What a database of version 2 looks like: dead letters without their severity."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE dead_letter DROP COLUMN severity_number"))
+        conn.execute(text("UPDATE logsieve_schema SET version = 2"))
+    engine.dispose()
+
+
 def set_back_to_version_1(url: str) -> None:
     """What a database made by the first release looks like: no export_health, version 1."""
+    set_back_to_version_2(url)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE export_health"))
@@ -78,6 +92,70 @@ def test_migrate_upgrades_the_previous_schema_and_keeps_every_queued_record(
     upgraded.dispose()
     assert cli.main(["migrate", "--config", str(config)]) == cli.EXIT_OK
     assert "nothing to do" in capsys.readouterr().out
+
+
+def written_by_version_2(body: str, number: int, band: str) -> str:
+    """A dead letter's event as a version-2 gateway stored it: the Logflare encoder's text."""
+    return event_json(Entry(body, number, band, "api", 1, T0, T0), T0)
+
+
+# Dead letters as version 2 left them, and the severity version 3 must give each.
+LEGACY_DEAD_LETTERS = [
+    (written_by_version_2("boom", 17, "ERROR"), 17),
+    (written_by_version_2("fine", 9, "INFO"), 9),
+    (written_by_version_2("dying", 21, "FATAL"), 21),
+    ('{"metadata": {"severity_number": true}}', 0),  # junk, and hand-made events
+    ('{"metadata": {"severity_number": 99}}', 0),
+    ('{"metadata": {"severity_number": "17"}}', 0),
+    ('{"metadata": "17"}', 0),
+    ("[17]", 0),
+    ("not json", 0),
+    ("[" * 100_000, 0),
+]
+
+
+def add_dead_letters_to(url: str, events: list[str]) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO dead_letter (created_at, event, reason) VALUES (:t, :e, 'HTTP 400')"),
+            [{"t": T0, "e": event} for event in events],
+        )
+    engine.dispose()
+
+
+def dead_letter_severities(url: str) -> list[int]:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        query = text("SELECT severity_number FROM dead_letter ORDER BY id")
+        numbers = [int(number) for number in conn.execute(query).scalars()]
+    engine.dispose()
+    return numbers
+
+
+def test_migrate_from_version_2_gives_dead_letters_the_severity_their_events_hold(
+    store: Store,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = url_of(store)
+    set_back_to_version_2(url)
+    add_dead_letters_to(url, [event for event, _ in LEGACY_DEAD_LETTERS])
+    monkeypatch.setattr(_migrations, "FILL_CHUNK", 3)  # several chunks, one partial
+    config = config_file(tmp_path, url)
+
+    assert cli.main(["migrate", "--config", str(config)]) == cli.EXIT_OK
+    assert f"from version 2 to {SCHEMA_VERSION}" in capsys.readouterr().out
+    assert dead_letter_severities(url) == [number for _, number in LEGACY_DEAD_LETTERS]
+    upgraded = Store(url)
+    upgraded.create_schema()
+    ids = [letter.id for letter in upgraded.dead_letter_page(0, 100)]
+    assert upgraded.retry_dead_letters(ids, T0) == len(LEGACY_DEAD_LETTERS)
+    upgraded.drop_outbox_lowest_severity(100, severity.ERROR_NUMBER)
+    kept = [event for _, event in upgraded.outbox_peek(100)]
+    assert kept == [LEGACY_DEAD_LETTERS[0][0], LEGACY_DEAD_LETTERS[2][0]]  # ERROR and FATAL
+    upgraded.dispose()
 
 
 def test_migrate_creates_an_empty_database_at_the_latest_version(

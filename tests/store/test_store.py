@@ -125,6 +125,19 @@ def test_outbox_claims_ack_release_and_dead_letter(store: Store) -> None:
     assert store.dead_letters() == [('{"n":2}', "HTTP 400: bad")]
 
 
+def test_dead_letters_keep_their_severity_through_dead_letter_and_retry(store: Store) -> None:
+    fill(store, 1)
+    events = [("error text", 17), ("info text", 9), ("fatal text", 21)]  # texts say nothing
+    store.finish_batch(store.claim_batch(1, S, 1), [], events, T0)
+    store.outbox_dead_letter(7, [i for i, _ in store.outbox_claim(7, S, 10)], "HTTP 400", T0)
+    assert store.outbox_depth() == 0 and store.dead_letter_count() == 3
+    ids = [letter.id for letter in store.dead_letter_page(0, 10)]
+    assert store.retry_dead_letters(ids, T0 + S) == 3
+    assert [event for _, event in store.outbox_peek(10)] == [e for e, _ in events]  # in order
+    assert store.drop_outbox_lowest_severity(10, 17) == {9: 1}  # the ERROR and FATAL stay
+    assert [event for _, event in store.outbox_peek(10)] == ["error text", "fatal text"]
+
+
 def test_an_expired_outbox_claim_is_taken_over(store: Store) -> None:
     fill(store, 1)
     store.finish_batch(store.claim_batch(1, S, 1), [], info('{"n":1}'), T0)

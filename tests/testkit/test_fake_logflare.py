@@ -42,6 +42,16 @@ def test_gzip_batch_is_stored_with_microsecond_timestamps(
     assert fake.violations == []
 
 
+def test_bodies_are_kept_decoded_only_when_asked(fake: FakeLogflare, client: httpx.Client) -> None:
+    raw = b'{"batch": [ ' + json.dumps(event()).encode() + b" ]}"
+    keeping = FakeLogflare(api_key=KEY, keep_bodies=True).start()
+    with keeping, httpx.Client(base_url=keeping.url, timeout=5.0) as other:
+        assert post(other, keeping, raw=raw).status_code == 200  # gzipped
+    assert post(client, fake, raw=raw).status_code == 200
+    assert keeping.requests[0].gzip and keeping.requests[0].body == raw  # as Logflare reads it
+    assert fake.requests[0].body is None
+
+
 @pytest.mark.parametrize("path", ["/api/logs", "/logs", "/api/events"])
 def test_all_ingest_paths_work(fake: FakeLogflare, client: httpx.Client, path: str) -> None:
     assert post(client, fake, [event()], path=path).status_code == 200

@@ -150,8 +150,8 @@ def test_recording_exporter_scripts_outcomes() -> None:
     exporter = RecordingExporter()
     retry = ExportOutcome(OutcomeKind.RETRY, status=503)
     exporter.script(retry)
-    assert exporter.export([{"n": 1}]) == retry
-    assert exporter.export([{"n": 2}]).ok
-    assert exporter.export([{"n": 3}]) == ExportOutcome(OutcomeKind.OK, status=200)
+    assert exporter.export(['{"n": 1}']) == retry
+    assert exporter.export(['{"n":2}']).ok
+    assert exporter.export(['{"n":3}']) == ExportOutcome(OutcomeKind.OK, status=200)
     assert exporter.calls == [[{"n": 1}], [{"n": 2}], [{"n": 3}]]
     assert exporter.events == [{"n": 2}, {"n": 3}]
