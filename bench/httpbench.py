@@ -34,6 +34,7 @@ from gateway.clock import SystemClock
 from gateway.config.receivers import HttpReceiverConfig
 from gateway.http.wsgi_server import WsgiServer
 from gateway.receivers.http import OtlpHttpReceiver, server_limits
+from gateway.receivers.ingest import Ingest
 from gateway.store import Store
 
 MIB = 1024 * 1024
@@ -155,7 +156,7 @@ def _measure(
         store = Store(f"sqlite:///{Path(folder) / 'bench.db'}")
         store.create_schema()
         config = HttpReceiverConfig(endpoint="127.0.0.1:0", max_request_mib=16)
-        receiver = OtlpHttpReceiver(store, config, SystemClock())
+        receiver = OtlpHttpReceiver(Ingest(store, SystemClock()), config, SystemClock())
         try:
             with SERVING[server](receiver, config) as url:
                 plan = LoadPlan(url, payloads, records_per_call, threads, warmup_s, duration_s)

@@ -27,13 +27,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
 )
 
-from gateway.clock import Clock
 from gateway.config.receivers import MIB, GrpcReceiverConfig
-from gateway.receivers import ingest
-from gateway.receivers.admission import Admission
 from gateway.receivers.ingest import BearerCheck, Ingest, Verdict
-from gateway.store import Store
-from gateway.telemetry.metrics import Metrics
+from gateway.receivers.ingest import rpc_status as status_with_retry
 
 log = logging.getLogger("logsieve.receiver")
 SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
@@ -73,24 +69,10 @@ _REBALANCE = [("grpc.max_connection_age_ms", 60_000), ("grpc.max_connection_age_
 
 class OtlpGrpcReceiver:
     def __init__(
-        self,
-        store: Store,
-        config: GrpcReceiverConfig,
-        clock: Clock,
-        *,
-        admission: Admission | None = None,
-        max_record_bytes: int = 1024 * 1024,
-        max_workers: int = 16,
-        metrics: Metrics | None = None,
+        self, ingest: Ingest, config: GrpcReceiverConfig, *, max_workers: int = 16
     ) -> None:
-        self._ingest = Ingest(
-            store,
-            clock,
-            admission=admission,
-            max_record_bytes=max_record_bytes,
-            name="grpc",
-            metrics=metrics,
-        )
+        self.ingest = ingest  # shared with the HTTP receiver
+        self._intake = ingest.for_receiver("grpc")  # counted as receiver="grpc"
         self._config = config
         self._endpoint = config.endpoint
         self._bearer = BearerCheck(config.auth.token() if config.auth else None)
@@ -102,7 +84,7 @@ class OtlpGrpcReceiver:
         self._workers = futures.ThreadPoolExecutor(1, thread_name_prefix="otlp-grpc-commit")
         # Calls decoded and waiting for their commit, at most: what they hold in memory.
         self._slots = asyncio.Semaphore(max_workers)
-        self._coalescer = Coalescer(self._loop, self._workers, self._ingest.enqueue_many)
+        self._coalescer = Coalescer(self._loop, self._workers, self._intake.enqueue_many)
         self._server: grpc.aio.Server | None = None
         self.port = 0
         self._stopped = False
@@ -149,17 +131,17 @@ class OtlpGrpcReceiver:
         try:
             return await self._export(payload, context)
         except asyncio.CancelledError:  # grpc.aio cancels the handler when the client leaves
-            self._ingest.abandoned_request()
+            self._intake.abandoned_request()
             raise
 
     async def _export(self, payload: bytes, context: Context) -> bytes:
         if self._bearer.enabled and not self._bearer.allows(_authorization(context)):
-            self._ingest.refused_request("unauthenticated")
+            self._intake.refused_request("unauthenticated")
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
         try:
             request = ExportLogsServiceRequest.FromString(payload)
         except DecodeError as exc:
-            self._ingest.refused_request("invalid")
+            self._intake.refused_request("invalid")
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"not an ExportLogsServiceRequest: {exc}"
             )
@@ -251,6 +233,6 @@ def _authorization(context: Context) -> str | None:
 
 async def _abort_overloaded(context: Context, retry_after_s: float, message: str) -> None:
     """UNAVAILABLE with google.rpc.RetryInfo: the OTLP way to tell an SDK to back off."""
-    status = ingest.rpc_status(code_pb2.UNAVAILABLE, message, retry_after_s)
+    status = status_with_retry(code_pb2.UNAVAILABLE, message, retry_after_s)
     answer = rpc_status.to_status(status)  # the details travel in grpc-status-details-bin
     await context.abort(answer.code, answer.details, answer.trailing_metadata)

@@ -30,10 +30,7 @@ from gateway.http.limits import OTLP_HTTP_SHARE, ServerLimits, connection_cap
 from gateway.http.ratelimit import RateLimiter
 from gateway.http.wsgi_server import WsgiServer
 from gateway.receivers import decompress, otlp_json
-from gateway.receivers.admission import Admission
 from gateway.receivers.ingest import BearerCheck, Ingest, IngestOutcome, Verdict, rpc_status
-from gateway.store import Store
-from gateway.telemetry.metrics import Metrics
 
 log = logging.getLogger("logsieve.receiver")
 SETTINGS = "receivers.otlp.http"  # where this receiver's settings live, for messages
@@ -80,24 +77,9 @@ class Refused(Exception):
 
 
 class OtlpHttpReceiver:
-    def __init__(
-        self,
-        store: Store,
-        config: HttpReceiverConfig,
-        clock: Clock,
-        *,
-        admission: Admission | None = None,
-        max_record_bytes: int = 1024 * 1024,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self._ingest = Ingest(
-            store,
-            clock,
-            admission=admission,
-            max_record_bytes=max_record_bytes,
-            name="http",
-            metrics=metrics,
-        )
+    def __init__(self, ingest: Ingest, config: HttpReceiverConfig, clock: Clock) -> None:
+        self.ingest = ingest  # shared with the gRPC receiver
+        self._intake = ingest.for_receiver("http")  # counted as receiver="http"
         self._config = config
         self._bearer = BearerCheck(config.auth.token() if config.auth else None)
         browser = config.browser
@@ -156,7 +138,7 @@ class OtlpHttpReceiver:
             response = self._export(request, origin)
         except Refused as refused:
             if refused.status in REFUSAL_REASONS:
-                self._ingest.refused_request(REFUSAL_REASONS[refused.status])
+                self._intake.refused_request(REFUSAL_REASONS[refused.status])
             response = _status_response(refused, kind)
         return self._with_cors(response, origin)
 
@@ -169,7 +151,7 @@ class OtlpHttpReceiver:
         if kind not in (PROTOBUF, JSON):
             raise Refused(415, f"send {PROTOBUF} or {JSON}, not {kind or 'no content type'}")
         body = _decompressed(request, limit)
-        outcome = self._ingest.enqueue(_decode(kind, body), len(body))
+        outcome = self._intake.enqueue(_decode(kind, body), len(body))
         return _answer(outcome, kind)
 
     def _admit_origin(self, request: Request, origin: str | None) -> int:

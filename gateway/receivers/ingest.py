@@ -58,6 +58,12 @@ ACCEPTED = IngestOutcome(Verdict.ACCEPTED)  # the common answer, made once
 
 
 class Ingest:
+    """One per process, shared by both receivers: admission, conversion and the commit.
+
+    A receiver goes through `for_receiver(name)`, which counts under its own name; the
+    admission decision and the queue are the same whichever receiver a request came in by.
+    """
+
     def __init__(
         self,
         store: Store,
@@ -65,7 +71,6 @@ class Ingest:
         *,
         admission: Admission | None = None,
         max_record_bytes: int = 1024 * 1024,
-        name: str = "grpc",
         metrics: Metrics | None = None,
     ) -> None:
         self._store = store
@@ -73,20 +78,17 @@ class Ingest:
         self._failures = FailureLog("enqueue", clock, log)
         self._admission = admission
         self.max_record_bytes = max_record_bytes
-        self.name = name  # the receiver's, for metrics
         self.metrics = metrics
-        if metrics is not None:  # the labelled children, looked up once, not per request
-            self._received = metrics.received.labels(receiver=name)
-            self._accepted = metrics.accepted.labels(receiver=name)
 
-    def enqueue(self, request: ExportLogsServiceRequest, payload_bytes: int) -> IngestOutcome:
-        """Admit and commit one request's records; `payload_bytes` is its decoded size."""
-        return self.enqueue_many([(request, payload_bytes)])[0]
+    def for_receiver(self, name: str) -> ReceiverIngest:
+        """The path as receiver `name` ("grpc", "http") uses it: counted under its name."""
+        return ReceiverIngest(self, name)
 
-    def enqueue_many(
+    def commit_many(
         self, requests: Sequence[tuple[ExportLogsServiceRequest, int]]
-    ) -> list[IngestOutcome]:
-        """Admit and convert each request, then commit all their rows in one transaction.
+    ) -> list[tuple[int, IngestOutcome]]:
+        """Admit and convert each request, then commit all their rows in one transaction;
+        per request, its record count and its outcome.
 
         Each outcome is its own request's: one may be refused (queue full) while the others
         are committed. A failed commit fails every request whose rows it held.
@@ -94,37 +96,7 @@ class Ingest:
         admitted = [self._admit(request, size) for request, size in requests]
         rows = [row for one in admitted if one.outcome is None for row in one.rows]
         failure = self._enqueue(rows)
-        outcomes = [self._outcome(one, failure) for one in admitted]
-        if self.metrics is not None:
-            for one, outcome in zip(admitted, outcomes, strict=True):
-                self._count(outcome, one.records)
-        return outcomes
-
-    def refused_request(self, reason: str) -> None:
-        """Count a request the receiver refused before reading its records."""
-        if self.metrics is not None:
-            self.metrics.refuse_request(self.name, reason)
-
-    def abandoned_request(self) -> None:
-        """Count a request whose client left before its reply: an everyday event (a client
-        that timed out or shut down), not an error; its records' fate is as it would be."""
-        log.debug("%s client left before its reply", self.name)
-        if self.metrics is not None:
-            self.metrics.abandoned_requests.labels(receiver=self.name).inc()
-
-    def _count(self, outcome: IngestOutcome, records: int) -> None:
-        metrics, name = self.metrics, self.name
-        assert metrics is not None
-        self._received.inc(records)
-        if outcome.verdict is Verdict.ACCEPTED:
-            self._accepted.inc(records - outcome.rejected)
-            if outcome.rejected:
-                metrics.refuse_records(name, "record_too_large", outcome.rejected)
-        else:
-            reason = (
-                "queue_full" if outcome.verdict is Verdict.OVERLOADED else "database_unavailable"
-            )
-            metrics.refuse_records(name, reason, records)
+        return [(one.records, self._outcome(one, failure)) for one in admitted]
 
     def _admit(self, request: ExportLogsServiceRequest, payload_bytes: int) -> _Admitted:
         """Admission and conversion: rows to commit, or the outcome that refuses them."""
@@ -172,6 +144,60 @@ class Ingest:
             " were not accepted"
         )
         return IngestOutcome(Verdict.ACCEPTED, admitted.rejected, message)
+
+
+class ReceiverIngest:
+    """One receiver's way into the shared Ingest: the same path, counted under the receiver's
+    name (the `receiver` label). Its labelled metric children are looked up once, here, not
+    per request."""
+
+    def __init__(self, ingest: Ingest, name: str) -> None:
+        self.ingest = ingest
+        self.name = name
+        self.metrics = ingest.metrics
+        if self.metrics is not None:
+            self._received = self.metrics.received.labels(receiver=name)
+            self._accepted = self.metrics.accepted.labels(receiver=name)
+
+    def enqueue(self, request: ExportLogsServiceRequest, payload_bytes: int) -> IngestOutcome:
+        """Admit and commit one request's records; `payload_bytes` is its decoded size."""
+        return self.enqueue_many([(request, payload_bytes)])[0]
+
+    def enqueue_many(
+        self, requests: Sequence[tuple[ExportLogsServiceRequest, int]]
+    ) -> list[IngestOutcome]:
+        """`Ingest.commit_many`, counted: one outcome per request, in order."""
+        handled = self.ingest.commit_many(requests)
+        if self.metrics is not None:
+            for records, outcome in handled:
+                self._count(outcome, records)
+        return [outcome for _, outcome in handled]
+
+    def refused_request(self, reason: str) -> None:
+        """Count a request the receiver refused before reading its records."""
+        if self.metrics is not None:
+            self.metrics.refuse_request(self.name, reason)
+
+    def abandoned_request(self) -> None:
+        """Count a request whose client left before its reply: an everyday event (a client
+        that timed out or shut down), not an error; its records' fate is as it would be."""
+        log.debug("%s client left before its reply", self.name)
+        if self.metrics is not None:
+            self.metrics.abandoned_requests.labels(receiver=self.name).inc()
+
+    def _count(self, outcome: IngestOutcome, records: int) -> None:
+        metrics, name = self.metrics, self.name
+        assert metrics is not None
+        self._received.inc(records)
+        if outcome.verdict is Verdict.ACCEPTED:
+            self._accepted.inc(records - outcome.rejected)
+            if outcome.rejected:
+                metrics.refuse_records(name, "record_too_large", outcome.rejected)
+        else:
+            reason = (
+                "queue_full" if outcome.verdict is Verdict.OVERLOADED else "database_unavailable"
+            )
+            metrics.refuse_records(name, reason, records)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from gateway.pipeline.sampling import SamplingPolicy
 from gateway.receivers.admission import Admission
 from gateway.receivers.grpc import OtlpGrpcReceiver
 from gateway.receivers.http import OtlpHttpReceiver
+from gateway.receivers.ingest import Ingest
 from gateway.runtime.heap import freeze_long_lived
 from gateway.runtime.locking import exclusive_lock
 from gateway.runtime.scheduler import Periodic
@@ -88,26 +89,18 @@ class Gateway:
             self.clock,
             protect_head=config.batch.max_batch_records,
         )
-        self.receiver = OtlpGrpcReceiver(
+        # One enqueue path for both receivers; each counts under its own name.
+        self.ingest = Ingest(
             self.store,
-            config.receivers.otlp.grpc,
             self.clock,
             admission=self.admission,
             max_record_bytes=config.queue.max_record_bytes,
             metrics=self.metrics,
         )
+        self.receiver = OtlpGrpcReceiver(self.ingest, config.receivers.otlp.grpc)
         http = config.receivers.otlp.http
         self.http_receiver = (
-            OtlpHttpReceiver(
-                self.store,
-                http,
-                self.clock,
-                admission=self.admission,
-                max_record_bytes=config.queue.max_record_bytes,
-                metrics=self.metrics,
-            )
-            if http.enabled
-            else None
+            OtlpHttpReceiver(self.ingest, http, self.clock) if http.enabled else None
         )
         self.export_stage = (
             ExportStage(

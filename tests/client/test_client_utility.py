@@ -16,6 +16,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from gateway.clock import SystemClock
 from gateway.config.receivers import HttpReceiverConfig
 from gateway.receivers.http import OtlpHttpReceiver
+from gateway.receivers.ingest import Ingest
 from gateway.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +28,8 @@ def receiver(store: Store) -> Iterator[OtlpHttpReceiver]:
     config = HttpReceiverConfig.model_validate(
         {"endpoint": "127.0.0.1:0", "auth": {"bearer_token": TOKEN}}
     )
-    started = OtlpHttpReceiver(store, config, SystemClock())
+    clock = SystemClock()
+    started = OtlpHttpReceiver(Ingest(store, clock), config, clock)
     started.start()
     yield started
     started.shutdown()

@@ -13,6 +13,7 @@ from gateway.config.receivers import GrpcReceiverConfig
 from gateway.config.settings import QueueConfig
 from gateway.receivers.admission import Admission
 from gateway.receivers.grpc import OtlpGrpcReceiver
+from gateway.receivers.ingest import Ingest
 from gateway.store import Store
 from testkit.clock import FakeClock
 from tests.builders import T0, Rec, request
@@ -22,9 +23,8 @@ def serve(store: Store, when_full: str, protect_head: int = 0) -> OtlpGrpcReceiv
     config = QueueConfig(max_records=100, when_full=when_full)  # type: ignore[arg-type]
     clock = FakeClock(T0)
     admission = Admission(store, config, clock, protect_head=protect_head, refresh_s=0)
-    receiver = OtlpGrpcReceiver(
-        store, GrpcReceiverConfig(endpoint="127.0.0.1:0"), clock, admission=admission
-    )
+    ingest = Ingest(store, clock, admission=admission)
+    receiver = OtlpGrpcReceiver(ingest, GrpcReceiverConfig(endpoint="127.0.0.1:0"))
     receiver.start()
     return receiver
 

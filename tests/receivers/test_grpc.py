@@ -22,6 +22,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServ
 
 from gateway.config.receivers import GrpcReceiverConfig
 from gateway.receivers.grpc import OtlpGrpcReceiver
+from gateway.receivers.ingest import Ingest
 from gateway.store import Store
 from testkit.clock import FakeClock
 from tests.builders import T0, Rec, request
@@ -32,7 +33,7 @@ EXPORT = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 @pytest.fixture
 def receiver(store: Store) -> Iterator[OtlpGrpcReceiver]:
     config = GrpcReceiverConfig(endpoint="127.0.0.1:0", max_recv_msg_size_mib=1)
-    started = OtlpGrpcReceiver(store, config, FakeClock(T0))
+    started = OtlpGrpcReceiver(Ingest(store, FakeClock(T0)), config)
     started.start()
     yield started
     started.shutdown(grace=1)
@@ -86,7 +87,9 @@ def test_database_failure_is_unavailable_never_ok(tmp_path: Path) -> None:
     broken = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
     broken.create_schema()
     broken.drop_all()  # every insert now fails
-    receiver = OtlpGrpcReceiver(broken, GrpcReceiverConfig(endpoint="127.0.0.1:0"), FakeClock(T0))
+    receiver = OtlpGrpcReceiver(
+        Ingest(broken, FakeClock(T0)), GrpcReceiverConfig(endpoint="127.0.0.1:0")
+    )
     receiver.start()
     try:
         with (
@@ -108,10 +111,8 @@ def test_gzip_compressed_requests_are_accepted(receiver: OtlpGrpcReceiver, store
 
 def test_a_record_over_the_size_limit_is_left_out_and_reported(store: Store) -> None:
     receiver = OtlpGrpcReceiver(
-        store,
+        Ingest(store, FakeClock(T0), max_record_bytes=1024 * 1024),
         GrpcReceiverConfig(endpoint="127.0.0.1:0", max_recv_msg_size_mib=16),
-        FakeClock(T0),
-        max_record_bytes=1024 * 1024,
     )
     receiver.start()
     try:

@@ -21,6 +21,7 @@ from gateway.config.receivers import HttpReceiverConfig
 from gateway.config.settings import QueueConfig
 from gateway.receivers.admission import Admission
 from gateway.receivers.http import OtlpHttpReceiver
+from gateway.receivers.ingest import Ingest
 from gateway.store import Store
 from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare
@@ -41,7 +42,8 @@ def start(store: Store) -> Iterator[Start]:
     def run(clock: FakeClock | None = None, **settings: Any) -> OtlpHttpReceiver:
         options = settings.pop("_options", {})
         config = HttpReceiverConfig.model_validate({"endpoint": "127.0.0.1:0", **settings})
-        receiver = OtlpHttpReceiver(store, config, clock or FakeClock(T0), **options)
+        clock = clock or FakeClock(T0)
+        receiver = OtlpHttpReceiver(Ingest(store, clock, **options), config, clock)
         receiver.start()
         started.append(receiver)
         return receiver

@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServ
 from gateway.config.receivers import GrpcReceiverConfig, HttpReceiverConfig
 from gateway.receivers.grpc import OtlpGrpcReceiver
 from gateway.receivers.http import OtlpHttpReceiver
+from gateway.receivers.ingest import Ingest
 from gateway.store import Store
 from testkit.clock import FakeClock
 from tests.builders import T0, Rec, request
@@ -39,14 +40,14 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, d
 
 def grpc_receiver(store: Store, **settings: Any) -> OtlpGrpcReceiver:
     config = GrpcReceiverConfig.model_validate({"endpoint": "127.0.0.1:0", **settings})
-    receiver = OtlpGrpcReceiver(store, config, FakeClock(T0))
+    receiver = OtlpGrpcReceiver(Ingest(store, FakeClock(T0)), config)
     receiver.start()
     return receiver
 
 
 def http_receiver(store: Store, **settings: Any) -> OtlpHttpReceiver:
     config = HttpReceiverConfig.model_validate({"endpoint": "127.0.0.1:0", **settings})
-    receiver = OtlpHttpReceiver(store, config, FakeClock(T0))
+    receiver = OtlpHttpReceiver(Ingest(store, FakeClock(T0)), config, FakeClock(T0))
     receiver.start()
     return receiver
 

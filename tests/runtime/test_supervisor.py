@@ -18,6 +18,7 @@ import websocket
 from gateway.config.receivers import GrpcReceiverConfig
 from gateway.config.settings import parse_config
 from gateway.receivers.grpc import OtlpGrpcReceiver
+from gateway.receivers.ingest import Ingest
 from gateway.runtime.supervisor import (
     METRICS_PREFIX,
     ingest_child_config,
@@ -362,11 +363,12 @@ def test_an_ingest_child_serves_grpc_only_on_the_parents_port() -> None:
 
 
 def test_one_process_does_not_share_its_port(store: Store) -> None:
-    first = OtlpGrpcReceiver(store, GrpcReceiverConfig(endpoint="127.0.0.1:0"), FakeClock(T0))
+    ingest = Ingest(store, FakeClock(T0))
+    first = OtlpGrpcReceiver(ingest, GrpcReceiverConfig(endpoint="127.0.0.1:0"))
     first.start()
     try:
         taken = GrpcReceiverConfig(endpoint=f"127.0.0.1:{first.port}")
-        second = OtlpGrpcReceiver(store, taken, FakeClock(T0))
+        second = OtlpGrpcReceiver(ingest, taken)
         with pytest.raises(OSError, match="cannot listen"):  # `run` says so and exits 1
             second.start()
     finally:

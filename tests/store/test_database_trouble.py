@@ -18,6 +18,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServ
 
 from gateway.config.receivers import GrpcReceiverConfig
 from gateway.receivers.grpc import OtlpGrpcReceiver
+from gateway.receivers.ingest import Ingest
 from gateway.store import Store, _engine
 from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare
@@ -27,7 +28,9 @@ from tests.harness import GatewayProcess, SeqSender, delivered, gateway_config, 
 
 
 def serve(store: Store) -> OtlpGrpcReceiver:
-    receiver = OtlpGrpcReceiver(store, GrpcReceiverConfig(endpoint="127.0.0.1:0"), FakeClock(T0))
+    receiver = OtlpGrpcReceiver(
+        Ingest(store, FakeClock(T0)), GrpcReceiverConfig(endpoint="127.0.0.1:0")
+    )
     receiver.start()
     return receiver
 

@@ -57,7 +57,7 @@ def work() -> Iterator[collections.Counter[str]]:
 
 
 def export(store: Store, request: ExportLogsServiceRequest) -> None:
-    outcome = Ingest(store, FakeClock(T0)).enqueue(request, request.ByteSize())
+    outcome = Ingest(store, FakeClock(T0)).for_receiver("grpc").enqueue(request, request.ByteSize())
     assert outcome.verdict is Verdict.ACCEPTED
 
 
