@@ -57,7 +57,7 @@ from gateway.clock import SystemClock
 from gateway.model import Entry
 from gateway.store import Store
 from testkit.chromium import CHROMIUM_ARGS, chromium
-from viewer.app import create_app
+from viewer.app import ViewerSettings, create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
 
@@ -167,7 +167,7 @@ def _running_viewer(folder: Path, counter: _QueryCounter) -> Iterator[tuple[str,
     counter.wrap(store)  # before the feed and the app hold the store
     clock = SystemClock()
     feed = LiveFeed(store, clock)
-    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="")
+    app = create_app(store, clock, feed, ViewerSettings(ttl_seconds=3600, sampling_summary=""))
     server = ViewerServer(app, "127.0.0.1", 0)
     server.start()
     feed.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,13 @@ import pytest
 from gateway.clock import Clock
 from gateway.store import Store
 from testkit import chromium as browser
-from viewer.app import create_app
+from viewer.app import ViewerSettings, create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+# What the tests' viewers are told unless a test says otherwise (its **options).
+TEST_VIEWER = ViewerSettings(ttl_seconds=3600, sampling_summary="DEBUG: keep 1 in 10")
 
 
 class FixedClock:
@@ -65,8 +68,7 @@ def serving(
         queue_capacity=queue_capacity,
         max_entry_chars=max_entry_chars,
     )
-    options.setdefault("sampling_summary", "DEBUG: keep 1 in 10")
-    app = create_app(store, clock, feed, ttl_seconds=3600, **options)
+    app = create_app(store, clock, feed, replace(TEST_VIEWER, **options))
     server = ViewerServer(app, "127.0.0.1", port)
     feed.start()
     server.start()

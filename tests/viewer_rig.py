@@ -10,6 +10,7 @@ import json
 import struct
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import websocket
 
 from gateway.model import Entry
 from gateway.store import Store
-from tests.live_viewer import FixedClock, running_viewer, stream_url, watched_page
+from tests.live_viewer import TEST_VIEWER, FixedClock, running_viewer, stream_url, watched_page
 from viewer.app import create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
@@ -58,8 +59,8 @@ class Rig:
         self.servers: list[ViewerServer] = []
 
     def serve(self, feed: LiveFeed | None = None, **options: Any) -> ViewerServer:
-        options.setdefault("sampling_summary", "DEBUG: keep 1 in 10")
-        app = create_app(self.store, self.clock, feed or self.feed, ttl_seconds=3600, **options)
+        settings = replace(TEST_VIEWER, **options)
+        app = create_app(self.store, self.clock, feed or self.feed, settings)
         server = ViewerServer(app, "127.0.0.1", 0)
         server.start()
         self.servers.append(server)

@@ -7,6 +7,7 @@ and, when viewer.auth_token is set, the token for both (viewer.auth).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, abort, redirect, render_template, request, url_for
@@ -35,43 +36,44 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def create_app(
-    store: Store,
-    clock: Clock,
-    feed: LiveFeed,
-    *,
-    ttl_seconds: int,
-    sampling_summary: str,
-    backfill: int = 300,
-    heartbeat_seconds: float = 15.0,
-    subscribe_wait_seconds: float = 0.5,
-    max_connections: int = 200,
-    exporter_enabled: bool = False,
-    auth_token: str | None = None,
-) -> Flask:
-    """The viewer app; `subscribe_wait_seconds` is how long a silent client delays backfill."""
+@dataclass(frozen=True, slots=True)
+class ViewerSettings:
+    """What the viewer is told, apart from its dependencies (store, clock, feed)."""
+
+    ttl_seconds: int  # how long entries stay on the page, said in its header
+    sampling_summary: str  # the sampling rules, in words, for the header
+    backfill: int = 300  # entries a new page starts with
+    heartbeat_seconds: float = 15.0
+    subscribe_wait_seconds: float = 0.5  # how long a silent client delays its backfill
+    max_connections: int = 200  # open live pages, at most
+    exporter_enabled: bool = False  # the header shows Logflare's state only when it is on
+    auth_token: str | None = field(default=None, repr=False)
+
+
+def create_app(store: Store, clock: Clock, feed: LiveFeed, settings: ViewerSettings) -> Flask:
+    """The viewer app over `store`, its live `feed`, told `settings`."""
     app = Flask(__name__)
     # simple-websocket closes the socket (1009) on a frame bigger than this.
     app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": MAX_INBOUND_BYTES}
-    settings = StreamSettings(
+    stream_settings = StreamSettings(
         store,
         clock,
         feed,
-        ttl_seconds,
-        sampling_summary,
-        backfill,
-        heartbeat_seconds,
-        subscribe_wait_seconds,
-        max_connections,
-        exporter_enabled,
+        settings.ttl_seconds,
+        settings.sampling_summary,
+        settings.backfill,
+        settings.heartbeat_seconds,
+        settings.subscribe_wait_seconds,
+        settings.max_connections,
+        settings.exporter_enabled,
     )
     app.before_request(_reject_cross_origin_stream)
-    auth.install(app, ViewerAuth(auth_token, clock))
+    auth.install(app, ViewerAuth(settings.auth_token, clock))
     app.after_request(_security_headers)
-    _add_page_routes(app, settings)
+    _add_page_routes(app, stream_settings)
 
     def logs_stream(ws: Any) -> None:
-        StreamSession(ws, settings).run()
+        StreamSession(ws, stream_settings).run()
 
     Sock(app).route(STREAM_PATH)(logs_stream)  # flask-sock is untyped: no decorator syntax
     return app

@@ -28,7 +28,7 @@ from gateway.runtime.supervisor import BatchChild, IngestChild, ViewerChild
 from gateway.store import Store, sqlite_file
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.server import TelemetryServer
-from viewer.app import create_app
+from viewer.app import ViewerSettings, create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
 
@@ -181,10 +181,12 @@ class Gateway:
         )
 
     def _viewer(self, config: Config, feed: LiveFeed) -> ViewerServer:
-        app = create_app(
-            self.viewer_store,
-            self.clock,
-            feed,
+        app = create_app(self.viewer_store, self.clock, feed, self._viewer_settings(config))
+        host, port = config.viewer.endpoint.rsplit(":", 1)
+        return ViewerServer(app, host, int(port), max_pages=config.viewer.max_connections)
+
+    def _viewer_settings(self, config: Config) -> ViewerSettings:
+        return ViewerSettings(
             ttl_seconds=int(config.recent.ttl),
             sampling_summary=self.policy.describe(),
             backfill=config.viewer.backfill,
@@ -192,8 +194,6 @@ class Gateway:
             exporter_enabled=config.exporters.logflare.enabled or self.export_stage is not None,
             auth_token=_secret(config.viewer.auth_token),
         )
-        host, port = config.viewer.endpoint.rsplit(":", 1)
-        return ViewerServer(app, host, int(port), max_pages=config.viewer.max_connections)
 
     def _telemetry(self, config: Config) -> TelemetryServer | None:
         self.metrics.watch(lambda: self.store.database_gauges(self.clock.now_ns()))

@@ -14,7 +14,7 @@ from gateway.model import RecentEntry
 from gateway.store import Store
 from tests.live_viewer import FixedClock as FakeClock
 from tests.viewer_rig import NS, RECV_SECONDS, T0, TTL_NS, add, make_entry
-from viewer.app import CONTENT_SECURITY_POLICY, create_app, same_origin
+from viewer.app import CONTENT_SECURITY_POLICY, ViewerSettings, create_app, same_origin
 from viewer.feed import LiveFeed, Subscription
 from viewer.stream import entries, frame, to_proto
 
@@ -43,7 +43,7 @@ def feed(store: Store, clock: FakeClock) -> Iterator[LiveFeed]:
 
 
 def test_root_redirects_to_the_page(store: Store, clock: FakeClock, feed: LiveFeed) -> None:
-    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="")
+    app = create_app(store, clock, feed, ViewerSettings(ttl_seconds=3600, sampling_summary=""))
     response = app.test_client().get("/")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/logs")
@@ -52,7 +52,9 @@ def test_root_redirects_to_the_page(store: Store, clock: FakeClock, feed: LiveFe
 def test_page_has_disclaimer_and_strict_headers(
     store: Store, clock: FakeClock, feed: LiveFeed
 ) -> None:
-    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="ERROR: keep all")
+    app = create_app(
+        store, clock, feed, ViewerSettings(ttl_seconds=3600, sampling_summary="ERROR: keep all")
+    )
     response = app.test_client().get("/logs")
     html = response.get_data(as_text=True)
 
@@ -70,7 +72,9 @@ def test_page_has_disclaimer_and_strict_headers(
 
 
 def test_page_escapes_the_sampling_summary(store: Store, clock: FakeClock, feed: LiveFeed) -> None:
-    app = create_app(store, clock, feed, ttl_seconds=60, sampling_summary="<b>x</b>")
+    app = create_app(
+        store, clock, feed, ViewerSettings(ttl_seconds=60, sampling_summary="<b>x</b>")
+    )
     html = app.test_client().get("/logs").get_data(as_text=True)
     assert "&lt;b&gt;x&lt;/b&gt;" in html
     assert "60 seconds<" in html
@@ -82,7 +86,7 @@ def test_page_escapes_the_sampling_summary(store: Store, clock: FakeClock, feed:
 def test_static_files_are_served_with_headers(
     store: Store, clock: FakeClock, feed: LiveFeed, path: str, kind: str
 ) -> None:
-    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="")
+    app = create_app(store, clock, feed, ViewerSettings(ttl_seconds=3600, sampling_summary=""))
     response = app.test_client().get(path)
     assert response.status_code == 200
     assert kind in response.headers["Content-Type"]
@@ -265,7 +269,7 @@ def test_feed_thread_delivers_and_shuts_down_promptly(store: Store, clock: FakeC
 def test_the_browser_logging_script_may_be_loaded_by_other_sites(
     store: Store, clock: FakeClock, feed: LiveFeed
 ) -> None:
-    app = create_app(store, clock, feed, ttl_seconds=3600, sampling_summary="")
+    app = create_app(store, clock, feed, ViewerSettings(ttl_seconds=3600, sampling_summary=""))
     response = app.test_client().get("/static/logsieve-client.js")
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "*"

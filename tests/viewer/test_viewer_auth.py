@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from tests.live_viewer import FixedClock
 from tests.viewer_rig import NS, T0, Rig, connect, recv
-from viewer.app import create_app
+from viewer.app import ViewerSettings, create_app
 from viewer.auth import (
     SESSION_COOKIE,
     WRONG_TOKEN_BURST,
@@ -30,7 +30,10 @@ TOKEN = "correct horse battery staple"
 @pytest.fixture
 def client(rig: Rig) -> FlaskClient:
     app = create_app(
-        rig.store, rig.clock, rig.feed, ttl_seconds=60, sampling_summary="", auth_token=TOKEN
+        rig.store,
+        rig.clock,
+        rig.feed,
+        ViewerSettings(ttl_seconds=60, sampling_summary="", auth_token=TOKEN),
     )
     return app.test_client()
 
@@ -127,7 +130,9 @@ def test_the_socket_needs_the_token_too(rig: Rig) -> None:
 
 
 def test_without_a_token_configured_the_viewer_is_open(rig: Rig) -> None:
-    app = create_app(rig.store, rig.clock, rig.feed, ttl_seconds=60, sampling_summary="")
+    app = create_app(
+        rig.store, rig.clock, rig.feed, ViewerSettings(ttl_seconds=60, sampling_summary="")
+    )
     assert app.test_client().get("/logs").status_code == 200
 
 
