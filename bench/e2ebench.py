@@ -28,7 +28,8 @@ from bench.viewerbench import StreamFollower
 from bench.workload import FloodWorkload
 from gateway.config.settings import parse_config
 from gateway.runtime.app import Gateway
-from gateway.runtime.supervisor import BatchChild, parent_config
+from gateway.runtime.roles import Roles
+from gateway.runtime.supervisor import Children, config_for
 
 PROBE_EVERY_S = 0.1
 RECORDS_PER_CALL = 512
@@ -86,7 +87,10 @@ def _gateway(folder: Path, interval_s: float) -> Gateway:
     path = folder / "e2e.yaml"
     path.write_text(yaml.safe_dump(tree))
     config = parse_config(tree, env={})
-    return Gateway(parent_config(config), batch_child=BatchChild(str(path)))
+    # The batch stage in a child, the receivers and the viewer here.
+    roles = Roles(ingest=True, batch=False, viewer=True, batch_child=True)
+    children = Children.for_roles(roles, str(path))
+    return Gateway(config_for(config, roles), roles=roles, children=children)
 
 
 def run_e2e(

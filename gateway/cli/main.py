@@ -24,6 +24,7 @@ from gateway.config.settings import Config, config_secrets, load_config
 from gateway.errors import ConfigError, StorageError
 from gateway.http import limits
 from gateway.runtime import supervisor
+from gateway.runtime.roles import Child, Roles, decide_roles
 from gateway.telemetry import own_logs
 
 if TYPE_CHECKING:
@@ -294,8 +295,8 @@ def _dead_letter_change(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    child = args.batch_child or args.viewer_child or args.ingest_child is not None
-    config = _load(args.config, warn=not child)
+    started_as = _started_as(args)
+    config = _load(args.config, warn=started_as is None)
     if config is None:
         return EXIT_BAD_CONFIG
     settings = config.telemetry.logs
@@ -304,56 +305,40 @@ def _run(args: argparse.Namespace) -> int:
     # code: SIGBUS from SQLite's memory-mapped -shm file made immutable or truncated, SIGSEGV.
     _name_fatal_signals()
     limits.raise_open_file_limit()  # before any child starts: they inherit it
-    if args.batch_child:
+    if started_as is not None:
         supervisor.die_with_parent()
-        return _serve(supervisor.batch_child_config(config), quiet=True)
-    if args.ingest_child is not None:
-        supervisor.die_with_parent()
-        return _serve(supervisor.ingest_child_config(config, args.ingest_child), quiet=True)
-    if args.viewer_child:
-        supervisor.die_with_parent()
-        supervisor.yield_cpu_to_receivers()
-        return _serve(supervisor.viewer_child_config(config), quiet=True)
-    processing, more_receivers = (
-        supervisor.wants_batch_child(config),
-        supervisor.ingest_children(config),
-    )
-    viewer = supervisor.wants_viewer_child(config)
-    if not processing and not more_receivers and not viewer:
-        return _serve(config)
+        if started_as is Child.VIEWER:
+            supervisor.yield_cpu_to_receivers()
+    roles = decide_roles(config, started_as)  # the one place that decides
+    own = supervisor.config_for(config, roles, args.ingest_child)
+    if not roles.supervises:
+        return _serve(own, roles)
     shared_metrics = supervisor.prepare_shared_metrics()
     try:
-        child = supervisor.BatchChild(args.config, args.log_level) if processing else None
-        receivers = [
-            supervisor.IngestChild(args.config, args.log_level) for _ in range(more_receivers)
-        ]
-        pages = supervisor.ViewerChild(args.config, args.log_level) if viewer else None
-        own = supervisor.parent_config(config, processing, viewer)
-        return _serve(own, child, receivers, viewer_child=pages)
+        children = supervisor.Children.for_roles(roles, args.config, args.log_level)
+        return _serve(own, roles, children)
     finally:
         supervisor.remove_shared_metrics(shared_metrics)
 
 
-def _serve(
-    config: Config,
-    child: supervisor.BatchChild | None = None,
-    receivers: Sequence[supervisor.IngestChild] = (),
-    quiet: bool = False,
-    viewer_child: supervisor.ViewerChild | None = None,
-) -> int:
-    """Run until SIGINT, SIGTERM or SIGHUP; `quiet`: the parent already warned about the config."""
+def _started_as(args: argparse.Namespace) -> Child | None:
+    """The part this process was started for by its parent, from the child flags."""
+    if args.batch_child:
+        return Child.BATCH
+    if args.viewer_child:
+        return Child.VIEWER
+    return Child.INGEST if args.ingest_child is not None else None
+
+
+def _serve(config: Config, roles: Roles, children: supervisor.Children | None = None) -> int:
+    """Run until SIGINT, SIGTERM or SIGHUP."""
     from gateway.runtime.app import Gateway, Overrides  # heavy imports only when running
 
     stop = _stop_on_signals()  # before start: a signal during start-up still stops cleanly
     try:
-        overrides = Overrides(config_warnings=not quiet)
-        gateway = Gateway(
-            config,
-            overrides,
-            batch_child=child,
-            ingest_children=receivers,
-            viewer_child=viewer_child,
-        )
+        # A child is quiet about the config: its parent warned already.
+        overrides = Overrides(config_warnings=roles.started_as is None)
+        gateway = Gateway(config, overrides, roles, children)
     except (StorageError, OSError) as exc:
         log.error("cannot start: %s", exc)
         return EXIT_FAILURE

@@ -23,8 +23,9 @@ from gateway.receivers.http import OtlpHttpReceiver
 from gateway.receivers.ingest import Ingest
 from gateway.runtime.heap import freeze_long_lived
 from gateway.runtime.locking import exclusive_lock
+from gateway.runtime.roles import Roles, single_process
 from gateway.runtime.scheduler import Periodic
-from gateway.runtime.supervisor import BatchChild, IngestChild, ViewerChild
+from gateway.runtime.supervisor import Children, IngestChild
 from gateway.store import Store, sqlite_file
 from gateway.telemetry.metrics import Metrics
 from gateway.telemetry.server import TelemetryServer
@@ -50,22 +51,23 @@ class Overrides:
     exporter: Exporter | None = None
     viewer_poll_interval: float = 0.25
     run_jobs: bool = True
-    config_warnings: bool = True  # off in a batch child: its parent gave them
+    config_warnings: bool = True  # off in a child process: its parent gave them
 
 
 class Gateway:
+    """The parts `roles` puts in this process, and the `children` it keeps (`logsieve run`
+    decides both: gateway/runtime/roles.py); by default every configured part, here."""
+
     def __init__(
         self,
         config: Config,
         overrides: Overrides = Overrides(),
-        batch_child: BatchChild | None = None,
-        ingest_children: Sequence[IngestChild] = (),
-        viewer_child: ViewerChild | None = None,
+        roles: Roles | None = None,
+        children: Children | None = None,
     ) -> None:
         self.config = config
-        self.viewer_child = viewer_child  # the viewer in its own process (run)
-        self.batch_child = batch_child  # processing in its own process (run)
-        self.ingest_children = tuple(ingest_children)  # more gRPC receivers on our port (run)
+        self.roles = roles or single_process(config)
+        self.children = children or Children()  # batch stage, viewer, more gRPC receivers
         self.clock = overrides.clock or SystemClock()
         self.store = Store(
             config.storage.url,
@@ -73,7 +75,6 @@ class Gateway:
             follower=not overrides.config_warnings,  # a child: its parent reports the file
         )
         self.policy = SamplingPolicy.from_config(config.batch.sampling)
-        self.components = frozenset(config.components)
         self.metrics = Metrics()
         self.exporter = overrides.exporter or self._logflare(config, overrides.config_warnings)
         self.batch = BatchStage(
@@ -122,7 +123,7 @@ class Gateway:
             self.store, chunk_rows=config.recent.purge_chunk_rows, metrics=self.metrics
         )
         # Built only when the viewer runs here: the viewer binds its port when it is made.
-        viewing = "viewer" in self.components
+        viewing = self.roles.viewer
         self.viewer_store = self._viewer_store(config) if viewing else self.store
         self.feed = self._feed(config, overrides.viewer_poll_interval) if viewing else None
         self.viewer = self._viewer(config, self.feed) if self.feed else None
@@ -139,8 +140,7 @@ class Gateway:
     def _logflare(self, config: Config, warn: bool) -> Exporter | None:
         logflare = config.exporters.logflare
         if not logflare.enabled:
-            processing_here = "batch" in self.components or self.batch_child
-            if warn and processing_here:
+            if warn and self.roles.owns_batches:
                 log.warning("Logflare exporter is off: no source and api_key configured")
             return None
         return LogflareExporter(logflare)
@@ -210,15 +210,16 @@ class Gateway:
         reason it failed."""
         checks: dict[str, bool | str] = {
             "database": self.store.storage_problem() or True,
-            "receivers": "ingest" not in self.components or self.receiver.port > 0,
+            "receivers": not self.roles.ingest or self.receiver.port > 0,
             "not_shutting_down": not self._stopped.is_set(),
         }
-        if self.batch_child:
-            checks["batch_child"] = self.batch_child.alive()
-        if self.ingest_children:
-            checks["ingest_children"] = all(child.alive() for child in self.ingest_children)
-        if self.viewer_child:
-            checks["viewer_child"] = self.viewer_child.alive()
+        children = self.children
+        if children.batch:
+            checks["batch_child"] = children.batch.alive()
+        if children.ingest:
+            checks["ingest_children"] = all(child.alive() for child in children.ingest)
+        if children.viewer:
+            checks["viewer_child"] = children.viewer.alive()
         return checks
 
     def _periodic_jobs(self, config: Config) -> list[Periodic]:
@@ -245,31 +246,39 @@ class Gateway:
             self.telemetry.start()
             log.info("metrics and health at %s (/metrics, /healthz, /readyz)", self.telemetry.url)
         self.store.create_schema()
-        if "batch" in self.components or self.batch_child:
+        if self.roles.owns_batches:
             self._own_embedded_database()
-        if "ingest" in self.components:
-            self.receiver.start()
-            if self.http_receiver:
-                self.http_receiver.start()
-            for receiver in self.ingest_children:  # bound now: they share the port we got
-                receiver.start(argument=str(self.receiver.port))
+        if self.roles.ingest:
+            self._start_receivers()
         if self.viewer and self.feed:
             self.feed.start()
             self.viewer.start()
             log.info("viewer at %s/logs", self.viewer.url)
-        if "batch" in self.components:
+        if self.roles.batch:
             for job in self._jobs:
                 job.start()
-        if self.batch_child:  # after the schema exists: the child starts on it
-            self.batch_child.start(self._lock_file)
-        if self.viewer_child:  # after the schema exists, as the batch child
-            self.viewer_child.start()
+        if self.children.batch:  # after the schema exists: the child starts on it
+            self.children.batch.start(self._lock_file)
+        if self.children.viewer:  # after the schema exists, as the batch child
+            self.children.viewer.start()
         freeze_long_lived()
-        parts = sorted(self.components) + (["batch (child)"] if self.batch_child else [])
-        parts += ["viewer (child)"] if self.viewer_child else []
-        if self.ingest_children:
-            parts.append(f"{len(self.ingest_children) + 1} gRPC receiver processes")
-        log.info("logsieve started: %s", ", ".join(parts))
+        log.info("logsieve started: %s", ", ".join(self._parts()))
+
+    def _start_receivers(self) -> None:
+        self.receiver.start()
+        if self.http_receiver:
+            self.http_receiver.start()
+        for receiver in self.children.ingest:  # bound now: they share the port we got
+            receiver.start(argument=str(self.receiver.port))
+
+    def _parts(self) -> list[str]:
+        """What runs, for the start-up line: here, then in children."""
+        parts = sorted(self.roles.components)
+        parts += ["batch (child)"] if self.children.batch else []
+        parts += ["viewer (child)"] if self.children.viewer else []
+        if self.children.ingest:
+            parts.append(f"{len(self.children.ingest) + 1} gRPC receiver processes")
+        return parts
 
     def _own_embedded_database(self) -> None:
         """One processing component per SQLite file: lock it, then take back what a crashed
@@ -277,7 +286,7 @@ class Gateway:
         if self.store.dialect != "sqlite":
             return  # shared: other gateways' claims come back when their leases run out
         self._lock_file = exclusive_lock(self.store.path + ".lock")
-        if self.batch_child:
+        if self.children.batch:
             return  # the child takes back what a crashed run held, each time it starts
         released = self.store.release_all_claims()
         if released:
@@ -288,17 +297,17 @@ class Gateway:
         if self._stopped.is_set():
             return
         self._stopped.set()
-        if "ingest" in self.components:
+        if self.roles.ingest:
             if self.http_receiver:
                 self.http_receiver.shutdown()
             self.receiver.shutdown()
-            _stop_all(self.ingest_children)
+            _stop_all(self.children.ingest)
         for job in self._jobs:
             job.shutdown()
-        if self.batch_child:
-            self.batch_child.shutdown()
-        if self.viewer_child:
-            self.viewer_child.shutdown()
+        if self.children.batch:
+            self.children.batch.shutdown()
+        if self.children.viewer:
+            self.children.viewer.shutdown()
         if self.viewer:
             self.viewer.shutdown()
         if self.feed:

@@ -16,6 +16,9 @@ The viewer has a child of its own too (`viewer.own_process: true`): however many
 open and however slowly they read, their threads, buffers and database connections are not
 the receivers'.
 
+Which children run, and what stays in the parent, is decided once in gateway/runtime/roles.py;
+each process's configuration is the file's, cut to its share (`config_for`).
+
 Nothing about the guarantees changes: the child claims, leases and finishes batches exactly
 as a `components: [batch]` process started by hand would, and an ingest child
 acknowledges after its commit as the parent does. If a child dies it is
@@ -38,11 +41,14 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from gateway.config.receivers import ReceiversConfig
 from gateway.config.settings import Config
 from gateway.runtime.locking import INHERITED_LOCK_VARIABLE
+from gateway.runtime.roles import Child, Roles
 
 log = logging.getLogger("logsieve.supervisor")
 BATCH_CHILD_FLAG = "--batch-child"
@@ -58,67 +64,28 @@ HEALTHY_RUN_S = 60.0  # a child that ran this long starts the backoff afresh whe
 STOP_GRACE_S = 30.0  # a batch in flight finishes; past this the child is killed (leases cover it)
 
 
-def wants_batch_child(config: Config) -> bool:
-    """Whether `run` should put processing in a child: asked for, and there is a split to
-    make (ingest and processing both here) on a database two processes can share."""
-    parts = set(config.components)
-    return config.batch.own_process and {"ingest", "batch"} <= parts and _shareable(config)
+def config_for(config: Config, roles: Roles, parent_port: int | None = None) -> Config:
+    """The configuration this process runs on: the components `roles` puts here. A child
+    serves no endpoint of its own (the parent's /metrics shows its counters); an ingest
+    child serves gRPC only, on `parent_port` (no HTTP receiver: its server cannot share a
+    port)."""
+    own = config.model_copy(update={"components": roles.components})
+    if roles.started_as is None:
+        return own
+    own = _without_metrics_endpoint(own)
+    if roles.started_as is Child.INGEST:
+        assert parent_port is not None, "an ingest child is started with its parent's port"
+        own = own.model_copy(update={"receivers": _grpc_only(config, parent_port)})
+    return own
 
 
-def wants_viewer_child(config: Config) -> bool:
-    """Whether `run` should serve the viewer from a child: asked for, something else runs
-    here to keep it apart from, and a database two processes can share."""
-    parts = set(config.components)
-    return config.viewer.own_process and "viewer" in parts and len(parts) > 1 and _shareable(config)
-
-
-def ingest_children(config: Config) -> int:
-    """How many gRPC receivers `run` starts beside its own (receivers.otlp.grpc.processes)."""
-    if "ingest" not in config.components or not _shareable(config):
-        return 0
-    return config.receivers.otlp.grpc.processes - 1
-
-
-def _shareable(config: Config) -> bool:
-    """A database other processes can open: not an in-memory SQLite."""
-    from gateway.store import sqlite_file  # not at import: the CLI's other commands skip it
-
-    url = config.storage.url
-    return not (url.startswith("sqlite") and sqlite_file(url) is None)
-
-
-def parent_config(config: Config, processing: bool = True, viewer: bool = False) -> Config:
-    """The parent's share of the work: everything but what its children do (processing,
-    the viewer)."""
-    moved = {"batch"} if processing else set()
-    moved |= {"viewer"} if viewer else set()
-    parts = tuple(c for c in config.components if c not in moved)
-    return config.model_copy(update={"components": parts})
-
-
-def viewer_child_config(config: Config) -> Config:
-    """The viewer child's share: the viewer only, with no endpoint of its own."""
-    return _without_metrics_endpoint(config).model_copy(update={"components": ("viewer",)})
-
-
-def batch_child_config(config: Config) -> Config:
-    """The child's share: processing only, with no endpoint of its own (the parent's
-    /metrics shows the child's counters)."""
-    return _without_metrics_endpoint(config).model_copy(update={"components": ("batch",)})
-
-
-def ingest_child_config(config: Config, port: int) -> Config:
-    """An ingest child's share: the gRPC receiver on the parent's port, nothing else (no
-    HTTP receiver: werkzeug's server cannot share a port; no endpoint of its own)."""
+def _grpc_only(config: Config, port: int) -> ReceiversConfig:
     otlp = config.receivers.otlp
     host = otlp.grpc.endpoint.rsplit(":", 1)[0]
     grpc = otlp.grpc.model_copy(update={"endpoint": f"{host}:{port}"})
     http = otlp.http.model_copy(update={"enabled": False})
-    receivers = config.receivers.model_copy(
+    return config.receivers.model_copy(
         update={"otlp": otlp.model_copy(update={"grpc": grpc, "http": http})}
-    )
-    return _without_metrics_endpoint(config).model_copy(
-        update={"components": ("ingest",), "receivers": receivers}
     )
 
 
@@ -261,6 +228,24 @@ class IngestChild(SupervisedChild):
 
     def __init__(self, config_path: str, log_level: str | None = None) -> None:
         super().__init__(config_path, INGEST_CHILD_FLAG, "ingest", log_level)
+
+
+@dataclass(frozen=True, slots=True)
+class Children:
+    """The child processes one `logsieve run` keeps (none by default)."""
+
+    batch: BatchChild | None = None
+    viewer: ViewerChild | None = None
+    ingest: tuple[IngestChild, ...] = ()
+
+    @classmethod
+    def for_roles(cls, roles: Roles, config_path: str, log_level: str | None = None) -> Children:
+        """The children `roles` asks for, on the same config file and log level."""
+        return cls(
+            batch=BatchChild(config_path, log_level) if roles.batch_child else None,
+            viewer=ViewerChild(config_path, log_level) if roles.viewer_child else None,
+            ingest=tuple(IngestChild(config_path, log_level) for _ in range(roles.ingest_children)),
+        )
 
 
 def yield_cpu_to_receivers() -> None:

@@ -1,5 +1,6 @@
-"""The composition root (gateway/runtime/app.py): one enqueue path shared by both receivers,
-each counting under its own name."""
+"""The composition root (gateway/runtime/app.py) builds what the roles put in this process:
+one enqueue path shared by both receivers, each counting under its own name, and the
+viewer only where it runs."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServ
 
 from gateway.config.settings import Config, parse_config
 from gateway.runtime.app import Gateway, Overrides
+from gateway.runtime.roles import Child, decide_roles
+from gateway.runtime.supervisor import config_for
 from testkit.clock import FakeClock
 from tests.builders import Rec, request
 
@@ -35,6 +38,7 @@ def config(storage_url: str) -> Config:
 
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    """Everything in this one process (a Gateway built directly)."""
     url = f"sqlite:///{tmp_path / 'q.db'}"
     started = Gateway(config(url), Overrides(clock=FakeClock(), run_jobs=False))
     started.start()
@@ -65,3 +69,18 @@ def test_both_receivers_share_one_ingest_and_count_under_their_own_names(
     assert gateway.store.queue_depth() == 5  # one queue behind both
     assert counted(gateway, RECEIVED, "grpc") == counted(gateway, ACCEPTED, "grpc") == 3
     assert counted(gateway, RECEIVED, "http") == counted(gateway, ACCEPTED, "http") == 2
+
+
+def test_the_viewer_is_built_only_in_the_process_that_runs_it(tmp_path: Path) -> None:
+    shared = config(f"sqlite:///{tmp_path / 'q.db'}")
+    parent_roles = decide_roles(shared)  # the viewer goes to a child
+    child_roles = decide_roles(shared, Child.VIEWER)
+    quiet = Overrides(run_jobs=False, config_warnings=False)
+    parent = Gateway(config_for(shared, parent_roles), quiet, roles=parent_roles)
+    child = Gateway(config_for(shared, child_roles), quiet, roles=child_roles)
+    try:
+        assert parent.viewer is None and parent.feed is None
+        assert child.viewer is not None and child.feed is not None
+    finally:
+        parent.shutdown()
+        child.shutdown()

@@ -16,16 +16,9 @@ import pytest
 import websocket
 
 from gateway.config.receivers import GrpcReceiverConfig
-from gateway.config.settings import parse_config
 from gateway.receivers.grpc import OtlpGrpcReceiver
 from gateway.receivers.ingest import Ingest
-from gateway.runtime.supervisor import (
-    METRICS_PREFIX,
-    ingest_child_config,
-    ingest_children,
-    wants_batch_child,
-    wants_viewer_child,
-)
+from gateway.runtime.supervisor import METRICS_PREFIX
 from gateway.store import Store
 from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare
@@ -126,35 +119,6 @@ def test_own_process_off_keeps_one_process(tmp_path: Path, logflare: FakeLogflar
     sent = send(gateway.address, 50)
     wait_until(lambda: len(logflare.events) >= len(sent), 60, "every record in Logflare")
     assert gateway.children() == []
-
-
-@pytest.mark.parametrize(
-    ("tree", "child"),
-    [
-        ({}, True),
-        ({"storage": {"url": "sqlite:///:memory:"}}, False),  # no second process can see it
-        ({"components": ["ingest", "viewer"]}, False),
-        ({"components": ["batch"]}, False),
-        ({"batch": {"own_process": False}}, False),
-        ({"storage": {"url": "postgresql+psycopg://u@h/db"}}, True),
-    ],
-)
-def test_when_run_uses_a_child(tree: dict[str, object], child: bool) -> None:
-    assert wants_batch_child(parse_config(tree, env={})) is child
-
-
-@pytest.mark.parametrize(
-    ("tree", "child"),
-    [
-        ({}, True),
-        ({"storage": {"url": "sqlite:///:memory:"}}, False),  # no second process can see it
-        ({"components": ["viewer"]}, False),  # nothing to keep it apart from
-        ({"components": ["ingest", "viewer"]}, True),
-        ({"viewer": {"own_process": False}}, False),
-    ],
-)
-def test_when_run_serves_the_viewer_from_a_child(tree: dict[str, object], child: bool) -> None:
-    assert wants_viewer_child(parse_config(tree, env={})) is child
 
 
 def test_the_viewer_child_runs_and_readyz_says_so(tmp_path: Path, logflare: FakeLogflare) -> None:
@@ -332,34 +296,6 @@ def _child_with(gateway: GatewayProcess, flag: str) -> int:
 
     wait_until(lambda: len(found()) == 1, 30, f"the {flag} child")
     return found()[0]
-
-
-@pytest.mark.parametrize(
-    ("tree", "more"),
-    [
-        ({}, 0),
-        ({"receivers": {"otlp": {"grpc": {"processes": 3}}}}, 2),
-        (
-            {
-                "receivers": {"otlp": {"grpc": {"processes": 3}}},
-                "storage": {"url": "sqlite:///:memory:"},  # no other process can see it
-            },
-            0,
-        ),
-        ({"receivers": {"otlp": {"grpc": {"processes": 3}}}, "components": ["batch"]}, 0),
-    ],
-)
-def test_how_many_receivers_run_starts(tree: dict[str, object], more: int) -> None:
-    assert ingest_children(parse_config(tree, env={})) == more
-
-
-def test_an_ingest_child_serves_grpc_only_on_the_parents_port() -> None:
-    tree = {"receivers": {"otlp": {"grpc": {"endpoint": "0.0.0.0:4317", "processes": 2}}}}
-    config = ingest_child_config(parse_config(tree, env={}), 40123)
-    assert config.components == ("ingest",)
-    assert config.receivers.otlp.grpc.endpoint == "0.0.0.0:40123"
-    assert not config.receivers.otlp.http.enabled
-    assert not config.telemetry.metrics.enabled
 
 
 def test_one_process_does_not_share_its_port(store: Store) -> None:
