@@ -105,6 +105,8 @@ class LogflareExporter:
     """POSTs batches of events to `{endpoint}/api/logs`; one instance per gateway, one request
     at a time."""
 
+    encode = staticmethod(event_json)
+
     def __init__(self, config: LogflareConfig, client: httpx.Client | None = None) -> None:
         self._url = f"{config.endpoint}/api/logs"
         # The source goes in the query (it is not a secret); the key only ever in a header.

@@ -19,6 +19,7 @@ from typing import Protocol
 from gateway import redact
 from gateway.clock import NS_PER_SECOND
 from gateway.export.outcome import ExportOutcome, OutcomeKind
+from gateway.model import Entry
 from gateway.store import Store
 from gateway.telemetry.metrics import Metrics
 
@@ -30,7 +31,11 @@ MISCONFIGURED = frozenset({OutcomeKind.UNAUTHORIZED, OutcomeKind.REDIRECTED})
 
 
 class Exporter(Protocol):
-    """Sends events as the outbox stores them: the texts its own format's encoder wrote."""
+    """One log store's client; it alone knows the store's wire format. The batch stage calls
+    `encode` once per kept entry and the outbox stores the text; `export` sends stored texts
+    as they are."""
+
+    def encode(self, entry: Entry, now_ns: int) -> str: ...
 
     def export(self, events: Sequence[str]) -> ExportOutcome: ...
 

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from gateway.clock import Clock, SystemClock
 from gateway.config.settings import Config
-from gateway.export.logflare import LogflareExporter, event_json
+from gateway.export.logflare import LogflareExporter
 from gateway.export.outbox import Backoff, Exporter, ExportStage
 from gateway.pipeline.batch import NS, BatchSettings, BatchStage
 from gateway.pipeline.purge import PurgeJob
@@ -81,7 +81,7 @@ class Gateway:
             self.store,
             self.policy,
             self._batch_settings(config),
-            encode=event_json if self.exporter is not None else None,  # Logflare events
+            encode=self.exporter.encode if self.exporter is not None else None,
             metrics=self.metrics,
         )
         self.admission = Admission(

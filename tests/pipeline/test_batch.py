@@ -177,6 +177,8 @@ class RefusesBad:
         self.delivered: list[str] = []
         self.requests = 0
 
+    encode = staticmethod(event_json)
+
     def export(self, events: Sequence[str]) -> ExportOutcome:
         self.requests += 1
         messages = [json.loads(event)["event_message"] for event in events]
