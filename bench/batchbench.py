@@ -162,7 +162,7 @@ def _drain_in_process(url: str, go: Any, results: Any) -> None:
 
 
 def run_batch_parallel(url: str, rows: int, processes: int = 2) -> ParallelBatchResult:
-    """`processes` processing processes draining one queue at once (PostgreSQL's row claims)."""
+    """`processes` batch processes draining one queue at once (PostgreSQL's row claims)."""
     import multiprocessing as mp
 
     store = fresh_store(url)

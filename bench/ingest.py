@@ -1,7 +1,7 @@
 """Ingest benchmarks: a real OtlpGrpcReceiver in THIS process, clients in other processes.
 
 Durable: the receiver writes to a real Store while the batch stage drains the queue every
-1 s, in a processing process of its own as `logsieve run` does by default, or (own_process:
+1 s, in a batch process of its own as `logsieve run` does by default, or (own_process:
 false) on a Periodic thread of this process. No-write: the receiver's store is a stand-in
 whose enqueue does nothing, so the run measures gRPC + decode + convert alone.
 """
@@ -287,7 +287,7 @@ def run_ingest(
         result.integrity = (
             f"{'OK' if ok else 'MISMATCH'}: {accepted:,} acknowledged, "
             f"{committed[0] if committed else 0:,} committed, "
-            f"{'all' if drained else 'not all'} processed by the processing process"
+            f"{'all' if drained else 'not all'} processed by the batch process"
         )
     elif batch is not None and store is not None:
         batch.periodic.shutdown(timeout=600)

@@ -41,7 +41,7 @@ def _ingest_result(r: IngestResult) -> str:
 def _ingest_details(r: IngestResult, batch_stage: bool) -> str:
     parts = [f"server CPU {r.server_cpu_s / r.window_s:.2f} cores"]
     if batch_stage:
-        where = "processing process" if r.batch_elsewhere else "of which batch-stage thread"
+        where = "batch process" if r.batch_elsewhere else "of which batch-stage thread"
         parts.append(f"{where} {r.batch_cpu_s / r.window_s:.2f}")
         parts.append(f"batch stage finished {r.batch_records_per_s:,.0f} records/s meanwhile")
     parts.append(f"receiver {r.receiver_cpu_us_per_record:.1f} µs CPU/record")
@@ -178,7 +178,7 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         rows.append(_failed(name, pg_batch) or _batch_row(name, pg_batch, pg_ingest, "PG ingest"))
     if "pg-batch-2" in results:
         backlog = f"{sizes.batch_rows:,} rows"
-        name = f"5c. Batch stage, two processing processes at once (PostgreSQL, {backlog})"
+        name = f"5c. Batch stage, two batch processes at once (PostgreSQL, {backlog})"
         pair = results["pg-batch-2"]
         rows.append(_failed(name, pair) or _parallel_row(name, pair, results.get("pg-batch")))
     if "pg-gateways" in results:
@@ -409,7 +409,7 @@ def _parallel_row(name: str, p: ParallelBatchResult, single: Any) -> Row:
     result = f"{p.records_per_s:,.0f} records/s ({p.seconds:.1f} s)"
     compared = "one process not measured"
     if isinstance(single, BatchResult) and single.records_per_s > 0:
-        compared = f"{p.records_per_s / single.records_per_s:.2f}x one processing process"
+        compared = f"{p.records_per_s / single.records_per_s:.2f}x one batch process"
     split = " + ".join(f"{n:,}" for n in p.claimed_by)
     details = (
         f"{len(p.claimed_by)} processes, each BatchStage.run_batches on the same queue; "

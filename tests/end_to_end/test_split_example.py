@@ -1,5 +1,5 @@
 """The documented split deployment, run from its own files (config/split/*.yaml): two ingest
-processes and one processing process on one PostgreSQL, and one viewer; every record
+processes and one batch process on one PostgreSQL, and one viewer; every record
 acknowledged reaches Logflare exactly once, and the viewer shows what was processed."""
 
 from __future__ import annotations

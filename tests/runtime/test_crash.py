@@ -323,7 +323,7 @@ def test_split_deployment_ingest_processes_and_one_processing_process(
             _drop_postgresql()
     duplicates = sum(times - 1 for times in delivered(logflare).values())
     report(
-        f"\n[split, {database}] 2 ingest processes + 1 processing process: "
+        f"\n[split, {database}] 2 ingest processes + 1 batch process: "
         f"{len(acknowledged)} acknowledged, all delivered, {duplicates} duplicates"
     )
     assert duplicates == 0
