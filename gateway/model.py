@@ -32,9 +32,43 @@ class Claim:
         return self.rows[-1][0] if self.rows else 0
 
 
+@dataclass(frozen=True, slots=True)
+class VariableValues:
+    """One variable of an entry's pattern: its most frequent values with their counts (most
+    first), how many of the entry's records had another value, how many distinct values."""
+
+    top: tuple[tuple[str, int], ...]
+    other: int
+    distinct: int
+
+
+@dataclass(frozen=True, slots=True)
+class PatternRef:
+    """The pattern an entry's records share: a stable id (the same in every batch, after a
+    restart and on every gateway sharing the database), its template (`<*>` and typed
+    placeholders such as `<IP>` where the records differ) and what each variable held."""
+
+    id: int
+    template: str
+    variables: tuple[VariableValues, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LearnedPattern:
+    """A pattern as the store keeps it between batches: totals over every batch."""
+
+    id: int
+    template: str
+    first_seen: int  # unix ns
+    last_seen: int  # unix ns
+    count: int
+    example: str  # one real body
+
+
 @dataclass(slots=True)
 class Entry:
-    """A group of identical records of one batch: the unit that is sampled, shown and exported."""
+    """A group of records of one batch with the same dedupe key (the same body, or the same
+    pattern): the unit that is sampled, shown and exported."""
 
     body: str
     severity_number: int
@@ -48,6 +82,7 @@ class Entry:
     span_id: str = ""
     scope: str = ""
     sample_rate: float = 1.0
+    pattern: PatternRef | None = None  # when grouped by pattern; `body` stays a real line
     # The queue row of the first record: add_details() reads attributes and ids from it later,
     # so that entries sampled out never pay for decoding.
     first_id: int = field(default=0, compare=False, repr=False)
