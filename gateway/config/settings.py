@@ -46,20 +46,6 @@ class StorageConfig(Model):
         return url
 
 
-DedupeKey = Literal["body", "severity", "service.name"]
-
-
-class DedupeConfig(Model):
-    keys: tuple[DedupeKey, ...] = ("body", "severity")
-
-    @field_validator("keys")
-    @classmethod
-    def _not_empty(cls, keys: tuple[str, ...]) -> tuple[str, ...]:
-        if not keys or len(set(keys)) != len(keys):
-            raise ValueError("keys must be a non-empty list without repeats")
-        return keys
-
-
 def _check_severity(name: str | None) -> str | None:
     if name is not None and name not in severity.BANDS:
         raise ValueError(f"unknown severity {name!r}: use one of {', '.join(severity.BANDS)}")
@@ -86,6 +72,73 @@ class RuleMatch(Model):
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+# `pattern`: the body's template (variables masked or learned); `body`: the exact text.
+DedupeKey = Literal["body", "pattern", "severity", "service.name"]
+
+
+def _check_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
+    if not keys or len(set(keys)) != len(keys):
+        raise ValueError("keys must be a non-empty list without repeats")
+    if {"body", "pattern"} <= set(keys):
+        raise ValueError("keys may hold body or pattern, not both")
+    return keys
+
+
+class GroupingMatch(Model):
+    """Which records a grouping rule is for: by severity band and service, never by body
+    (the key must not depend on what it groups)."""
+
+    severity_at_least: str | None = None
+    severity: str | None = None
+    service: str | None = None
+
+    _severities = field_validator("severity_at_least", "severity")(_check_severity)
+
+
+class GroupingRule(Model):
+    match: GroupingMatch = GroupingMatch()
+    keys: tuple[DedupeKey, ...]
+
+    _keys = field_validator("keys")(_check_keys)
+
+
+class DedupeConfig(Model):
+    # The key for records no rule matches; rules choose other keys per severity band and
+    # service (first match wins), for example errors by exact body and the rest by pattern.
+    keys: tuple[DedupeKey, ...] = ("body", "severity")
+    rules: tuple[GroupingRule, ...] = ()
+
+    _keys = field_validator("keys")(_check_keys)
+
+    def uses_patterns(self) -> bool:
+        return "pattern" in self.keys or any("pattern" in rule.keys for rule in self.rules)
+
+
+class MaskConfig(Model):
+    name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")  # the placeholder: <NAME>
+    regex: str
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, regex: str) -> str:
+        try:
+            compiled = re.compile(regex)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {regex!r}: {exc}") from None
+        if compiled.match(""):
+            raise ValueError(f"{regex!r} matches the empty string: it would mask nothing")
+        return regex
+
+
+class PatternsConfig(Model):
+    # Your own variables, masked before the built-in ones (numbers, ids, addresses, times...).
+    masks: tuple[MaskConfig, ...] = ()
+    # Share of constant tokens two bodies of one length must have in common to be candidates
+    # for one template.
+    similarity: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Patterns kept in memory and in the store; past it the least recently seen go.
+    max_patterns: int = Field(default=100_000, ge=100, le=10_000_000)
+    top_values: int = Field(default=5, ge=1, le=100)  # per variable of an entry
 
 
 class SamplingRule(Model):
@@ -110,6 +163,7 @@ class BatchConfig(Model):
     # they and the receivers each get a core (not for an in-memory SQLite database).
     own_process: bool = True
     dedupe: DedupeConfig = DedupeConfig()
+    patterns: PatternsConfig = PatternsConfig()
     sampling: SamplingConfig = SamplingConfig()
 
 

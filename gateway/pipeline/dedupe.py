@@ -1,4 +1,8 @@
-"""Dedupe: identical records of a batch become one Entry with a count (a pure function)."""
+"""Dedupe: records of a batch with the same key become one Entry with an exact count.
+
+A pure function of the rows and, when records are grouped by pattern, of the miner's state
+(gateway/pipeline/grouping.py regroups the entries by their configured key).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from gateway import severity
 from gateway.model import ClaimedRow, Entry
 from gateway.otlp import Origin, nest_attributes
+from gateway.pipeline.grouping import Grouping, Matcher, regroup
 
 DEFAULT_KEYS = ("body", "severity")
 # Rows hold 0-24 (the receiver maps anything else through severity_text or to 0); the key uses
@@ -30,9 +35,27 @@ class OriginCache:
 
 
 def dedupe(
-    rows: Iterable[ClaimedRow], origins: Mapping[int, Origin], keys: Sequence[str] = DEFAULT_KEYS
+    rows: Iterable[ClaimedRow],
+    origins: Mapping[int, Origin],
+    grouping: Grouping | Sequence[str] = DEFAULT_KEYS,
+    matcher: Matcher | None = None,
+    top_values: int = 5,
 ) -> list[Entry]:
-    """Group rows by the configured keys, in order of first appearance.
+    """Group rows by their configured keys, in order of first appearance; by `keys` alone
+    when every record is keyed by its body, else by body, band and service first, then by
+    each record's key (`matcher` finds the patterns)."""
+    if not isinstance(grouping, Grouping):
+        grouping = Grouping(tuple(grouping))
+    if grouping.by_body_only:
+        return by_keys(rows, origins, grouping.keys)
+    fine = by_keys(rows, origins, ("body", "severity", "service.name"))
+    return regroup(fine, origins, grouping, matcher, top_values)
+
+
+def by_keys(
+    rows: Iterable[ClaimedRow], origins: Mapping[int, Origin], keys: Sequence[str]
+) -> list[Entry]:
+    """Group rows by body, severity band and service, each if in `keys`.
 
     This loop runs once per queued record, so it stays flat: no decoding, one dict probe.
     Everything else happens once per entry.
