@@ -52,6 +52,11 @@ class PatternRef:
     template: str
     variables: tuple[VariableValues, ...] = ()
 
+    @property
+    def hex_id(self) -> str:
+        """The id as people and JSON see it: 16 hex digits (JavaScript numbers stop at 2**53)."""
+        return f"{self.id:016x}"
+
 
 @dataclass(frozen=True, slots=True)
 class LearnedPattern:

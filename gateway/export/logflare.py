@@ -29,7 +29,7 @@ import orjson
 from gateway import redact
 from gateway.config.settings import LogflareConfig
 from gateway.export.outcome import ExportOutcome, OutcomeKind
-from gateway.model import Entry
+from gateway.model import Entry, PatternRef
 from gateway.redact import Redactor
 
 log = logging.getLogger("logsieve.exporter")
@@ -85,8 +85,20 @@ def logflare_event(entry: Entry, now_ns: int) -> dict[str, Any]:
         "trace_id": entry.trace_id,
         "span_id": entry.span_id,
     }
+    if entry.pattern is not None:
+        metadata["pattern"] = _pattern(entry.pattern)
     timestamp = logflare_timestamp(first_seen)
     return {"event_message": entry.body, "timestamp": timestamp, "metadata": metadata}
+
+
+def _pattern(pattern: PatternRef) -> dict[str, Any]:
+    """`metadata.pattern`: the template the entry's records share, and per variable its top
+    values with counts, the count of the rest and how many distinct values it took."""
+    variables = [
+        {"top": [list(pair) for pair in v.top], "other": v.other, "distinct": v.distinct}
+        for v in pattern.variables
+    ]
+    return {"id": pattern.hex_id, "template": pattern.template, "variables": variables}
 
 
 def event_json(entry: Entry, now_ns: int) -> str:

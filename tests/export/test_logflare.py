@@ -17,7 +17,7 @@ from gateway.export.logflare import (
     logflare_timestamp,
 )
 from gateway.export.outcome import OutcomeKind
-from gateway.model import Entry
+from gateway.model import Entry, PatternRef, VariableValues
 from testkit.logflare import FakeLogflare, Fault
 
 T0 = 1_767_225_600_000_000_000
@@ -66,6 +66,23 @@ def test_a_batch_follows_logflare_contract(logflare: FakeLogflare) -> None:
     assert request.path == "/api/logs" and request.headers["x-api-key"] == "***"
     assert request.headers["content-type"] == "application/json"
     assert request.headers["accept"] == "application/json"
+
+
+def test_a_pattern_entry_carries_its_template_and_values_in_metadata(
+    logflare: FakeLogflare,
+) -> None:
+    entry = Entry("took 5 ms", 9, "INFO", "api", 3, T0, T0 + 9)
+    took = VariableValues(top=(("5", 2),), other=1, distinct=2)
+    entry.pattern = PatternRef(0x7ABC_0000_0000_0001, "took <NUM> ms", (took,))
+    assert exporter_for(logflare).export([event_json(entry, T0)]).ok
+    assert logflare.violations == []
+    (sent,) = logflare.events
+    assert sent["event_message"] == "took 5 ms"  # a real line: Logflare's search finds it
+    assert sent["metadata"]["pattern"] == {
+        "id": "7abc000000000001",
+        "template": "took <NUM> ms",
+        "variables": [{"top": [["5", 2]], "other": 1, "distinct": 2}],
+    }
 
 
 def test_the_stored_text_is_the_event_and_the_body_joins_them() -> None:
