@@ -13,7 +13,7 @@ from google.protobuf import json_format
 from logsieve.v1 import entry_pb2, stream_pb2
 
 from gateway import redact
-from gateway.model import RecentEntry, ViewerStatus
+from gateway.model import PatternRef, RecentEntry, ViewerStatus
 
 
 def to_proto(recent: RecentEntry) -> entry_pb2.Entry:
@@ -37,7 +37,21 @@ def to_proto(recent: RecentEntry) -> entry_pb2.Entry:
         attributes_elided=recent.attributes_elided,
     )
     message.attributes.update(entry.attributes)
+    if entry.pattern is not None:
+        message.pattern.CopyFrom(pattern_proto(entry.pattern))
     return message
+
+
+def pattern_proto(pattern: PatternRef) -> entry_pb2.Pattern:
+    variables = [
+        entry_pb2.Variable(
+            top=[entry_pb2.ValueCount(value=value, count=count) for value, count in v.top],
+            other=v.other,
+            distinct=v.distinct,
+        )
+        for v in pattern.variables
+    ]
+    return entry_pb2.Pattern(id=pattern.hex_id, template=pattern.template, variables=variables)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.model import RecentEntry
+from gateway.model import PatternRef, RecentEntry, VariableValues
 from gateway.store import Store
 from tests.live_viewer import FixedClock as FakeClock
 from tests.viewer_rig import NS, RECV_SECONDS, T0, TTL_NS, add, make_entry
@@ -120,6 +120,21 @@ def test_frame_is_proto3_json_with_camel_case_and_string_uint64() -> None:
     assert sent["traceId"] == "ab"
     assert sent["attributes"] == {"http": {"method": "GET"}}
     assert to_proto(recent).attributes["http"]["method"] == "GET"
+    assert "pattern" not in sent  # an entry grouped by body: the field is absent
+
+
+def test_a_pattern_entry_carries_its_template_and_values_on_the_wire() -> None:
+    entry = make_entry("took 5 ms", count=3)
+    took = VariableValues(top=(("5", 2),), other=1, distinct=2)
+    entry.pattern = PatternRef(0x7ABC_0000_0000_0001, "took <NUM> ms", (took,))
+    recent = RecentEntry(id=8, entry=entry, expires_at=T0 + TTL_NS)
+    sent = json.loads(frame(entries(8, [recent], backfill=True)))["entries"]["entries"][0]
+    assert sent["body"] == "took 5 ms"
+    assert sent["pattern"] == {
+        "id": "7abc000000000001",
+        "template": "took <NUM> ms",
+        "variables": [{"top": [{"value": "5", "count": "2"}], "other": "1", "distinct": "2"}],
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,14 @@
 from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Entry(_message.Message):
-    __slots__ = ("id", "body", "severity_number", "severity", "service", "count", "first_seen_unix_nano", "last_seen_unix_nano", "sample_rate", "attributes", "trace_id", "span_id", "scope", "expires_at_unix_nano", "shortened", "body_length", "attributes_elided")
+    __slots__ = ("id", "body", "severity_number", "severity", "service", "count", "first_seen_unix_nano", "last_seen_unix_nano", "sample_rate", "attributes", "trace_id", "span_id", "scope", "expires_at_unix_nano", "shortened", "body_length", "attributes_elided", "pattern")
     ID_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_NUMBER_FIELD_NUMBER: _ClassVar[int]
@@ -25,6 +26,7 @@ class Entry(_message.Message):
     SHORTENED_FIELD_NUMBER: _ClassVar[int]
     BODY_LENGTH_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_ELIDED_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
     id: int
     body: str
     severity_number: int
@@ -42,4 +44,33 @@ class Entry(_message.Message):
     shortened: bool
     body_length: int
     attributes_elided: bool
-    def __init__(self, id: _Optional[int] = ..., body: _Optional[str] = ..., severity_number: _Optional[int] = ..., severity: _Optional[str] = ..., service: _Optional[str] = ..., count: _Optional[int] = ..., first_seen_unix_nano: _Optional[int] = ..., last_seen_unix_nano: _Optional[int] = ..., sample_rate: _Optional[float] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., scope: _Optional[str] = ..., expires_at_unix_nano: _Optional[int] = ..., shortened: _Optional[bool] = ..., body_length: _Optional[int] = ..., attributes_elided: _Optional[bool] = ...) -> None: ...
+    pattern: Pattern
+    def __init__(self, id: _Optional[int] = ..., body: _Optional[str] = ..., severity_number: _Optional[int] = ..., severity: _Optional[str] = ..., service: _Optional[str] = ..., count: _Optional[int] = ..., first_seen_unix_nano: _Optional[int] = ..., last_seen_unix_nano: _Optional[int] = ..., sample_rate: _Optional[float] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., scope: _Optional[str] = ..., expires_at_unix_nano: _Optional[int] = ..., shortened: _Optional[bool] = ..., body_length: _Optional[int] = ..., attributes_elided: _Optional[bool] = ..., pattern: _Optional[_Union[Pattern, _Mapping]] = ...) -> None: ...
+
+class Pattern(_message.Message):
+    __slots__ = ("id", "template", "variables")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    template: str
+    variables: _containers.RepeatedCompositeFieldContainer[Variable]
+    def __init__(self, id: _Optional[str] = ..., template: _Optional[str] = ..., variables: _Optional[_Iterable[_Union[Variable, _Mapping]]] = ...) -> None: ...
+
+class Variable(_message.Message):
+    __slots__ = ("top", "other", "distinct")
+    TOP_FIELD_NUMBER: _ClassVar[int]
+    OTHER_FIELD_NUMBER: _ClassVar[int]
+    DISTINCT_FIELD_NUMBER: _ClassVar[int]
+    top: _containers.RepeatedCompositeFieldContainer[ValueCount]
+    other: int
+    distinct: int
+    def __init__(self, top: _Optional[_Iterable[_Union[ValueCount, _Mapping]]] = ..., other: _Optional[int] = ..., distinct: _Optional[int] = ...) -> None: ...
+
+class ValueCount(_message.Message):
+    __slots__ = ("value", "count")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    count: int
+    def __init__(self, value: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
