@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -171,6 +172,7 @@ class LiveFeed:
         *,
         poll_interval: float = 0.25,
         status_interval: float = 5.0,
+        news_status_interval: float = 1.0,
         batch_limit: int = 1000,
         queue_capacity: int = DEFAULT_QUEUE_CAPACITY,
         max_buffer_bytes: int = DEFAULT_BUFFER_BYTES,
@@ -188,6 +190,9 @@ class LiveFeed:
         self._clock = clock
         self._poll_interval = poll_interval
         self._status_interval = status_interval
+        # After a poll that found entries, the header's figures are read again this soon
+        # (not after status_interval): a page must not say "0 in the window" beside new rows.
+        self._news_status_interval = news_status_interval
         self._batch_limit = batch_limit
         # The newest entries up to the cursor, rendered: backfills (viewer.backfill) come
         # from here. Bounded: keep_newest x an entry's shortened size.
@@ -347,11 +352,12 @@ class LiveFeed:
             sub.offer(entries)
 
     def _run(self) -> None:
-        next_status = 0.0
+        last_status, fetched = -math.inf, 0
         while not self._stop.is_set():
             try:
-                if time.monotonic() >= next_status:
-                    next_status = time.monotonic() + self._status_interval
+                due = self._news_status_interval if fetched else self._status_interval
+                if time.monotonic() - last_status >= due:
+                    last_status = time.monotonic()
                     self.poll_status(self._clock.now_ns())
                 fetched = self.poll_once(self._clock.now_ns())
                 self._failures.succeeded()

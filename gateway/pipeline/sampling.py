@@ -75,7 +75,10 @@ class SamplingPolicy:
         return self.default_keep
 
     def describe(self) -> str:
-        """One line for people: what is kept."""
+        """One line for people: what is kept; "" when every record is (no sampling at all,
+        whatever rules say so)."""
+        if all(rule.keep >= 1.0 for rule in self.rules) and self.default_keep >= 1.0:
+            return ""
         parts = [f"{_describe_rule(rule)} keep {rule.keep:.0%}" for rule in self.rules]
         parts.append(f"otherwise keep {self.default_keep:.0%}")
         return "; ".join(parts)

@@ -87,3 +87,9 @@ def test_describe_says_what_is_kept() -> None:
         policy(SEED_RULES).describe()
         == "ERROR+ keep 100%; WARN keep 100%; INFO keep 20%; otherwise keep 100%"
     )
+
+
+def test_rules_that_keep_everything_describe_no_sampling() -> None:
+    keep_all = [{"match": {"severity_at_least": "ERROR"}, "keep": 1.0}]
+    assert policy(keep_all).describe() == "" and policy([]).describe() == ""
+    assert policy([], default_keep=0.5).describe() == "otherwise keep 50%"

@@ -139,6 +139,20 @@ def test_the_header_shows_the_window_the_limit_sampling_and_logflare_health(
         save_screenshot(page, "page-header-failing-export")
 
 
+def test_no_sampling_notice_when_nothing_is_sampled(
+    page: Any, live_store: Store, wall_clock: FixedClock
+) -> None:
+    from playwright.sync_api import expect
+
+    add(live_store, wall_clock, "entry")
+    with serving(live_store, wall_clock, sampling_summary="") as server:
+        open_page(page, server)
+        expect(page.locator("#entries .entry")).to_have_count(1, timeout=EXPECT_MS)
+        expect(page.locator("#window")).to_have_text("1", timeout=EXPECT_MS)
+        expect(page.locator("#sampling")).to_have_text("none")
+        expect(page.locator("#notices .notice-sampling")).to_have_count(0)
+
+
 def test_a_page_that_falls_behind_is_told_how_many_entries_it_missed(
     page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:

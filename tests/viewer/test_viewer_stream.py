@@ -247,6 +247,27 @@ def test_status_on_connect_then_whenever_it_changes(rig: Rig) -> None:
     ws.close()
 
 
+def test_new_entries_bring_a_fresh_status_without_waiting_for_the_status_interval(
+    rig: Rig,
+) -> None:
+    # A status interval of an hour: only the read after news can tell the page.
+    feed = LiveFeed(rig.store, rig.clock, poll_interval=0.05, status_interval=3600.0,
+                    news_status_interval=0.0)  # fmt: skip
+    feed.start()
+    try:
+        ws, _ = open_stream(rig.serve(feed=feed))
+        rig.add(make_entry("a"), make_entry("b"))
+        seen_entries, window = [], "0"
+        while window != "2":  # the socket's timeout ends a wait that would never succeed
+            message = recv(ws, skip=())
+            seen_entries += bodies(message) if "entries" in message else []
+            window = message.get("status", {}).get("windowEntries", window)
+        assert seen_entries == ["a", "b"]  # the rows came first, the figure right after
+        ws.close()
+    finally:
+        feed.shutdown()
+
+
 def test_an_unchanged_status_is_not_sent_again(rig: Rig) -> None:
     ws, _ = open_stream(rig.serve(heartbeat_seconds=0.2))
     assert "status" in recv(ws, skip=())

@@ -67,7 +67,7 @@ export class Header {
         formatCount(this.backfillLimit) + " and the page keeps at most " +
         formatCount(view.maxRows) + "."]);
     }
-    if (this.sampling && !/^otherwise keep 100%$/.test(this.sampling)) {
+    if (this.sampling) { // the server says "" when nothing is sampled
       lines.push(["sampling", "Sampling in force (rules above): some entries are not kept, " +
         "and a row marked “sampled 1:N” stands for about N times its count."]);
     }
