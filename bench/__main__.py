@@ -29,6 +29,7 @@ from bench.gatewaybench import Load, run_gateway
 from bench.httpbench import run_http_servers
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_gateway_memory, run_memory
+from bench.patternbench import run_accuracy, run_pattern_cost, run_speed
 from bench.pg import PgSchema
 from bench.pgpair import run_pair
 from bench.report import build, render
@@ -63,6 +64,9 @@ NAMES = (
     "viewer-50-sockets",
     "browser-client",
     "cost",
+    "pattern-accuracy",
+    "pattern-speed",
+    "pattern-cost",
     "end-to-end",
     "memory",
     "memory-flood",
@@ -198,6 +202,9 @@ class Runner:
             "viewer-50-sockets": lambda: run_viewer(1, followers=49),
             "browser-client": run_client_bench,
             "cost": run_cost,
+            "pattern-accuracy": lambda: run_accuracy(10_000 if self.args.quick else 50_000),
+            "pattern-speed": lambda: run_speed(batches=1 if self.args.quick else 3),
+            "pattern-cost": lambda: run_pattern_cost(200_000 if self.args.quick else 1_000_000),
             "end-to-end": run_e2e,
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
             "memory-flood": lambda: run_memory(self._sqlite(name), sizes.memory_rows, flood=True),

@@ -12,6 +12,7 @@ from bench.e2ebench import EndToEndResult
 from bench.exportbench import DrainResult
 from bench.ingest import IngestResult
 from bench.memory import GatewayMemoryResult, MemoryResult
+from bench.patternbench import PATTERN_ROWS
 from bench.pgpair import PairResult
 from bench.viewerbench import ViewerResult
 
@@ -151,6 +152,10 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = "9. Cost: a 10-minute flood at 20,000 records/s (12 M records), seeded"
         cost = results["cost"]
         rows.append(_failed(name, cost) or _cost_row(name, cost))
+    for key, name in PATTERN_ROWS.items():
+        if key in results:
+            mined = results[key]
+            rows.append(_failed(name, mined) or Row(name, *mined.cells()))
     if "end-to-end" in results:
         name = "10. End to end: acknowledgement to the live pages, template flood at 50,000/s"
         e2e = results["end-to-end"]
