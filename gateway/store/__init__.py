@@ -8,6 +8,8 @@ Tables:
   export_outbox       processed entries waiting for Logflare
   dead_letter         entries Logflare refused for good, with the reason
   export_health       the exporter's last success and last error, for the live page
+  log_pattern         every pattern learned (template, first and last seen, total count, example)
+  pattern_alias       a pattern merged into a wider one -> the survivor's id
   counters            running totals that survive restarts (records dropped on overload...)
   logsieve_schema     the schema version, so a gateway refuses a database it does not know
 

@@ -12,6 +12,8 @@ History:
   2  export_health: the exporter's last success and error, for the live page's header
   3  dead_letter.severity_number: a dead letter keeps its outbox row's severity, so a retried
      ERROR is still spared by the drop policy; existing ones get it from their event's text
+  4  patterns: log_pattern (totals per template) and pattern_alias (merged ids -> survivor);
+     recent_log_entries.pattern_id, pattern_template, pattern_variables (NULL on older rows)
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ from gateway.store._schema import (
     SCHEMA_VERSION,
     dead_letter,
     export_health,
+    log_pattern,
     log_queue,
     logsieve_schema,
     metadata,
+    pattern_alias,
     queue_lease,
+    recent_log_entries,
 )
 
 FILL_CHUNK = 500  # dead letters read and updated at a time by step 3
@@ -85,10 +90,28 @@ def _legacy_event_severity(event: str) -> int:
     return number if valid and severity.is_number(number) else 0
 
 
+# Nullable: entries stored before version 4 had no pattern.
+RECENT_PATTERN_COLUMNS = {
+    "pattern_id": "BIGINT",
+    "pattern_template": "TEXT",
+    "pattern_variables": "TEXT",
+}
+
+
+def _add_patterns(conn: Connection) -> None:
+    log_pattern.create(conn, checkfirst=True)
+    pattern_alias.create(conn, checkfirst=True)
+    present = {column["name"] for column in inspect(conn).get_columns(recent_log_entries.name)}
+    for name, kind in RECENT_PATTERN_COLUMNS.items():
+        if name not in present:  # idempotent, like create(checkfirst=True)
+            conn.execute(text(f"ALTER TABLE recent_log_entries ADD COLUMN {name} {kind}"))
+
+
 # The step that takes a database from version N-1 to N.
 STEPS: dict[int, Callable[[Connection], None]] = {
     2: _add_export_health,
     3: _add_dead_letter_severity,
+    4: _add_patterns,
 }
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from gateway.model import Entry, RecentEntry
+from gateway.model import Entry, PatternRef, RecentEntry, VariableValues
 from gateway.store._schema import RECENT_COLUMNS
+
+PATTERN_COLUMNS = ("pattern_id", "pattern_template", "pattern_variables")
+# The columns that are Entry fields of the same name.
+ENTRY_COLUMNS = tuple(
+    name for name in RECENT_COLUMNS if name != "expires_at" and name not in PATTERN_COLUMNS
+)
 
 
 def recent_values(entry: Entry, expires_at: int) -> tuple[Any, ...]:
@@ -26,10 +33,41 @@ def recent_values(entry: Entry, expires_at: int) -> tuple[Any, ...]:
         entry.trace_id,
         entry.span_id,
         entry.scope,
+        *pattern_values(entry.pattern),
     )
 
 
+def pattern_values(pattern: PatternRef | None) -> tuple[int | None, str | None, str | None]:
+    """pattern_id, pattern_template, pattern_variables: all NULL for an entry without one."""
+    if pattern is None:
+        return (None, None, None)
+    variables = [
+        {"top": values.top, "other": values.other, "distinct": values.distinct}
+        for values in pattern.variables
+    ]
+    return (pattern.id, pattern.template, orjson.dumps(variables).decode())
+
+
 def recent_entry(row: Any) -> RecentEntry:
-    values = {name: row[name] for name in RECENT_COLUMNS if name != "expires_at"}
+    return RecentEntry(id=row["id"], entry=entry_of(row), expires_at=row["expires_at"])
+
+
+def entry_of(row: Mapping[str, Any], **replaced: Any) -> Entry:
+    """The Entry a row holds; `replaced` overrides columns (a shortened read's cut values)."""
+    values = {name: row[name] for name in ENTRY_COLUMNS} | replaced
     values["attributes"] = orjson.loads(values["attributes"])
-    return RecentEntry(id=row["id"], entry=Entry(**values), expires_at=row["expires_at"])
+    return Entry(**values, pattern=pattern_of(row))
+
+
+def pattern_of(row: Mapping[str, Any]) -> PatternRef | None:
+    if row["pattern_id"] is None:
+        return None
+    variables = tuple(
+        VariableValues(
+            top=tuple((str(value), int(count)) for value, count in found["top"]),
+            other=int(found["other"]),
+            distinct=int(found["distinct"]),
+        )
+        for found in orjson.loads(row["pattern_variables"] or "[]")
+    )
+    return PatternRef(int(row["pattern_id"]), str(row["pattern_template"]), variables)

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 3  # see _migrations.py for what each version added
+SCHEMA_VERSION = 4  # see _migrations.py for what each version added
 # SQLite's INTEGER PRIMARY KEY is the rowid; BIGINT would lose autoincrement there.
 _Id = BigInteger().with_variant(Integer, "sqlite")
 
@@ -75,6 +75,11 @@ recent_log_entries = Table(
     Column("trace_id", Text, nullable=False),
     Column("span_id", Text, nullable=False),
     Column("scope", Text, nullable=False),
+    # The entry's pattern when it was grouped by one (NULL otherwise); the variables as JSON:
+    # [{"top": [[value, count], ...], "other": n, "distinct": n}, ...], one per variable.
+    Column("pattern_id", BigInteger, nullable=True),
+    Column("pattern_template", Text, nullable=True),
+    Column("pattern_variables", Text, nullable=True),
     Index("ix_recent_expires_at", "expires_at"),
     # Ids are the live stream's cursor: never reuse one, even after the purge empties the table.
     sqlite_autoincrement=True,
@@ -121,6 +126,31 @@ export_health = Table(
     Column("last_success", BigInteger, nullable=False),  # unix ns; 0 = never
     Column("last_error", BigInteger, nullable=False),
     Column("last_error_text", Text, nullable=False),
+)
+
+# Every pattern learned, with totals over every batch. The id is the miner's stable hash of the
+# template (gateways sharing the database agree on it without asking); the store never makes one.
+log_pattern = Table(
+    "log_pattern",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("template", Text, nullable=False),
+    Column("first_seen", BigInteger, nullable=False),  # unix ns
+    Column("last_seen", BigInteger, nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("example", Text, nullable=False),  # the first real body stored for it
+    Index("ix_log_pattern_last_seen", "last_seen"),  # newest first; eviction of the oldest
+)
+
+# Patterns merged into a wider one: an old (narrow) id still sent by a gateway that has not yet
+# learned the merge resolves to the survivor. Kept one hop deep: a merge re-points the aliases
+# that pointed at the id it retires.
+pattern_alias = Table(
+    "pattern_alias",
+    metadata,
+    Column("narrow", BigInteger, primary_key=True, autoincrement=False),
+    Column("wide", BigInteger, nullable=False),
+    Index("ix_pattern_alias_wide", "wide"),
 )
 
 logsieve_schema = Table(

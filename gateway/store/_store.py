@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from itertools import islice
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 
 from gateway.clock import NS_PER_SECOND
 from gateway.errors import StorageError
-from gateway.model import Claim, DatabaseGauges, Entry, IncomingRow, ViewerStatus
+from gateway.model import Claim, DatabaseGauges, Entry, IncomingRow, LearnedPattern, ViewerStatus
 from gateway.store._admin import AdminStatements
 from gateway.store._bulk import insert_rows
 from gateway.store._claims import (
@@ -41,6 +41,7 @@ from gateway.store._health import StorageHealth
 from gateway.store._migrations import SchemaStatements
 from gateway.store._origins import store_origins
 from gateway.store._outbox import OutboxStatements
+from gateway.store._patterns import PatternStatements
 from gateway.store._rows import recent_values
 from gateway.store._schema import (
     RECENT_COLUMNS,
@@ -66,7 +67,9 @@ READ_ONLY_SQL = {  # true when the database refuses writes
 }
 
 
-class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatements):
+class Store(
+    SchemaStatements, OutboxStatements, ViewerStatements, AdminStatements, PatternStatements
+):
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
     def __init__(
@@ -217,8 +220,14 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
         recent: Sequence[tuple[Entry, int]],
         outbox: Sequence[tuple[str, int]],
         now: int,
+        patterns: Sequence[LearnedPattern] = (),
+        merges: Mapping[int, int] | None = None,
     ) -> bool:
-        """Atomically store a batch's results and delete its rows; False if the claim was lost."""
+        """Atomically store a batch's results and delete its rows; False if the claim was lost.
+
+        `patterns`: this batch's totals per pattern, added to the stored ones; `merges`:
+        narrow id -> wide id learned in this batch (see PatternStatements._store_patterns).
+        In the same transaction, so the totals count each record once whatever crashes."""
         recent_rows = [recent_values(*r) for r in recent]  # built before taking the lock
         outbox_rows = [(now, event, number) for event, number in outbox]
         with self._writing() as conn:
@@ -227,6 +236,7 @@ class Store(SchemaStatements, OutboxStatements, ViewerStatements, AdminStatement
                 return False
             self._insert_recent_in_id_order(conn, recent_rows)
             insert_rows(conn, self.dialect, "export_outbox", OUTBOX_COLUMNS, outbox_rows)
+            self._store_patterns(conn, patterns, merges or {})  # its lock after the recent one
             return True
 
     def _insert_recent_in_id_order(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Select, case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from gateway.model import Entry, ExportHealth, RecentEntry
-from gateway.store._rows import recent_entry
+from gateway.model import ExportHealth, RecentEntry
+from gateway.store._rows import entry_of, recent_entry
 from gateway.store._schema import RECENT_COLUMNS, export_health, recent_log_entries
 
 MAX_ERROR_TEXT = 500  # the header shows a line, not Logflare's whole answer
@@ -125,11 +124,13 @@ def _recent_select(max_chars: int | None) -> Select[Any]:
 
 
 def _shortened(max_chars: int) -> list[ColumnElement[Any]]:
-    """recent_log_entries' columns with the body cut to max_chars (one more is read, to tell
-    a cut from a body of exactly that length), attributes left out when their JSON is longer,
-    and the names cut to SHORT_TEXT_CHARS."""
+    """recent_log_entries' columns with the body and the pattern's template cut to max_chars
+    (one more body character is read, to tell a cut from a body of exactly that length), the
+    details (attributes and the pattern's variables) left out when their JSON together is
+    longer, and the names cut to SHORT_TEXT_CHARS."""
     table = recent_log_entries.c
-    fits = func.length(table.attributes) <= max_chars
+    details = func.length(table.attributes) + func.coalesce(func.length(table.pattern_variables), 0)
+    fits = details <= max_chars
     columns: list[ColumnElement[Any]] = [table.id]
     for column in (table[name] for name in RECENT_COLUMNS):
         if column.name == "body":
@@ -142,6 +143,10 @@ def _shortened(max_chars: int) -> list[ColumnElement[Any]]:
                 case((fits, column), else_=literal("{}")).label("attributes"),
                 case((fits, literal(0)), else_=literal(1)).label("attributes_elided"),
             ]
+        elif column.name == "pattern_variables":  # NULL stays NULL: an entry without a pattern
+            columns.append(case((fits, column), else_=literal("[]")).label(column.name))
+        elif column.name == "pattern_template":
+            columns.append(func.substr(column, 1, max_chars).label(column.name))
         elif column.name in ("service", "scope", "trace_id", "span_id"):
             columns.append(func.substr(column, 1, SHORT_TEXT_CHARS).label(column.name))
         else:
@@ -152,11 +157,9 @@ def _shortened(max_chars: int) -> list[ColumnElement[Any]]:
 def _recent_row(row: Any, max_chars: int | None) -> RecentEntry:
     if max_chars is None:
         return recent_entry(row)
-    values = {name: row[name] for name in RECENT_COLUMNS if name != "expires_at"}
-    body = str(values["body"])
-    values["body"] = body[:max_chars]
-    values["attributes"] = orjson.loads(values["attributes"])
+    body = str(row["body"])
+    entry = entry_of(row, body=body[:max_chars])
     # SQLite's length() stops at a NUL: never report less than what was read.
     length = max(int(row["body_length"]), len(body)) if len(body) > max_chars else 0
     elided = bool(row["attributes_elided"])
-    return RecentEntry(row["id"], Entry(**values), row["expires_at"], length, elided)
+    return RecentEntry(row["id"], entry, row["expires_at"], length, elided)

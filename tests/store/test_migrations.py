@@ -13,9 +13,11 @@ from gateway import severity
 from gateway.cli import main as cli
 from gateway.errors import SchemaMismatch
 from gateway.export.logflare import event_json
-from gateway.model import Entry
+from gateway.model import Entry, LearnedPattern, PatternRef, VariableValues
 from gateway.otlp import rows_from_request
 from gateway.store import SCHEMA_VERSION, Store, _migrations
+from gateway.store._rows import recent_values
+from gateway.store._schema import RECENT_COLUMNS
 from tests.builders import T0, Rec, request
 from tests.conftest import PG_URL
 
@@ -37,8 +39,21 @@ def config_file(tmp_path: Path, url: str) -> Path:
     return path
 
 
+def set_back_to_version_3(url: str) -> None:
+    """What a database of version 3 looks like: no patterns, recent entries without them."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE log_pattern"))
+        conn.execute(text("DROP TABLE pattern_alias"))
+        for column in ("pattern_id", "pattern_template", "pattern_variables"):
+            conn.execute(text(f"ALTER TABLE recent_log_entries DROP COLUMN {column}"))
+        conn.execute(text("UPDATE logsieve_schema SET version = 3"))
+    engine.dispose()
+
+
 def set_back_to_version_2(url: str) -> None:
     """What a database of version 2 looks like: dead letters without their severity."""
+    set_back_to_version_3(url)
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("ALTER TABLE dead_letter DROP COLUMN severity_number"))
@@ -155,6 +170,52 @@ def test_migrate_from_version_2_gives_dead_letters_the_severity_their_events_hol
     upgraded.drop_outbox_lowest_severity(100, severity.ERROR_NUMBER)
     kept = [event for _, event in upgraded.outbox_peek(100)]
     assert kept == [LEGACY_DEAD_LETTERS[0][0], LEGACY_DEAD_LETTERS[2][0]]  # ERROR and FATAL
+    upgraded.dispose()
+
+
+def add_version_3_recent_entry(url: str, body: str) -> None:
+    engine = create_engine(url)
+    columns = [name for name in RECENT_COLUMNS if not name.startswith("pattern_")]
+    entry = Entry(body, 9, "INFO", "api", 2, T0, T0, {"k": 1})
+    values = recent_values(entry, T0 + 10**12)[: len(columns)]  # the pattern's come last
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                f"INSERT INTO recent_log_entries ({', '.join(columns)})"
+                f" VALUES ({', '.join(':' + name for name in columns)})"
+            ),
+            dict(zip(columns, values, strict=True)),
+        )
+    engine.dispose()
+
+
+def test_migrate_from_version_3_adds_patterns_and_keeps_recent_entries_without_one(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = url_of(store)
+    set_back_to_version_3(url)
+    add_version_3_recent_entry(url, "written by version 3")
+    old = Store(url)
+    with pytest.raises(SchemaMismatch, match="run `logsieve migrate"):
+        old.create_schema()
+    old.dispose()
+
+    assert cli.main(["migrate", "--config", str(config_file(tmp_path, url))]) == cli.EXIT_OK
+    assert f"from version 3 to {SCHEMA_VERSION}" in capsys.readouterr().out
+    upgraded = Store(url)
+    upgraded.create_schema()
+    (kept,) = upgraded.recent_after(0, T0, 10)
+    assert kept.entry == Entry("written by version 3", 9, "INFO", "api", 2, T0, T0, {"k": 1})
+    assert upgraded.recent_after(0, T0, 10, max_chars=5)[0].entry.pattern is None
+    pattern = PatternRef(7, "user <*> logged in", (VariableValues((("ann", 2),), 0, 1),))
+    upgraded.add_recent(
+        [(Entry("user ann logged in", 9, "INFO", "api", 2, T0, T0, pattern=pattern), T0 + 1)]
+    )
+    assert upgraded.recent_after(kept.id, T0, 10)[0].entry.pattern == pattern
+    upgraded.add_patterns(
+        [LearnedPattern(7, "user <*> logged in", T0, T0, 2, "user ann logged in")]
+    )
+    assert [found.count for found in upgraded.known_patterns(10)] == [2]
     upgraded.dispose()
 
 

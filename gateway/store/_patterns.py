@@ -1,0 +1,233 @@
+"""Learned patterns' statements, mixed into Store: totals per template and merged ids.
+
+Totals are written by finish_batch, in the transaction that deletes the batch's rows, so they
+count every record exactly once whatever crashes. Invariant kept by every statement here: an
+alias points at a stored pattern, one hop deep (a merge re-points the aliases of the id it
+retires; eviction drops the aliases of the patterns it deletes).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import fields, replace
+from itertools import chain
+from operator import attrgetter
+from typing import Any
+
+from sqlalchemy import Connection, case, delete, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from gateway.model import LearnedPattern
+from gateway.store._bulk import statement_sizes
+from gateway.store._claims import raw_rows
+from gateway.store._schema import log_pattern, pattern_alias
+
+# Pattern writes take turns on PostgreSQL: a batch's upserts and merges lock rows in an order
+# of their own, and two gateways doing both at once could otherwise deadlock.
+PATTERN_LOCK = 0x70617474  # "patt"
+EVICTED_COUNTER = "evicted_patterns"
+# log_pattern's columns are LearnedPattern's fields, of the same names.
+_PATTERN_COLUMNS = tuple(field.name for field in fields(LearnedPattern))
+_pattern_row = attrgetter(*_PATTERN_COLUMNS)
+_ALIASES = {  # the whole id list as one bound parameter, however long
+    "sqlite": "SELECT narrow, wide FROM pattern_alias"
+    " WHERE narrow IN (SELECT value FROM json_each(?))",
+    "postgresql": "SELECT narrow, wide FROM pattern_alias WHERE narrow = ANY(%s)",
+}
+_MARK = {"sqlite": "?", "postgresql": "%s"}
+
+
+class PatternStatements:
+    """Pattern totals and merges, and the reads of the miner, `logsieve patterns` and the page."""
+
+    dialect: str
+
+    def _writing(self, locked: bool = True) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _reading(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _add_to_counter(self, conn: Connection, name: str, amount: int) -> None:
+        raise NotImplementedError
+
+    def add_patterns(
+        self, patterns: Sequence[LearnedPattern], merges: Mapping[int, int] | None = None
+    ) -> None:
+        """Add totals and merges outside a batch (tools and tests); see _store_patterns."""
+        with self._writing() as conn:
+            self._store_patterns(conn, patterns, merges or {})
+
+    def _store_patterns(
+        self, conn: Connection, patterns: Sequence[LearnedPattern], merges: Mapping[int, int]
+    ) -> None:
+        """Inside the caller's transaction: add each pattern's totals to its survivor's row
+        (created when new, keeping the first template and example), then apply the merges
+        (narrow id -> wide id), each carrying the narrow row's totals exactly once."""
+        if not patterns and not merges:
+            return
+        if self.dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PATTERN_LOCK})
+        survivors = _aliases(conn, self.dialect, {pattern.id for pattern in patterns})
+        _upsert(conn, self.dialect, _by_survivor(patterns, survivors))
+        for narrow, wide in sorted(merges.items()):
+            _merge(conn, self.dialect, narrow, wide)
+
+    def known_patterns(self, limit: int) -> list[LearnedPattern]:
+        """The `limit` most recently seen patterns, newest first (a miner starting up)."""
+        order = (log_pattern.c.last_seen.desc(), log_pattern.c.id)
+        return self._patterns(select(log_pattern).order_by(*order).limit(limit))
+
+    def top_patterns(self, since_ns: int, limit: int) -> list[LearnedPattern]:
+        """The `limit` patterns with the highest totals among those seen at or after since_ns,
+        highest first."""
+        order = (log_pattern.c.count.desc(), log_pattern.c.id)
+        seen = log_pattern.c.last_seen >= since_ns
+        return self._patterns(select(log_pattern).where(seen).order_by(*order).limit(limit))
+
+    def _patterns(self, statement: Any) -> list[LearnedPattern]:
+        with self._reading() as conn:
+            return [_learned(row) for row in conn.execute(statement).mappings()]
+
+    def pattern_count(self) -> int:
+        with self._reading() as conn:
+            return int(conn.execute(select(func.count()).select_from(log_pattern)).scalar_one())
+
+    def resolve_pattern_ids(self, ids: Iterable[int]) -> dict[int, int]:
+        """Each id -> the id of the pattern it now counts in: itself, unless it was merged."""
+        wanted = set(ids)
+        with self._reading() as conn:
+            return _aliases(conn, self.dialect, wanted)
+
+    def evict_patterns(self, max_patterns: int) -> int:
+        """Delete the least recently seen patterns beyond the newest `max_patterns`, with the
+        aliases that led to them; returns how many (also added to counter evicted_patterns)."""
+        newest_first = (log_pattern.c.last_seen.desc(), log_pattern.c.id.desc())
+        beyond = select(log_pattern.c.id).order_by(*newest_first).offset(max_patterns)
+        evicted = delete(log_pattern).where(log_pattern.c.id.in_(beyond.scalar_subquery()))
+        stored = select(log_pattern.c.id).where(log_pattern.c.id == pattern_alias.c.wide)
+        orphans = delete(pattern_alias).where(~stored.exists())
+        with self._writing() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PATTERN_LOCK})
+            count = int(conn.execute(evicted).rowcount)
+            if count:
+                conn.execute(orphans)
+                self._add_to_counter(conn, EVICTED_COUNTER, count)
+        return count
+
+
+def _learned(row: Any) -> LearnedPattern:
+    return LearnedPattern(
+        id=int(row["id"]),
+        template=str(row["template"]),
+        first_seen=int(row["first_seen"]),
+        last_seen=int(row["last_seen"]),
+        count=int(row["count"]),
+        example=str(row["example"]),
+    )
+
+
+def _aliases(conn: Connection, dialect: str, ids: set[int]) -> dict[int, int]:
+    """Each id -> its survivor (itself when it has no alias)."""
+    survivors = {pattern_id: pattern_id for pattern_id in ids}
+    if ids:
+        param: Any = json.dumps(sorted(ids)) if dialect == "sqlite" else sorted(ids)
+        survivors |= {int(n): int(w) for n, w in raw_rows(conn, _ALIASES[dialect], (param,))}
+    return survivors
+
+
+def _by_survivor(
+    patterns: Sequence[LearnedPattern], survivors: Mapping[int, int]
+) -> list[tuple[Any, ...]]:
+    """One row per survivor, in id order (a multi-row upsert may touch a row only once on
+    PostgreSQL): the totals of every pattern that resolves to it."""
+    merged: dict[int, LearnedPattern] = {}
+    # The survivor's own pattern first: its template and example are the ones a new row takes.
+    for pattern in sorted(patterns, key=lambda found: found.id != survivors[found.id]):
+        target = survivors[pattern.id]
+        known = merged.get(target)
+        merged[target] = replace(pattern, id=target) if known is None else _sum(known, pattern)
+    return [_pattern_row(merged[target]) for target in sorted(merged)]
+
+
+def _sum(known: LearnedPattern, more: LearnedPattern) -> LearnedPattern:
+    return replace(
+        known,
+        first_seen=min(known.first_seen, more.first_seen),
+        last_seen=max(known.last_seen, more.last_seen),
+        count=known.count + more.count,
+    )
+
+
+def _upsert(conn: Connection, dialect: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    start = 0
+    for size in statement_sizes(len(rows)):
+        chunk = rows[start : start + size]
+        conn.exec_driver_sql(_upsert_sql(dialect, size), tuple(chain.from_iterable(chunk)))
+        start += size
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_sql(dialect: str, rows: int) -> str:
+    """INSERT of `rows` patterns; one already stored gets the new totals added instead."""
+    one = "(" + ", ".join([_MARK[dialect]] * len(_PATTERN_COLUMNS)) + ")"
+    return (
+        f"INSERT INTO log_pattern ({', '.join(_PATTERN_COLUMNS)}) VALUES "
+        + ", ".join([one] * rows)
+        + " ON CONFLICT (id) DO UPDATE SET count = log_pattern.count + excluded.count,"
+        " first_seen = CASE WHEN excluded.first_seen < log_pattern.first_seen"
+        " THEN excluded.first_seen ELSE log_pattern.first_seen END,"
+        " last_seen = CASE WHEN excluded.last_seen > log_pattern.last_seen"
+        " THEN excluded.last_seen ELSE log_pattern.last_seen END"
+    )
+
+
+def _merge(conn: Connection, dialect: str, narrow: int, wide: int) -> None:
+    """Retire `narrow` into `wide`'s survivor: move its totals (only what this transaction
+    deleted, so a merge two gateways both apply carries them once), record the alias and
+    re-point the aliases that led to `narrow`.
+
+    Skipped when `narrow` was already merged (the first merge of an id wins), when `wide`
+    resolves back to `narrow`, and when no row holds `wide` to take the totals (it comes with
+    the batch that learned the merge; without it the narrow row keeps counting on its own)."""
+    target = _aliases(conn, dialect, {narrow, wide})
+    survivor = target[wide]
+    if target[narrow] != narrow or survivor == narrow or not _stored(conn, survivor):
+        return
+    retired = delete(log_pattern).where(log_pattern.c.id == narrow)
+    columns = (log_pattern.c.first_seen, log_pattern.c.last_seen, log_pattern.c.count)
+    moved = conn.execute(retired.returning(*columns)).first()
+    if moved is not None:
+        conn.execute(_added(survivor, *moved))
+    _record_alias(conn, dialect, narrow, survivor)
+    repoint = update(pattern_alias).where(pattern_alias.c.wide == narrow)
+    conn.execute(repoint.values(wide=survivor))
+
+
+def _stored(conn: Connection, pattern_id: int) -> bool:
+    found = select(log_pattern.c.id).where(log_pattern.c.id == pattern_id)
+    return conn.execute(found).first() is not None
+
+
+def _added(pattern_id: int, first_seen: int, last_seen: int, count: int) -> Any:
+    """An UPDATE adding totals to a stored pattern (CASE: SQLite has no LEAST or GREATEST)."""
+    table = log_pattern.c
+    return (
+        update(log_pattern)
+        .where(table.id == pattern_id)
+        .values(
+            count=table.count + count,
+            first_seen=case((table.first_seen < first_seen, table.first_seen), else_=first_seen),
+            last_seen=case((table.last_seen > last_seen, table.last_seen), else_=last_seen),
+        )
+    )
+
+
+def _record_alias(conn: Connection, dialect: str, narrow: int, wide: int) -> None:
+    dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+    statement = dialect_insert(pattern_alias).values(narrow=narrow, wide=wide)
+    conn.execute(statement.on_conflict_do_update(index_elements=["narrow"], set_={"wide": wide}))
