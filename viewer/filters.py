@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from logsieve.v1 import stream_pb2
@@ -10,6 +11,7 @@ from gateway import severity
 from gateway.model import RecentEntry
 
 MAX_FILTER_TEXT = 200  # a search term, not a document
+PATTERN_ID = re.compile(r"[0-9a-f]{16}")  # PatternRef.hex_id: what the page has to offer
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,19 +20,22 @@ class StreamFilter:
     bands: frozenset[str] = frozenset()  # empty: every band
     service: str = ""
     text: str = ""  # lower-cased
+    pattern: str = ""  # a pattern's hex id (16 lower-case digits); "" for every entry
 
     @classmethod
     def from_subscribe(cls, sub: stream_pb2.Subscribe) -> StreamFilter:
-        """Raises ValueError for a severity that is not a band or an oversized search."""
+        """Raises ValueError for a severity that is not a band, an oversized search or a
+        pattern that is not a pattern id."""
         band = _band(sub.min_severity) if sub.min_severity else ""
         bands = frozenset(_band(name) for name in sub.severities)
         if len(sub.text) > MAX_FILTER_TEXT or len(sub.service) > MAX_FILTER_TEXT:
             raise ValueError("filter too long")
-        return cls(severity.RANK[band] if band else 0, bands, sub.service, sub.text.lower())
+        rank = severity.RANK[band] if band else 0
+        return cls(rank, bands, sub.service, sub.text.lower(), _pattern(sub.pattern))
 
     @property
     def active(self) -> bool:
-        return bool(self.min_rank or self.bands or self.service or self.text)
+        return bool(self.min_rank or self.bands or self.service or self.text or self.pattern)
 
     def keeps(self, recent: RecentEntry) -> bool:
         entry = recent.entry
@@ -39,7 +44,12 @@ class StreamFilter:
             and (not self.bands or entry.severity in self.bands)
             and (not self.service or entry.service == self.service)
             and (not self.text or self.text in entry.body.lower())
+            and (not self.pattern or self._same_pattern(recent))
         )
+
+    def _same_pattern(self, recent: RecentEntry) -> bool:
+        pattern = recent.entry.pattern
+        return pattern is not None and pattern.hex_id == self.pattern
 
 
 def _band(name: str) -> str:
@@ -47,3 +57,11 @@ def _band(name: str) -> str:
     if band not in severity.RANK:
         raise ValueError(f"unknown severity {name!r}")
     return band
+
+
+def _pattern(hex_id: str) -> str:
+    """The pattern id as PatternRef.hex_id spells it (any case accepted); "" stays ""."""
+    lowered = hex_id.lower()
+    if lowered and not PATTERN_ID.fullmatch(lowered):
+        raise ValueError(f"a pattern id is 16 hex digits, not {hex_id[:40]!r}")
+    return lowered

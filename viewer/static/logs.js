@@ -1,7 +1,10 @@
 // The live log viewer: follows /logs/stream (proto3 JSON of logsieve.v1.StreamMessage).
 // Every piece of log text is attacker-controlled: it only ever goes in as text (js/text.js).
+import { FilterBar } from "./js/filter-bar.js";
 import { Header } from "./js/header.js";
-import { BANDS, MAX_TEXT, filtersToQuery, readFilters, subscribeFrame } from "./js/filters.js";
+import {
+  BANDS, MAX_TEXT, NO_FILTERS, filtersToQuery, readFilters, rejectedPattern, subscribeFrame,
+} from "./js/filters.js";
 import { readUtcChoice, refreshTimes, renderGap, renderRow, saveUtcChoice } from "./js/rows.js";
 import { humanDuration, visible } from "./js/text.js";
 
@@ -25,6 +28,7 @@ const banner = $("banner");
 const serviceSelect = $("service");
 const searchInput = $("search");
 const header = new Header(document);
+const filterBar = new FilterBar(document);
 
 // uint64 fields arrive as strings; the cursor is passed back untouched.
 let lastCursor = "0";
@@ -33,7 +37,6 @@ let retryTimer = null;
 let serverSaid = ""; // why the server last closed the socket, if it said
 let socket = null; // the current socket; events of an older one are ignored
 let filters = readFilters(location.search);
-const services = new Set(); // service.name values seen, for the service list
 
 // The connection ("connecting", "live", "reconnecting", "disconnected") and its detail.
 let connection = "connecting";
@@ -90,24 +93,13 @@ function renderHeader() {
   header.render({ rows, filters, maxRows: MAX_ROWS });
 }
 
-function noteServices(entries) {
-  let added = false;
-  for (const entry of entries) {
-    if (entry.service && !services.has(entry.service)) {
-      services.add(entry.service);
-      added = true;
-    }
-  }
-  if (added) renderServiceOptions();
-}
-
 function appendEntries(entries, replace) {
   if (replace) {
     list.replaceChildren();
     rows = 0;
   }
   const fragment = document.createDocumentFragment();
-  const view = { useUtc, term: filters.text };
+  const view = { useUtc, term: filters.text, pattern: filters.pattern, onlyPattern };
   for (const entry of entries) fragment.appendChild(renderRow(entry, view));
   list.appendChild(fragment);
   rows += entries.length;
@@ -204,37 +196,11 @@ function sweepExpired() {
 
 // -- filters -------------------------------------------------------------------------------
 
-function renderFilterControls() {
-  for (const button of document.querySelectorAll("[data-band]")) {
-    const on = filters.severities.includes(button.dataset.band);
-    button.setAttribute("aria-pressed", on ? "true" : "false");
-  }
-  if (searchInput.value !== filters.text) searchInput.value = filters.text;
-  renderServiceOptions();
-}
-
-function renderServiceOptions() {
-  const names = new Set(services);
-  if (filters.service) names.add(filters.service);
-  const all = document.createElement("option");
-  all.value = "";
-  all.textContent = "All services";
-  const options = [all];
-  for (const name of Array.from(names).sort()) {
-    const option = document.createElement("option");
-    option.value = name;
-    option.textContent = name;
-    options.push(option);
-  }
-  serviceSelect.replaceChildren(...options);
-  serviceSelect.value = filters.service;
-}
-
 // New filters: into the URL (shareable), then a fresh subscription with a fresh backfill.
 function applyFilters(next) {
   filters = next;
   history.replaceState(null, "", location.pathname + filtersToQuery(filters));
-  renderFilterControls();
+  filterBar.render(filters);
   lastCursor = "0";
   pending = [];
   pendingCount = 0;
@@ -249,6 +215,21 @@ function toggleBand(band) {
   if (chosen.has(band)) chosen.delete(band);
   else chosen.add(band);
   applyFilters({ ...filters, severities: BANDS.filter((name) => chosen.has(name)) });
+}
+
+// "Only this pattern" in an expanded row; its template names the filter until cleared.
+function onlyPattern(pattern) {
+  filterBar.patternTemplate = String(pattern.template || "");
+  applyFilters({ ...filters, pattern: String(pattern.id || "") });
+}
+
+// A ?pattern= that is no pattern id is not applied: say so, and drop it from the URL.
+function noteRejectedPattern() {
+  const rejected = rejectedPattern(location.search);
+  if (!rejected) return;
+  header.addEvent("url", "Ignored pattern=“" + rejected.slice(0, 40) + "” in the URL: a " +
+    "pattern id is 16 hex digits. Showing entries of every pattern.");
+  history.replaceState(null, "", location.pathname + filtersToQuery(filters));
 }
 
 let searchTimer = null;
@@ -285,14 +266,15 @@ function onEntries(batch) {
   const entries = batch.entries || [];
   const backfill = Boolean(batch.backfill);
   if (!backfill) header.noteReceived(entries.length);
-  noteServices(entries);
+  filterBar.noteServices(entries, filters);
+  filterBar.notePattern(entries, filters);
   if (pausedReason) holdBack(entries, backfill);
   else appendEntries(entries, backfill);
 }
 
 function onStatus(status) {
   header.setStatus(status);
-  noteServices((status.services || []).map((service) => ({ service })));
+  filterBar.noteServices((status.services || []).map((service) => ({ service })), filters);
   renderHeader();
 }
 
@@ -378,16 +360,16 @@ serviceSelect.addEventListener("change", () => {
   applyFilters({ ...filters, service: serviceSelect.value });
 });
 searchInput.addEventListener("input", onSearchInput);
-$("clear").addEventListener("click", () => {
-  applyFilters({ severities: [], service: "", text: "" });
-});
+$("clear").addEventListener("click", () => applyFilters({ ...NO_FILTERS }));
+$("pattern-clear").addEventListener("click", () => applyFilters({ ...filters, pattern: "" }));
 scroller.addEventListener("scroll", onScroll, { passive: true });
 document.addEventListener("keydown", onKey);
 
 renderUtcButton();
 renderPauseButton();
 renderBanner();
-renderFilterControls();
+filterBar.render(filters);
+noteRejectedPattern();
 renderHeader();
 window.setInterval(sweepExpired, EXPIRY_SWEEP_MS);
 window.setInterval(() => {

@@ -12,18 +12,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Subscribe(_message.Message):
-    __slots__ = ("after", "min_severity", "service", "text", "severities")
+    __slots__ = ("after", "min_severity", "service", "text", "severities", "pattern")
     AFTER_FIELD_NUMBER: _ClassVar[int]
     MIN_SEVERITY_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SEVERITIES_FIELD_NUMBER: _ClassVar[int]
+    PATTERN_FIELD_NUMBER: _ClassVar[int]
     after: int
     min_severity: str
     service: str
     text: str
     severities: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, after: _Optional[int] = ..., min_severity: _Optional[str] = ..., service: _Optional[str] = ..., text: _Optional[str] = ..., severities: _Optional[_Iterable[str]] = ...) -> None: ...
+    pattern: str
+    def __init__(self, after: _Optional[int] = ..., min_severity: _Optional[str] = ..., service: _Optional[str] = ..., text: _Optional[str] = ..., severities: _Optional[_Iterable[str]] = ..., pattern: _Optional[str] = ...) -> None: ...
 
 class StreamMessage(_message.Message):
     __slots__ = ("cursor", "entries", "heartbeat", "hello", "notice", "status")

@@ -1,9 +1,11 @@
-// The page's filters: severity toggles, a service, a search text. They live in the URL
-// (?severity=WARN,ERROR&service=api&q=timeout) so that a view can be shared, and travel to
-// the server in the Subscribe frame, so a filtered page never receives what it would hide.
+// The page's filters: severity toggles, a service, a search text, one pattern. They live in
+// the URL (?severity=WARN,ERROR&service=api&q=timeout&pattern=<16 hex digits>) so that a view
+// can be shared, and travel to the server in the Subscribe frame, so a filtered page never
+// receives what it would hide.
 
 export const BANDS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
 export const MAX_TEXT = 200; // the server refuses a longer search
+const PATTERN_ID = /^[0-9a-f]{16}$/; // Entry.pattern.id; the server refuses anything else
 
 export function readFilters(search) {
   const params = new URLSearchParams(search);
@@ -15,7 +17,21 @@ export function readFilters(search) {
     severities: BANDS.filter((band) => severities.includes(band)),
     service: (params.get("service") || "").slice(0, MAX_TEXT),
     text: (params.get("q") || "").slice(0, MAX_TEXT),
+    pattern: patternId(params.get("pattern")),
   };
+}
+
+// A pattern id as the stream spells it, or "" for none or for one that is not an id.
+export function patternId(value) {
+  const id = String(value || "").trim().toLowerCase();
+  return PATTERN_ID.test(id) ? id : "";
+}
+
+// The URL's ?pattern= when it is there but is not a pattern id ("" otherwise): the page
+// ignores it and says so, rather than showing everything as if it were applied.
+export function rejectedPattern(search) {
+  const given = new URLSearchParams(search).get("pattern");
+  return given && !patternId(given) ? given : "";
 }
 
 export function filtersToQuery(filters) {
@@ -23,12 +39,13 @@ export function filtersToQuery(filters) {
   if (filters.severities.length) params.set("severity", filters.severities.join(","));
   if (filters.service) params.set("service", filters.service);
   if (filters.text) params.set("q", filters.text);
+  if (filters.pattern) params.set("pattern", filters.pattern);
   const query = params.toString();
   return query ? "?" + query : "";
 }
 
 export function isActive(filters) {
-  return Boolean(filters.severities.length || filters.service || filters.text);
+  return Boolean(filters.severities.length || filters.service || filters.text || filters.pattern);
 }
 
 export function describe(filters) {
@@ -36,6 +53,7 @@ export function describe(filters) {
   if (filters.severities.length) parts.push("severity " + filters.severities.join(", "));
   if (filters.service) parts.push("service " + filters.service);
   if (filters.text) parts.push("text “" + filters.text + "”");
+  if (filters.pattern) parts.push("pattern " + filters.pattern);
   return parts.join("; ");
 }
 
@@ -45,5 +63,8 @@ export function subscribeFrame(after, filters) {
     severities: filters.severities,
     service: filters.service,
     text: filters.text,
+    pattern: filters.pattern,
   };
 }
+
+export const NO_FILTERS = { severities: [], service: "", text: "", pattern: "" };

@@ -1,5 +1,7 @@
-// One row per entry: time, severity, service, "(xN)" count and the message; a click expands
-// its details. Everything from the entry goes in as text (see text.js).
+// One row per entry: time, severity, service, a "×N" count badge and the message (for a
+// pattern entry, its template with the variables marked); a click expands its details.
+// Everything from the entry goes in as text (see text.js).
+import { bigCount, countBadge, patternDetails, templateNode } from "./patterns.js";
 import { highlighted, isoTime, nanosToMillis, span, visible } from "./text.js";
 
 const SEVERITIES = new Set(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]);
@@ -50,27 +52,16 @@ function severityName(entry) {
   return SEVERITIES.has(name) ? name : "UNSPECIFIED";
 }
 
-function parseCount(value) {
-  try {
-    return BigInt(value || "0");
-  } catch (_) {
-    return 0n;
-  }
-}
-
-// The text column: an optional "(xN) " count, the message (cut short), a sampling badge.
+// The text column: a "×N" badge past one record, the message (cut short), a sampling badge.
 function textCell(entry, term) {
   const cell = document.createElement("span");
   cell.className = "text";
-  const count = parseCount(entry.count);
-  if (count > 1n) cell.appendChild(span("count", "(x" + count.toString() + ") "));
-  const message = visible(entry.body || "");
-  // A body the stream shortened is longer than what arrived: bodyLength says how long.
-  const total = Math.max(message.length, Number(entry.bodyLength || 0));
-  const cut = total > SHORT_MESSAGE;
-  cell.appendChild(highlighted("message", cut ? message.slice(0, SHORT_MESSAGE) : message, term));
-  if (cut) {
-    const more = span("more", "… (" + (total - SHORT_MESSAGE) + " more characters)");
+  const count = bigCount(entry.count);
+  if (count > 1n) cell.appendChild(countBadge(count));
+  const left = entry.pattern ? appendTemplate(cell, entry.pattern, term)
+    : appendMessage(cell, entry, term);
+  if (left > 0) {
+    const more = span("more", "… (" + left + " more characters)");
     more.title = "Expand the row to read all of it";
     cell.appendChild(more);
   }
@@ -83,12 +74,30 @@ function textCell(entry, term) {
   return cell;
 }
 
+// The body, cut short; returns how many characters were left out.
+function appendMessage(cell, entry, term) {
+  const message = visible(entry.body || "");
+  // A body the stream shortened is longer than what arrived: bodyLength says how long.
+  const total = Math.max(message.length, Number(entry.bodyLength || 0));
+  const cut = total > SHORT_MESSAGE;
+  cell.appendChild(highlighted("message", cut ? message.slice(0, SHORT_MESSAGE) : message, term));
+  return cut ? total - SHORT_MESSAGE : 0;
+}
+
+// The template with its variables marked, cut short; returns how many characters were left.
+function appendTemplate(cell, pattern, term) {
+  const { node, left } = templateNode("message template", pattern, term, SHORT_MESSAGE);
+  cell.appendChild(node);
+  return left;
+}
+
 export function renderRow(entry, view) {
   const severity = severityName(entry);
   const row = document.createElement("li");
   row.className = "entry sev-row-" + severity.toLowerCase();
   row.dataset.id = String(entry.id || "0");
   row.dataset.expires = String(nanosToMillis(entry.expiresAtUnixNano));
+  if (entry.pattern) row.dataset.pattern = String(entry.pattern.id || "");
   row.tabIndex = 0;
   row.setAttribute("aria-expanded", "false");
   row.appendChild(timeCell(entry, view.useUtc));
@@ -99,12 +108,12 @@ export function renderRow(entry, view) {
     if (event.target.closest(".details")) return; // clicks inside the details stay there
     const selection = window.getSelection();
     if (selection && selection.toString()) return; // selecting text is not a click
-    toggleDetails(row, entry);
+    toggleDetails(row, entry, view);
   });
   row.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.target === row) {
       event.preventDefault();
-      toggleDetails(row, entry);
+      toggleDetails(row, entry, view);
     }
   });
   return row;
@@ -142,7 +151,7 @@ function copyText(text, button) {
   }
 }
 
-function toggleDetails(row, entry) {
+function toggleDetails(row, entry, view) {
   const open = row.querySelector(".details");
   if (open) {
     open.remove();
@@ -150,25 +159,25 @@ function toggleDetails(row, entry) {
     return;
   }
   const whole = wholeEntries.get(row);
-  const details = renderDetails(whole || entry);
+  const details = renderDetails(whole || entry, view);
   row.appendChild(details);
   row.setAttribute("aria-expanded", "true");
   details.scrollIntoView({ block: "nearest" });
-  if (entry.shortened && !whole) completeDetails(row, entry, details);
+  if (entry.shortened && !whole) completeDetails(row, entry, details, view);
 }
 
 const wholeEntries = new WeakMap(); // row -> the whole entry, once loaded
 
 // The stream shortened this entry (a long body, large attributes): load it whole and show
 // that instead, once it is here. It is attacker text like the rest: only ever text nodes.
-function completeDetails(row, entry, details) {
+function completeDetails(row, entry, details, view) {
   const note = document.createElement("p");
   note.className = "loading";
   note.textContent = "Shortened in the stream: loading the whole entry…";
   details.prepend(note);
   loadEntry(entry.id).then((whole) => {
     wholeEntries.set(row, whole);
-    if (details.isConnected) details.replaceWith(renderDetails(whole));
+    if (details.isConnected) details.replaceWith(renderDetails(whole, view));
   }, (error) => {
     note.className = "loading failed";
     note.textContent = "Shortened in the stream; the whole entry could not be loaded (" +
@@ -190,13 +199,15 @@ async function loadEntry(id) {
   return whole;
 }
 
-function renderDetails(entry) {
+// A pattern entry's details open on its pattern; its body is then one real line of it.
+function renderDetails(entry, view) {
   const details = document.createElement("div");
   details.className = "details";
+  if (entry.pattern) details.appendChild(patternDetails(entry.pattern, view));
   const dl = document.createElement("dl");
   const attributes = entry.attributes || {};
   const hasAttributes = Object.keys(attributes).length > 0;
-  detailLine(dl, "Message", entry.body || "", "full-message");
+  detailLine(dl, entry.pattern ? "Example line" : "Message", entry.body || "", "full-message");
   const noAttributes = entry.attributesElided ? "left out of the stream for their size" : "none";
   detailLine(dl, "Attributes", hasAttributes ? JSON.stringify(attributes, null, 2) : noAttributes,
     "attributes");
