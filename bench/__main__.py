@@ -29,7 +29,9 @@ from bench.gatewaybench import Load, run_gateway
 from bench.httpbench import run_http_servers
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_gateway_memory, run_memory
-from bench.patternbench import run_accuracy, run_pattern_cost, run_speed
+from bench.patternbench import run_accuracy
+from bench.patterncost import run_pattern_cost
+from bench.patternspeed import run_speed
 from bench.pg import PgSchema
 from bench.pgpair import run_pair
 from bench.report import build, render
@@ -202,7 +204,9 @@ class Runner:
             "viewer-50-sockets": lambda: run_viewer(1, followers=49),
             "browser-client": run_client_bench,
             "cost": run_cost,
-            "pattern-accuracy": lambda: run_accuracy(10_000 if self.args.quick else 50_000),
+            "pattern-accuracy": lambda: run_accuracy(
+                *((10_000, 2) if self.args.quick else (50_000, 5))
+            ),
             "pattern-speed": lambda: run_speed(batches=1 if self.args.quick else 3),
             "pattern-cost": lambda: run_pattern_cost(200_000 if self.args.quick else 1_000_000),
             "end-to-end": run_e2e,

@@ -1,10 +1,12 @@
 """A seeded generator of labelled log lines: (body, template id) pairs, for the pattern bench.
 
-The templates (1,000+) are made from the line shapes of bench/logshapes.py: the fixed
-statements of many systems (HDFS block operations, sshd, HTTP access and error lines, JVM
-and GC, Kubernetes, databases, Spark and Hadoop, the kernel, systemd, ...), pairs of
-statements that differ in exactly one constant word (`logged in` / `logged out`), and
-combination shapes whose build words (component, verb, noun, error, ...) are drawn from
+The templates (1,000+) are made from line shapes: the fixed statements of many systems
+(bench/logsystems.py: HDFS block operations, sshd, HTTP access and error lines, JVM and GC,
+Kubernetes, databases, Spark and Hadoop, the kernel, systemd, ...), pairs of statements that
+differ in exactly one constant word (`logged in` / `logged out`), a few systems' shapes with
+build words, and application statements composed of a wrapper (how a logging library prints:
+bare, logfmt, JSON, klog, log4j, ...), a clause (the message) and an optional tail
+(bench/logshapes.py), their build words (component, verb, noun, error, ...) drawn from
 bench/logvocab.py once per template. A template's variables are typed (numbers, hex ids,
 UUIDs, addresses, timestamps, durations and sizes with units, prefixed ids like blk_-123 or
 user:42) or untyped (user and host names, paths, table or topic names from a set).
@@ -15,10 +17,12 @@ set full of accidental ones would measure luck, not grouping.
 
 Two ways to draw records, both deterministic for a seed:
 - `batch(n)`: a batch in which about half the bodies are distinct (the accuracy and speed
-  rows): each record repeats an earlier body of its template or writes a new one.
+  rows): each record repeats an earlier body of its template or writes a new one, at a rate
+  that differs by template (one body all batch, a new body every time, and between).
 - `realistic(n)`: an endless stream in which each template repeats its recent bodies at its
-  own rate (a health check almost always, a request line almost never), with a severity and
-  a service per template (the cost row).
+  own rate (a health check almost always, a request line almost never); each template has a
+  severity (from the words in it) and a service (`templates[id].severity`, `.service`), for
+  the cost and batch-speed rows.
 Templates are picked with Zipf-distributed frequency (exponent 1.1) in a seeded order.
 """
 
@@ -32,7 +36,7 @@ from dataclasses import dataclass
 
 from bench import logvocab as vocab
 from bench.logkinds import KINDS, TYPED, UNTYPED
-from bench.logshapes import COMBOS, FAMILIES, PAIRS
+from bench.logshapes import APP_STATEMENTS, CLAUSES, FAMILIES, PAIRS, SYSTEM_COMBOS, WRAPPERS
 
 ZIPF_EXPONENT = 1.1
 RECENT_BODIES = 32  # realistic(): how many of a template's recent bodies it may repeat
@@ -54,7 +58,7 @@ _WARN_WORDS = re.compile(
 class Template:
     id: int
     text: str  # the statement: constants with {kind} variables ({{ and }} are literal braces)
-    family: str  # the system it comes from, also the service that sends it
+    service: str  # the system it comes from (its family), or an application service
     severity: int
     parts: tuple[tuple[str, str], ...]  # (constant text, kind of the variable after it or "")
 
@@ -141,6 +145,7 @@ BUILD_WORDS: dict[str, tuple[str, ...]] = {
     "task": vocab.TASKS,
     "taskevent": vocab.TASK_EVENTS,
     "audit": vocab.AUDIT_ACTIONS,
+    "tail": vocab.TAILS,
 }
 _VERB_FORMS = {"base": 0, "past": 1, "ing": 2}
 
@@ -170,12 +175,13 @@ def severity_of(text: str, rng: random.Random) -> int:
 def build_templates(seed: int) -> tuple[list[Template], list[tuple[int, int]], list[str]]:
     """(templates, the designed one-word pairs as id pairs, fixed statements left out)."""
     rng, distinct = random.Random(seed), _Distinct()
-    chosen: list[tuple[str, str]] = []  # (text, family)
+    chosen: list[tuple[str, str]] = []  # (text, service)
     pairs: list[tuple[int, int]] = []
     for first, second in PAIRS:
         if distinct.admits(first) and distinct.admits(second, mate=first):
             pairs.append((len(chosen), len(chosen) + 1))
-            chosen += [(first, "pairs"), (second, "pairs")]
+            service = rng.choice(vocab.SERVICES)
+            chosen += [(first, service), (second, service)]
     left_out = []
     for family in FAMILIES:
         for text in family.fixed:
@@ -183,11 +189,12 @@ def build_templates(seed: int) -> tuple[list[Template], list[tuple[int, int]], l
                 chosen.append((text, family.name))
             else:
                 left_out.append(text)
-    for shape, wanted in COMBOS.combos:
+    for shape, wanted in SYSTEM_COMBOS.combos:
         chosen += _draw_combos(shape, wanted, rng, distinct)
+    chosen += _compose(APP_STATEMENTS, rng, distinct)
     templates = [
-        Template(i, text, family, severity_of(text, rng), parse(text))
-        for i, (text, family) in enumerate(chosen)
+        Template(i, text, service, severity_of(text, rng), parse(text))
+        for i, (text, service) in enumerate(chosen)
     ]
     return templates, pairs, left_out
 
@@ -199,6 +206,17 @@ def _draw_combos(
     for _ in range(wanted * 20):
         if len(made) == wanted:
             break
+        text = fill_build_words(shape, rng)
+        if distinct.admits(text):
+            made.append((text, rng.choice(vocab.SERVICES)))
+    return made
+
+
+def _compose(count: int, rng: random.Random, distinct: _Distinct) -> list[tuple[str, str]]:
+    """Application statements: a wrapper around a clause and a tail, build words drawn."""
+    made: list[tuple[str, str]] = []
+    for _ in range(count):
+        shape = rng.choice(WRAPPERS).replace("<msg>", rng.choice(CLAUSES) + "<tail>")
         text = fill_build_words(shape, rng)
         if distinct.admits(text):
             made.append((text, rng.choice(vocab.SERVICES)))
@@ -226,13 +244,16 @@ class LogGen:
         return [self._order[rank] for rank in ranks]
 
     def batch(self, records: int, distinct: float = 0.5) -> list[tuple[str, int]]:
-        """One batch: each record a new body with probability `distinct`, otherwise an earlier
-        body of its template in this batch (so about that share of bodies is distinct)."""
+        """One batch in which about `distinct` of the bodies are distinct: each record of a
+        template writes a new body with the template's novelty, else repeats an earlier body
+        of it in this batch. Novelty differs by template, as in real logs: some statements
+        repeat one body all batch, some never repeat (see `novelty`)."""
         rng, earlier, seen = self._rng, dict[int, list[str]](), set[str]()
+        novelty = self.novelty(distinct)
         out = []
         for tid in self._picks(records):
             bodies = earlier.setdefault(tid, [])
-            if bodies and rng.random() >= distinct:
+            if bodies and rng.random() >= novelty[tid]:
                 body = rng.choice(bodies)
             else:
                 body = self._new_body(tid, seen)
@@ -241,6 +262,20 @@ class LogGen:
                     bodies.append(body)
             out.append((body, tid))
         return out
+
+    def novelty(self, mean: float) -> list[float]:
+        """Each template's chance that a record writes a new body: the top-ranked template
+        `mean`, the others in pairs of neighbouring ranks (about equal shares of records) at
+        mean - x and mean + x, x a full or a half swing (to 0 and 1 when mean is 1/2), in a
+        seeded order; so the record-weighted mean stays close to `mean`."""
+        swing = min(mean, 1.0 - mean)
+        flips = random.Random(self.seed + 4)
+        by_rank = [mean]
+        for pair in range((len(self._order) + 1) // 2):
+            x = swing if pair % 2 == 0 else swing / 2
+            low_first = flips.random() < 0.5
+            by_rank += [mean - x, mean + x] if low_first else [mean + x, mean - x]
+        return [by_rank[self.rank_of[tid]] for tid in range(len(self.templates))]
 
     def _new_body(self, tid: int, seen: set[str]) -> str:
         template = self.templates[tid]

@@ -1,7 +1,8 @@
 """The variables of the labelled-log generator: one writer per kind, each a function of a
 seeded random.Random. TYPED kinds have a shape a mask can recognise (a number, an address, a
 timestamp, a prefixed id); UNTYPED ones are words only structure can tell apart (a user name,
-a host, a path, a table from a set)."""
+a host, a path, a table from a set; MULTI_TOKEN ones span a varying number of tokens: an error
+text, a browser's user agent, a quoted search)."""
 
 from __future__ import annotations
 
@@ -115,6 +116,11 @@ def _image(rng: random.Random) -> str:
     return f"registry.example.com/shop/{name}:{tag}"
 
 
+def _search(rng: random.Random) -> str:
+    words = [rng.choice(vocab.SEARCH_WORDS) for _ in range(rng.randrange(1, 5))]
+    return '"' + " ".join(words) + '"'
+
+
 def _choice(words: tuple[str, ...]) -> Writer:
     return lambda rng: rng.choice(words)
 
@@ -186,7 +192,12 @@ UNTYPED_WRITERS: dict[str, Writer] = {
     "agent": _choice(vocab.AGENTS),
     "month": _choice(vocab.MONTHS),
     "thread": lambda rng: f"pool-{rng.randrange(1, 9)}-thread-{rng.randrange(1, 65)}",
+    # several tokens, how many varying from line to line
+    "errtext": _choice(vocab.ERROR_TEXTS),
+    "browser": _choice(vocab.BROWSER_AGENTS),
+    "search": _search,
 }
 KINDS: dict[str, Writer] = {**TYPED_WRITERS, **UNTYPED_WRITERS}
 TYPED = frozenset(TYPED_WRITERS)
 UNTYPED = frozenset(UNTYPED_WRITERS)
+MULTI_TOKEN = frozenset(("errtext", "browser", "search"))

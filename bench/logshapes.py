@@ -3,8 +3,9 @@
 A shape is the text of one log statement: `{kind}` is a variable written fresh on every line
 (bench/logkinds.py), `<word>` a build word drawn once when the template is made
 (bench/logvocab.py). The systems' own statements are in bench/logsystems.py (FAMILIES);
-PAIRS are statements that differ from another in exactly one constant word; COMBOS are
-shapes with build words, drawn many times to make many statements of one style.
+PAIRS are statements that differ from another in exactly one constant word; WRAPPERS and
+CLAUSES compose application statements; SYSTEM_COMBOS are a few systems' shapes with build
+words.
 """
 
 from __future__ import annotations
@@ -43,60 +44,108 @@ PAIRS = (
     ("Mounted {dev} at {path}", "Unmounted {dev} at {path}"),
 )
 
-COMBOS = Family(
+# Application statements are composed: a WRAPPER (how a logging library prints a message: bare,
+# with the class that logs, logfmt, JSON, klog, log4j, ...; `<msg>` is the message) around a
+# CLAUSE (the message a developer wrote), followed by an optional `<tail>`. Each (wrapper,
+# clause) pair is drawn about once or twice, so statements of one exact shape come in ones
+# and twos, as in real code ("created order {id}" / "deleted cart {id}").
+WRAPPERS = (
+    "<msg>",
+    "<msg>",
+    "<msg>",
+    "[<comp>] <msg>",
+    "<comp> - <msg>",
+    'level=<lvl> ts={iso} caller=<gofile>:{int} msg="<msg>"',
+    'time="{iso}" level=<lvl> msg="<msg>" host={host}',
+    '{{"level":"<lvl>","ts":{float},"caller":"<gofile>:{int}","msg":"<msg>"}}',
+    '{{"@timestamp":"{iso}","log.level":"<LVL>","message":"<msg>","service.name":"<svc>"}}',
+    "I{mmdd} {hms_us} {small} <gofile>:{int}] <msg>",
+    "{date} {hms_comma} <LVL> [<hthread>] <hclass>: <msg>",
+    "[{hms_ms}] <LVL> <comp> - <msg>",
+    "{iso} <LVL> {pid} --- [{thread}] <comp> : <msg>",
+    "<svc>[{pid}]: <msg>",
+)
+CLAUSES = (
+    "<past> <noun> {uuid} in {dur}",
+    "failed to <base> <noun> {uuid}: <reason>",
+    "<ing> <noun> for account {int} (attempt {small} of {small})",
+    "<past> {int} <noun> records in {dur}",
+    "retrying <base> <noun> {reqid} after {dur}: {errtext}",
+    "<noun> {uuid} <past> by user {user}",
+    "rejected <noun> {int}: <reason>",
+    "slow <noun> <base> on {host}: {dur} (threshold {dur})",
+    "<noun> {hexid} <past>, took {dur}, size {size}",
+    "could not <base> <noun> {int} because <reason>, giving up",
+    "<ing> <noun> {uuid} for tenant {int}",
+    "skipped <ing> <noun> {int}: already <past>",
+    "finished <ing> {int} of {int} <noun> records",
+    "<noun> {int} was <past> {int} times in the last {dur}",
+    "will <base> <noun> {uuid} at {iso}",
+    "started <ing> <noun> batch {int} with {int} items",
+    "unable to <base> <noun> for {userid}: {errtext}",
+    "timed out <ing> <noun> {reqid} after {dur}",
+    "<past> <noun> for {userid} via {ip6port}",
+    "<ing> <noun> shard {small}/{small} at {hex}",
+    "<noun> queue backlog {int} on {queue} exceeded {int}",
+    "<noun> {sha} <past> for {mac}",
+    "<noun> cache <past> ({int} entries, {size})",
+    "published {int} <noun> events to {topic} in {dur}",
+    "consumed <noun> message {int} from {topic} partition {small} offset {int}",
+    "circuit breaker opened after {int} failures to <base> <noun>: <reason>",
+    "<past> <noun> {int} on behalf of {user}@{host}",
+    "{method} {route} <past> <noun> {uuid} in {dur}",
+    "<noun> {int} is locked by {user}, cannot <base> it",
+    "<past> <noun> {uuid}; {int} left in queue {queue}",
+    "request {reqid} to <base> <noun> returned {status} after {dur}",
+    "no <noun> found to <base> for {userid}",
+    "<noun> {uuid} moved from {host} to {host}",
+    "quota for <noun> reached: {int} of {int} used by tenant {int}",
+    "<noun> {int} expired at {iso}, <ing> it now",
+    "<base> <noun> {uuid} requested by {ip4} with a {size} payload",
+    "dropped {int} stale <noun> entries older than {dur}",
+    "<noun> checksum mismatch for {path}: expected {hexid}, got {hexid}",
+    "loaded {int} <noun> definitions from {path} in {dur}",
+    "pool for <noun> work grew to {int} workers ({int} busy)",
+    "cannot <base> <noun> {uuid} while it is being <past>",
+    "<noun> webhook to {route} failed with {status}: {errtext}",
+    "scheduled <ing> of {int} <noun> records at {hms}",
+    "<past> <noun> {uuid} (version {small} -> {small})",
+    "<noun> {int} has {int} pending changes, <ing> in {dur}",
+    "lease on <noun> {uuid} renewed by {host} until {iso}",
+    "read {size} of <noun> data from {ip4port} in {dur}",
+    "<ing> <noun> {uuid}: step {small} of {small} done",
+    "<noun> lookup for {user} missed the cache, took {dur}",
+    "duplicate <noun> {uuid} ignored (first seen {dur} ago)",
+    "throttled <ing> <noun> for {userid}: {int} requests in {dur}",
+    "<noun> export to {path} finished: {int} rows, {size}",
+    "<past> <noun> {int} with warnings: <reason>",
+    "aborting <ing> <noun> {reqid}: <reason> after {small} attempts",
+    "<noun> {uuid} not <past>: <reason>",
+    "{int} <noun> records waiting to be <past> on {host}",
+    "{user} <past> <noun> {uuid} from {ip4}",
+    "{host}: <noun> <past> in {dur}",
+)
+APP_STATEMENTS = 900  # composed statements to draw (before the distinctness rule)
+# Shapes of one system whose build words vary by statement: (shape, statements wanted), few
+# each, since a shape drawn many times reads as one statement with variables.
+SYSTEM_COMBOS = Family(
     "app",
     (),
     (
-        ("<comp> <past> <noun> {uuid} in {dur}", 45),
-        ("Failed to <base> <noun> {uuid}: <reason>", 45),
-        ("<comp>: <ing> <noun> for account {int} (attempt {small} of {small})", 35),
-        ("<comp> <past> {int} <noun> records in {dur}", 35),
-        ("Retrying <base> <noun> {reqid} after {dur}: <reason>", 35),
-        ("<noun> {uuid} <past> by user {user}", 30),
-        ("<comp> rejected <noun> {int}: <reason>", 30),
-        ("Slow <noun> <base> on {host}: {dur} (threshold {dur})", 25),
-        ("[<comp>] <noun> {hexid} <past>, took {dur}, size {size}", 30),
+        ("<controller> controller: <ing> <k8skind> {ns}/{pod}", 4),
+        ('I{mmdd} {hms_us} {small} <gofile>:{int}] "<k8sphrase>" <k8skind>="{ns}/{pod}"', 4),
         (
-            'level=<lvl> ts={iso} caller=<gofile>:{int} msg="<past> <noun>" <key>={uuid} '
-            "duration={dur}",
-            40,
+            'E{mmdd} {hms_us} {small} <gofile>:{int}] "Reconciler error" err="<reason>" '
+            '<k8skind>="{ns}/{pod}" controller="<controller>"',
+            3,
         ),
-        (
-            'level=<lvl> ts={iso} caller=<gofile>:{int} component=<gocomp> msg="failed to <base> '
-            '<noun>" err="<reason>"',
-            40,
-        ),
-        ('time="{iso}" level=<lvl> msg="<ing> <noun>" <key>={int} host={host}', 30),
-        (
-            '{{"level":"<lvl>","ts":{float},"caller":"<gofile>:{int}","msg":"<past> <noun>",'
-            '"<key>":"{uuid}","latency":"{dur}"}}',
-            30,
-        ),
-        (
-            '{{"@timestamp":"{iso}","log.level":"<LVL>","message":"<comp> <past> <noun> {int}",'
-            '"service.name":"<svc>"}}',
-            25,
-        ),
-        ("<controller> controller: <ing> <k8skind> {ns}/{pod}", 30),
-        ('I{mmdd} {hms_us} {small} <gofile>:{int}] "<k8sphrase>" <k8skind>="{ns}/{pod}"', 30),
-        ("Failed to <base> <k8skind> {ns}/{pod}: <reason>", 25),
-        ("{date} {hms_comma} <LVL> [<hthread>] <hclass>: <hphrase> {jobid}", 40),
-        (
-            "{date} {hms_comma} <LVL> [<hthread>] <hclass>: <comp> <past> {int} <noun> records "
-            "for {appid}",
-            30,
-        ),
-        ('ERROR: <pgerr> on table "{table}" at character {int}', 10),
-        ("[<db>] <dbop> on {table} took {dur} rows={int}", 25),
-        ("<proxy> upstream {ip4port} <upevent> after {dur} (<reason>)", 30),
-        ("[{uptime}] <driver> {dev}: <kphrase> {hex}", 30),
-        ("alert <alert> <astate> for {ns}/{pod}: <metric> = {float} > {float}", 30),
-        ("Task <task> <taskevent> in {dur} (run {uuid})", 25),
-        ("audit: user {user} <audit> <noun> {int} from {ip4}", 35),
-        ("<comp> <past> <noun> for {userid} via {ip6port}", 25),
-        ("<gocomp> <ing> <noun> shard {small}/{small} at {hex}", 25),
-        ("<comp> <base> <noun> queue backlog {int} on {queue} exceeded {int}", 25),
-        ("[{hms_ms}] <LVL> <comp> - <noun> {sha} <past> for {mac}", 25),
+        ("{date} {hms_comma} <LVL> [<hthread>] <hclass>: <hphrase> {jobid}", 6),
+        ("{date} {hms_comma} <LVL> <hclass>: <hphrase> {taskid} on {host}", 4),
+        ('ERROR: <pgerr> on table "{table}" at character {int}', 4),
+        ("[<db>] <dbop> on {table} took {dur} rows={int}", 4),
+        ("<proxy> upstream {ip4port} <upevent> after {dur} (<reason>)", 4),
+        ("[{uptime}] <driver> {dev}: <kphrase> {hex}", 6),
+        ("Task <task> <taskevent> in {dur} (run {uuid})", 4),
     ),
 )
 

@@ -80,7 +80,7 @@ SSHD = Family(
 HTTP = Family(
     "nginx",
     (
-        '{ip4} - - [{clf} +0000] "{method} {route} HTTP/1.1" {status} {int} "-" "{agent}"',
+        '{ip4} - - [{clf} +0000] "{method} {route} HTTP/1.1" {status} {int} "-" "{browser}"',
         '{ip4} - {user} [{clf} +0000] "{method} {route} HTTP/2.0" {status} {int} "-" "{agent}" '
         "{float}",
         "{date} {hms} [error] {int}#{int}: *{int} connect() failed (111: Connection refused) "
@@ -136,6 +136,7 @@ JVM = Family(
         "Servlet.service() for servlet [dispatcherServlet] threw exception "
         "java.net.SocketTimeoutException: Read timed out",
         "Caused by: java.net.ConnectException: Connection refused (Connection refused)",
+        "Caused by: java.io.IOException: {errtext}",
         "Caused by: org.postgresql.util.PSQLException: FATAL: sorry, too many clients already",
         "Kafka version: 3.{small}.{small}",
         "[Consumer clientId={cname}-{small}, groupId={cname}] Resetting offset for partition "
@@ -155,7 +156,7 @@ K8S = Family(
         'Pulling image "{image}"',
         'Successfully pulled image "{image}" in {dur} (total {dur} including waiting)',
         "Back-off restarting failed container {cname} in pod {pod}_{ns}({uuid})",
-        'Liveness probe failed: Get "http://{ip4port}/healthz": context deadline exceeded',
+        'Liveness probe failed: Get "http://{ip4port}/healthz": {errtext}',
         "Readiness probe failed: HTTP probe failed with statuscode: {status}",
         'MountVolume.SetUp failed for volume "{table}-config" : configmap "{table}-config" not '
         "found",
@@ -328,6 +329,7 @@ SYSTEMD = Family(
         "System clock wrong by {float} seconds",
         "Received SIGTERM from PID {pid} ({proc}).",
         "Unit {unit} entered failed state.",
+        "Failed to start {unit}: {errtext}",
         "{unit}: Watchdog timeout (limit {int}s)!",
         "Reached target Multi-User System.",
         "Finished Cleanup of Temporary Directories.",
@@ -386,6 +388,8 @@ MISC = Family(
         "Queue {queue} depth {int} above {int}",
         "Worker {thread} picked job {uuid} from {queue}",
         "Replayed {int} WAL records in {dur}",
+        "Unhandled exception in worker {thread}: {errtext}",
+        "Search for {search} returned {int} results in {dur}",
         "Shard {small} of index {table}-{date} relocated to {host}",
         "[{iso}] zk: connection to {ip4port} established, session {hex}, timeout {int}ms",
         "Elected leader {host} for term {int} with {small} votes",

@@ -367,3 +367,46 @@ TASK_EVENTS = _lines(
     gave up after retries"""
 )
 AUDIT_ACTIONS = _words("viewed exported modified shared revoked impersonated approved")
+# Optional endings of combination shapes (the empty one most often).
+TAILS = (
+    "",
+    "",
+    "",
+    " for tenant {int}",
+    " on {host}",
+    " (attempt {small})",
+    " after {dur}",
+    " [{reqid}]",
+    " via {ip4port}",
+)
+# Variables whose value spans several tokens: error texts, browser user agents, search text.
+ERROR_TEXTS = (
+    "EOF",
+    "connection refused",
+    "i/o timeout",
+    "context deadline exceeded",
+    "context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+    "dial tcp: lookup db.internal: no such host",
+    "read: connection reset by peer",
+    "x509: certificate signed by unknown authority",
+    "the server is currently unable to handle the request",
+    "unexpected end of JSON input",
+    "permission denied",
+    "too many open files",
+    "record not found",
+    "transaction aborted, retry the whole transaction",
+)
+BROWSER_AGENTS = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
+    "Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
+    "curl/8.4.0",
+    "Go-http-client/1.1",
+    "kube-probe/1.28",
+)
+SEARCH_WORDS = _words(
+    """red running shoes wool coat kids desk lamp oak table usb charger garden hose blue
+    linen shirt phone case"""
+)

@@ -10,6 +10,7 @@ from itertools import combinations
 import pytest
 
 from bench.loggen import KINDS, TYPED, UNTYPED, LogGen, Template, parse, shape_tokens
+from bench.logkinds import MULTI_TOKEN
 from bench.logshapes import PAIRS
 from bench.patternbench import entries_per_record, grouping_accuracy, pairs_kept_apart
 
@@ -54,7 +55,10 @@ VALUE = {
     "taskid": rf"task_{_ID}_[mr]_\d{{6}}",
     "attempt": rf"attempt_{_ID}_[mr]_\d{{6}}_\d",
     "yarncontainer": rf"container_{_ID}_01_\d{{6}}",
-    **{kind: r"\S+" for kind in UNTYPED},  # a word of its set: one token, no spaces
+    **{kind: r"\S+" for kind in UNTYPED - MULTI_TOKEN},  # a word of its set: one token
+    "errtext": r"\S+(?: \S+)*",
+    "browser": r"\S+(?: \S+)*",
+    "search": r'"\w+(?: \w+)*"',
 }
 
 
