@@ -1,0 +1,122 @@
+"""Clusters: rows (masked bodies as tokens) of one length that share a constant backbone, and
+the patterns they project to.
+
+A cluster keeps, per position, the distinct values its rows had there. A position becomes a
+wildcard for the whole cluster once it has held WIDEN_AFTER distinct values, never before: two
+rows that differ in one constant word (`logged in` / `logged out`) stay two patterns, while a
+third value (`Invalid user webmaster|admin|oracle from <IP>`) shows the position is a variable.
+Every pattern of a cluster is one of its rows with the cluster's wildcard positions widened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+WIDEN_AFTER = 3
+_TIE_ROWS = 1000  # rows looked at to tell columns that vary together
+_TIE_BODIES = 2
+
+
+@dataclass(eq=False, slots=True)
+class Pattern:
+    """A live template, or one merged into a wider one (`merged_into`) or evicted (not alive)."""
+
+    id: int
+    template: str
+    tokens: tuple[str, ...]
+    wild: tuple[int, ...]
+    cluster: Cluster
+    last_used: int
+    merged_into: Pattern | None = None
+    alive: bool = True
+
+    def resolved(self) -> Pattern | None:
+        """The live pattern this one stands for now: itself, the one it merged into, or None."""
+        pattern = self
+        while pattern.merged_into is not None:
+            pattern = pattern.merged_into
+        return pattern if pattern.alive else None
+
+
+@dataclass(eq=False, slots=True)
+class Cluster:
+    size: int
+    serial: int
+    # Per position: value -> rows that had it; None once the position is a wildcard.
+    columns: list[dict[str, int] | None]
+    patterns: dict[str, Pattern] = field(default_factory=dict)
+    edges: set[tuple[int, int, str]] = field(default_factory=set)  # where the miner indexes it
+
+    @classmethod
+    def empty(cls, size: int, serial: int) -> Cluster:
+        return cls(size, serial, [{} for _ in range(size)])
+
+    @property
+    def wild(self) -> tuple[int, ...]:
+        return tuple(i for i, column in enumerate(self.columns) if column is None)
+
+    def score(self, tokens: Sequence[str]) -> int:
+        """How many positions hold a value this cluster has seen there (wildcards not counted)."""
+        return sum(
+            1
+            for token, column in zip(tokens, self.columns, strict=True)
+            if column and token in column
+        )
+
+    def mismatches(self, tokens: Sequence[str]) -> int:
+        """Positions where the row holds a value this cluster has not seen (wildcards match)."""
+        return sum(
+            1
+            for token, column in zip(tokens, self.columns, strict=True)
+            if column is not None and token not in column
+        )
+
+    def add(self, tokens: Sequence[str], wild: Sequence[int] = ()) -> None:
+        """Count a row's values; positions in `wild` (a loaded template's) become wildcards."""
+        for token, column in zip(tokens, self.columns, strict=True):
+            if column is not None:
+                column[token] = column.get(token, 0) + 1
+        for i in wild:
+            self.columns[i] = None
+
+    def widen(self, rows: Sequence[tuple[Sequence[str], int]]) -> list[int]:
+        """Turn positions with enough distinct values into wildcards, except positions whose
+        values go one-to-one with another's over this batch's rows, each row standing for
+        several bodies (`"GET /a` / `"POST /b`, each with many request ids: constant words of
+        different templates, not two variables). `rows`: (tokens, distinct bodies behind it).
+        The positions changed."""
+        changed = [
+            i
+            for i, column in enumerate(self.columns)
+            if column is not None and len(column) >= WIDEN_AFTER
+        ]
+        if len(changed) > 1:
+            tied = _tied_positions(changed, rows)
+            changed = [i for i in changed if i not in tied]
+        for i in changed:
+            self.columns[i] = None
+        return changed
+
+    def values_at(self, position: int) -> list[str]:
+        column = self.columns[position]
+        return list(column) if column else []
+
+
+def _tied_positions(
+    positions: Sequence[int], weighted_rows: Sequence[tuple[Sequence[str], int]]
+) -> set[int]:
+    """Positions whose values pair one-to-one with another position's (at least WIDEN_AFTER
+    pairs), in rows that stand for _TIE_BODIES distinct bodies each on average."""
+    rows = [tokens for tokens, _ in weighted_rows[:_TIE_ROWS]]
+    bodies = sum(count for _, count in weighted_rows[:_TIE_ROWS])
+    if bodies < _TIE_BODIES * len(rows):
+        return set()
+    tied: set[int] = set()
+    for n, a in enumerate(positions):
+        for b in positions[n + 1 :]:
+            pairs = {(row[a], row[b]) for row in rows}
+            first = {pair[0] for pair in pairs}
+            if len(pairs) >= WIDEN_AFTER and len(pairs) == len(first) == len({p[1] for p in pairs}):
+                tied.update((a, b))
+    return tied

@@ -1,0 +1,307 @@
+"""Typed variables: one regex finds numbers, addresses, ids, times, ... in a body and puts a
+placeholder such as `<IP>` in their place.
+
+Tokenization, decided here for the whole feature:
+- The masks run over the whole body first, so a mask may span a space (`Dec  5 14:25:47`,
+  `3012 ms`) and becomes one token. Then the masked text splits on whitespace (`str.split`).
+- A token keeps its constant parts: `port=5432` -> `port=<NUM>`, `(10.0.0.7:5432)` -> `(<IP>)`,
+  `blk_-6952295868487656571` -> `blk_<ID>`. Masks find their own edges (look-arounds on letters,
+  digits and dots), so brackets and trailing punctuation need no splitting.
+- One compiled alternation holds every mask (user masks first: at a position where several
+  match, the earlier wins); bodies without a digit or a `<` skip it, since every built-in mask
+  needs a digit.
+- A body's text that already reads like a placeholder (`<NUM>`, `<*>`) is masked as itself, so
+  every placeholder in a masked token stands for exactly one value.
+- Long bodies: only the first MAX_TOKENS tokens (and at most MAX_HEAD_CHARS characters) form the
+  template; the rest becomes one `<TAIL>` token whose value is cut to MAX_VALUE_CHARS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+WILDCARD = "<*>"
+TAIL = "<TAIL>"
+MAX_TOKENS = 100
+MAX_HEAD_CHARS = 2048
+MAX_VALUE_CHARS = 256
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_DIGIT_OR_ANGLE = re.compile(r"[\d<]")
+
+
+@dataclass(frozen=True, slots=True)
+class Mask:
+    """A typed variable: text matching `regex` becomes `<name>`. The regex may use look-arounds
+    and named groups; numbered back-references do not survive joining the masks into one."""
+
+    name: str
+    regex: str
+
+    @property
+    def placeholder(self) -> str:
+        return f"<{self.name}>"
+
+
+_HEX = "[0-9a-fA-F]"
+_MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_WEEKDAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+_FRACTION = r"(?:[.,]\d+)?"
+_ZONE = r"(?:Z|\s?[+-]\d{2}:?\d{2})?"
+_V4 = r"(?:\d{1,3}\.){3}\d{1,3}"
+_H6 = f"{_HEX}{{1,4}}+"
+_V6 = (
+    f"(?:{_H6}:){{7}}{_H6}"
+    f"|(?:{_H6}(?::{_H6}){{0,5}})?::(?:{_H6}:){{0,4}}{_V4}"
+    f"|(?:{_H6}(?::{_H6}){{0,6}})?::(?:{_H6}(?::{_H6}){{0,6}})?"
+)
+_NUMBER = r"\d++(?:\.\d++)?+"
+_TIME_UNIT = (
+    "(?:nanoseconds|microseconds|milliseconds|millis|seconds|second|secs|sec|minutes|minute"
+    "|mins|min|hours|hour|hrs|hr|days|day|msec|ns|us|µs|μs|ms)"
+)
+_SIZE_UNIT = "(?:[KMGTPE]iB|[kKMGTPE]B|[KMGT]b|kb|mb|gb|[Bb]ytes|[Bb]yte|bits|bit)"
+
+UUID = Mask(
+    "UUID",
+    rf"(?<![0-9A-Za-z]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![0-9A-Za-z])",
+)
+TIMESTAMP = Mask(
+    "TS",
+    r"(?<![\w.:])(?:"
+    rf"\d{{4}}[-/]\d{{2}}[-/]\d{{2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?{_FRACTION}{_ZONE})?"
+    rf"|(?:{_WEEKDAY},?\s+)?{_MONTH}\s+\d{{1,2}}(?:,?\s+\d{{4}})?\s+\d{{1,2}}:\d{{2}}:\d{{2}}"
+    rf"{_FRACTION}(?:\s+\d{{4}}(?![\w:]))?"
+    rf"|\d{{1,2}}/{_MONTH}/\d{{4}}:\d{{2}}:\d{{2}}:\d{{2}}(?:\s[+-]\d{{4}})?"
+    rf"|\d{{1,2}}/\d{{1,2}}/\d{{4}}"
+    rf"|\d{{1,2}}:\d{{2}}:\d{{2}}{_FRACTION}"
+    r")(?!\w|[.:]\d)",
+)
+MAC = Mask(
+    "MAC",
+    rf"(?<![\w:-])(?={_HEX}{{2}}:)(?=[\w:-]*\d)(?:{_HEX}{{2}}:){{5}}{_HEX}{{2}}(?![\w:-])"
+    rf"|(?<![\w:-])(?={_HEX}{{2}}-)(?=[\w:-]*\d)(?:{_HEX}{{2}}-){{5}}{_HEX}{{2}}(?![\w:-])",
+)
+IPV4 = Mask("IP", rf"(?<![\w.]){_V4}(?::\d{{1,5}})?(?!\w|\.\w)")
+IPV6 = Mask(
+    "IP",
+    rf"(?<![0-9A-Za-z])(?=\[[0-9a-fA-F:.]*\d)\[(?:{_V6})\](?::\d{{1,5}})?"
+    rf"|(?<![\w:.])(?=[0-9a-fA-F:.]*\d)(?:{_V6})(?![\w:]|[+\-]\d)",
+)
+HEX = Mask("HEX", r"(?<![\w.])0[xX][0-9a-fA-F]+(?!\w)")
+# Long hex ids (hashes, request ids): at least 8 hex digits with a digit and a letter a-f.
+HEX_ID = Mask(
+    "HEX",
+    r"(?<![\w.])(?=[0-9a-fA-F]{8})(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}+(?!\w)",
+)
+DURATION = Mask(
+    "DURATION",
+    rf"(?<![\w.])(?:{_NUMBER}(?:ms|us|µs|ns|h|m|s|d)){{2,}}(?!\w)"
+    rf"|(?<![\w.]){_NUMBER}(?: ?{_TIME_UNIT}|[smhd])(?!\w)",
+)
+SIZE = Mask("SIZE", rf"(?<![\w.]){_NUMBER}(?: ?{_SIZE_UNIT}|[BKMGTbk])(?!\w)")
+ID = Mask(
+    "ID",
+    r"(?:(?<=[A-Za-z][_:#.-])|(?<=#))-?\d[0-9A-Za-z]*"
+    r"(?:[_-](?:[A-Za-z]{1,3}[_-])?[0-9A-Za-z]*\d[0-9A-Za-z]*)*",
+)
+# A plain number before a space or a closing mark, not an id's digits nor a duration's or
+# size's: what NUM would take after every other mask declined, found before trying them.
+PLAIN_NUM = Mask(
+    "NUM",
+    r"(?<![\w.])(?<![A-Za-z][_:#.-])(?<!#)\d++(?:\.\d++)?+(?=[\s)\]};%\"']|[,.](?!\w)|$)"
+    rf"(?! ?(?:{_TIME_UNIT}|{_SIZE_UNIT})(?!\w))",
+)
+NUM = Mask(
+    "NUM",
+    r"(?<![\w.])[-+]?(?:\d{1,3}(?:,\d{3})++|\d++)(?:\.\d++)?+(?:[eE][-+]?\d++)?+(?!\w|\.\d)",
+)
+
+BUILTIN_MASKS: tuple[Mask, ...] = (
+    PLAIN_NUM,
+    IPV4,
+    UUID,
+    TIMESTAMP,
+    MAC,
+    IPV6,
+    HEX,
+    DURATION,
+    SIZE,
+    ID,
+    HEX_ID,
+    NUM,
+)
+
+# Where each built-in can start, always after a character that is not a letter or digit: the
+# one regex tries, at a position, only the masks that can start there (in their order). The
+# first group that matches wins; the ones before it hold only masks that cannot start later.
+_STARTS = (
+    # after `_` or `.` only these can start (`blk_-123`, `job_12`, `x.<uuid>`)
+    (r"(?<=[_.])(?=[+\-]?\d|[a-fA-F])", (UUID, MAC, ID)),
+    (r"(?<![_.])(?=[+\-]?\d)", BUILTIN_MASKS),
+    (r"(?=[JFMASONDTW][a-z]{2}[\s,])", (TIMESTAMP,)),  # a month or weekday
+    (r"(?=[a-fA-F:\[][\w:.\-]*\d)", (UUID, MAC, IPV6, HEX_ID)),
+)
+
+
+class Masker:
+    """Masks bodies: user masks (`extra`) first, in a pass of their own over the whole body;
+    then the built-ins (`masks`) over what is left."""
+
+    def __init__(self, masks: Iterable[Mask] = BUILTIN_MASKS, extra: Iterable[Mask] = ()) -> None:
+        builtins, extras = tuple(masks), tuple(extra)
+        self.masks = (*extras, *builtins)
+        for mask in self.masks:
+            _check(mask)
+        # Each name once, so a user mask can reuse a built-in's placeholder (`<ID>`).
+        names = [WILDCARD, TAIL, *dict.fromkeys(m.placeholder for m in self.masks)]
+        self.placeholders: frozenset[str] = frozenset(names)
+        self.placeholder_regex = re.compile("|".join(re.escape(name) for name in names))
+        self._placeholder_of: dict[str, str] = {}
+        self._user = self._plain_regex(names, extras, "u") if extras else None
+        # The built-ins themselves (not a copy) get the fast regex; a copy gets the plain one,
+        # which masks the same (the tests compare them).
+        self._lead = 1 if masks is BUILTIN_MASKS else 0
+        if self._lead:
+            self._builtin = self._builtin_regex(names)
+        else:
+            self._builtin = self._plain_regex(names, builtins, "b")
+        # Every built-in needs a digit: a body without one (or a placeholder) skips the scan.
+        self._needs_scan = _DIGIT_OR_ANGLE.search if self._lead and not extras else _always
+
+    def mask(self, body: str) -> tuple[list[str], list[str]]:
+        """The body's tokens, a masked one holding placeholders (`<IP>`, `port=<NUM>`), and the
+        masked values in order (one per placeholder)."""
+        masked, values = self.masked_with_values(body)
+        return masked.split(), values
+
+    def masked_with_values(self, body: str) -> tuple[str, list[str]]:
+        """The masked body as text (spacing as in the body) and the masked values in order."""
+        head, tail = split_tail(body)
+        values: list[str] = []
+        masked = self._scan(head, values)
+        if tail is None:
+            return masked, values
+        values.append(cut_value(tail))
+        return f"{masked} {TAIL}", values
+
+    def masked_text(self, body: str) -> str:
+        """The masked body as text (spacing as in the body): what the miner keys rows on."""
+        if len(body) <= 2 * MAX_TOKENS:  # too short to cut: the common case, made quick
+            return self._scan(body, None)
+        head, tail = split_tail(body)
+        masked = self._scan(head, None)
+        return masked if tail is None else f"{masked} {TAIL}"
+
+    def _scan(self, text: str, values: list[str] | None) -> str:
+        if not self._needs_scan(text):
+            return text
+        found: list[str] | None = None
+        if self._user is not None:
+            found = [] if values is not None else None
+            text = self._sub(self._user, 0, text, found, None)
+        if self._lead:
+            return self._sub(self._builtin, 1, "\n" + text, values, found)[1:]
+        return self._sub(self._builtin, 0, text, values, found)
+
+    def _sub(
+        self,
+        regex: re.Pattern[str],
+        lead: int,
+        text: str,
+        values: list[str] | None,
+        earlier: list[str] | None,
+    ) -> str:
+        """One pass. A match takes `lead` characters before the masked text (kept). A
+        placeholder already in the text stands for itself, its value the one an earlier pass
+        found for it (`earlier`, in order) or its own text."""
+        placeholder_of = self._placeholder_of
+        if values is None:
+
+            def replace(match: re.Match[str]) -> str:
+                group = match.lastgroup or ""
+                if group == "_lit":
+                    return match.group()
+                return match.group()[:lead] + placeholder_of[group]
+
+            return regex.sub(replace, text)
+        literal_end = ">" if lead else ""  # a fast match leaves the `>` in the text
+        pending = iter(earlier or ())
+
+        def keep(match: re.Match[str]) -> str:
+            found = match.group()
+            group = match.lastgroup or ""
+            if group == "_lit":
+                values.append(next(pending, found + literal_end))
+                return found
+            values.append(found[lead:])
+            return found[:lead] + placeholder_of[group]
+
+        return regex.sub(keep, text)
+
+    def _plain_regex(self, names: list[str], masks: tuple[Mask, ...], tag: str) -> re.Pattern[str]:
+        """The masks as one alternation, in order, with placeholders written in the text."""
+        literal = "|".join(re.escape(name) for name in names)
+        return re.compile("|".join([f"(?P<_lit>{literal})", *self._groups(masks, tag)]))
+
+    def _builtin_regex(self, names: list[str]) -> re.Pattern[str]:
+        """The built-ins' regex. Each match takes the character before it too (the body gets a
+        leading newline for the first): every match then starts with a character set, so the
+        scan skips letters and digits in C, and tries masks only where _STARTS says."""
+        # A placeholder in the text: the match ends before its `>`, which stays a boundary.
+        literal = "|".join(re.escape(name[1:-1]) for name in names)
+        starts = [
+            f"{start}(?:{'|'.join(self._groups(masks, f's{n}'))})"
+            for n, (start, masks) in enumerate(_STARTS)
+        ]
+        return re.compile(f"[^0-9A-Za-z](?:(?<=<)(?P<_lit>{literal})(?=>)|{'|'.join(starts)})")
+
+    def _groups(self, masks: tuple[Mask, ...], tag: str) -> list[str]:
+        groups = []
+        for i, mask in enumerate(masks):
+            self._placeholder_of[f"_{tag}{i}"] = mask.placeholder
+            groups.append(f"(?P<_{tag}{i}>{mask.regex})")
+        return groups
+
+
+def split_tail(body: str) -> tuple[str, str | None]:
+    """The part of a body that forms its template, and the rest (None when nothing is cut)."""
+    if len(body) <= 2 * MAX_TOKENS or (
+        len(body) <= MAX_HEAD_CHARS and _separators(body) < MAX_TOKENS
+    ):
+        return body, None
+    window = body[:MAX_HEAD_CHARS]
+    parts = window.split(None, MAX_TOKENS)
+    if len(parts) > MAX_TOKENS:
+        head = window[: len(window) - len(parts[-1])]
+    elif len(body) > MAX_HEAD_CHARS:
+        # The window's last token may be cut in the middle: it goes to the tail too.
+        head = window[: len(window) - len(parts[-1])] if len(parts) > 1 else window
+    else:
+        return body, None
+    return head, body[len(head) :]
+
+
+def cut_value(value: str) -> str:
+    return value if len(value) <= MAX_VALUE_CHARS else value[:MAX_VALUE_CHARS] + "…"
+
+
+def _separators(body: str) -> int:
+    return body.count(" ") + body.count("\t") + body.count("\n")
+
+
+def _always(_body: str) -> bool:
+    return True
+
+
+def _check(mask: Mask) -> None:
+    if not _NAME.fullmatch(mask.name):
+        raise ValueError(f"mask name {mask.name!r}: letters, digits and _, starting with a letter")
+    try:
+        compiled = re.compile(mask.regex)
+    except re.error as exc:
+        raise ValueError(f"mask {mask.name}: {exc}") from exc
+    if compiled.fullmatch(""):
+        raise ValueError(f"mask {mask.name}: its regex matches empty text")

@@ -1,0 +1,343 @@
+"""The template miner: typed variables masked, untyped ones learned from structure.
+
+Two passes per batch. `learn` runs over the batch's distinct bodies: each masked body (a row)
+lands in the pattern it fits, or joins the most similar cluster of rows of its length (at least
+`similarity` of its positions hold values the cluster has seen), or starts a cluster. Only at the
+end of the pass do clusters widen positions that have held enough distinct values, so the
+decision sees the whole batch; a pattern that widens merges into the wider one (`take_merges`).
+`match` then gives each body its final pattern, reading the learned state only.
+
+Fallbacks: a body `learn` never saw maps to the most specific learned pattern it fits, or else
+to its own masked form as a template that is not learned (deterministic, never raises). Bodies
+longer than the masker's caps template on their head plus a `<TAIL>` token (see masks.py).
+Memory: at most `max_patterns` patterns; the least recently used go first (`evictions`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from gateway.pipeline.patterns.clusters import Cluster, Pattern
+from gateway.pipeline.patterns.masks import WILDCARD, Masker
+from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
+
+__all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
+
+# A length with at most this many clusters is searched whole; a longer one by first/last token.
+_SCAN_ALL = 64
+_EVICT_SLACK = 0.05  # evict down to 95 % of max_patterns, so eviction runs once in a while
+
+
+def pattern_id(template: str) -> int:
+    """The stable 63-bit id of a template: the same on every gateway, in every run."""
+    digest = hashlib.blake2b(template.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    id: int
+    template: str
+    variables: tuple[str, ...]
+
+
+class Miner:
+    def __init__(
+        self,
+        masker: Masker | None = None,
+        similarity: float = 0.5,
+        max_patterns: int = 100_000,
+    ) -> None:
+        self._masker = masker or Masker()
+        self._similarity = similarity
+        self._max_patterns = max(1, max_patterns)
+        self._variables = Variables(self._masker)
+        self._patterns: dict[str, Pattern] = {}  # live patterns by template
+        self._rows: dict[str, Pattern] = {}  # masked text -> the pattern it landed in
+        self._row_limit = max(10_000, 2 * self._max_patterns)
+        # length -> wildcard positions -> tokens -> pattern: a row fits a pattern when the row,
+        # widened at the pattern's wildcard positions, is the pattern's tokens.
+        self._shapes: dict[int, dict[tuple[int, ...], dict[tuple[str, ...], Pattern]]] = {}
+        self._shape_order: dict[int, list[tuple[int, ...]]] = {}  # most specific first
+        self._clusters: dict[int, dict[int, Cluster]] = {}  # length -> serial -> cluster
+        self._edges: dict[tuple[int, int, str], dict[int, Cluster]] = {}
+        self._merges: dict[int, int] = {}
+        self._masked: dict[str, tuple[str, list[str]]] = {}  # the last batch's, for match()
+        self._serial = 0
+        self._tick = 0
+        self.evictions = 0
+
+    def __len__(self) -> int:
+        return len(self._patterns)
+
+    def templates(self) -> list[str]:
+        return list(self._patterns)
+
+    def take_merges(self) -> dict[int, int]:
+        """Narrow pattern id -> the id of the wider pattern it merged into, since the last call."""
+        merges, self._merges = self._merges, {}
+        return {narrow: _final(merges, wide) for narrow, wide in merges.items()}
+
+    def load(self, templates: Iterable[str]) -> None:
+        """Known templates (from the store): rows whose wildcards are wildcards from the start."""
+        self._tick += 1
+        pending: dict[str, list[str]] = {}
+        for template in templates:
+            tokens = template.split()
+            if " ".join(tokens) not in self._patterns:
+                pending.setdefault(template, tokens)
+        self._place(pending, {}, loaded=True)
+        self._evict()
+
+    def learn(self, bodies: Iterable[str]) -> None:
+        """Pass 1 over a batch's distinct bodies."""
+        self._tick += 1
+        if len(self._rows) > self._row_limit:
+            self._rows.clear()
+        pending: dict[str, list[str]] = {}
+        bodies_of: dict[str, int] = {}  # distinct bodies behind each new row
+        # Pass 2 reuses each body's masking: match() takes it from here.
+        self._masked = masked = {}
+        mask, rows, tick = self._masker.masked_with_values, self._rows, self._tick
+        for body in bodies:
+            masked[body] = found = mask(body)
+            text = found[0]
+            known = rows.get(text)
+            if known is not None and known.alive:  # the common case, kept short
+                known.last_used = tick
+            elif text in pending:
+                bodies_of[text] += 1
+            elif not self._touch(text):
+                tokens = text.split()
+                fitted = self._fit(tokens)
+                if fitted is None:
+                    pending[text] = tokens
+                    bodies_of[text] = 1
+                else:
+                    rows[text] = fitted
+                    fitted.last_used = tick
+        self._place(pending, bodies_of)
+        self._evict()
+
+    def match(self, body: str) -> Match:
+        """Pass 2: the body's pattern after learning, with the values of its variables."""
+        masked = self._masked.pop(body, None)
+        text, values = masked if masked is not None else self._masker.masked_with_values(body)
+        pattern = self._rows.get(text)
+        if pattern is not None:
+            pattern = pattern.resolved()
+        if pattern is None:
+            pattern = self._fit(text.split())
+            if pattern is None:
+                template = " ".join(text.split())
+                return Match(pattern_id(template), template, tuple(values))
+        pattern.last_used = self._tick
+        variables = self._variables.read(pattern.tokens, pattern.wild, text, values)
+        return Match(pattern.id, pattern.template, variables)
+
+    def _touch(self, text: str) -> bool:
+        pattern = self._rows.get(text)
+        if pattern is None:
+            return False
+        live = pattern.resolved()
+        if live is None:
+            del self._rows[text]
+            return False
+        if live is not pattern:
+            self._rows[text] = live
+        live.last_used = self._tick
+        return True
+
+    def _fit(self, tokens: Sequence[str]) -> Pattern | None:
+        """The most specific pattern the row fits (fewest wildcards), if any."""
+        shapes = self._shapes.get(len(tokens))
+        if not shapes:
+            return None
+        order = self._shape_order.get(len(tokens))
+        if order is None:
+            order = self._shape_order[len(tokens)] = sorted(shapes, key=_specificity)
+        for wild in order:
+            pattern = shapes[wild].get(project(tokens, wild) if wild else tuple(tokens))
+            if pattern is not None:
+                return pattern
+        return None
+
+    def _place(
+        self, pending: dict[str, list[str]], bodies_of: dict[str, int], loaded: bool = False
+    ) -> None:
+        """Put new rows in clusters, widen the clusters they touched, then make the patterns."""
+        touched: dict[Cluster, list[tuple[str, list[str]]]] = {}
+        for text, tokens in pending.items():
+            cluster = self._similar(tokens) or self._new_cluster(len(tokens))
+            self._add_row(cluster, tokens, wild_positions(tokens) if loaded else ())
+            touched.setdefault(cluster, []).append((text, tokens))
+        for cluster, rows in touched.items():
+            cluster.widen([(tokens, bodies_of.get(text, 1)) for text, tokens in rows])
+            self._reproject(cluster)
+            wild = cluster.wild
+            for text, tokens in rows:
+                pattern = self._pattern(cluster, project(tokens, wild))
+                pattern.last_used = self._tick
+                if not loaded:
+                    self._rows[text] = pattern
+
+    def _similar(self, tokens: Sequence[str]) -> Cluster | None:
+        """The cluster a new row joins: among clusters whose first position holds the row's
+        first token (or is a wildcard), the one whose seen values cover the most positions, if
+        at least `similarity` of them; otherwise a cluster the row differs from at one position
+        only (a variable first token: `alice logged in`, `bob logged in`)."""
+        if not tokens:
+            return next(iter(self._clusters.get(0, {}).values()), None)
+        same_first, others = self._candidates(tokens)
+        best = _best(same_first, tokens)
+        if best is not None and best[1] >= self._similarity * len(tokens):
+            return best[0]
+        if len(tokens) < 2:
+            return None
+        # The row differs from these at its first token already: a sibling matches the rest.
+        last = tokens[-1]
+        siblings = [
+            cluster
+            for cluster in others
+            if (cluster.columns[-1] is None or last in cluster.columns[-1])
+            and cluster.mismatches(tokens) <= 1
+        ]
+        sibling = _best(siblings, tokens)
+        return sibling[0] if sibling is not None else None
+
+    def _candidates(self, tokens: Sequence[str]) -> tuple[list[Cluster], list[Cluster]]:
+        """Clusters of the row's length: those sharing its first token, and the others (all of
+        them in a short list; else those sharing its last token)."""
+        same_length = self._clusters.get(len(tokens), {})
+        if len(same_length) <= _SCAN_ALL:
+            pool: Iterable[Cluster] = same_length.values()
+        else:
+            pool = self._edge_candidates(tokens)
+        same_first: list[Cluster] = []
+        others: list[Cluster] = []
+        for cluster in pool:
+            first = cluster.columns[0]
+            (same_first if first is None or tokens[0] in first else others).append(cluster)
+        return same_first, others
+
+    def _edge_candidates(self, tokens: Sequence[str]) -> Iterable[Cluster]:
+        size = len(tokens)
+        found: dict[int, Cluster] = {}
+        for key in (
+            (size, 0, tokens[0]),
+            (size, 0, WILDCARD),
+            (size, 1, tokens[-1]),
+            (size, 1, WILDCARD),
+        ):
+            found.update(self._edges.get(key, {}))
+        return found.values()
+
+    def _new_cluster(self, size: int) -> Cluster:
+        self._serial += 1
+        cluster = Cluster.empty(size, self._serial)
+        self._clusters.setdefault(size, {})[cluster.serial] = cluster
+        return cluster
+
+    def _add_row(self, cluster: Cluster, tokens: Sequence[str], wild: Sequence[int]) -> None:
+        cluster.add(tokens, wild)
+        if tokens:
+            self._index_edges(cluster, tokens)
+
+    def _index_edges(self, cluster: Cluster, tokens: Sequence[str]) -> None:
+        size = cluster.size
+        first = WILDCARD if cluster.columns[0] is None else tokens[0]
+        last = WILDCARD if cluster.columns[-1] is None else tokens[-1]
+        for key in ((size, 0, first), (size, 1, last)):
+            if key not in cluster.edges:
+                cluster.edges.add(key)
+                self._edges.setdefault(key, {})[cluster.serial] = cluster
+
+    def _reproject(self, cluster: Cluster) -> None:
+        """After widening: each pattern of the cluster merges into its widened form."""
+        wild = cluster.wild
+        if not wild:
+            return
+        if cluster.size:
+            self._index_edges(cluster, (WILDCARD,) * cluster.size)
+        for pattern in list(cluster.patterns.values()):
+            tokens = project(pattern.tokens, wild)
+            if tokens != pattern.tokens:
+                wider = self._pattern(cluster, tokens)
+                self._retire(pattern, merged_into=wider)
+                self._merges[pattern.id] = wider.id
+
+    def _pattern(self, cluster: Cluster, tokens: tuple[str, ...]) -> Pattern:
+        template = " ".join(tokens)
+        pattern = self._patterns.get(template)
+        if pattern is None:
+            wild = wild_positions(tokens)
+            pattern = Pattern(pattern_id(template), template, tokens, wild, cluster, self._tick)
+            self._patterns[template] = pattern
+            shapes = self._shapes.setdefault(len(tokens), {})
+            if wild not in shapes:
+                shapes[wild] = {}
+                self._shape_order.pop(len(tokens), None)
+            shapes[wild][tokens] = pattern
+            cluster.patterns[template] = pattern
+        return pattern
+
+    def _retire(self, pattern: Pattern, merged_into: Pattern | None = None) -> None:
+        pattern.alive = False
+        pattern.merged_into = merged_into
+        del self._patterns[pattern.template]
+        shapes = self._shapes[len(pattern.tokens)]
+        del shapes[pattern.wild][pattern.tokens]
+        if not shapes[pattern.wild]:
+            del shapes[pattern.wild]
+            self._shape_order.pop(len(pattern.tokens), None)
+        cluster = pattern.cluster
+        cluster.patterns.pop(pattern.template, None)
+        if not cluster.patterns and merged_into is None:
+            self._drop_cluster(cluster)
+
+    def _drop_cluster(self, cluster: Cluster) -> None:
+        self._clusters[cluster.size].pop(cluster.serial, None)
+        for key in cluster.edges:
+            clusters = self._edges[key]
+            del clusters[cluster.serial]
+            if not clusters:
+                del self._edges[key]
+
+    def _evict(self) -> None:
+        excess = len(self._patterns) - self._max_patterns
+        if excess <= 0:
+            return
+        excess += int(self._max_patterns * _EVICT_SLACK)
+        oldest = heapq.nsmallest(excess, self._patterns.values(), key=lambda p: p.last_used)
+        for pattern in oldest:
+            self._retire(pattern)
+        self.evictions += len(oldest)
+
+
+def _best(clusters: Iterable[Cluster], tokens: Sequence[str]) -> tuple[Cluster, int] | None:
+    """The cluster with the highest score (the oldest among equals)."""
+    best: tuple[Cluster, int] | None = None
+    for cluster in clusters:
+        score = cluster.score(tokens)
+        if (
+            best is None
+            or score > best[1]
+            or (score == best[1] and cluster.serial < best[0].serial)
+        ):
+            best = (cluster, score)
+    return best
+
+
+def _specificity(wild: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    return len(wild), wild
+
+
+def _final(merges: dict[int, int], wide: int) -> int:
+    seen = {wide}
+    while wide in merges and merges[wide] not in seen:
+        wide = merges[wide]
+        seen.add(wide)
+    return wide

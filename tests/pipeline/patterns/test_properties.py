@@ -1,0 +1,106 @@
+"""Properties of the miner over random batches: total, deterministic, ids that keep their meaning,
+and templates whose variables give back the body."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.pipeline.patterns.masks import BUILTIN_MASKS, Masker
+from gateway.pipeline.patterns.miner import Match, Miner, pattern_id
+
+WORDS = ["alice", "bob", "carol", "in", "out", "opened", "closed", "user", "from", "port", "error"]
+SKELETONS = [
+    "User {w} logged {w}",
+    "Invalid user {w} from {ip}",
+    "Connection {w}",
+    "PacketResponder {n} for block blk_{n} terminating",
+    "{w} {w} {w} {n}",
+    "took {n} ms at {ip}:{n} key={w}",
+    "{w}",
+    "",
+]
+SLOTS = {
+    "{w}": st.sampled_from(WORDS),
+    "{n}": st.integers(-(10**12), 10**12).map(str),
+    "{ip}": st.tuples(*[st.integers(0, 255)] * 4).map(lambda t: ".".join(map(str, t))),
+}
+LOG_TEXT = st.lists(
+    st.sampled_from([*"abcDef019 .:-_/[]<>=#+,xXmsMB*\t", "Dec ", "14:25:47", "<NUM>", "::"])
+).map("".join)
+MASKER = Masker()
+
+
+@st.composite
+def log_line(draw: st.DrawFn) -> str:
+    skeleton = draw(st.sampled_from(SKELETONS))
+    return re.sub(r"\{\w+\}", lambda slot: draw(SLOTS[slot.group()]), skeleton)
+
+
+BODIES = st.one_of(log_line(), log_line(), LOG_TEXT, st.text(max_size=40))
+BATCHES = st.lists(st.lists(BODIES, max_size=25), min_size=1, max_size=4)
+
+
+def run(batches: list[list[str]]) -> list[dict[str, Match]]:
+    """Each batch: learn its distinct bodies, then match every record."""
+    miner = Miner()
+    results = []
+    for batch in batches:
+        miner.learn(dict.fromkeys(batch))
+        results.append({body: miner.match(body) for body in batch})
+    return results
+
+
+@settings(max_examples=150, deadline=None)
+@given(BATCHES)
+def test_matching_is_total_and_deterministic(batches: list[list[str]]) -> None:
+    first, second = run(batches), run(batches)
+    assert first == second
+    for batch, matches in zip(batches, first, strict=True):
+        entries = Counter(matches[body].id for body in batch)
+        assert sum(entries.values()) == len(batch)  # every record in exactly one entry
+
+
+@settings(max_examples=150, deadline=None)
+@given(BATCHES)
+def test_the_same_body_maps_to_the_same_template_after_learning(batches: list[list[str]]) -> None:
+    miner = Miner()
+    for batch in batches:
+        miner.learn(dict.fromkeys(batch))
+        once = {body: miner.match(body) for body in batch}
+        assert {body: miner.match(body) for body in batch} == once
+
+
+@settings(max_examples=150, deadline=None)
+@given(BATCHES)
+def test_a_pattern_id_never_changes_meaning(batches: list[list[str]]) -> None:
+    meaning: dict[int, str] = {}
+    for matches in run(batches):
+        for match in matches.values():
+            assert match.id == pattern_id(match.template)
+            assert meaning.setdefault(match.id, match.template) == match.template
+
+
+@settings(max_examples=150, deadline=None)
+@given(BATCHES)
+def test_a_template_and_its_variables_give_back_the_body(batches: list[list[str]]) -> None:
+    for matches in run(batches):
+        for body, match in matches.items():
+            placeholders = MASKER.placeholder_regex.findall(match.template)
+            assert len(placeholders) == len(match.variables)
+            rebuilt = fill(match.template, match.variables)
+            assert rebuilt.split() == body.split()
+
+
+def fill(template: str, variables: tuple[str, ...]) -> str:
+    values = iter(variables)
+    return MASKER.placeholder_regex.sub(lambda _: next(values), template)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(LOG_TEXT, log_line(), st.text(max_size=60)))
+def test_the_fast_builtin_scan_masks_like_the_plain_alternation(body: str) -> None:
+    assert MASKER.mask(body) == Masker(masks=list(BUILTIN_MASKS)).mask(body)
