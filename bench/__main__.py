@@ -208,7 +208,7 @@ class Runner:
                 *((10_000, 2) if self.args.quick else (50_000, 5))
             ),
             "pattern-speed": lambda: run_speed(batches=1 if self.args.quick else 3),
-            "pattern-cost": lambda: run_pattern_cost(200_000 if self.args.quick else 1_000_000),
+            "pattern-cost": lambda: run_pattern_cost(150_000 if self.args.quick else 500_000),
             "end-to-end": run_e2e,
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
             "memory-flood": lambda: run_memory(self._sqlite(name), sizes.memory_rows, flood=True),

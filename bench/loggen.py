@@ -48,6 +48,12 @@ _ERROR_WORDS = re.compile(
     r"\b(error|ERROR|FATAL|fatal|crit|Exception|exception|failed|Failed|denied|refused|"
     r"corruption|Lost|segfault|Killed)\b"
 )
+_STATED_LEVEL = re.compile(
+    r"level[=\":]+(debug|info|warn|error)|\"log\.level\":\"(DEBUG|INFO|WARN|ERROR)"
+    r"| (DEBUG|INFO|WARN|ERROR) |^([IWE])\{mmdd\}",
+    re.IGNORECASE,
+)
+_LEVEL_OF = {"D": DEBUG, "I": INFO, "W": WARN, "E": ERROR}
 _WARN_WORDS = re.compile(
     r"\b(warn|WARN|Warning|Retrying|timeout|timed out|Slow|exceeded|"
     r"unhealthy|Back-off|lag|above|full)\b"
@@ -165,6 +171,11 @@ def fill_build_words(shape: str, rng: random.Random) -> str:
 
 
 def severity_of(text: str, rng: random.Random) -> int:
+    """The level the line states (`level=warn`, ` INFO `, klog's `E0501`), else one that
+    fits its words."""
+    if stated := _STATED_LEVEL.search(text):
+        word = next(group for group in stated.groups() if group)
+        return _LEVEL_OF[word[0].upper()]
     if _ERROR_WORDS.search(text):
         return ERROR if rng.random() < 0.6 else WARN
     if _WARN_WORDS.search(text):

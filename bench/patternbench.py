@@ -13,12 +13,10 @@ changes as its template widens), fed the distinct bodies in order of first appea
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from drain3 import TemplateMiner  # type: ignore[import-untyped]
 from drain3.masking import MaskingInstruction  # type: ignore[import-untyped]
@@ -26,11 +24,12 @@ from drain3.template_miner_config import TemplateMinerConfig  # type: ignore[imp
 
 from bench.loggen import LogGen
 from bench.logkinds import MULTI_TOKEN
+from gateway.pipeline.patterns.masks import BUILTIN_MASKS
+from gateway.pipeline.patterns.miner import Miner
 
 SEED = 2026
 BATCH_RECORDS = 50_000  # config/gateway.yaml's max_batch_records: one claim
 ACCURACY_TARGET = 0.95
-NOT_BUILT = "not built"
 PATTERN_ROWS = {
     "pattern-accuracy": "11. Patterns: count-exact grouping accuracy on labelled lines"
     " (bench/loggen.py, seeded, 1,000+ templates, half the bodies distinct)",
@@ -82,17 +81,9 @@ def exact_grouper() -> Grouper:
     return lambda distinct: {body: body for body in distinct}
 
 
-def miner_class() -> Any | None:
-    """logsieve's Miner, or None while gateway/pipeline/patterns is not built."""
-    try:
-        return importlib.import_module("gateway.pipeline.patterns.miner").Miner
-    except ImportError:
-        return None
-
-
 def logsieve_grouper() -> Grouper:
     """Pass 1 learns the batch's distinct bodies; pass 2 asks each body's final template."""
-    miner = miner_class()()  # type: ignore[misc]
+    miner = Miner()
 
     def groups(distinct: Sequence[str]) -> Groups:
         miner.learn(distinct)
@@ -101,15 +92,11 @@ def logsieve_grouper() -> Grouper:
     return groups
 
 
-def drain_masks() -> list[tuple[str, str]] | None:
+def drain_masks() -> list[tuple[str, str]]:
     """(name, regex) of logsieve's built-in masks in its order, for Drain3's masking
     instructions (Drain3 applies them one after another; logsieve tries them as one
     alternation, the earlier winning at a position: the same placeholders)."""
-    try:
-        masks = importlib.import_module("gateway.pipeline.patterns.masks").BUILTIN_MASKS
-    except ImportError:
-        return None
-    return [(mask.name, mask.regex) for mask in masks]
+    return [(mask.name, mask.regex) for mask in BUILTIN_MASKS]
 
 
 def drain_miner(masks: Sequence[tuple[str, str]]) -> TemplateMiner:
@@ -129,14 +116,13 @@ def drain_grouper(masks: Sequence[tuple[str, str]]) -> Callable[[], Grouper]:
     return make
 
 
-def groupers() -> dict[str, Callable[[], Grouper] | None]:
-    """Each way of grouping, by name (None: not built yet)."""
-    masks = drain_masks()
+def groupers() -> dict[str, Callable[[], Grouper]]:
+    """Each way of grouping, by name."""
     return {
         "exact body": exact_grouper,
-        "logsieve Miner": logsieve_grouper if miner_class() is not None else None,
+        "logsieve Miner": logsieve_grouper,
         "Drain3 defaults": drain_grouper([]),
-        "Drain3 + logsieve's masks": drain_grouper(masks) if masks is not None else None,
+        "Drain3 + logsieve's masks": drain_grouper(drain_masks()),
     }
 
 
@@ -151,28 +137,24 @@ class Score:
 
 @dataclass(frozen=True, slots=True)
 class Scores:
-    """One way of grouping on every batch (none: not built)."""
+    """One way of grouping on every batch."""
 
     name: str
     runs: tuple[Score, ...]
 
     @property
-    def accuracy(self) -> float | None:
-        return _mean([run.accuracy for run in self.runs]) if self.runs else None
+    def accuracy(self) -> float:
+        return _mean([run.accuracy for run in self.runs])
 
     @property
     def entries_per_record(self) -> float:
         return _mean([run.entries_per_record for run in self.runs])
 
     def brief(self) -> str:
-        if not self.runs:
-            return f"{self.name} {NOT_BUILT}"
         low, high = (f(run.accuracy for run in self.runs) for f in (min, max))
         return f"{self.name} {self.accuracy:.3f} (batches {low:.3f}-{high:.3f})"
 
     def describe(self, pairs_present: int) -> str:
-        if not self.runs:
-            return self.brief()
         apart = sum(run.pairs_apart for run in self.runs)
         return (
             f"{self.brief()}, {self.entries_per_record:.4f} entries/record, one-word pairs "
@@ -225,12 +207,9 @@ class AccuracyResult:
     def cells(self) -> tuple[str, str, str, str]:
         """(result, compared with, verdict, details) for the bench table."""
         ours = self.by_name("logsieve Miner")
-        if ours.accuracy is None:
-            result, verdict = f"logsieve Miner {NOT_BUILT}", "n/a"
-        else:
-            result = f"{ours.brief().removeprefix(ours.name).strip()}; "
-            result += f"{ours.entries_per_record:.4f} entries/record"
-            verdict = "PASS" if ours.accuracy >= ACCURACY_TARGET else "FAIL"
+        result = f"{ours.brief().removeprefix(ours.name).strip()}; "
+        result += f"{ours.entries_per_record:.4f} entries/record"
+        verdict = "PASS" if ours.accuracy >= ACCURACY_TARGET else "FAIL"
         others = [s.brief() for s in self.scores if s is not ours]
         compared = "; ".join([*others, f"target ≥ {ACCURACY_TARGET} (mean)"])
         return result, compared, verdict, self._details()
@@ -263,7 +242,6 @@ def run_accuracy(
         batch = gen.batch(records)
         facts.append(_facts(batch, gen))
         for name, make in makers.items():
-            if make is not None:
-                runs[name].append(_score(make, batch, gen))
+            runs[name].append(_score(make, batch, gen))
     scores = tuple(Scores(name, tuple(found)) for name, found in runs.items())
     return AccuracyResult(tuple(facts), scores)
