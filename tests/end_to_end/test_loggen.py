@@ -9,7 +9,19 @@ from itertools import combinations
 
 import pytest
 
-from bench.loggen import KINDS, TYPED, UNTYPED, LogGen, Template, parse, shape_tokens
+from bench.loggen import (
+    DEBUG,
+    ERROR,
+    INFO,
+    KINDS,
+    TYPED,
+    UNTYPED,
+    WARN,
+    LogGen,
+    Template,
+    parse,
+    shape_tokens,
+)
 from bench.logkinds import MULTI_TOKEN
 from bench.logshapes import PAIRS
 from bench.patternbench import entries_per_record, grouping_accuracy, pairs_kept_apart
@@ -141,6 +153,34 @@ def test_every_line_has_its_templates_shape(gen: LogGen) -> None:
     ]
     assert wrong == []
     assert all(body == body.strip() and "\n" not in body for body, _ in lines)
+
+
+def test_a_level_the_line_states_is_its_severity(gen: LogGen) -> None:
+    stated = {
+        "level=warn": WARN,
+        "level=error": ERROR,
+        " DEBUG ": DEBUG,
+        '"log.level":"INFO"': INFO,
+    }
+    checked = 0
+    for template in gen.templates:
+        for words, number in stated.items():
+            if words in template.text:
+                assert template.severity == number, template.text
+                checked += 1
+    assert checked >= 20
+
+
+def test_the_realistic_stream_goes_on_where_it_stopped() -> None:
+    stream = LogGen(seed=5)
+    first, second = stream.realistic(20_000), stream.realistic(20_000)
+    assert {body for body, _ in first} & {body for body, _ in second}  # repeats carry over
+    assert second != LogGen(seed=5).realistic(20_000)
+    constant = {t.id for t in stream.templates if not t.kinds}
+    bodies: dict[int, set[str]] = {}
+    for body, tid in first + second:
+        bodies.setdefault(tid, set()).add(body)
+    assert all(len(bodies[tid]) == 1 for tid in constant & bodies.keys())
 
 
 def test_literal_braces_and_unknown_names_stay_text() -> None:
