@@ -17,6 +17,9 @@ from gateway.config.settings import load_config
 from gateway.export.logflare import event_json
 from gateway.model import Claim
 from gateway.pipeline.batch import BatchSettings, BatchStage
+from gateway.pipeline.grouping import Grouping
+from gateway.pipeline.learning import miner_for
+from gateway.pipeline.patterns.miner import Miner
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.runtime.heap import freeze_long_lived
 from gateway.store import Store
@@ -34,8 +37,14 @@ def default_settings() -> BatchSettings:
     config = load_config(CONFIG_PATH, env={})
     return BatchSettings(
         max_batch_records=config.batch.max_batch_records,
-        dedupe_keys=config.batch.dedupe.keys,
+        grouping=Grouping.from_config(config.batch.dedupe),
+        top_values=config.batch.patterns.top_values,
     )
+
+
+def default_miner() -> Miner | None:
+    """The miner of the shipped config/gateway.yaml, when it groups by pattern."""
+    return miner_for(load_config(CONFIG_PATH, env={}).batch)
 
 
 def fresh_store(url: str) -> Store:
@@ -119,7 +128,9 @@ def run_batch(url: str, rows: int, flood: bool = False) -> BatchResult:
         depth = store.queue_depth()
         if depth != rows:
             raise RuntimeError(f"filled {depth} rows, wanted {rows}")
-        stage = BatchStage(store, default_policy(), default_settings(), encode=event_json)
+        stage = BatchStage(
+            store, default_policy(), default_settings(), encode=event_json, miner=default_miner()
+        )
         timing = instrument(store)
         freeze_long_lived()  # as Gateway.start() does
         began = time.perf_counter()
@@ -153,7 +164,9 @@ class ParallelBatchResult:
 
 def _drain_in_process(url: str, go: Any, results: Any) -> None:
     store = Store(url)
-    stage = BatchStage(store, default_policy(), default_settings(), encode=event_json)
+    stage = BatchStage(
+        store, default_policy(), default_settings(), encode=event_json, miner=default_miner()
+    )
     freeze_long_lived()
     go.wait()
     report = stage.run_batches(SystemClock().now_ns())

@@ -26,7 +26,7 @@ import orjson
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs
 
-from bench.batchbench import default_policy, default_settings, fresh_store
+from bench.batchbench import default_miner, default_policy, default_settings, fresh_store
 from bench.workload import FLOOD_SERVICES, FLOOD_TEMPLATES, ZIPF_WEIGHTS
 from gateway import severity
 from gateway.export.logflare import event_json
@@ -112,7 +112,9 @@ class _Sent:
 def run_cost(seed: int = 2026, seconds: int = SECONDS, rate: int = RATE) -> CostResult:
     folder = Path(tempfile.mkdtemp(prefix="logsieve-cost-"))
     store = fresh_store(f"sqlite:///{folder / 'cost.db'}")
-    stage = BatchStage(store, default_policy(), default_settings(), encode=event_json)
+    stage = BatchStage(
+        store, default_policy(), default_settings(), encode=event_json, miner=default_miner()
+    )
     rng, origins = random.Random(seed), _origins(store)
     truth, sent, entries = _Truth(), _Sent(), 0
     began, now = time.perf_counter(), time.time_ns()

@@ -32,7 +32,7 @@ def _fill(url: str, rows: int, flood: bool = False) -> dict[str, Any]:
 
 
 def _drain(url: str) -> dict[str, Any]:
-    from bench.batchbench import default_policy, default_settings, instrument
+    from bench.batchbench import default_miner, default_policy, default_settings, instrument
     from gateway.clock import SystemClock
     from gateway.export.logflare import event_json
     from gateway.pipeline.batch import BatchStage
@@ -41,7 +41,7 @@ def _drain(url: str) -> dict[str, Any]:
 
     store = Store(url)
     settings = default_settings()
-    stage = BatchStage(store, default_policy(), settings, encode=event_json)
+    stage = BatchStage(store, default_policy(), settings, encode=event_json, miner=default_miner())
     timing = instrument(store)
     store.queue_depth()  # open the pool's first connection before the baseline
     freeze_long_lived()  # as Gateway.start() does

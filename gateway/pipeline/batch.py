@@ -24,6 +24,8 @@ from gateway.errors import StorageError
 from gateway.model import Claim, ClaimedRow, Entry
 from gateway.otlp import Origin
 from gateway.pipeline.dedupe import OriginCache, add_details, dedupe
+from gateway.pipeline.grouping import Grouping
+from gateway.pipeline.learning import Learned, Miner, PatternBook
 from gateway.pipeline.sampling import SamplingPolicy, sample
 from gateway.store import Store
 from gateway.telemetry.metrics import Metrics
@@ -37,7 +39,9 @@ Encode = Callable[[Entry, int], str]
 @dataclass(frozen=True, slots=True)
 class BatchSettings:
     max_batch_records: int = 50_000
-    dedupe_keys: tuple[str, ...] = ("body", "severity")
+    grouping: Grouping = field(default_factory=Grouping)  # the dedupe key of each record
+    top_values: int = 5  # per variable of a pattern entry
+    max_patterns: int = 100_000  # known patterns a starting miner loads from the store
     ttl_ns: int = 3600 * NS
     lease_ns: int = 120 * NS
     max_outbox_events: int = 1_000_000
@@ -71,6 +75,7 @@ class BatchStage:
         settings: BatchSettings,
         *,
         encode: Encode | None,  # None: no exporter runs, nothing goes to the outbox
+        miner: Miner | None = None,  # when the grouping uses patterns
         metrics: Metrics | None = None,
     ) -> None:
         self._store = store
@@ -79,6 +84,9 @@ class BatchStage:
         self._encode = encode
         self._origins = OriginCache()
         self._metrics = metrics
+        self._book = (
+            PatternBook(store, miner, settings.max_patterns) if miner is not None else None
+        )
 
     def run_once(self, now: int) -> BatchReport:
         """Process one claim of at most max_batch_records rows."""
@@ -93,11 +101,15 @@ class BatchStage:
         began = time.monotonic()
         try:
             origins = self._origins.learn(claim.origins)
-            report, recent, events = self._process(claim.rows, origins, claim.first_id, now)
-            report.fenced = not self._store.finish_batch(claim, recent, events, now)
+            report, recent, events, learned = self._process(claim.rows, origins, claim, now)
+            report.fenced = not self._store.finish_batch(
+                claim, recent, events, now, patterns=learned.patterns, merges=learned.merges
+            )
         except BaseException:
             self._give_back(claim)
             raise
+        if self._book is not None and not report.fenced:
+            self._book.committed()
         if report.fenced:
             log.warning("batch of %d rows lost its claim; another stage owns it", report.claimed)
         elif self._metrics is not None:
@@ -112,10 +124,11 @@ class BatchStage:
             self._store.release(claim)
 
     def _process(
-        self, rows: list[ClaimedRow], origins: dict[int, Origin], batch_key: int, now: int
-    ) -> tuple[BatchReport, list[tuple[Entry, int]], list[tuple[str, int]]]:
-        entries = dedupe(rows, origins, self._settings.dedupe_keys)
-        sampled = sample(entries, self._policy, batch_key)
+        self, rows: list[ClaimedRow], origins: dict[int, Origin], claim: Claim, now: int
+    ) -> tuple[BatchReport, list[tuple[Entry, int]], list[tuple[str, int]], Learned]:
+        entries = self._group(rows, origins)
+        learned = self._book.learned(entries) if self._book is not None else Learned()
+        sampled = sample(entries, self._policy, claim.first_id)
         records = self._store.claimed_records([entry.first_id for entry in sampled.kept])
         for entry in sampled.kept:
             add_details(entry, records[entry.first_id])
@@ -129,7 +142,12 @@ class BatchStage:
             sampled_out_records=sampled.dropped_records,
             outboxed=len(events),
         )
-        return report, recent, events
+        return report, recent, events, learned
+
+    def _group(self, rows: list[ClaimedRow], origins: dict[int, Origin]) -> list[Entry]:
+        settings = self._settings
+        miner = self._book.miner() if self._book is not None else None
+        return dedupe(rows, origins, settings.grouping, miner, settings.top_values)
 
     def _events(self, kept: list[Entry], now: int) -> list[tuple[str, int]]:
         """The outbox rows for the kept entries: the encoder's text and the severity the drop

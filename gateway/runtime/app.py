@@ -15,6 +15,8 @@ from gateway.config.settings import Config
 from gateway.export.logflare import LogflareExporter
 from gateway.export.outbox import Backoff, Exporter, ExportStage
 from gateway.pipeline.batch import NS, BatchSettings, BatchStage
+from gateway.pipeline.grouping import Grouping
+from gateway.pipeline.learning import miner_for
 from gateway.pipeline.purge import PurgeJob
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.receivers.admission import Admission
@@ -82,6 +84,7 @@ class Gateway:
             self.policy,
             self._batch_settings(config),
             encode=self.exporter.encode if self.exporter is not None else None,
+            miner=miner_for(config.batch),
             metrics=self.metrics,
         )
         self.admission = Admission(
@@ -148,7 +151,9 @@ class Gateway:
     def _batch_settings(self, config: Config) -> BatchSettings:
         return BatchSettings(
             max_batch_records=config.batch.max_batch_records,
-            dedupe_keys=config.batch.dedupe.keys,
+            grouping=Grouping.from_config(config.batch.dedupe),
+            top_values=config.batch.patterns.top_values,
+            max_patterns=config.batch.patterns.max_patterns,
             ttl_ns=int(config.recent.ttl * NS),
             lease_ns=int(config.batch.lease * NS),
             max_outbox_events=config.exporters.logflare.max_outbox_events,

@@ -103,7 +103,7 @@ def test_a_failing_batch_releases_its_claim(store: Store, monkeypatch: pytest.Mo
     enqueue(store, [Rec("e", 17)] * 5)
     batch = stage(store)
 
-    def explode(*_: object) -> None:
+    def explode(*_: object, **__: object) -> None:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(store, "finish_batch", explode)
