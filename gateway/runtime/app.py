@@ -123,7 +123,12 @@ class Gateway:
             else None
         )
         self.purge = PurgeJob(
-            self.store, chunk_rows=config.recent.purge_chunk_rows, metrics=self.metrics
+            self.store,
+            chunk_rows=config.recent.purge_chunk_rows,
+            max_patterns=(
+                config.batch.patterns.max_patterns if config.batch.dedupe.uses_patterns() else None
+            ),
+            metrics=self.metrics,
         )
         # Built only when the viewer runs here: the viewer binds its port when it is made.
         viewing = self.roles.viewer

@@ -119,6 +119,11 @@ class Metrics:
             "logsieve_dead_lettered_events", "Events Logflare refused for good", registry=r
         )
         self.purged = Counter("logsieve_purged_rows", "Expired live-view rows deleted", registry=r)
+        self.evicted_patterns = Counter(
+            "logsieve_evicted_patterns",
+            "Least recently seen patterns deleted beyond batch.patterns.max_patterns",
+            registry=r,
+        )
         for band in BANDS:  # present from the start, so rates work before the first drop
             self.sampled_out.labels(severity=band)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.model import Entry
+from gateway.model import Entry, LearnedPattern
 from gateway.pipeline.purge import PurgeJob
 from gateway.store import Store
 from gateway.telemetry.metrics import Metrics
@@ -102,3 +102,27 @@ def test_purged_rows_are_counted_in_metrics(store: Store) -> None:
     assert metrics.registry.get_sample_value(PURGED) == 4.0
     job.run_once(T0 + 100)
     assert metrics.registry.get_sample_value(PURGED) == 10.0
+
+
+def learned(number: int) -> LearnedPattern:
+    """Pattern `number`, last seen at T0 + number: higher numbers are newer."""
+    return LearnedPattern(
+        number, f"pattern {number} <*>", T0, T0 + number, 1, f"pattern {number} x"
+    )
+
+
+def test_patterns_beyond_max_patterns_are_evicted_oldest_first_and_counted(store: Store) -> None:
+    metrics = Metrics()
+    store.add_patterns([learned(n) for n in range(1, 8)])
+    job = PurgeJob(store, max_patterns=5, metrics=metrics)
+    job.run_once(T0)
+    assert sorted(p.id for p in store.known_patterns(100)) == [3, 4, 5, 6, 7]
+    assert metrics.registry.get_sample_value("logsieve_evicted_patterns_total") == 2.0
+    job.run_once(T0)  # within the bound: nothing more goes
+    assert metrics.registry.get_sample_value("logsieve_evicted_patterns_total") == 2.0
+
+
+def test_without_pattern_grouping_no_pattern_is_touched(store: Store) -> None:
+    store.add_patterns([learned(n) for n in range(1, 8)])
+    PurgeJob(store).run_once(T0)
+    assert store.pattern_count() == 7

@@ -30,6 +30,7 @@ COUNTERS = {  # family name -> label names; Prometheus shows each as <name>_tota
     "logsieve_export_retried_events": (),
     "logsieve_dead_lettered_events": (),
     "logsieve_purged_rows": (),
+    "logsieve_evicted_patterns": (),
 }
 GAUGES = ("logsieve_viewer_sockets", "logsieve_batch_dedupe_ratio")
 DATABASE_GAUGES = (
