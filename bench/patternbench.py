@@ -34,8 +34,8 @@ PATTERN_ROWS = {
     "pattern-accuracy": "11. Patterns: count-exact grouping accuracy on labelled lines"
     " (bench/loggen.py, seeded, 1,000+ templates, half the bodies distinct)",
     "pattern-speed": "11b. Patterns: template mining, lines/s over distinct bodies",
-    "pattern-cost": "11c. Patterns: entries per million records, realistic generator,"
-    " by body and by pattern",
+    "pattern-cost": "11c. Patterns: Logflare events per million records of the realistic"
+    " generator through the batch stage, by body and by pattern",
 }
 Groups = dict[str, Hashable]  # distinct body -> its group
 logging.getLogger("drain3").setLevel(logging.WARNING)
