@@ -200,7 +200,7 @@ def build_templates(seed: int) -> tuple[list[Template], list[tuple[int, int]], l
                 chosen.append((text, family.name))
             else:
                 left_out.append(text)
-    for shape, wanted in SYSTEM_COMBOS.combos:
+    for shape, wanted in SYSTEM_COMBOS:
         chosen += _draw_combos(shape, wanted, rng, distinct)
     chosen += _compose(APP_STATEMENTS, rng, distinct)
     templates = [

@@ -10,7 +10,7 @@ words.
 
 from __future__ import annotations
 
-from bench.logsystems import SYSTEMS, Family
+from bench.logsystems import SYSTEMS
 
 # One-word pairs: the two statements of a pair differ in exactly one constant word.
 PAIRS = (
@@ -128,25 +128,21 @@ CLAUSES = (
 APP_STATEMENTS = 900  # composed statements to draw (before the distinctness rule)
 # Shapes of one system whose build words vary by statement: (shape, statements wanted), few
 # each, since a shape drawn many times reads as one statement with variables.
-SYSTEM_COMBOS = Family(
-    "app",
-    (),
+SYSTEM_COMBOS = (
+    ("<controller> controller: <ing> <k8skind> {ns}/{pod}", 4),
+    ('I{mmdd} {hms_us} {small} <gofile>:{int}] "<k8sphrase>" <k8skind>="{ns}/{pod}"', 4),
     (
-        ("<controller> controller: <ing> <k8skind> {ns}/{pod}", 4),
-        ('I{mmdd} {hms_us} {small} <gofile>:{int}] "<k8sphrase>" <k8skind>="{ns}/{pod}"', 4),
-        (
-            'E{mmdd} {hms_us} {small} <gofile>:{int}] "Reconciler error" err="<reason>" '
-            '<k8skind>="{ns}/{pod}" controller="<controller>"',
-            3,
-        ),
-        ("{date} {hms_comma} <LVL> [<hthread>] <hclass>: <hphrase> {jobid}", 6),
-        ("{date} {hms_comma} <LVL> <hclass>: <hphrase> {taskid} on {host}", 4),
-        ('ERROR: <pgerr> on table "{table}" at character {int}', 4),
-        ("[<db>] <dbop> on {table} took {dur} rows={int}", 4),
-        ("<proxy> upstream {ip4port} <upevent> after {dur} (<reason>)", 4),
-        ("[{uptime}] <driver> {dev}: <kphrase> {hex}", 6),
-        ("Task <task> <taskevent> in {dur} (run {uuid})", 4),
+        'E{mmdd} {hms_us} {small} <gofile>:{int}] "Reconciler error" err="<reason>" '
+        '<k8skind>="{ns}/{pod}" controller="<controller>"',
+        3,
     ),
+    ("{date} {hms_comma} <LVL> [<hthread>] <hclass>: <hphrase> {jobid}", 6),
+    ("{date} {hms_comma} <LVL> <hclass>: <hphrase> {taskid} on {host}", 4),
+    ('ERROR: <pgerr> on table "{table}" at character {int}', 4),
+    ("[<db>] <dbop> on {table} took {dur} rows={int}", 4),
+    ("<proxy> upstream {ip4port} <upevent> after {dur} (<reason>)", 4),
+    ("[{uptime}] <driver> {dev}: <kphrase> {hex}", 6),
+    ("Task <task> <taskevent> in {dur} (run {uuid})", 4),
 )
 
 FAMILIES = SYSTEMS

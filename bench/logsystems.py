@@ -13,7 +13,6 @@ from dataclasses import dataclass
 class Family:
     name: str  # the system the lines come from; also the service that sends them
     fixed: tuple[str, ...]
-    combos: tuple[tuple[str, int], ...] = ()  # (shape with build words, templates wanted)
 
 
 HDFS = Family(

@@ -13,6 +13,11 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(text.split())
 
 
+def _items(text: str) -> tuple[str, ...]:
+    """Comma-separated entries, some of several words."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
 def _lines(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in text.strip().splitlines() if line.strip())
 
@@ -159,57 +164,13 @@ VERBS = tuple(
         load loaded loading"""
     )
 )
-NOUNS = _lines(
-    """order
-    payment
-    invoice
-    shipment
-    cart
-    session
-    token
-    profile
-    account
-    coupon
-    refund
-    subscription
-    webhook
-    report
-    snapshot
-    backup
-    lease
-    quota
-    partition
-    segment
-    document
-    thumbnail
-    message
-    event
-    batch
-    manifest
-    certificate
-    secret
-    policy
-    rule
-    tenant
-    workspace
-    project
-    ticket
-    comment
-    review
-    address
-    customer
-    vendor
-    product
-    price list
-    tax rate
-    ledger entry
-    transfer
-    notification
-    credential
-    api key
-    device
-    catalog page
-    search result"""
+NOUNS = _items(
+    """order, payment, invoice, shipment, cart, session, token, profile, account, coupon, refund,
+    subscription, webhook, report, snapshot, backup, lease, quota, partition, segment,
+    document, thumbnail, message, event, batch, manifest, certificate, secret, policy, rule,
+    tenant, workspace, project, ticket, comment, review, address, customer, vendor, product,
+    price list, tax rate, ledger entry, transfer, notification, credential, api key, device,
+    catalog page, search result"""
 )
 REASONS = _lines(
     """connection refused
