@@ -106,17 +106,36 @@ class Cluster:
 def _tied_positions(
     positions: Sequence[int], weighted_rows: Sequence[tuple[Sequence[str], int]]
 ) -> set[int]:
-    """Positions whose values pair one-to-one with another position's (at least WIDEN_AFTER
-    pairs), in rows that stand for _TIE_BODIES distinct bodies each on average."""
-    rows = [tokens for tokens, _ in weighted_rows[:_TIE_ROWS]]
-    bodies = sum(count for _, count in weighted_rows[:_TIE_ROWS])
-    if bodies < _TIE_BODIES * len(rows):
-        return set()
+    """Positions whose values go together with another position's: the constant words of
+    several templates (`lease.go ... migrated subscription` / `raft.go ... approved coupon`),
+    not independent variables. See _linked."""
+    rows = weighted_rows[:_TIE_ROWS]
     tied: set[int] = set()
     for n, a in enumerate(positions):
         for b in positions[n + 1 :]:
-            pairs = {(row[a], row[b]) for row in rows}
-            first = {pair[0] for pair in pairs}
-            if len(pairs) >= WIDEN_AFTER and len(pairs) == len(first) == len({p[1] for p in pairs}):
+            if _linked(rows, a, b):
                 tied.update((a, b))
     return tied
+
+
+def _linked(rows: Sequence[tuple[Sequence[str], int]], a: int, b: int) -> bool:
+    """Two positions are linked when their values form few pairs (at most half again as many
+    as the larger number of values: each value goes with one or two of the other's), the two
+    take comparable numbers of values from different words (`from NEW to RUNNING` draws both
+    from one set of states: a variable pair), and each pair stands for _TIE_BODIES bodies on
+    average (two variables that happen to pair up over a few bodies prove nothing)."""
+    bodies = 0
+    pairs: set[tuple[str, str]] = set()
+    for tokens, count in rows:
+        pairs.add((tokens[a], tokens[b]))
+        bodies += count
+    firsts = {first for first, _ in pairs}
+    seconds = {second for _, second in pairs}
+    low, high = sorted((len(firsts), len(seconds)))
+    return (
+        low >= WIDEN_AFTER
+        and high <= 2 * low
+        and len(pairs) <= 1.5 * high
+        and not firsts & seconds
+        and bodies >= _TIE_BODIES * len(pairs)
+    )

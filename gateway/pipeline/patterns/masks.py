@@ -91,10 +91,12 @@ IPV6 = Mask(
     rf"|(?<![\w:.])(?=[0-9a-fA-F:.]*\d)(?:{_V6})(?![\w:]|[+\-]\d)",
 )
 HEX = Mask("HEX", r"(?<![\w.])0[xX][0-9a-fA-F]+(?!\w)")
-# Long hex ids (hashes, request ids): at least 8 hex digits with a digit and a letter a-f.
+# Long hex ids (hashes, request ids): at least 8 hex digits with a digit and a letter a-f, or
+# 16 or more digits (a 64-bit id that happens to have no letter still reads as one).
 HEX_ID = Mask(
     "HEX",
-    r"(?<![\w.])(?=[0-9a-fA-F]{8})(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}+(?!\w)",
+    r"(?<![\w.])(?=[0-9a-fA-F]{8})(?:(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)|(?=\d{16}))"
+    r"[0-9a-fA-F]{8,}+(?!\w)",
 )
 DURATION = Mask(
     "DURATION",
@@ -102,16 +104,22 @@ DURATION = Mask(
     rf"|(?<![\w.]){_NUMBER}(?: ?{_TIME_UNIT}|[smhd])(?!\w)",
 )
 SIZE = Mask("SIZE", rf"(?<![\w.]){_NUMBER}(?: ?{_SIZE_UNIT}|[BKMGTbk])(?!\w)")
+# After a word and a separator: `blk_-123`, `job_12_3`, `user:42`, `req-8f3a`, `#12`.
 ID = Mask(
     "ID",
-    r"(?:(?<=[A-Za-z][_:#.-])|(?<=#))-?\d[0-9A-Za-z]*"
+    r"(?:(?<=[A-Za-z][_:#.-])(?:-?\d|(?=[0-9A-Za-z]*[0-9])[A-Za-z])|(?<=#)\d)[0-9A-Za-z]*"
     r"(?:[_-](?:[A-Za-z]{1,3}[_-])?[0-9A-Za-z]*\d[0-9A-Za-z]*)*",
+)
+# klog's header `I0518 14:25:47.123456`: the date after the level letter, with the time.
+GLOG = Mask(
+    "TS",
+    r"(?<=[IWEF])(?<![0-9A-Za-z][IWEF])\d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?(?!\w|[.:]\d)",
 )
 # A plain number before a space or a closing mark, not an id's digits nor a duration's or
 # size's: what NUM would take after every other mask declined, found before trying them.
 PLAIN_NUM = Mask(
     "NUM",
-    r"(?<![\w.])(?<![A-Za-z][_:#.-])(?<!#)\d++(?:\.\d++)?+(?=[\s)\]};%\"']|[,.](?!\w)|$)"
+    r"(?<![\w.])(?<![A-Za-z][_:#.-])(?<!#)\d{1,15}+(?!\d)(?:\.\d++)?+(?=[\s)\]};%\"']|[,.](?!\w)|$)"
     rf"(?! ?(?:{_TIME_UNIT}|{_SIZE_UNIT})(?!\w))",
 )
 NUM = Mask(
@@ -123,26 +131,33 @@ BUILTIN_MASKS: tuple[Mask, ...] = (
     PLAIN_NUM,
     IPV4,
     UUID,
-    TIMESTAMP,
     MAC,
+    TIMESTAMP,
+    GLOG,
     IPV6,
     HEX,
-    DURATION,
-    SIZE,
     ID,
     HEX_ID,
+    DURATION,
+    SIZE,
     NUM,
 )
 
 # Where each built-in can start, always after a character that is not a letter or digit: the
 # one regex tries, at a position, only the masks that can start there (in their order). The
 # first group that matches wins; the ones before it hold only masks that cannot start later.
-_STARTS = (
+# (lookahead, characters the match keeps before the masked text, masks)
+_STARTS: tuple[tuple[str, str, tuple[Mask, ...]], ...] = (
     # after `_` or `.` only these can start (`blk_-123`, `job_12`, `x.<uuid>`)
-    (r"(?<=[_.])(?=[+\-]?\d|[a-fA-F])", (UUID, MAC, ID)),
-    (r"(?<![_.])(?=[+\-]?\d)", BUILTIN_MASKS),
-    (r"(?=[JFMASONDTW][a-z]{2}[\s,])", (TIMESTAMP,)),  # a month or weekday
-    (r"(?=[a-fA-F:\[][\w:.\-]*\d)", (UUID, MAC, IPV6, HEX_ID)),
+    (r"(?<=[_.])(?=[+\-]?\d|[A-Za-z])", "", (UUID, MAC, ID)),
+    (r"(?<![_.])(?=[+\-]?\d)", "", BUILTIN_MASKS),
+    (r"(?=[JFMASONDTW][a-z]{2}[\s,])", "", (TIMESTAMP,)),  # a month or weekday
+    (r"(?<![A-Za-z][_:#.\-])(?=[IWEF]\d{4} \d)", "[IWEF]", (GLOG,)),  # the level letter stays
+    (
+        r"(?=[a-fA-F:\[][\w:.\-]*\d|(?<=[A-Za-z][:#-])[A-Za-z][0-9A-Za-z]*[0-9])",
+        "",
+        (UUID, MAC, IPV6, ID, HEX_ID),
+    ),
 )
 
 
@@ -160,6 +175,7 @@ class Masker:
         self.placeholders: frozenset[str] = frozenset(names)
         self.placeholder_regex = re.compile("|".join(re.escape(name) for name in names))
         self._placeholder_of: dict[str, str] = {}
+        self._lead_of: dict[str, int] = {}
         self._user = self._plain_regex(names, extras, "u") if extras else None
         # The built-ins themselves (not a copy) get the fast regex; a copy gets the plain one,
         # which masks the same (the tests compare them).
@@ -217,14 +233,14 @@ class Masker:
         """One pass. A match takes `lead` characters before the masked text (kept). A
         placeholder already in the text stands for itself, its value the one an earlier pass
         found for it (`earlier`, in order) or its own text."""
-        placeholder_of = self._placeholder_of
+        placeholder_of, lead_of = self._placeholder_of, self._lead_of
         if values is None:
 
             def replace(match: re.Match[str]) -> str:
                 group = match.lastgroup or ""
                 if group == "_lit":
                     return match.group()
-                return match.group()[:lead] + placeholder_of[group]
+                return match.group()[: lead_of[group]] + placeholder_of[group]
 
             return regex.sub(replace, text)
         literal_end = ">" if lead else ""  # a fast match leaves the `>` in the text
@@ -236,8 +252,9 @@ class Masker:
             if group == "_lit":
                 values.append(next(pending, found + literal_end))
                 return found
-            values.append(found[lead:])
-            return found[:lead] + placeholder_of[group]
+            kept = lead_of[group]
+            values.append(found[kept:])
+            return found[:kept] + placeholder_of[group]
 
         return regex.sub(keep, text)
 
@@ -252,16 +269,18 @@ class Masker:
         scan skips letters and digits in C, and tries masks only where _STARTS says."""
         # A placeholder in the text: the match ends before its `>`, which stays a boundary.
         literal = "|".join(re.escape(name[1:-1]) for name in names)
-        starts = [
-            f"{start}(?:{'|'.join(self._groups(masks, f's{n}'))})"
-            for n, (start, masks) in enumerate(_STARTS)
-        ]
+        starts = []
+        for n, (start, kept, masks) in enumerate(_STARTS):
+            groups = self._groups(masks, f"s{n}", lead=1 + (1 if kept else 0))
+            starts.append(f"{start}{kept}(?:{'|'.join(groups)})")
         return re.compile(f"[^0-9A-Za-z](?:(?<=<)(?P<_lit>{literal})(?=>)|{'|'.join(starts)})")
 
-    def _groups(self, masks: tuple[Mask, ...], tag: str) -> list[str]:
+    def _groups(self, masks: tuple[Mask, ...], tag: str, lead: int = 0) -> list[str]:
+        """Named groups for the masks; `lead`: characters each match keeps before its value."""
         groups = []
         for i, mask in enumerate(masks):
             self._placeholder_of[f"_{tag}{i}"] = mask.placeholder
+            self._lead_of[f"_{tag}{i}"] = lead
             groups.append(f"(?P<_{tag}{i}>{mask.regex})")
         return groups
 

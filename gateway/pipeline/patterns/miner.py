@@ -20,7 +20,8 @@ import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from gateway.pipeline.patterns.clusters import Cluster, Pattern
+from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, Pattern
+from gateway.pipeline.patterns.index import PatternIndex
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
 from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
 
@@ -55,13 +56,9 @@ class Miner:
         self._similarity = similarity
         self._max_patterns = max(1, max_patterns)
         self._variables = Variables(self._masker)
-        self._patterns: dict[str, Pattern] = {}  # live patterns by template
+        self._index = PatternIndex()
         self._rows: dict[str, Pattern] = {}  # masked text -> the pattern it landed in
         self._row_limit = max(10_000, 2 * self._max_patterns)
-        # length -> wildcard positions -> tokens -> pattern: a row fits a pattern when the row,
-        # widened at the pattern's wildcard positions, is the pattern's tokens.
-        self._shapes: dict[int, dict[tuple[int, ...], dict[tuple[str, ...], Pattern]]] = {}
-        self._shape_order: dict[int, list[tuple[int, ...]]] = {}  # most specific first
         self._clusters: dict[int, dict[int, Cluster]] = {}  # length -> serial -> cluster
         self._edges: dict[tuple[int, int, str], dict[int, Cluster]] = {}
         self._merges: dict[int, int] = {}
@@ -71,10 +68,10 @@ class Miner:
         self.evictions = 0
 
     def __len__(self) -> int:
-        return len(self._patterns)
+        return len(self._index)
 
     def templates(self) -> list[str]:
-        return list(self._patterns)
+        return list(self._index.by_template)
 
     def take_merges(self) -> dict[int, int]:
         """Narrow pattern id -> the id of the wider pattern it merged into, since the last call."""
@@ -87,7 +84,7 @@ class Miner:
         pending: dict[str, list[str]] = {}
         for template in templates:
             tokens = template.split()
-            if " ".join(tokens) not in self._patterns:
+            if " ".join(tokens) not in self._index.by_template:
                 pending.setdefault(template, tokens)
         self._place(pending, {}, loaded=True)
         self._evict()
@@ -112,7 +109,7 @@ class Miner:
                 bodies_of[text] += 1
             elif not self._touch(text):
                 tokens = text.split()
-                fitted = self._fit(tokens)
+                fitted = self._index.fit(tokens)
                 if fitted is None:
                     pending[text] = tokens
                     bodies_of[text] = 1
@@ -130,7 +127,7 @@ class Miner:
         if pattern is not None:
             pattern = pattern.resolved()
         if pattern is None:
-            pattern = self._fit(text.split())
+            pattern = self._index.fit(text.split())
             if pattern is None:
                 template = " ".join(text.split())
                 return Match(pattern_id(template), template, tuple(values))
@@ -151,20 +148,6 @@ class Miner:
         live.last_used = self._tick
         return True
 
-    def _fit(self, tokens: Sequence[str]) -> Pattern | None:
-        """The most specific pattern the row fits (fewest wildcards), if any."""
-        shapes = self._shapes.get(len(tokens))
-        if not shapes:
-            return None
-        order = self._shape_order.get(len(tokens))
-        if order is None:
-            order = self._shape_order[len(tokens)] = sorted(shapes, key=_specificity)
-        for wild in order:
-            pattern = shapes[wild].get(project(tokens, wild) if wild else tuple(tokens))
-            if pattern is not None:
-                return pattern
-        return None
-
     def _place(
         self, pending: dict[str, list[str]], bodies_of: dict[str, int], loaded: bool = False
     ) -> None:
@@ -174,6 +157,7 @@ class Miner:
             cluster = self._similar(tokens) or self._new_cluster(len(tokens))
             self._add_row(cluster, tokens, wild_positions(tokens) if loaded else ())
             touched.setdefault(cluster, []).append((text, tokens))
+        made: list[Pattern] = []
         for cluster, rows in touched.items():
             cluster.widen([(tokens, bodies_of.get(text, 1)) for text, tokens in rows])
             self._reproject(cluster)
@@ -181,8 +165,36 @@ class Miner:
             for text, tokens in rows:
                 pattern = self._pattern(cluster, project(tokens, wild))
                 pattern.last_used = self._tick
+                made.append(pattern)
                 if not loaded:
                     self._rows[text] = pattern
+        for pattern in made:
+            if pattern.alive:
+                self._merge_siblings(pattern)
+
+    def _merge_siblings(self, pattern: Pattern) -> None:
+        """Patterns equal but for a first token that has taken WIDEN_AFTER values (`GET /a`,
+        `PUT /a`, `HEAD /a`; or `alice logged in`...) become one: they may sit in different
+        clusters (rows join clusters by their first token), so they move to a new one."""
+        siblings = self._index.siblings(pattern)
+        if len(siblings) < WIDEN_AFTER or pattern.wild[:1] == (0,):
+            return
+        # as for a row joining a cluster: enough constant tokens shared (`Started <*>` and
+        # `Stopped <*>` share none)
+        if len(pattern.tokens) - len(pattern.wild) - 1 < self._similarity * len(pattern.tokens):
+            return
+        family = self._new_cluster(len(pattern.tokens))
+        for sibling in list(siblings.values()):
+            family.add(sibling.tokens, sibling.wild)
+            old = sibling.cluster
+            old.patterns.pop(sibling.template, None)
+            if not old.patterns:
+                self._drop_cluster(old)
+            sibling.cluster = family
+            family.patterns[sibling.template] = sibling
+        family.columns[0] = None
+        self._index_edges(family, pattern.tokens)
+        self._reproject(family)
 
     def _similar(self, tokens: Sequence[str]) -> Cluster | None:
         """The cluster a new row joins: among clusters whose first position holds the row's
@@ -271,28 +283,18 @@ class Miner:
 
     def _pattern(self, cluster: Cluster, tokens: tuple[str, ...]) -> Pattern:
         template = " ".join(tokens)
-        pattern = self._patterns.get(template)
+        pattern = self._index.by_template.get(template)
         if pattern is None:
             wild = wild_positions(tokens)
             pattern = Pattern(pattern_id(template), template, tokens, wild, cluster, self._tick)
-            self._patterns[template] = pattern
-            shapes = self._shapes.setdefault(len(tokens), {})
-            if wild not in shapes:
-                shapes[wild] = {}
-                self._shape_order.pop(len(tokens), None)
-            shapes[wild][tokens] = pattern
+            self._index.add(pattern)
             cluster.patterns[template] = pattern
         return pattern
 
     def _retire(self, pattern: Pattern, merged_into: Pattern | None = None) -> None:
         pattern.alive = False
         pattern.merged_into = merged_into
-        del self._patterns[pattern.template]
-        shapes = self._shapes[len(pattern.tokens)]
-        del shapes[pattern.wild][pattern.tokens]
-        if not shapes[pattern.wild]:
-            del shapes[pattern.wild]
-            self._shape_order.pop(len(pattern.tokens), None)
+        self._index.remove(pattern)
         cluster = pattern.cluster
         cluster.patterns.pop(pattern.template, None)
         if not cluster.patterns and merged_into is None:
@@ -307,11 +309,12 @@ class Miner:
                 del self._edges[key]
 
     def _evict(self) -> None:
-        excess = len(self._patterns) - self._max_patterns
+        excess = len(self._index) - self._max_patterns
         if excess <= 0:
             return
         excess += int(self._max_patterns * _EVICT_SLACK)
-        oldest = heapq.nsmallest(excess, self._patterns.values(), key=lambda p: p.last_used)
+        patterns = self._index.by_template.values()
+        oldest = heapq.nsmallest(excess, patterns, key=lambda p: p.last_used)
         for pattern in oldest:
             self._retire(pattern)
         self.evictions += len(oldest)
@@ -329,10 +332,6 @@ def _best(clusters: Iterable[Cluster], tokens: Sequence[str]) -> tuple[Cluster, 
         ):
             best = (cluster, score)
     return best
-
-
-def _specificity(wild: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-    return len(wild), wild
 
 
 def _final(merges: dict[int, int], wide: int) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
 
-_KEY = re.compile(r"[^<=\s]+=")
+_KEY = re.compile(r"[A-Za-z_][\w.\-]*=")  # an identifier and `=`: `user=`, `db.name=`
 _KEYED_WILDCARD = "=" + WILDCARD
 
 

@@ -1,0 +1,72 @@
+"""The live patterns, looked up three ways: by template; by shape, to find the pattern a row
+fits; by everything but the first token, to find patterns that differ only there."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.pipeline.patterns.clusters import Pattern
+from gateway.pipeline.patterns.tokens import project, widen
+
+Tail = tuple[str, ...]  # a pattern's first token widened, then the rest of its tokens
+
+
+class PatternIndex:
+    def __init__(self) -> None:
+        self.by_template: dict[str, Pattern] = {}
+        # length -> wildcard positions -> tokens -> pattern: a row fits a pattern when the row,
+        # widened at the pattern's wildcard positions, is the pattern's tokens.
+        self._shapes: dict[int, dict[tuple[int, ...], dict[tuple[str, ...], Pattern]]] = {}
+        self._order: dict[int, list[tuple[int, ...]]] = {}  # each length's shapes, fewest first
+        self._tails: dict[Tail, dict[str, Pattern]] = {}  # tail -> first token -> pattern
+
+    def __len__(self) -> int:
+        return len(self.by_template)
+
+    def add(self, pattern: Pattern) -> None:
+        self.by_template[pattern.template] = pattern
+        shapes = self._shapes.setdefault(len(pattern.tokens), {})
+        if pattern.wild not in shapes:
+            shapes[pattern.wild] = {}
+            self._order.pop(len(pattern.tokens), None)
+        shapes[pattern.wild][pattern.tokens] = pattern
+        if pattern.tokens:
+            self._tails.setdefault(tail_of(pattern.tokens), {})[pattern.tokens[0]] = pattern
+
+    def remove(self, pattern: Pattern) -> None:
+        del self.by_template[pattern.template]
+        shapes = self._shapes[len(pattern.tokens)]
+        del shapes[pattern.wild][pattern.tokens]
+        if not shapes[pattern.wild]:
+            del shapes[pattern.wild]
+            self._order.pop(len(pattern.tokens), None)
+        if pattern.tokens:
+            tail = tail_of(pattern.tokens)
+            del self._tails[tail][pattern.tokens[0]]
+            if not self._tails[tail]:
+                del self._tails[tail]
+
+    def fit(self, tokens: Sequence[str]) -> Pattern | None:
+        """The most specific pattern the row fits (fewest wildcards), if any."""
+        shapes = self._shapes.get(len(tokens))
+        if not shapes:
+            return None
+        order = self._order.get(len(tokens))
+        if order is None:
+            order = self._order[len(tokens)] = sorted(shapes, key=lambda wild: (len(wild), wild))
+        for wild in order:
+            pattern = shapes[wild].get(project(tokens, wild) if wild else tuple(tokens))
+            if pattern is not None:
+                return pattern
+        return None
+
+    def siblings(self, pattern: Pattern) -> dict[str, Pattern]:
+        """The patterns equal to this one but for their first token, by first token (itself
+        included)."""
+        if not pattern.tokens:
+            return {}
+        return self._tails.get(tail_of(pattern.tokens), {})
+
+
+def tail_of(tokens: Sequence[str]) -> Tail:
+    return (widen(tokens[0]), *tokens[1:])
