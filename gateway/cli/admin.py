@@ -1,4 +1,6 @@
-"""Operator commands' logic: `logsieve explain`, `status` and `dead-letter`, as values and lines.
+"""Operator commands' logic: `logsieve status` and `dead-letter`, as values and lines, and the
+pieces every operator command shares (open_store, aligned, counted); `explain` and `patterns`
+have their own modules.
 
 The CLI parses arguments and prints; everything here takes `now` so tests use fixed times.
 Log text and Logflare's answers are attacker text: text output escapes control characters,
@@ -16,99 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway import redact, severity
+from gateway import redact
 from gateway.clock import NS_PER_SECOND
-from gateway.config.settings import Config, SamplingRule, StorageConfig
+from gateway.config.settings import StorageConfig
 from gateway.errors import StorageError
-from gateway.model import Entry, ExportHealth
-from gateway.pipeline.sampling import SamplingPolicy
+from gateway.model import ExportHealth
 from gateway.store import DeadLetter, OutboxSummary, QueueSummary, Store
 from gateway.text import human_duration, printable
 
 NS = NS_PER_SECOND
 CHUNK = 500  # dead letters per transaction: far below every driver's bound-parameter limit
 EVENT_CHARS, REASON_CHARS = 160, 80  # a dead letter's text line stays about one screen wide
-
-
-# -- explain ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    rule_index: int | None  # into batch.sampling.rules; None: default_keep
-    rule: str
-    keep: float
-    severity: str  # the band the record was taken to be
-    dedupe_key: dict[str, str]
-
-    @property
-    def sample_rate(self) -> float | None:
-        """What each kept entry stands for (count x sample_rate); None: never kept."""
-        return 1.0 / self.keep if self.keep > 0 else None
-
-
-def parse_band(text: str | None) -> str | None:
-    """A severity band from a name or a producer's word (WARNING, err...); None if unknown.
-    No text is UNSPECIFIED: a record without severity, which only default_keep applies to."""
-    if text is None:
-        return severity.UNSPECIFIED
-    band = severity.band_from_text(text)
-    return None if band == severity.UNSPECIFIED else band
-
-
-def explain(config: Config, band: str, service: str, body: str) -> Explanation:
-    """Which rule the policy applies to such a record: the policy's own matching decides."""
-    policy = SamplingPolicy.from_config(config.batch.sampling)
-    entry = Entry(body, severity.BAND_FIRST_NUMBER.get(band, 0), band, service, 1, 0, 0)
-    index = next((i for i, rule in enumerate(policy.rules) if rule.matches(entry)), None)
-    rules = config.batch.sampling.rules
-    described = describe_rule(rules[index]) if index is not None else "no rule: default_keep"
-    if index is None and band == severity.UNSPECIFIED and rules:
-        described += " (a record without severity never meets a rule)"
-    key = _dedupe_key(config.batch.dedupe.keys, band, service, body)
-    return Explanation(index, described, policy.keep_rate(entry), band, key)
-
-
-def describe_rule(rule: SamplingRule) -> str:
-    """A rule as it is written in the config, e.g. `severity=INFO service=checkout`."""
-    words = [
-        f"{name}={value}" for name, value in rule.match.model_dump().items() if value is not None
-    ]
-    return " ".join(words) or "every record"
-
-
-def _dedupe_key(keys: Sequence[str], band: str, service: str, body: str) -> dict[str, str]:
-    values = {"body": body, "severity": band, "service.name": service}
-    return {key: values[key] for key in keys}
-
-
-def explanation_lines(found: Explanation) -> list[str]:
-    where = f"batch.sampling.rules[{found.rule_index}]: " if found.rule_index is not None else ""
-    rate = found.sample_rate
-    key = " ".join(f"{name}={json.dumps(value)}" for name, value in found.dedupe_key.items())
-    return aligned(
-        [
-            ("severity", found.severity),
-            ("rule", printable(where + found.rule)),
-            ("keep", f"{found.keep:g} ({found.keep:.0%} of entries)"),
-            (
-                "sample rate",
-                f"{rate:g} (a kept entry stands for {rate:g})" if rate else "never kept",
-            ),
-            ("dedupe key", printable(key)),
-        ]
-    )
-
-
-def explanation_json(found: Explanation) -> dict[str, Any]:
-    return {
-        "rule_index": found.rule_index,
-        "rule": found.rule,
-        "keep": found.keep,
-        "sample_rate": found.sample_rate,
-        "severity": found.severity,
-        "dedupe_key": found.dedupe_key,
-    }
 
 
 # -- status ----------------------------------------------------------------------------------
@@ -178,14 +98,14 @@ def status_json(status: Status) -> dict[str, Any]:
         "queue": {
             "depth": queue.depth,
             "oldest_received_at_unix_nano": queue.oldest_received_at or None,
-            "oldest_age_seconds": _age_seconds(now, queue.oldest_received_at),
+            "oldest_age_seconds": age_seconds(now, queue.oldest_received_at),
             "payload_bytes": queue.payload_bytes,
         },
         "outbox": {
             "depth": outbox.depth,
             "claimed": outbox.claimed,
             "oldest_created_at_unix_nano": outbox.oldest_created_at or None,
-            "oldest_age_seconds": _age_seconds(now, outbox.oldest_created_at),
+            "oldest_age_seconds": age_seconds(now, outbox.oldest_created_at),
         },
         "dead_letters": status.dead_letters,
         "export": {
@@ -198,7 +118,7 @@ def status_json(status: Status) -> dict[str, Any]:
     }
 
 
-def _age_seconds(now: int, then: int) -> float | None:
+def age_seconds(now: int, then: int) -> float | None:
     return (now - then) / NS if then else None
 
 
@@ -259,7 +179,8 @@ class DeadLetterPage:
 def page_lines(page: DeadLetterPage, now: int) -> list[str]:
     lines = [
         f"#{letter.id}  {_since(now, letter.created_at, '?')}  "
-        f"{_line(redact.text(letter.reason), REASON_CHARS)}  {_line(letter.event, EVENT_CHARS)}"
+        f"{one_line(redact.text(letter.reason), REASON_CHARS)}  "
+        f"{one_line(letter.event, EVENT_CHARS)}"
         for letter in page.letters
     ]
     more = f"; next page: --after {page.next_after}" if page.next_after is not None else ""
@@ -281,7 +202,7 @@ def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     }
 
 
-def _line(text: str, limit: int) -> str:
+def one_line(text: str, limit: int) -> str:
     flat = printable(text)  # escapes newlines too: one letter, one line
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 

@@ -1,5 +1,6 @@
 """The `logsieve` command: run the gateway, check a config file, follow the live stream, and
-the operator's tools: explain a sampling decision, the gateway's status, dead letters."""
+the operator's tools (tools.py): explain a record's sampling and grouping, the gateway's
+status, the patterns it counted, dead letters."""
 
 from __future__ import annotations
 
@@ -7,35 +8,27 @@ import argparse
 import contextlib
 import faulthandler
 import io
-import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from gateway import redact, severity
-from gateway.clock import SystemClock
-from gateway.config.settings import Config, config_secrets, load_config
-from gateway.errors import ConfigError, StorageError
+from gateway import severity
+from gateway.cli import tools
+from gateway.cli.common import DEFAULT_CONFIG, EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK, load
+from gateway.config.settings import Config, config_secrets
+from gateway.errors import StorageError
 from gateway.http import limits
 from gateway.runtime import supervisor
 from gateway.runtime.roles import Child, Roles, decide_roles
 from gateway.telemetry import own_logs
 
-if TYPE_CHECKING:
-    from gateway.store import Store
-
-    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]  # add_subparsers()
-
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_CONFIG = 0, 1, 2
 log = logging.getLogger("logsieve")
 TOKEN_VARIABLE = "LOGSIEVE_VIEWER_TOKEN"  # viewer.auth_token for `logsieve tail`
-DEFAULT_CONFIG = "config/gateway.yaml"
 PACKAGED_CONFIG = "default.yaml"  # inside gateway/config/; config/gateway.yaml is a copy
 NO_RELOAD = " (no reload: start it again to apply a changed config)"  # said on SIGHUP
 
@@ -78,50 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--no-color", action="store_true", help="no colours even on a terminal")
     tail.epilog = f"With viewer.auth_token set, export {TOKEN_VARIABLE}=<the token> first."
     tail.set_defaults(command=_tail)
-    _explain_parser(commands)
-    _status_parser(commands)
-    _dead_letter_parser(commands)
+    tools.add_commands(commands)
     return parser
-
-
-def _explain_parser(commands: Subcommands) -> None:
-    explain = commands.add_parser("explain", help="which sampling rule a record meets")
-    explain.add_argument("--config", default=DEFAULT_CONFIG, help="YAML config file")
-    explain.add_argument("--severity", help=f"the record's band: {', '.join(severity.BANDS)}")
-    explain.add_argument("--service", default="", help="the record's service.name")
-    explain.add_argument("--body", required=True, help="the record's message")
-    explain.add_argument("--json", action="store_true", help="print JSON")
-    explain.set_defaults(command=_explain)
-
-
-def _status_parser(commands: Subcommands) -> None:
-    status = commands.add_parser("status", help="queue, outbox, dead letters, export health")
-    status.add_argument("--config", default=DEFAULT_CONFIG, help="YAML config file")
-    status.add_argument("--json", action="store_true", help="print JSON")
-    status.set_defaults(command=_status)
-
-
-def _dead_letter_parser(commands: Subcommands) -> None:
-    dead = commands.add_parser("dead-letter", help="events Logflare refused: list, retry, drop")
-    actions = dead.add_subparsers(required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="show dead letters, oldest first")
-    listing.add_argument("--limit", type=_positive, default=20, help="at most this many")
-    listing.add_argument("--after", type=int, default=0, help="only ids above this one")
-    listing.set_defaults(command=_dead_letter_list)
-    for action, text in (("retry", "move back to the outbox"), ("drop", "delete for good")):
-        act = actions.add_parser(action, help=f"{text}: the chosen dead letters")
-        act.add_argument("--id", type=int, nargs="+", action="extend", help="these ids")
-        act.add_argument("--all", action="store_true", help="every dead letter")
-        act.set_defaults(command=_dead_letter_change, action=action)
-    for parser in actions.choices.values():
-        parser.add_argument("--config", default=DEFAULT_CONFIG, help="YAML config file")
-        parser.add_argument("--json", action="store_true", help="print JSON")
-
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"not a positive number: {text!r}")
-    return int(text)
 
 
 def _tail(args: argparse.Namespace) -> int:
@@ -147,23 +98,8 @@ def _tail(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load(path: str, warn: bool = True) -> Config | None:
-    """The config at `path`, or None after listing its problems; `warn`: also say which old
-    names it uses (a child process's parent has said so already)."""
-    try:
-        config = load_config(path)
-    except ConfigError as exc:
-        print(f"{path}: {len(exc.problems)} problem(s):", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return None
-    for note in config.deprecations if warn else ():
-        print(f"{path}: warning: {note}", file=sys.stderr)
-    return config
-
-
 def _check_config(args: argparse.Namespace) -> int:
-    if _load(args.file) is None:
+    if load(args.file) is None:
         return EXIT_BAD_CONFIG
     print(f"{args.file}: OK")
     return EXIT_OK
@@ -184,7 +120,7 @@ def _init_config(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    config = _load(args.config)
+    config = load(args.config)
     if config is None:
         return EXIT_BAD_CONFIG
     from gateway.store import SCHEMA_VERSION, Store
@@ -207,96 +143,9 @@ def _migrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _emit(args: argparse.Namespace, data: Any, lines: Sequence[str]) -> None:
-    print(json.dumps(data, indent=2) if args.json else "\n".join(lines))
-
-
-def _explain(args: argparse.Namespace) -> int:
-    config = _load(args.config)
-    if config is None:
-        return EXIT_BAD_CONFIG
-    from gateway.cli import admin
-
-    band = admin.parse_band(args.severity)
-    if band is None:
-        bands = ", ".join(severity.BANDS)
-        print(f"unknown severity {args.severity!r}: use one of {bands}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
-    found = admin.explain(config, band, args.service, args.body)
-    _emit(args, admin.explanation_json(found), admin.explanation_lines(found))
-    return EXIT_OK
-
-
-def _with_store(args: argparse.Namespace, action: Callable[[Store], int]) -> int:
-    """Run an operator action on the config's database; a database error exits 1, said plainly."""
-    config = _load(args.config)
-    if config is None:
-        return EXIT_BAD_CONFIG
-    redact.install(config_secrets(config))  # what it prints is masked again
-    from gateway.cli.admin import open_store
-
-    try:
-        store = open_store(config.storage)
-        try:
-            return action(store)
-        finally:
-            store.dispose()
-    except StorageError as exc:
-        print(f"{args.config}: cannot use the database in storage.url: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-
-
-def _status(args: argparse.Namespace) -> int:
-    from gateway.cli import admin
-
-    def show(store: Store) -> int:
-        status = admin.read_status(store, SystemClock().now_ns())
-        _emit(args, admin.status_json(status), admin.status_lines(status))
-        return EXIT_OK
-
-    return _with_store(args, show)
-
-
-def _dead_letter_list(args: argparse.Namespace) -> int:
-    from gateway.cli import admin
-
-    def show(store: Store) -> int:
-        letters = store.dead_letter_page(args.after, args.limit + 1)  # one more: is there more?
-        more = len(letters) > args.limit
-        page = admin.DeadLetterPage(letters[: args.limit], store.dead_letter_count(), more)
-        _emit(args, admin.page_json(page), admin.page_lines(page, SystemClock().now_ns()))
-        return EXIT_OK
-
-    return _with_store(args, show)
-
-
-def _dead_letter_change(args: argparse.Namespace) -> int:
-    """retry or drop: only with an explicit choice, never all by default."""
-    if bool(args.id) == args.all:
-        print(f"dead-letter {args.action}: choose with --id N [N ...] or --all", file=sys.stderr)
-        return EXIT_BAD_CONFIG
-    from gateway.cli import admin
-
-    ids = None if args.all else args.id
-
-    def change(store: Store) -> int:
-        if args.action == "retry":
-            done, verb = admin.retry(store, ids, SystemClock().now_ns()), "retried"
-        else:
-            done, verb = admin.drop(store, ids), "dropped"
-        missing = len(set(ids)) - done if ids else 0
-        line = f"{verb} {admin.counted(done, 'dead letter')}"
-        line += " into the outbox" if verb == "retried" else ""
-        line += f" ({missing} of the chosen ids were not found)" if missing else ""
-        _emit(args, {verb: done, "not_found": missing}, [line])
-        return EXIT_OK
-
-    return _with_store(args, change)
-
-
 def _run(args: argparse.Namespace) -> int:
     started_as = _started_as(args)
-    config = _load(args.config, warn=started_as is None)
+    config = load(args.config, warn=started_as is None)
     if config is None:
         return EXIT_BAD_CONFIG
     settings = config.telemetry.logs

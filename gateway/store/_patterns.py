@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gateway.model import LearnedPattern
 from gateway.store._bulk import statement_sizes
 from gateway.store._claims import raw_rows
-from gateway.store._schema import log_pattern, pattern_alias
+from gateway.store._schema import log_pattern, pattern_alias, recent_log_entries
 
 # Pattern writes take turns on PostgreSQL: a batch's upserts and merges lock rows in an order
 # of their own, and two gateways doing both at once could otherwise deadlock.
@@ -87,6 +87,26 @@ class PatternStatements:
         order = (log_pattern.c.count.desc(), log_pattern.c.id)
         seen = log_pattern.c.last_seen >= since_ns
         return self._patterns(select(log_pattern).where(seen).order_by(*order).limit(limit))
+
+    def top_patterns_of_service(
+        self, service: str, since_ns: int, now: int, limit: int
+    ) -> list[LearnedPattern]:
+        """top_patterns, only those with an entry of `service` seen at or after since_ns in
+        the live window (recent_log_entries not yet expired). An entry may hold an id merged
+        since it was written: its survivor counts (aliases are one hop deep)."""
+        recent = recent_log_entries.c
+        in_window = select(recent.pattern_id).where(
+            recent.service == service,
+            recent.expires_at > now,
+            recent.last_seen >= since_ns,
+            recent.pattern_id.is_not(None),
+        )
+        merged = select(pattern_alias.c.wide).where(pattern_alias.c.narrow.in_(in_window))
+        chosen = log_pattern.c.id.in_(in_window) | log_pattern.c.id.in_(merged)
+        order = (log_pattern.c.count.desc(), log_pattern.c.id)
+        seen = log_pattern.c.last_seen >= since_ns
+        statement = select(log_pattern).where(seen, chosen).order_by(*order).limit(limit)
+        return self._patterns(statement)
 
     def _patterns(self, statement: Any) -> list[LearnedPattern]:
         with self._reading() as conn:
