@@ -84,9 +84,7 @@ class BatchStage:
         self._encode = encode
         self._origins = OriginCache()
         self._metrics = metrics
-        self._book = (
-            PatternBook(store, miner, settings.max_patterns) if miner is not None else None
-        )
+        self._book = PatternBook(store, miner, settings.max_patterns) if miner is not None else None
 
     def run_once(self, now: int) -> BatchReport:
         """Process one claim of at most max_batch_records rows."""
