@@ -1,4 +1,5 @@
-"""The viewer's Flask app: the /logs page and its /logs/stream websocket (viewer.session).
+"""The viewer's Flask app: the /logs page and its /logs/stream websocket (viewer.session),
+an entry whole (/logs/entries/<id>) and the window's top patterns (/logs/patterns).
 
 Around them: a strict Content-Security-Policy, the Origin check on the websocket handshake,
 and, when viewer.auth_token is set, the token for both (viewer.auth).
@@ -23,11 +24,13 @@ from viewer import auth, stream
 from viewer.auth import ViewerAuth, same_origin
 from viewer.feed import LiveFeed
 from viewer.session import MAX_CURSOR, StreamSession, StreamSettings
+from viewer.top_patterns import TopPatterns
 
 log = logging.getLogger(__name__)
 
 STREAM_PATH = "/logs/stream"
-RETRY_AFTER_SECONDS = 5  # the store failed reading one entry: the page may ask again
+PATTERNS_PATH = "/logs/patterns"
+RETRY_AFTER_SECONDS = 5  # the store failed a page's read: the page may ask again
 CLIENT_SCRIPT = "/static/logsieve-client.js"
 MAX_INBOUND_BYTES = 4096  # a Subscribe is a few bytes; anything bigger is not a client of ours
 CONTENT_SECURITY_POLICY = (
@@ -71,6 +74,7 @@ def create_app(store: Store, clock: Clock, feed: LiveFeed, settings: ViewerSetti
     auth.install(app, ViewerAuth(settings.auth_token, clock))
     app.after_request(_security_headers)
     _add_page_routes(app, stream_settings)
+    _add_patterns_route(app, TopPatterns(store, clock))
 
     def logs_stream(ws: Any) -> None:
         StreamSession(ws, stream_settings).run()
@@ -101,14 +105,33 @@ def _add_page_routes(app: Flask, settings: StreamSettings) -> None:
             found = whole_entry(settings, entry_id)
         except StorageError as exc:
             log.warning("could not read entry %d for a page: %s", entry_id, exc)
-            unavailable = Response("store unavailable, retry later\n", 503, mimetype="text/plain")
-            unavailable.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-            return unavailable
+            return _store_unavailable()
         if found is None:
             abort(404)
-        response = Response(found, mimetype="application/json")
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        return _json_response(found)
+
+
+def _add_patterns_route(app: Flask, top: TopPatterns) -> None:
+    @app.get(PATTERNS_PATH)
+    def patterns() -> Response:
+        """The window's top patterns, for the page's Patterns view (viewer.top_patterns)."""
+        try:
+            return _json_response(top.json())
+        except StorageError as exc:
+            log.warning("could not read the window's patterns for a page: %s", exc)
+            return _store_unavailable()
+
+
+def _json_response(text: str) -> Response:
+    response = Response(text, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _store_unavailable() -> Response:
+    unavailable = Response("store unavailable, retry later\n", 503, mimetype="text/plain")
+    unavailable.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return unavailable
 
 
 def whole_entry(settings: StreamSettings, entry_id: int) -> str | None:

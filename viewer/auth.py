@@ -29,6 +29,8 @@ SESSION_COOKIE = "logsieve_viewer"
 LOGIN_PATH = "/login"
 # Reachable without the token: the sign-in form itself and the page's static code.
 OPEN_PREFIXES = (LOGIN_PATH, "/static/")
+# Read by scripts, not opened by people: refused with a 401 they can tell, not sent to the form.
+REFUSED_NOT_REDIRECTED = ("/logs/stream", "/logs/patterns")
 # Wrong tokens one address may send: a burst for typos, then a few a minute. A right token
 # is never counted, so a user who mistyped signs in as soon as a token is back.
 WRONG_TOKEN_BURST = 10
@@ -153,7 +155,7 @@ def install(app: Flask, auth: ViewerAuth) -> None:
     def require_token() -> Response | None:
         if request.path.startswith(OPEN_PREFIXES) or auth.allows(request):
             return None
-        if request.path == "/logs/stream" or request.method != "GET":
+        if request.path in REFUSED_NOT_REDIRECTED or request.method != "GET":
             abort(401)
         next_path = request.full_path.rstrip("?")
         return redirect(f"{LOGIN_PATH}?{urlencode({'next': next_path})}")

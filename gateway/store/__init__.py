@@ -21,6 +21,7 @@ from gateway.store._engine import sqlite_file
 from gateway.store._health import FailureLog, StorageRefused
 from gateway.store._schema import SCHEMA_VERSION
 from gateway.store._store import Store
+from gateway.store._viewer import WindowPattern
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -30,5 +31,6 @@ __all__ = [
     "QueueSummary",
     "StorageRefused",
     "Store",
+    "WindowPattern",
     "sqlite_file",
 ]

@@ -1,14 +1,20 @@
-"""The live view's statements, mixed into Store: recent entries and the header's status."""
+"""The live view's statements, mixed into Store: recent entries, the header's status and the
+Patterns view's top patterns of the window."""
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, literal, select
+from sqlalchemy import Connection, Select, bindparam, case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from gateway import severity
+from gateway.clock import NS_PER_SECOND
 from gateway.model import ExportHealth, RecentEntry
 from gateway.store._rows import entry_of, recent_entry
 from gateway.store._schema import RECENT_COLUMNS, export_health, recent_log_entries
@@ -16,6 +22,24 @@ from gateway.store._schema import RECENT_COLUMNS, export_health, recent_log_entr
 MAX_ERROR_TEXT = 500  # the header shows a line, not Logflare's whole answer
 # Service, scope, trace and span ids are names, not documents: a shortened read cuts them here.
 SHORT_TEXT_CHARS = 1024
+MINUTE_NS = 60 * NS_PER_SECOND
+# A pattern's services in the Patterns view, those with most records first: a list to read.
+MAX_PATTERN_SERVICES = 10
+OUTSIDE = -1  # the minute of entries first seen outside the sparkline's minutes
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPattern:
+    """One pattern's unexpired entries, summed: the Patterns view's row."""
+
+    id: int
+    template: str  # cut to SHORT_TEXT_CHARS
+    count: int  # records, over every unexpired entry of the pattern
+    severities: tuple[str, ...]  # bands of its entries, lowest first
+    services: tuple[str, ...]  # at most MAX_PATTERN_SERVICES, most records first
+    service_count: int  # distinct services in all
+    # Records per minute of first_seen, oldest first; the last is the minute of `now`.
+    per_minute: tuple[int, ...] = field(default=())
 
 
 class ViewerStatements:
@@ -90,6 +114,20 @@ class ViewerStatements:
         with self._reading() as conn:
             return [str(service) for service in conn.execute(statement).scalars()]
 
+    def window_patterns(self, now: int, limit: int, minutes: int) -> list[WindowPattern]:
+        """The `limit` patterns with most records among unexpired entries, most first, each
+        with its bands, services and records per minute of first_seen over the `minutes`
+        minutes up to now's (entries first seen before, or after now, count in its total
+        only). Two reads of the window: the totals, then the spread of the top ones."""
+        first_minute = now // MINUTE_NS - minutes + 1
+        with self._reading() as conn:
+            top = conn.execute(_top_patterns(now, limit)).all()
+            if not top:
+                return []
+            ids = [int(row.pattern_id) for row in top]
+            spread = conn.execute(_pattern_spread(now, first_minute, minutes), {"ids": ids})
+            return _window_patterns(top, spread.all(), first_minute, minutes)
+
     def export_health(self) -> ExportHealth:
         """The Logflare exporter's last success and last error (zeros: never)."""
         health = select(export_health).where(export_health.c.exporter == "logflare")
@@ -163,3 +201,76 @@ def _recent_row(row: Any, max_chars: int | None) -> RecentEntry:
     length = max(int(row["body_length"]), len(body)) if len(body) > max_chars else 0
     elided = bool(row["attributes_elided"])
     return RecentEntry(row["id"], entry, row["expires_at"], length, elided)
+
+
+def _top_patterns(now: int, limit: int) -> Select[Any]:
+    table = recent_log_entries.c
+    total = func.sum(table.count).label("total")
+    # An id is the hash of its template: every entry of one id holds the same text.
+    template = func.max(func.substr(table.pattern_template, 1, SHORT_TEXT_CHARS))
+    return (
+        select(table.pattern_id, total, template.label("template"))
+        .where(table.expires_at > now, table.pattern_id.is_not(None))
+        .group_by(table.pattern_id)
+        .order_by(total.desc(), table.pattern_id)
+        .limit(limit)
+    )
+
+
+def _pattern_spread(now: int, first_minute: int, minutes: int) -> Select[Any]:
+    """Records of the chosen patterns (bound as `ids`) by band, service and minute of
+    first_seen (OUTSIDE for those not in the sparkline's minutes). The minute is worked out
+    in a subquery: PostgreSQL would not take a GROUP BY expression with bound parameters as
+    the same as the selected one."""
+    table = recent_log_entries.c
+    in_minutes = (table.first_seen >= first_minute * MINUTE_NS) & (
+        table.first_seen < (first_minute + minutes) * MINUTE_NS
+    )
+    rows = (
+        select(
+            table.pattern_id,
+            table.severity,
+            func.substr(table.service, 1, SHORT_TEXT_CHARS).label("service"),
+            case((in_minutes, table.first_seen // MINUTE_NS), else_=literal(OUTSIDE)).label(
+                "minute"
+            ),
+            table.count,
+        )
+        .where(table.expires_at > now, table.pattern_id.in_(bindparam("ids", expanding=True)))
+        .subquery()
+    )
+    keys = (rows.c.pattern_id, rows.c.severity, rows.c.service, rows.c.minute)
+    return select(*keys, func.sum(rows.c.count).label("records")).group_by(*keys)
+
+
+@dataclass
+class _Spread:
+    bands: set[str] = field(default_factory=set)
+    services: Counter[str] = field(default_factory=Counter)
+    per_minute: list[int] = field(default_factory=list)
+
+
+def _window_patterns(
+    top: Sequence[Any], spread: Iterable[Any], first_minute: int, minutes: int
+) -> list[WindowPattern]:
+    found: defaultdict[int, _Spread] = defaultdict(lambda: _Spread(per_minute=[0] * minutes))
+    for row in spread:
+        into = found[int(row.pattern_id)]
+        into.bands.add(str(row.severity))
+        into.services[str(row.service)] += int(row.records)
+        if row.minute != OUTSIDE:
+            into.per_minute[int(row.minute) - first_minute] += int(row.records)
+    return [_window_pattern(row, found[int(row.pattern_id)]) for row in top]
+
+
+def _window_pattern(row: Any, spread: _Spread) -> WindowPattern:
+    services = sorted(spread.services.items(), key=lambda item: (-item[1], item[0]))
+    return WindowPattern(
+        id=int(row.pattern_id),
+        template=str(row.template or ""),
+        count=int(row.total),
+        severities=tuple(sorted(spread.bands, key=lambda band: severity.RANK.get(band, 0))),
+        services=tuple(name for name, _ in services[:MAX_PATTERN_SERVICES]),
+        service_count=len(services),
+        per_minute=tuple(spread.per_minute),
+    )

@@ -3,8 +3,9 @@
 import { FilterBar } from "./js/filter-bar.js";
 import { Header } from "./js/header.js";
 import {
-  BANDS, MAX_TEXT, NO_FILTERS, filtersToQuery, readFilters, rejectedPattern, subscribeFrame,
+  BANDS, MAX_TEXT, NO_FILTERS, filtersToQuery, readFilters, readView, rejectedPattern, subscribeFrame,
 } from "./js/filters.js";
+import { PatternsView } from "./js/patterns-view.js";
 import { readUtcChoice, refreshTimes, renderGap, renderRow, saveUtcChoice } from "./js/rows.js";
 import { humanDuration, visible } from "./js/text.js";
 
@@ -37,6 +38,17 @@ let retryTimer = null;
 let serverSaid = ""; // why the server last closed the socket, if it said
 let socket = null; // the current socket; events of an older one are ignored
 let filters = readFilters(location.search);
+let pageView = readView(location.search); // "stream" or "patterns"
+// The Patterns view, or the stream (which goes on underneath either way), in the URL.
+const patternsView = new PatternsView(document, {
+  choose: (pattern) => onlyPattern(pattern), // it is back on the stream by then
+  current: () => filters.pattern,
+  shown: (open) => {
+    pageView = open ? "patterns" : "stream";
+    writeUrl();
+    if (!open && !pausedReason) scrollToBottom();
+  },
+});
 
 // The connection ("connecting", "live", "reconnecting", "disconnected") and its detail.
 let connection = "connecting";
@@ -196,10 +208,14 @@ function sweepExpired() {
 
 // -- filters -------------------------------------------------------------------------------
 
+function writeUrl() {
+  history.replaceState(null, "", location.pathname + filtersToQuery(filters, pageView));
+}
+
 // New filters: into the URL (shareable), then a fresh subscription with a fresh backfill.
 function applyFilters(next) {
   filters = next;
-  history.replaceState(null, "", location.pathname + filtersToQuery(filters));
+  writeUrl();
   filterBar.render(filters);
   lastCursor = "0";
   pending = [];
@@ -229,7 +245,7 @@ function noteRejectedPattern() {
   if (!rejected) return;
   header.addEvent("url", "Ignored pattern=“" + rejected.slice(0, 40) + "” in the URL: a " +
     "pattern id is 16 hex digits. Showing entries of every pattern.");
-  history.replaceState(null, "", location.pathname + filtersToQuery(filters));
+  writeUrl();
 }
 
 let searchTimer = null;
@@ -370,6 +386,7 @@ renderPauseButton();
 renderBanner();
 filterBar.render(filters);
 noteRejectedPattern();
+patternsView.show(pageView === "patterns");
 renderHeader();
 window.setInterval(sweepExpired, EXPIRY_SWEEP_MS);
 window.setInterval(() => {

@@ -1,7 +1,7 @@
 // The page's filters: severity toggles, a service, a search text, one pattern. They live in
 // the URL (?severity=WARN,ERROR&service=api&q=timeout&pattern=<16 hex digits>) so that a view
 // can be shared, and travel to the server in the Subscribe frame, so a filtered page never
-// receives what it would hide.
+// receives what it would hide. The view shown (the stream, or ?view=patterns) is in the URL too.
 
 export const BANDS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
 export const MAX_TEXT = 200; // the server refuses a longer search
@@ -34,12 +34,18 @@ export function rejectedPattern(search) {
   return given && !patternId(given) ? given : "";
 }
 
-export function filtersToQuery(filters) {
+// "patterns" for the Patterns view, else "stream" (the default, left out of the URL).
+export function readView(search) {
+  return new URLSearchParams(search).get("view") === "patterns" ? "patterns" : "stream";
+}
+
+export function filtersToQuery(filters, view = "stream") {
   const params = new URLSearchParams();
   if (filters.severities.length) params.set("severity", filters.severities.join(","));
   if (filters.service) params.set("service", filters.service);
   if (filters.text) params.set("q", filters.text);
   if (filters.pattern) params.set("pattern", filters.pattern);
+  if (view === "patterns") params.set("view", view);
   const query = params.toString();
   return query ? "?" + query : "";
 }
