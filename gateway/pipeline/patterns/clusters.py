@@ -58,11 +58,11 @@ class Cluster:
 
     def score(self, tokens: Sequence[str]) -> int:
         """How many positions hold a value this cluster has seen there (wildcards not counted)."""
-        return sum(
-            1
-            for token, column in zip(tokens, self.columns, strict=True)
-            if column and token in column
-        )
+        score = 0
+        for token, column in zip(tokens, self.columns, strict=True):
+            if column is not None and token in column:
+                score += 1
+        return score
 
     def mismatches(self, tokens: Sequence[str]) -> int:
         """Positions where the row holds a value this cluster has not seen (wildcards match)."""

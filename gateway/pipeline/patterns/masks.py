@@ -73,7 +73,7 @@ TIMESTAMP = Mask(
     r"(?<![\w.:])(?:"
     rf"\d{{4}}[-/]\d{{2}}[-/]\d{{2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?{_FRACTION}{_ZONE})?"
     rf"|(?:{_WEEKDAY},?\s+)?{_MONTH}\s+\d{{1,2}}(?:,?\s+\d{{4}})?\s+\d{{1,2}}:\d{{2}}:\d{{2}}"
-    rf"{_FRACTION}(?:\s+\d{{4}}(?![\w:]))?"
+    rf"{_FRACTION}"
     rf"|\d{{1,2}}/{_MONTH}/\d{{4}}:\d{{2}}:\d{{2}}:\d{{2}}(?:\s[+-]\d{{4}})?"
     rf"|\d{{1,2}}/\d{{1,2}}/\d{{4}}"
     rf"|\d{{1,2}}:\d{{2}}:\d{{2}}{_FRACTION}"
@@ -104,10 +104,12 @@ DURATION = Mask(
     rf"|(?<![\w.]){_NUMBER}(?: ?{_TIME_UNIT}|[smhd])(?!\w)",
 )
 SIZE = Mask("SIZE", rf"(?<![\w.]){_NUMBER}(?: ?{_SIZE_UNIT}|[BKMGTbk])(?!\w)")
-# After a word and a separator: `blk_-123`, `job_12_3`, `user:42`, `req-8f3a`, `#12`.
+# After a word and a separator: `blk_-123`, `job_12_3`, `user:42`, `req-8f3a`, `req-aabeacef`
+# (letters with a digit, or 8 hex letters), `#12`.
 ID = Mask(
     "ID",
-    r"(?:(?<=[A-Za-z][_:#.-])(?:-?\d|(?=[0-9A-Za-z]*[0-9])[A-Za-z])|(?<=#)\d)[0-9A-Za-z]*"
+    r"(?:(?<=[A-Za-z][_:#.-])(?:-?\d|(?=[0-9A-Za-z]*[0-9])[A-Za-z]|(?=[a-fA-F]{8}))|(?<=#)\d)"
+    r"[0-9A-Za-z]*"
     r"(?:[_-](?:[A-Za-z]{1,3}[_-])?[0-9A-Za-z]*\d[0-9A-Za-z]*)*",
 )
 # klog's header `I0518 14:25:47.123456`: the date after the level letter, with the time.
@@ -154,11 +156,15 @@ _STARTS: tuple[tuple[str, str, tuple[Mask, ...]], ...] = (
     (r"(?=[JFMASONDTW][a-z]{2}[\s,])", "", (TIMESTAMP,)),  # a month or weekday
     (r"(?<![A-Za-z][_:#.\-])(?=[IWEF]\d{4} \d)", "[IWEF]", (GLOG,)),  # the level letter stays
     (
-        r"(?=[a-fA-F:\[][\w:.\-]*\d|(?<=[A-Za-z][:#-])[A-Za-z][0-9A-Za-z]*[0-9])",
+        r"(?=[a-fA-F][0-9a-fA-F]{0,3}:|[a-fA-F][0-9a-fA-F]-|[a-fA-F][0-9a-fA-F]{7}"
+        r"|[:\[][0-9a-fA-F:]|(?<=[A-Za-z][:#-])(?:[A-Za-z][0-9A-Za-z]*[0-9]|[a-fA-F]{8}))",
         "",
         (UUID, MAC, IPV6, ID, HEX_ID),
     ),
 )
+
+# Before trying the groups: a character some group can start at, or an id's place.
+_ANY_START = r"(?:(?=[\d+\-\[:a-fA-FJMASONDTWI])|(?<=[A-Za-z][_:#.\-])|(?<=<))"
 
 
 class Masker:
@@ -273,7 +279,9 @@ class Masker:
         for n, (start, kept, masks) in enumerate(_STARTS):
             groups = self._groups(masks, f"s{n}", lead=1 + (1 if kept else 0))
             starts.append(f"{start}{kept}(?:{'|'.join(groups)})")
-        return re.compile(f"[^0-9A-Za-z](?:(?<=<)(?P<_lit>{literal})(?=>)|{'|'.join(starts)})")
+        return re.compile(
+            f"[^0-9A-Za-z]{_ANY_START}(?:(?<=<)(?P<_lit>{literal})(?=>)|{'|'.join(starts)})"
+        )
 
     def _groups(self, masks: tuple[Mask, ...], tag: str, lead: int = 0) -> list[str]:
         """Named groups for the masks; `lead`: characters each match keeps before its value."""

@@ -27,8 +27,6 @@ from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
 
 __all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
 
-# A length with at most this many clusters is searched whole; a longer one by first/last token.
-_SCAN_ALL = 64
 _EVICT_SLACK = 0.05  # evict down to 95 % of max_patterns, so eviction runs once in a while
 
 
@@ -221,31 +219,14 @@ class Miner:
         return sibling[0] if sibling is not None else None
 
     def _candidates(self, tokens: Sequence[str]) -> tuple[list[Cluster], list[Cluster]]:
-        """Clusters of the row's length: those sharing its first token, and the others (all of
-        them in a short list; else those sharing its last token)."""
-        same_length = self._clusters.get(len(tokens), {})
-        if len(same_length) <= _SCAN_ALL:
-            pool: Iterable[Cluster] = same_length.values()
-        else:
-            pool = self._edge_candidates(tokens)
-        same_first: list[Cluster] = []
-        others: list[Cluster] = []
-        for cluster in pool:
-            first = cluster.columns[0]
-            (same_first if first is None or tokens[0] in first else others).append(cluster)
-        return same_first, others
-
-    def _edge_candidates(self, tokens: Sequence[str]) -> Iterable[Cluster]:
+        """Clusters of the row's length whose first position holds its first token (or is a
+        wildcard), and those whose last position holds its last token (the others)."""
         size = len(tokens)
-        found: dict[int, Cluster] = {}
-        for key in (
-            (size, 0, tokens[0]),
-            (size, 0, WILDCARD),
-            (size, 1, tokens[-1]),
-            (size, 1, WILDCARD),
-        ):
-            found.update(self._edges.get(key, {}))
-        return found.values()
+        edges = self._edges
+        first = {**edges.get((size, 0, tokens[0]), {}), **edges.get((size, 0, WILDCARD), {})}
+        last = {**edges.get((size, 1, tokens[-1]), {}), **edges.get((size, 1, WILDCARD), {})}
+        others = [cluster for serial, cluster in last.items() if serial not in first]
+        return list(first.values()), others
 
     def _new_cluster(self, size: int) -> Cluster:
         self._serial += 1

@@ -62,7 +62,13 @@ def masked(body: str) -> str:
         ("on 2026-12-05", "on <TS>", ["2026-12-05"]),
         ("at 14:25:47", "at <TS>", ["14:25:47"]),
         ("Dec  5 14:25:47 host", "<TS> host", ["Dec  5 14:25:47"]),
-        ("[Sun Dec 04 04:47:44 2005] x", "[<TS>] x", ["Sun Dec 04 04:47:44 2005"]),
+        ("[Sun Dec 04 04:47:44 2005] x", "[<TS> <NUM>] x", ["Sun Dec 04 04:47:44", "2005"]),
+        ("req-8f3a9c2d req-aabeacef", "req-<ID> req-<ID>", ["8f3a9c2d", "aabeacef"]),
+        (
+            "I0518 14:25:47.123456 1 x.go:12] hi",
+            "I<TS> <NUM> x.go:<ID>] hi",
+            ["0518 14:25:47.123456", "1", "12"],
+        ),
         ("05/Dec/2026:14:25:47 +0000", "<TS>", ["05/Dec/2026:14:25:47 +0000"]),
         ("took 3012ms", "took <DURATION>", ["3012ms"]),
         ("3 msg 5 minions", "<NUM> msg <NUM> minions", ["3", "5"]),  # a unit ends the word
