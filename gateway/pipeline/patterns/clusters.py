@@ -30,6 +30,7 @@ class Pattern:
     last_used: int
     merged_into: Pattern | None = None
     alive: bool = True
+    span: tuple[int, int] | None = None  # a span pattern's head and tail lengths (spans.py)
 
     def resolved(self) -> Pattern | None:
         """The live pattern this one stands for now: itself, the one it merged into, or None."""

@@ -3,10 +3,15 @@ fits; by everything but the first token, to find patterns that differ only there
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
 
 from gateway.pipeline.patterns.clusters import Pattern
+from gateway.pipeline.patterns.masks import WILDCARD
+from gateway.pipeline.patterns.spans import fits
 from gateway.pipeline.patterns.tokens import project, widen
+
+_K = TypeVar("_K", bound=Hashable)
 
 Tail = tuple[str, ...]  # a pattern's first token widened, then the rest of its tokens
 
@@ -19,12 +24,19 @@ class PatternIndex:
         self._shapes: dict[int, dict[tuple[int, ...], dict[tuple[str, ...], Pattern]]] = {}
         self._order: dict[int, list[tuple[int, ...]]] = {}  # each length's shapes, fewest first
         self._tails: dict[Tail, dict[str, Pattern]] = {}  # tail -> first token -> pattern
+        self._heads: dict[tuple[str, ...], dict[str, Pattern]] = {}  # first 2 tokens -> ...
+        self._spans: dict[str, dict[str, Pattern]] = {}  # span patterns by first token
 
     def __len__(self) -> int:
         return len(self.by_template)
 
     def add(self, pattern: Pattern) -> None:
         self.by_template[pattern.template] = pattern
+        if pattern.span is not None:
+            self._spans.setdefault(pattern.tokens[0], {})[pattern.template] = pattern
+            return
+        if len(pattern.tokens) >= 2:
+            self._heads.setdefault(pattern.tokens[:2], {})[pattern.template] = pattern
         shapes = self._shapes.setdefault(len(pattern.tokens), {})
         if pattern.wild not in shapes:
             shapes[pattern.wild] = {}
@@ -35,6 +47,11 @@ class PatternIndex:
 
     def remove(self, pattern: Pattern) -> None:
         del self.by_template[pattern.template]
+        if pattern.span is not None:
+            _discard(self._spans, pattern.tokens[0], pattern.template)
+            return
+        if len(pattern.tokens) >= 2:
+            _discard(self._heads, pattern.tokens[:2], pattern.template)
         shapes = self._shapes[len(pattern.tokens)]
         del shapes[pattern.wild][pattern.tokens]
         if not shapes[pattern.wild]:
@@ -60,12 +77,36 @@ class PatternIndex:
                 return pattern
         return None
 
+    def fit_span(self, tokens: Sequence[str]) -> Pattern | None:
+        """The span pattern the row fits, the one with the longest head and tail, if any."""
+        if not self._spans or not tokens:
+            return None
+        found = [
+            span
+            for key in {tokens[0], widen(tokens[0]), WILDCARD}
+            for span in self._spans.get(key, {}).values()
+            if fits(span, tokens)
+        ]
+        return max(found, key=lambda span: sum(span.span or (0, 0)), default=None)
+
+    def same_head(self, pattern: Pattern) -> list[Pattern]:
+        """Patterns (of any length) that start with this one's first two tokens."""
+        return list(self._heads.get(pattern.tokens[:2], {}).values())
+
     def siblings(self, pattern: Pattern) -> dict[str, Pattern]:
         """The patterns equal to this one but for their first token, by first token (itself
         included)."""
         if not pattern.tokens:
             return {}
         return self._tails.get(tail_of(pattern.tokens), {})
+
+
+def _discard(index: dict[_K, dict[str, Pattern]], key: _K, template: str) -> None:
+    patterns = index.get(key)
+    if patterns is not None:
+        patterns.pop(template, None)
+        if not patterns:
+            del index[key]
 
 
 def tail_of(tokens: Sequence[str]) -> Tail:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, Pattern
 from gateway.pipeline.patterns.index import PatternIndex
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
+from gateway.pipeline.patterns.spans import MIN_ANCHOR, family
 from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
 
 __all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
@@ -107,7 +108,7 @@ class Miner:
                 bodies_of[text] += 1
             elif not self._touch(text):
                 tokens = text.split()
-                fitted = self._index.fit(tokens)
+                fitted = self._index.fit(tokens) or self._index.fit_span(tokens)
                 if fitted is None:
                     pending[text] = tokens
                     bodies_of[text] = 1
@@ -125,12 +126,16 @@ class Miner:
         if pattern is not None:
             pattern = pattern.resolved()
         if pattern is None:
-            pattern = self._index.fit(text.split())
+            tokens = text.split()
+            pattern = self._index.fit(tokens) or self._index.fit_span(tokens)
             if pattern is None:
                 template = " ".join(text.split())
                 return Match(pattern_id(template), template, tuple(values))
         pattern.last_used = self._tick
-        variables = self._variables.read(pattern.tokens, pattern.wild, text, values)
+        if pattern.span is None:
+            variables = self._variables.read(pattern.tokens, pattern.wild, text, values)
+        else:
+            variables = self._variables.read_span(*pattern.span, text, values)
         return Match(pattern.id, pattern.template, variables)
 
     def _touch(self, text: str) -> bool:
@@ -169,6 +174,48 @@ class Miner:
         for pattern in made:
             if pattern.alive:
                 self._merge_siblings(pattern)
+        for pattern in made:
+            if pattern.alive:
+                self._merge_span(pattern)
+
+    def _merge_span(self, pattern: Pattern) -> None:
+        """Patterns around a middle of varying length become one span pattern (spans.py)."""
+        if pattern.span is not None or len(pattern.tokens) <= MIN_ANCHOR:
+            return
+        found = family(pattern, self._index.same_head(pattern), self._similarity)
+        if found is None:
+            return
+        head, tail, members = found
+        span = self._span(head, tail)
+        for member in members:
+            if member is not span and member.alive:
+                self._retire(member, merged_into=span)
+                self._merges[member.id] = span.id
+
+    def _span(self, head: tuple[str, ...], tail: tuple[str, ...]) -> Pattern:
+        tokens = (*head, WILDCARD, *tail)
+        template = " ".join(tokens)
+        pattern = self._index.by_template.get(template)
+        if pattern is not None:
+            if pattern.span is None:  # the same text read as a one-token wildcard: widen it
+                self._index.remove(pattern)
+                pattern.span = (len(head), len(tail))
+                self._index.add(pattern)
+            return pattern
+        self._serial += 1
+        holder = Cluster.empty(len(tokens), self._serial)  # in no index: spans are not rows
+        pattern = Pattern(
+            pattern_id(template),
+            template,
+            tokens,
+            wild_positions(tokens),
+            holder,
+            self._tick,
+            span=(len(head), len(tail)),
+        )
+        holder.patterns[template] = pattern
+        self._index.add(pattern)
+        return pattern
 
     def _merge_siblings(self, pattern: Pattern) -> None:
         """Patterns equal but for a first token that has taken WIDEN_AFTER values (`GET /a`,
@@ -282,7 +329,7 @@ class Miner:
             self._drop_cluster(cluster)
 
     def _drop_cluster(self, cluster: Cluster) -> None:
-        self._clusters[cluster.size].pop(cluster.serial, None)
+        self._clusters.get(cluster.size, {}).pop(cluster.serial, None)
         for key in cluster.edges:
             clusters = self._edges[key]
             del clusters[cluster.serial]

@@ -69,6 +69,20 @@ class Variables:
             taken += count
         return tuple(out)
 
+    def read_span(self, head: int, tail: int, text: str, values: list[str]) -> tuple[str, ...]:
+        """A span pattern's variables: the head's and tail's typed values, and the middle's
+        text (its masked values put back, tokens joined by one space) as one value."""
+        tokens = text.split()
+        counts = [self._count(token) for token in tokens]
+        cut = len(tokens) - tail
+        start = sum(counts[:head])
+        end = start + sum(counts[head:cut])
+        middle, taken = [], start
+        for token, count in zip(tokens[head:cut], counts[head:cut], strict=True):
+            middle.append(self._restore(token, values[taken : taken + count]))
+            taken += count
+        return (*values[:start], " ".join(middle), *values[end:])
+
     def _count(self, token: str) -> int:
         if "<" not in token:
             return 0

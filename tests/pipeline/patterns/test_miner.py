@@ -171,3 +171,36 @@ def test_similarity_threshold_is_respected() -> None:
     loose = Miner(similarity=0.5)
     loose.learn(["a b c x", "a b c y", "a b c z"])
     assert loose.templates() == ["a b c <*>"]
+
+
+ERRORS = ["i/o timeout", "connection refused", "dial tcp: lookup db: no such host", "EOF"]
+
+
+def test_a_text_of_varying_length_after_a_colon_is_one_variable() -> None:
+    miner = Miner()
+    bodies = [
+        f"unable to notify user:{n}: {error} for tenant {n}" for n, error in enumerate(ERRORS)
+    ]
+    matches = learned(bodies, miner)
+    assert {m.template for m in matches.values()} == {
+        "unable to notify user:<ID>: <*> for tenant <NUM>"
+    }
+    assert matches[bodies[2]].variables == ("2", "dial tcp: lookup db: no such host", "2")
+    later = learned(["unable to notify user:9: permission denied by policy for tenant 9"], miner)
+    assert {m.template for m in later.values()} == {
+        "unable to notify user:<ID>: <*> for tenant <NUM>"
+    }
+    assert set(miner.take_merges().values()) == {matches[bodies[0]].id}
+
+
+def test_different_messages_after_one_logger_prefix_stay_apart() -> None:
+    messages = ["started", "stopping all workers", "cache warmed up", "listening"]
+    bodies = [f"2026-01-05 10:00:0{n} INFO Main: {text}" for n, text in enumerate(messages)]
+    assert len(templates_of(bodies)) == len(messages)
+
+
+def test_a_first_word_that_took_three_values_widens_across_clusters() -> None:
+    bodies = [
+        f"{method} /api/items done in {n} ms" for n, method in enumerate(["GET", "PUT", "POST"])
+    ]
+    assert templates_of(bodies) == {"<*> /api/items done in <DURATION>"}
