@@ -5,6 +5,9 @@ A cluster keeps, per position, the distinct values its rows had there. A positio
 wildcard for the whole cluster once it has held WIDEN_AFTER distinct values, never before: two
 rows that differ in one constant word (`logged in` / `logged out`) stay two patterns, while a
 third value (`Invalid user webmaster|admin|oracle from <IP>`) shows the position is a variable.
+Except: positions whose values go together (few pairs, comparable counts, different words,
+each pair behind several bodies) are the words of a family of templates (`"GET /a` / `"POST
+/b`; `lease.go ... migrated subscription` / `raft.go ... approved coupon`) and stay constant.
 Every pattern of a cluster is one of its rows with the cluster's wildcard positions widened.
 """
 

@@ -1,16 +1,24 @@
 """The template miner: typed variables masked, untyped ones learned from structure.
 
 Two passes per batch. `learn` runs over the batch's distinct bodies: each masked body (a row)
-lands in the pattern it fits, or joins the most similar cluster of rows of its length (at least
-`similarity` of its positions hold values the cluster has seen), or starts a cluster. Only at the
-end of the pass do clusters widen positions that have held enough distinct values, so the
-decision sees the whole batch; a pattern that widens merges into the wider one (`take_merges`).
-`match` then gives each body its final pattern, reading the learned state only.
+lands in the pattern it fits, or joins a cluster of rows of its length (one whose first
+position holds the row's first token and whose seen values cover at least `similarity` of the
+row's positions; else one the row differs from at its first token only), or starts a cluster.
+Only at the end of the pass do clusters widen positions that have held WIDEN_AFTER distinct
+values (clusters.py), so the decision sees the whole batch. Then patterns equal but for a first
+token that took WIDEN_AFTER values merge, and so do patterns around a text of varying length
+(spans.py). A pattern that widens merges into the wider one (`take_merges`). `match` then
+gives each body its final pattern, reading the learned state only.
+
+Grouping is a function of the body and the learned state: a body's row (its masked text) maps
+to one live pattern, and a retired pattern points to the one it merged into.
 
 Fallbacks: a body `learn` never saw maps to the most specific learned pattern it fits, or else
 to its own masked form as a template that is not learned (deterministic, never raises). Bodies
 longer than the masker's caps template on their head plus a `<TAIL>` token (see masks.py).
-Memory: at most `max_patterns` patterns; the least recently used go first (`evictions`).
+Memory: at most `max_patterns` patterns; the least recently used go first (`evictions`); the
+row cache (masked text -> pattern) is cleared between batches once it holds more than twice
+that. An empty miner is falsy (`len` 0): test it with `is None`.
 """
 
 from __future__ import annotations

@@ -42,6 +42,8 @@ def family(
 ) -> tuple[tuple[str, ...], tuple[str, ...], list[Pattern]] | None:
     """(head, tail, members) of the largest family of patterns around varying middles that this
     one belongs to, if it has WIDEN_AFTER members; else None."""
+    if not _may_open(pattern.tokens):
+        return None
     candidates = [other for other in others if other is not pattern and other.span is None]
     best: tuple[int, int, tuple[str, ...], tuple[str, ...], list[Pattern]] | None = None
     for other in candidates[-_SCAN:]:
@@ -86,6 +88,17 @@ def _after_colon(head: Sequence[str]) -> bool:
     """A text after a colon, behind the message's own words (`unable to notify user:<ID>:`),
     not behind a line's prefix alone (`<TS> INFO Main:`, `sshd[<NUM>]:`)."""
     return bool(head) and head[-1].endswith(":") and sum(map(_is_word, head)) >= _HEAD_WORDS
+
+
+def _may_open(tokens: Sequence[str]) -> bool:
+    """Whether a text could start in this row: a token ending in a colon after two words, or
+    one opening a quote (a quick test before comparing it with others)."""
+    words = 0
+    for token in tokens:
+        if token.startswith('"') or (words >= _HEAD_WORDS and token.endswith(":")):
+            return True
+        words += _is_word(token)
+    return False
 
 
 def _quoted(middle: Sequence[str]) -> bool:
