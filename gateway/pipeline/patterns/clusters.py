@@ -13,10 +13,12 @@ Every pattern of a cluster is one of its rows with the cluster's wildcard positi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
+from operator import contains
 
 WIDEN_AFTER = 3
+_NOTHING: frozenset[str] = frozenset()
 _TIE_ROWS = 1000  # rows looked at to tell columns that vary together
 _TIE_BODIES = 2
 
@@ -50,11 +52,20 @@ class Cluster:
     # Per position: value -> rows that had it; None once the position is a wildcard.
     columns: list[dict[str, int] | None]
     patterns: dict[str, Pattern] = field(default_factory=dict)
+    # columns with an empty set for a wildcard: score() counts matches in one C-level pass
+    lookup: list[Container[str]] = field(default_factory=list)
     edges: set[tuple[int, int, str]] = field(default_factory=set)  # where the miner indexes it
+
+    def __post_init__(self) -> None:
+        self.lookup = [_NOTHING if column is None else column for column in self.columns]
 
     @classmethod
     def empty(cls, size: int, serial: int) -> Cluster:
         return cls(size, serial, [{} for _ in range(size)])
+
+    def make_wild(self, position: int) -> None:
+        self.columns[position] = None
+        self.lookup[position] = _NOTHING
 
     @property
     def wild(self) -> tuple[int, ...]:
@@ -62,11 +73,7 @@ class Cluster:
 
     def score(self, tokens: Sequence[str]) -> int:
         """How many positions hold a value this cluster has seen there (wildcards not counted)."""
-        score = 0
-        for token, column in zip(tokens, self.columns, strict=True):
-            if column is not None and token in column:
-                score += 1
-        return score
+        return sum(map(contains, self.lookup, tokens))
 
     def mismatches(self, tokens: Sequence[str]) -> int:
         """Positions where the row holds a value this cluster has not seen (wildcards match)."""
@@ -82,7 +89,7 @@ class Cluster:
             if column is not None:
                 column[token] = column.get(token, 0) + 1
         for i in wild:
-            self.columns[i] = None
+            self.make_wild(i)
 
     def widen(self, rows: Sequence[tuple[Sequence[str], int]]) -> list[int]:
         """Turn positions with enough distinct values into wildcards, except positions whose
@@ -99,7 +106,7 @@ class Cluster:
             tied = _tied_positions(changed, rows)
             changed = [i for i in changed if i not in tied]
         for i in changed:
-            self.columns[i] = None
+            self.make_wild(i)
         return changed
 
     def values_at(self, position: int) -> list[str]:

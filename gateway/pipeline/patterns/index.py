@@ -23,6 +23,9 @@ class PatternIndex:
         # widened at the pattern's wildcard positions, is the pattern's tokens.
         self._shapes: dict[int, dict[tuple[int, ...], dict[tuple[str, ...], Pattern]]] = {}
         self._order: dict[int, list[tuple[int, ...]]] = {}  # each length's shapes, fewest first
+        # shape -> (its first constant position, how many patterns hold each value there): a row
+        # whose token there no pattern of the shape holds skips that shape without projecting
+        self._gates: dict[tuple[int, tuple[int, ...]], tuple[int, dict[str, int]]] = {}
         self._tails: dict[Tail, dict[str, Pattern]] = {}  # tail -> first token -> pattern
         self._heads: dict[tuple[str, ...], dict[str, Pattern]] = {}  # first 2 tokens -> ...
         self._spans: dict[str, dict[str, Pattern]] = {}  # span patterns by first token
@@ -42,6 +45,9 @@ class PatternIndex:
             shapes[pattern.wild] = {}
             self._order.pop(len(pattern.tokens), None)
         shapes[pattern.wild][pattern.tokens] = pattern
+        at, held = self._gate(pattern)
+        if at >= 0:
+            held[pattern.tokens[at]] = held.get(pattern.tokens[at], 0) + 1
         if pattern.tokens:
             self._tails.setdefault(tail_of(pattern.tokens), {})[pattern.tokens[0]] = pattern
 
@@ -54,6 +60,11 @@ class PatternIndex:
             _discard(self._heads, pattern.tokens[:2], pattern.template)
         shapes = self._shapes[len(pattern.tokens)]
         del shapes[pattern.wild][pattern.tokens]
+        at, held = self._gate(pattern)
+        if at >= 0:
+            held[pattern.tokens[at]] -= 1
+            if not held[pattern.tokens[at]]:
+                del held[pattern.tokens[at]]
         if not shapes[pattern.wild]:
             del shapes[pattern.wild]
             self._order.pop(len(pattern.tokens), None)
@@ -71,11 +82,24 @@ class PatternIndex:
         order = self._order.get(len(tokens))
         if order is None:
             order = self._order[len(tokens)] = sorted(shapes, key=lambda wild: (len(wild), wild))
+        gates = self._gates
+        size = len(tokens)
         for wild in order:
+            at, held = gates[size, wild]
+            if at >= 0 and tokens[at] not in held:
+                continue
             pattern = shapes[wild].get(project(tokens, wild) if wild else tuple(tokens))
             if pattern is not None:
                 return pattern
         return None
+
+    def _gate(self, pattern: Pattern) -> tuple[int, dict[str, int]]:
+        key = (len(pattern.tokens), pattern.wild)
+        gate = self._gates.get(key)
+        if gate is None:
+            constant = (i for i in range(len(pattern.tokens)) if i not in pattern.wild)
+            gate = self._gates[key] = (next(constant, -1), {})
+        return gate
 
     def fit_span(self, tokens: Sequence[str]) -> Pattern | None:
         """The span pattern the row fits, the one with the longest head and tail, if any."""

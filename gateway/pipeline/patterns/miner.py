@@ -168,7 +168,7 @@ class Miner:
             cluster = self._similar(tokens) or self._new_cluster(len(tokens))
             self._add_row(cluster, tokens, wild_positions(tokens) if loaded else ())
             touched.setdefault(cluster, []).append((text, tokens))
-        made: list[Pattern] = []
+        made: dict[int, Pattern] = {}  # each pattern once, in order
         for cluster, rows in touched.items():
             cluster.widen([(tokens, bodies_of.get(text, 1)) for text, tokens in rows])
             self._reproject(cluster)
@@ -176,13 +176,13 @@ class Miner:
             for text, tokens in rows:
                 pattern = self._pattern(cluster, project(tokens, wild))
                 pattern.last_used = self._tick
-                made.append(pattern)
+                made[pattern.id] = pattern
                 if not loaded:
                     self._rows[text] = pattern
-        for pattern in made:
+        for pattern in made.values():
             if pattern.alive:
                 self._merge_siblings(pattern)
-        for pattern in made:
+        for pattern in made.values():
             if pattern.alive:
                 self._merge_span(pattern)
 
@@ -245,7 +245,7 @@ class Miner:
                 self._drop_cluster(old)
             sibling.cluster = family
             family.patterns[sibling.template] = sibling
-        family.columns[0] = None
+        family.make_wild(0)
         self._index_edges(family, pattern.tokens)
         self._reproject(family)
 
