@@ -128,7 +128,7 @@ class Miner:
 
     def match(self, body: str) -> Match:
         """Pass 2: the body's pattern after learning, with the values of its variables."""
-        masked = self._masked.pop(body, None)
+        masked = self._masked.get(body)  # kept until the next learn: a body may repeat
         text, values = masked if masked is not None else self._masker.masked_with_values(body)
         pattern = self._rows.get(text)
         if pattern is not None:
