@@ -27,6 +27,7 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, Pattern
 from gateway.pipeline.patterns.index import PatternIndex
@@ -36,6 +37,7 @@ from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
 
 __all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
 
+_CANDIDATES = 32  # clusters a new row is compared with, of each kind (see _candidates)
 _EVICT_SLACK = 0.05  # evict down to 95 % of max_patterns, so eviction runs once in a while
 
 
@@ -275,11 +277,12 @@ class Miner:
 
     def _candidates(self, tokens: Sequence[str]) -> tuple[list[Cluster], list[Cluster]]:
         """Clusters of the row's length whose first position holds its first token (or is a
-        wildcard), and those whose last position holds its last token (the others)."""
+        wildcard), and those whose last position holds its last token (the others): the
+        _CANDIDATES last used of each kind, so that a flood of unrelated rows sharing both
+        costs a bounded search per row."""
         size = len(tokens)
-        edges = self._edges
-        first = {**edges.get((size, 0, tokens[0]), {}), **edges.get((size, 0, WILDCARD), {})}
-        last = {**edges.get((size, 1, tokens[-1]), {}), **edges.get((size, 1, WILDCARD), {})}
+        first = _recent(self._edges, (size, 0, tokens[0]), (size, 0, WILDCARD))
+        last = _recent(self._edges, (size, 1, tokens[-1]), (size, 1, WILDCARD))
         others = [cluster for serial, cluster in last.items() if serial not in first]
         return list(first.values()), others
 
@@ -295,13 +298,15 @@ class Miner:
             self._index_edges(cluster, tokens)
 
     def _index_edges(self, cluster: Cluster, tokens: Sequence[str]) -> None:
+        """Index the cluster under the row's first and last tokens, as the last used there."""
         size = cluster.size
         first = WILDCARD if cluster.columns[0] is None else tokens[0]
         last = WILDCARD if cluster.columns[-1] is None else tokens[-1]
         for key in ((size, 0, first), (size, 1, last)):
-            if key not in cluster.edges:
-                cluster.edges.add(key)
-                self._edges.setdefault(key, {})[cluster.serial] = cluster
+            bucket = self._edges.setdefault(key, {})
+            bucket.pop(cluster.serial, None)
+            bucket[cluster.serial] = cluster
+            cluster.edges.add(key)
 
     def _reproject(self, cluster: Cluster) -> None:
         """After widening: each pattern of the cluster merges into its widened form."""
@@ -354,6 +359,20 @@ class Miner:
         for pattern in oldest:
             self._retire(pattern)
         self.evictions += len(oldest)
+
+
+def _recent(
+    edges: dict[tuple[int, int, str], dict[int, Cluster]], *keys: tuple[int, int, str]
+) -> dict[int, Cluster]:
+    found: dict[int, Cluster] = {}
+    for key in keys:
+        bucket = edges.get(key)
+        if bucket:
+            found.update(
+                (cluster.serial, cluster)
+                for cluster in islice(reversed(bucket.values()), _CANDIDATES)
+            )
+    return found
 
 
 def _best(clusters: Iterable[Cluster], tokens: Sequence[str]) -> tuple[Cluster, int] | None:
