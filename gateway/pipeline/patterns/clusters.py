@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
-from operator import contains
+from operator import contains, eq, ne
 
 WIDEN_AFTER = 3
+_BUCKET = 256  # clusters kept per first or last token (ClusterIndex)
 _NOTHING: frozenset[str] = frozenset()
 _TIE_ROWS = 1000  # rows looked at to tell columns that vary together
 _TIE_BODIES = 2
@@ -47,36 +48,54 @@ class Pattern:
 
 @dataclass(eq=False, slots=True)
 class Cluster:
+    """Rows of one length. While it holds one row (most clusters: rare or one-off lines) it
+    keeps just that row; its per-position value counts are made when a second row joins."""
+
     size: int
     serial: int
+    row: tuple[str, ...] | None = None  # the only row, until another joins
     # Per position: value -> rows that had it; None once the position is a wildcard.
-    columns: list[dict[str, int] | None]
-    patterns: dict[str, Pattern] = field(default_factory=dict)
-    # columns with an empty set for a wildcard: score() counts matches in one C-level pass
+    columns: list[dict[str, int] | None] | None = None
+    # the columns with an empty set for a wildcard: score() counts in one C-level pass
     lookup: list[Container[str]] = field(default_factory=list)
-    edges: set[tuple[int, int, str]] = field(default_factory=set)  # where the miner indexes it
-
-    def __post_init__(self) -> None:
-        self.lookup = [_NOTHING if column is None else column for column in self.columns]
+    patterns: dict[str, Pattern] = field(default_factory=dict)
+    edges: list[tuple[int, str]] = field(default_factory=list)  # (side, token) it is indexed by
 
     @classmethod
     def empty(cls, size: int, serial: int) -> Cluster:
-        return cls(size, serial, [{} for _ in range(size)])
-
-    def make_wild(self, position: int) -> None:
-        self.columns[position] = None
-        self.lookup[position] = _NOTHING
+        return cls(size, serial)
 
     @property
     def wild(self) -> tuple[int, ...]:
+        if self.columns is None:
+            return ()
         return tuple(i for i, column in enumerate(self.columns) if column is None)
+
+    def is_wild(self, position: int) -> bool:
+        return self.columns is not None and self.columns[position] is None
+
+    def holds(self, position: int, token: str) -> bool:
+        """Whether a row of this cluster had `token` at `position` (False at a wildcard)."""
+        if self.columns is None:
+            return self.row is not None and self.row[position] == token
+        column = self.columns[position]
+        return column is not None and token in column
+
+    def make_wild(self, position: int) -> None:
+        columns = self._columns()
+        columns[position] = None
+        self.lookup[position] = _NOTHING
 
     def score(self, tokens: Sequence[str]) -> int:
         """How many positions hold a value this cluster has seen there (wildcards not counted)."""
+        if self.columns is None:
+            return sum(map(eq, self.row or (), tokens))
         return sum(map(contains, self.lookup, tokens))
 
     def mismatches(self, tokens: Sequence[str]) -> int:
         """Positions where the row holds a value this cluster has not seen (wildcards match)."""
+        if self.columns is None:
+            return sum(map(ne, self.row or (), tokens))
         return sum(
             1
             for token, column in zip(tokens, self.columns, strict=True)
@@ -85,7 +104,10 @@ class Cluster:
 
     def add(self, tokens: Sequence[str], wild: Sequence[int] = ()) -> None:
         """Count a row's values; positions in `wild` (a loaded template's) become wildcards."""
-        for token, column in zip(tokens, self.columns, strict=True):
+        if self.columns is None and self.row is None and not wild:
+            self.row = tuple(tokens)
+            return
+        for token, column in zip(tokens, self._columns(), strict=True):
             if column is not None:
                 column[token] = column.get(token, 0) + 1
         for i in wild:
@@ -93,10 +115,10 @@ class Cluster:
 
     def widen(self, rows: Sequence[tuple[Sequence[str], int]]) -> list[int]:
         """Turn positions with enough distinct values into wildcards, except positions whose
-        values go one-to-one with another's over this batch's rows, each row standing for
-        several bodies (`"GET /a` / `"POST /b`, each with many request ids: constant words of
-        different templates, not two variables). `rows`: (tokens, distinct bodies behind it).
-        The positions changed."""
+        values go together with another's (_tied_positions). `rows`: this batch's rows of the
+        cluster, each with the distinct bodies behind it. The positions changed."""
+        if self.columns is None:
+            return []
         changed = [
             i
             for i, column in enumerate(self.columns)
@@ -109,9 +131,46 @@ class Cluster:
             self.make_wild(i)
         return changed
 
-    def values_at(self, position: int) -> list[str]:
-        column = self.columns[position]
-        return list(column) if column else []
+    def _columns(self) -> list[dict[str, int] | None]:
+        if self.columns is None:
+            row = self.row
+            self.columns = [{} for _ in range(self.size)] if row is None else [{t: 1} for t in row]
+            self.lookup = list(self.columns)  # type: ignore[arg-type]
+            self.row = None
+        return self.columns
+
+
+class ClusterIndex:
+    """Clusters by length and the token at their first (side 0) or last (side 1) position, the
+    last used at the end of each list; a list keeps the _BUCKET last used (older ones are left
+    to exact fits)."""
+
+    def __init__(self) -> None:
+        self._by: dict[tuple[int, int], dict[str, list[Cluster]]] = {}
+
+    def add(self, cluster: Cluster, side: int, token: str) -> None:
+        bucket = self._by.setdefault((cluster.size, side), {}).setdefault(token, [])
+        if bucket and bucket[-1] is cluster:
+            return
+        if (side, token) in cluster.edges:
+            bucket.remove(cluster)
+        else:
+            cluster.edges.append((side, token))
+        bucket.append(cluster)
+        if len(bucket) > _BUCKET:
+            dropped = bucket.pop(0)
+            dropped.edges.remove((side, token))
+
+    def recent(self, size: int, side: int, token: str, count: int) -> list[Cluster]:
+        return self._by.get((size, side), {}).get(token, [])[-count:]
+
+    def drop(self, cluster: Cluster) -> None:
+        for side, token in cluster.edges:
+            tokens = self._by[cluster.size, side]
+            tokens[token].remove(cluster)
+            if not tokens[token]:
+                del tokens[token]
+        cluster.edges.clear()
 
 
 def _tied_positions(

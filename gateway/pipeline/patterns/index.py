@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from gateway.pipeline.patterns.clusters import Pattern
 from gateway.pipeline.patterns.masks import WILDCARD
-from gateway.pipeline.patterns.spans import fits
+from gateway.pipeline.patterns.spans import fits, may_open
 from gateway.pipeline.patterns.tokens import project, widen
 
 _K = TypeVar("_K", bound=Hashable)
@@ -26,7 +26,7 @@ class PatternIndex:
         # shape -> (its first constant position, how many patterns hold each value there): a row
         # whose token there no pattern of the shape holds skips that shape without projecting
         self._gates: dict[tuple[int, tuple[int, ...]], tuple[int, dict[str, int]]] = {}
-        self._tails: dict[Tail, dict[str, Pattern]] = {}  # tail -> first token -> pattern
+        self._tails: dict[int, list[Pattern]] = {}  # hash of the tail -> patterns
         self._heads: dict[tuple[str, ...], dict[str, Pattern]] = {}  # first 2 tokens -> ...
         self._spans: dict[str, dict[str, Pattern]] = {}  # span patterns by first token
 
@@ -38,7 +38,7 @@ class PatternIndex:
         if pattern.span is not None:
             self._spans.setdefault(pattern.tokens[0], {})[pattern.template] = pattern
             return
-        if len(pattern.tokens) >= 2:
+        if len(pattern.tokens) >= 2 and may_open(pattern.tokens):  # spans' candidates only
             self._heads.setdefault(pattern.tokens[:2], {})[pattern.template] = pattern
         shapes = self._shapes.setdefault(len(pattern.tokens), {})
         if pattern.wild not in shapes:
@@ -49,7 +49,7 @@ class PatternIndex:
         if at >= 0:
             held[pattern.tokens[at]] = held.get(pattern.tokens[at], 0) + 1
         if pattern.tokens:
-            self._tails.setdefault(tail_of(pattern.tokens), {})[pattern.tokens[0]] = pattern
+            self._tails.setdefault(hash(tail_of(pattern.tokens)), []).append(pattern)
 
     def remove(self, pattern: Pattern) -> None:
         del self.by_template[pattern.template]
@@ -69,10 +69,10 @@ class PatternIndex:
             del shapes[pattern.wild]
             self._order.pop(len(pattern.tokens), None)
         if pattern.tokens:
-            tail = tail_of(pattern.tokens)
-            del self._tails[tail][pattern.tokens[0]]
-            if not self._tails[tail]:
-                del self._tails[tail]
+            key = hash(tail_of(pattern.tokens))
+            self._tails[key].remove(pattern)
+            if not self._tails[key]:
+                del self._tails[key]
 
     def fit(self, tokens: Sequence[str]) -> Pattern | None:
         """The most specific pattern the row fits (fewest wildcards), if any."""
@@ -122,7 +122,9 @@ class PatternIndex:
         included)."""
         if not pattern.tokens:
             return {}
-        return self._tails.get(tail_of(pattern.tokens), {})
+        tail = tail_of(pattern.tokens)
+        same = self._tails.get(hash(tail), ())
+        return {other.tokens[0]: other for other in same if tail_of(other.tokens) == tail}
 
 
 def _discard(index: dict[_K, dict[str, Pattern]], key: _K, template: str) -> None:

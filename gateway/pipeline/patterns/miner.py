@@ -17,8 +17,8 @@ Fallbacks: a body `learn` never saw maps to the most specific learned pattern it
 to its own masked form as a template that is not learned (deterministic, never raises). Bodies
 longer than the masker's caps template on their head plus a `<TAIL>` token (see masks.py).
 Memory: at most `max_patterns` patterns; the least recently used go first (`evictions`); the
-row cache (masked text -> pattern) is cleared between batches once it holds more than twice
-that. An empty miner is falsy (`len` 0): test it with `is None`.
+row cache (masked text -> pattern) is cleared between batches once it holds more than that.
+An empty miner is falsy (`len` 0): test it with `is None`.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import islice
+from sys import intern
 
-from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, Pattern
+from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, ClusterIndex, Pattern
 from gateway.pipeline.patterns.index import PatternIndex
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
 from gateway.pipeline.patterns.spans import MIN_ANCHOR, family
@@ -67,9 +67,9 @@ class Miner:
         self._variables = Variables(self._masker)
         self._index = PatternIndex()
         self._rows: dict[str, Pattern] = {}  # masked text -> the pattern it landed in
-        self._row_limit = max(10_000, 2 * self._max_patterns)
+        self._row_limit = max(10_000, self._max_patterns)
         self._clusters: dict[int, dict[int, Cluster]] = {}  # length -> serial -> cluster
-        self._edges: dict[tuple[int, int, str], dict[int, Cluster]] = {}
+        self._edges = ClusterIndex()
         self._merges: dict[int, int] = {}
         self._masked: dict[str, tuple[str, list[str]]] = {}  # the last batch's, for match()
         self._serial = 0
@@ -165,8 +165,9 @@ class Miner:
         self, pending: dict[str, list[str]], bodies_of: dict[str, int], loaded: bool = False
     ) -> None:
         """Put new rows in clusters, widen the clusters they touched, then make the patterns."""
-        touched: dict[Cluster, list[tuple[str, list[str]]]] = {}
-        for text, tokens in pending.items():
+        touched: dict[Cluster, list[tuple[str, tuple[str, ...]]]] = {}
+        for text, row in pending.items():
+            tokens = tuple(map(intern, row))  # patterns share their words' strings
             cluster = self._similar(tokens) or self._new_cluster(len(tokens))
             self._add_row(cluster, tokens, wild_positions(tokens) if loaded else ())
             touched.setdefault(cluster, []).append((text, tokens))
@@ -269,8 +270,7 @@ class Miner:
         siblings = [
             cluster
             for cluster in others
-            if (cluster.columns[-1] is None or last in cluster.columns[-1])
-            and cluster.mismatches(tokens) <= 1
+            if (cluster.is_wild(-1) or cluster.holds(-1, last)) and cluster.mismatches(tokens) <= 1
         ]
         sibling = _best(siblings, tokens)
         return sibling[0] if sibling is not None else None
@@ -280,11 +280,13 @@ class Miner:
         wildcard), and those whose last position holds its last token (the others): the
         _CANDIDATES last used of each kind, so that a flood of unrelated rows sharing both
         costs a bounded search per row."""
-        size = len(tokens)
-        first = _recent(self._edges, (size, 0, tokens[0]), (size, 0, WILDCARD))
-        last = _recent(self._edges, (size, 1, tokens[-1]), (size, 1, WILDCARD))
-        others = [cluster for serial, cluster in last.items() if serial not in first]
-        return list(first.values()), others
+        size, edges = len(tokens), self._edges
+        first = edges.recent(size, 0, tokens[0], _CANDIDATES)
+        first += edges.recent(size, 0, WILDCARD, _CANDIDATES)
+        last = edges.recent(size, 1, tokens[-1], _CANDIDATES)
+        last += edges.recent(size, 1, WILDCARD, _CANDIDATES)
+        firsts = {id(cluster) for cluster in first}
+        return list({id(c): c for c in first}.values()), [c for c in last if id(c) not in firsts]
 
     def _new_cluster(self, size: int) -> Cluster:
         self._serial += 1
@@ -299,14 +301,8 @@ class Miner:
 
     def _index_edges(self, cluster: Cluster, tokens: Sequence[str]) -> None:
         """Index the cluster under the row's first and last tokens, as the last used there."""
-        size = cluster.size
-        first = WILDCARD if cluster.columns[0] is None else tokens[0]
-        last = WILDCARD if cluster.columns[-1] is None else tokens[-1]
-        for key in ((size, 0, first), (size, 1, last)):
-            bucket = self._edges.setdefault(key, {})
-            bucket.pop(cluster.serial, None)
-            bucket[cluster.serial] = cluster
-            cluster.edges.add(key)
+        self._edges.add(cluster, 0, WILDCARD if cluster.is_wild(0) else tokens[0])
+        self._edges.add(cluster, 1, WILDCARD if cluster.is_wild(-1) else tokens[-1])
 
     def _reproject(self, cluster: Cluster) -> None:
         """After widening: each pattern of the cluster merges into its widened form."""
@@ -314,7 +310,9 @@ class Miner:
         if not wild:
             return
         if cluster.size:
-            self._index_edges(cluster, (WILDCARD,) * cluster.size)
+            for side, position in ((0, 0), (1, -1)):
+                if cluster.is_wild(position):
+                    self._edges.add(cluster, side, WILDCARD)
         for pattern in list(cluster.patterns.values()):
             tokens = project(pattern.tokens, wild)
             if tokens != pattern.tokens:
@@ -343,11 +341,7 @@ class Miner:
 
     def _drop_cluster(self, cluster: Cluster) -> None:
         self._clusters.get(cluster.size, {}).pop(cluster.serial, None)
-        for key in cluster.edges:
-            clusters = self._edges[key]
-            del clusters[cluster.serial]
-            if not clusters:
-                del self._edges[key]
+        self._edges.drop(cluster)
 
     def _evict(self) -> None:
         excess = len(self._index) - self._max_patterns
@@ -359,20 +353,6 @@ class Miner:
         for pattern in oldest:
             self._retire(pattern)
         self.evictions += len(oldest)
-
-
-def _recent(
-    edges: dict[tuple[int, int, str], dict[int, Cluster]], *keys: tuple[int, int, str]
-) -> dict[int, Cluster]:
-    found: dict[int, Cluster] = {}
-    for key in keys:
-        bucket = edges.get(key)
-        if bucket:
-            found.update(
-                (cluster.serial, cluster)
-                for cluster in islice(reversed(bucket.values()), _CANDIDATES)
-            )
-    return found
 
 
 def _best(clusters: Iterable[Cluster], tokens: Sequence[str]) -> tuple[Cluster, int] | None:

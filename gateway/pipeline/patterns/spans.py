@@ -42,7 +42,7 @@ def family(
 ) -> tuple[tuple[str, ...], tuple[str, ...], list[Pattern]] | None:
     """(head, tail, members) of the largest family of patterns around varying middles that this
     one belongs to, if it has WIDEN_AFTER members; else None."""
-    if not _may_open(pattern.tokens):
+    if not may_open(pattern.tokens):
         return None
     candidates = [other for other in others if other is not pattern and other.span is None]
     best: tuple[int, int, tuple[str, ...], tuple[str, ...], list[Pattern]] | None = None
@@ -90,7 +90,7 @@ def _after_colon(head: Sequence[str]) -> bool:
     return bool(head) and head[-1].endswith(":") and sum(map(_is_word, head)) >= _HEAD_WORDS
 
 
-def _may_open(tokens: Sequence[str]) -> bool:
+def may_open(tokens: Sequence[str]) -> bool:
     """Whether a text could start in this row: a token ending in a colon after two words, or
     one opening a quote (a quick test before comparing it with others)."""
     words = 0
@@ -117,4 +117,4 @@ def _around(tokens: tuple[str, ...], head: tuple[str, ...], tail: tuple[str, ...
     )
 
 
-__all__ = ["MIN_ANCHOR", "WILDCARD", "family", "fits"]
+__all__ = ["MIN_ANCHOR", "WILDCARD", "family", "fits", "may_open"]

@@ -35,7 +35,9 @@ def wild_positions(tokens: Sequence[str]) -> tuple[int, ...]:
 
 
 def project(tokens: Sequence[str], positions: Iterable[int]) -> tuple[str, ...]:
-    """The tokens with each of `positions` widened."""
+    """The tokens with each of `positions` widened (a tuple given with none: itself)."""
+    if not positions and isinstance(tokens, tuple):
+        return tokens
     widened = list(tokens)
     for i in positions:
         widened[i] = widen(widened[i])
