@@ -5,11 +5,16 @@ Tokenization, decided here for the whole feature:
 - The masks run over the whole body first, so a mask may span a space (`Dec  5 14:25:47`,
   `3012 ms`) and becomes one token. Then the masked text splits on whitespace (`str.split`).
 - A token keeps its constant parts: `port=5432` -> `port=<NUM>`, `(10.0.0.7:5432)` -> `(<IP>)`,
-  `blk_-6952295868487656571` -> `blk_<ID>`. Masks find their own edges (look-arounds on letters,
-  digits and dots), so brackets and trailing punctuation need no splitting.
-- One compiled alternation holds every mask (user masks first: at a position where several
-  match, the earlier wins); bodies without a digit or a `<` skip it, since every built-in mask
-  needs a digit.
+  `blk_-6952295868487656571` -> `blk_<ID>`, `I0518 14:25:47.123456` -> `I<TS>`. Masks find
+  their own edges (look-arounds on letters, digits and dots), so brackets and trailing
+  punctuation need no splitting.
+- User masks (`extra`) run first, in a pass of their own over the whole body; then one compiled
+  alternation of the built-ins, in BUILTIN_MASKS order (at a position where several match, the
+  earlier wins). That regex starts every match at the character before it (so the scan skips
+  letters and digits in C) and tries, at a position, only the masks that can start there
+  (_STARTS); `Masker(masks=list(BUILTIN_MASKS))` runs the same masks as a plain alternation and
+  gives the same result (the tests compare them). Bodies without a digit, a `<` or an
+  8-hex-letter id skip the scan: no built-in matches them.
 - A body's text that already reads like a placeholder (`<NUM>`, `<*>`) is masked as itself, so
   every placeholder in a masked token stands for exactly one value.
 - Long bodies: only the first MAX_TOKENS tokens (and at most MAX_HEAD_CHARS characters) form the
@@ -29,7 +34,7 @@ MAX_HEAD_CHARS = 2048
 MAX_VALUE_CHARS = 256
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_DIGIT_OR_ANGLE = re.compile(r"[\d<]")
+_MAY_MATCH = re.compile(r"[\d<]|[_:#.\-][a-fA-F]{8}")  # what every built-in match holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,8 +195,9 @@ class Masker:
             self._builtin = self._builtin_regex(names)
         else:
             self._builtin = self._plain_regex(names, builtins, "b")
-        # Every built-in needs a digit: a body without one (or a placeholder) skips the scan.
-        self._needs_scan = _DIGIT_OR_ANGLE.search if self._lead and not extras else _always
+        # A body without a digit, a placeholder or an 8-hex-letter id (`req-aabeacef`) cannot
+        # match a built-in: it skips the scan.
+        self._needs_scan = _MAY_MATCH.search if self._lead and not extras else _always
 
     def mask(self, body: str) -> tuple[list[str], list[str]]:
         """The body's tokens, a masked one holding placeholders (`<IP>`, `port=<NUM>`), and the

@@ -64,6 +64,7 @@ def masked(body: str) -> str:
         ("Dec  5 14:25:47 host", "<TS> host", ["Dec  5 14:25:47"]),
         ("[Sun Dec 04 04:47:44 2005] x", "[<TS> <NUM>] x", ["Sun Dec 04 04:47:44", "2005"]),
         ("req-8f3a9c2d req-aabeacef", "req-<ID> req-<ID>", ["8f3a9c2d", "aabeacef"]),
+        ("req-aabeacef done", "req-<ID> done", ["aabeacef"]),  # no digit in the body
         (
             "I0518 14:25:47.123456 1 x.go:12] hi",
             "I<TS> <NUM> x.go:<ID>] hi",
