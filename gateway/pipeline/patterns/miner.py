@@ -32,7 +32,7 @@ from sys import intern
 from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, ClusterIndex, Pattern
 from gateway.pipeline.patterns.index import PatternIndex
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
-from gateway.pipeline.patterns.spans import MIN_ANCHOR, family
+from gateway.pipeline.patterns.spans import MIN_ANCHOR, family, fits
 from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
 
 __all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
@@ -198,6 +198,8 @@ class Miner:
             return
         head, tail, members = found
         span = self._span(head, tail)
+        # and the patterns the span takes in (`to /favicon.ico failed` under `to <*> failed`)
+        members += [other for other in self._index.same_head(pattern) if fits(span, other.tokens)]
         for member in members:
             if member is not span and member.alive:
                 self._retire(member, merged_into=span)
