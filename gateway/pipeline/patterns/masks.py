@@ -108,7 +108,8 @@ DURATION = Mask(
     rf"(?<![\w.])(?:{_NUMBER}(?:ms|us|µs|ns|h|m|s|d)){{2,}}(?!\w)"
     rf"|(?<![\w.]){_NUMBER}(?: ?{_TIME_UNIT}|[smhd])(?!\w)",
 )
-SIZE = Mask("SIZE", rf"(?<![\w.]){_NUMBER}(?: ?{_SIZE_UNIT}|[BKMGTbk])(?!\w)")
+# `384.0 B` as well as `2.4 KB` (Spark), so one size variable masks one way
+SIZE = Mask("SIZE", rf"(?<![\w.]){_NUMBER}(?: ?(?:{_SIZE_UNIT}|B)|[BKMGTbk])(?!\w)")
 # After a word and a separator: `blk_-123`, `job_12_3`, `user:42`, `req-8f3a`, `req-aabeacef`
 # (letters with a digit, or 8 hex letters), `#12`.
 ID = Mask(
@@ -127,7 +128,7 @@ GLOG = Mask(
 PLAIN_NUM = Mask(
     "NUM",
     r"(?<![\w.])(?<![A-Za-z][_:#.-])(?<!#)\d{1,15}+(?!\d)(?:\.\d++)?+(?=[\s)\]};%\"']|[,.](?!\w)|$)"
-    rf"(?! ?(?:{_TIME_UNIT}|{_SIZE_UNIT})(?!\w))",
+    rf"(?! ?(?:{_TIME_UNIT}|{_SIZE_UNIT}|B)(?!\w))",
 )
 NUM = Mask(
     "NUM",

@@ -79,6 +79,7 @@ def masked(body: str) -> str:
         ("size 10 MB", "size <SIZE>", ["10 MB"]),
         ("size 512KiB", "size <SIZE>", ["512KiB"]),
         ("read 64 bytes", "read <SIZE>", ["64 bytes"]),
+        ("size 384.0 B, free 2.4 KB", "size <SIZE>, free <SIZE>", ["384.0 B", "2.4 KB"]),
         ("blk_-6952295868487656571 ok", "blk_<ID> ok", ["-6952295868487656571"]),
         ("job_1234_0001", "job_<ID>", ["1234_0001"]),
         ("attempt_200811092030_0001_m_000590_0", "attempt_<ID>", ["200811092030_0001_m_000590_0"]),
