@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from logsieve.v1 import stream_pb2
@@ -21,6 +23,8 @@ class StreamFilter:
     service: str = ""
     text: str = ""  # lower-cased
     pattern: str = ""  # a pattern's hex id (16 lower-case digits); "" for every entry
+    # The ids the pattern's entries may carry once patterns merged (Store.pattern_family).
+    family: frozenset[str] = frozenset()
 
     @classmethod
     def from_subscribe(cls, sub: stream_pb2.Subscribe) -> StreamFilter:
@@ -49,7 +53,13 @@ class StreamFilter:
 
     def _same_pattern(self, recent: RecentEntry) -> bool:
         pattern = recent.entry.pattern
-        return pattern is not None and pattern.hex_id == self.pattern
+        return pattern is not None and (
+            pattern.hex_id == self.pattern or pattern.hex_id in self.family
+        )
+
+    def with_family(self, ids: Iterable[int]) -> StreamFilter:
+        """This filter also keeping the entries of every id in `ids`."""
+        return dataclasses.replace(self, family=frozenset(f"{i:016x}" for i in ids))
 
 
 def _band(name: str) -> str:

@@ -119,7 +119,7 @@ class StreamSession:
             if not isinstance(raw, str):
                 raise json_format.ParseError("binary frame")
             subscribe = stream.parse_subscribe(raw)
-            self._filter = StreamFilter.from_subscribe(subscribe)
+            self._filter = self._with_merged_patterns(StreamFilter.from_subscribe(subscribe))
             after = int(subscribe.after)
             if after > MAX_CURSOR:
                 raise json_format.ParseError("cursor out of range")
@@ -128,6 +128,16 @@ class StreamSession:
             said = f"expected a Subscribe message: {exc}"[:120]  # close reasons are short
             close_with_reason(self._ws, CLOSE_POLICY, said)
             return None
+
+    def _with_merged_patterns(self, chosen: StreamFilter) -> StreamFilter:
+        """A pattern filter that also keeps the entries of the ids merged into that pattern;
+        when the store cannot say, the exact id alone (the page still works)."""
+        if not chosen.pattern:
+            return chosen
+        try:
+            return chosen.with_family(self._s.store.pattern_family(int(chosen.pattern, 16)))
+        except StorageError:
+            return chosen
 
     def _send_initial(self, after: int, sub: Subscription) -> None:
         now = self._s.clock.now_ns()

@@ -122,6 +122,15 @@ class PatternStatements:
         with self._reading() as conn:
             return _aliases(conn, self.dialect, wanted)
 
+    def pattern_family(self, pattern_id: int) -> set[int]:
+        """The ids an entry of this pattern may carry: the pattern it now counts in, and
+        every id merged into that one (entries written before a merge keep their old id)."""
+        survivor = self.resolve_pattern_ids([pattern_id]).get(pattern_id, pattern_id)
+        merged = select(pattern_alias.c.narrow).where(pattern_alias.c.wide == survivor)
+        with self._reading() as conn:
+            narrow = conn.execute(merged).scalars().all()
+        return {pattern_id, survivor, *(int(i) for i in narrow)}
+
     def evict_patterns(self, max_patterns: int) -> int:
         """Delete the least recently seen patterns beyond the newest `max_patterns`, with the
         aliases that led to them; returns how many (also added to counter evicted_patterns)."""

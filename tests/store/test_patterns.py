@@ -139,6 +139,14 @@ def test_alias_chains_resolve_to_the_last_survivor(store: Store) -> None:
     assert totals(store) == {WIDER: (15, T0, T0)}
 
 
+def test_a_family_is_the_survivor_and_every_id_merged_into_it(store: Store) -> None:
+    store.add_patterns([learned(NARROW, 1), learned(WIDE, 2)], {NARROW: WIDE})
+    assert store.pattern_family(NARROW) == store.pattern_family(WIDE) == {NARROW, WIDE}
+    store.add_patterns([learned(WIDER, 4)], {WIDE: WIDER})
+    assert store.pattern_family(WIDER) == {NARROW, WIDE, WIDER}
+    assert store.pattern_family(12345) == {12345}  # unknown: itself alone
+
+
 @pytest.mark.parametrize("narrow, wide, wider", [(1, 2, 3), (3, 2, 1)])  # either merge first
 def test_a_chain_learned_in_one_batch_resolves_whatever_its_order(
     store: Store, narrow: int, wide: int, wider: int

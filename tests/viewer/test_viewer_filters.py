@@ -10,7 +10,7 @@ import pytest
 import websocket
 from logsieve.v1 import stream_pb2
 
-from gateway.model import Entry, PatternRef, RecentEntry
+from gateway.model import Entry, LearnedPattern, PatternRef, RecentEntry
 from gateway.store import Store
 from testkit.clock import FakeClock
 from tests.live_viewer import running_viewer, stream_url
@@ -143,6 +143,27 @@ def test_a_pattern_filter_applies_to_the_backfill_and_live_entries(
     live = recv(socket)
     assert bodies(live) == ["PacketResponder 2 terminating"] and live["cursor"] == "5"
     socket.close()
+
+
+def test_a_pattern_filter_keeps_the_entries_of_ids_merged_into_it(
+    viewer_stream: tuple[Store, str],
+) -> None:
+    store, url = viewer_stream
+    narrow = PatternRef(0x00000000000000AA, "Invalid user admin from <IP>")
+    add(store, "Invalid user admin from 10.0.0.1", "WARN", pattern=narrow)  # before the merge
+    store.add_patterns(
+        [LearnedPattern(narrow.id, narrow.template, T0, T0, 1, "x"),
+         LearnedPattern(LOGINS.id, LOGINS.template, T0, T0, 1, "y")],
+        {narrow.id: LOGINS.id},
+    )  # fmt: skip
+    add(store, "Invalid user root from 10.0.0.2", "WARN", pattern=LOGINS)
+    for chosen in (narrow, LOGINS):  # a link to either id shows both entries
+        socket = subscribe(url, pattern=chosen.hex_id)
+        assert bodies(recv(socket)) == [
+            "Invalid user admin from 10.0.0.1",
+            "Invalid user root from 10.0.0.2",
+        ]
+        socket.close()
 
 
 def test_a_subscribe_with_a_bad_pattern_is_refused(viewer_stream: tuple[Store, str]) -> None:
