@@ -42,6 +42,12 @@ class VariableValues:
     distinct: int
 
 
+def pattern_hex(pattern_id: int) -> str:
+    """A pattern id as people, JSON and URLs see it: 16 hex digits (JavaScript numbers stop at
+    2**53, and ids are 63 bits)."""
+    return f"{pattern_id:016x}"
+
+
 @dataclass(frozen=True, slots=True)
 class PatternRef:
     """The pattern an entry's records share: a stable id (the same in every batch, after a
@@ -54,8 +60,7 @@ class PatternRef:
 
     @property
     def hex_id(self) -> str:
-        """The id as people and JSON see it: 16 hex digits (JavaScript numbers stop at 2**53)."""
-        return f"{self.id:016x}"
+        return pattern_hex(self.id)
 
 
 @dataclass(frozen=True, slots=True)

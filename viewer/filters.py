@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from logsieve.v1 import stream_pb2
 
 from gateway import severity
-from gateway.model import RecentEntry
+from gateway.model import RecentEntry, pattern_hex
 
 MAX_FILTER_TEXT = 200  # a search term, not a document
 PATTERN_ID = re.compile(r"[0-9a-f]{16}")  # PatternRef.hex_id: what the page has to offer
@@ -59,7 +59,7 @@ class StreamFilter:
 
     def with_family(self, ids: Iterable[int]) -> StreamFilter:
         """This filter also keeping the entries of every id in `ids`."""
-        return dataclasses.replace(self, family=frozenset(f"{i:016x}" for i in ids))
+        return dataclasses.replace(self, family=frozenset(pattern_hex(i) for i in ids))
 
 
 def _band(name: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.clock import NS_PER_SECOND, Clock
+from gateway.model import pattern_hex
 from gateway.store import Store, WindowPattern
 
 MAX_PATTERNS = 50  # the view's list: the top of the window, not a catalogue
@@ -55,7 +56,7 @@ def patterns_json(found: Sequence[WindowPattern], now: int) -> str:
 
 def _pattern(pattern: WindowPattern) -> dict[str, Any]:
     return {
-        "id": f"{pattern.id:016x}",  # as PatternRef.hex_id, the stream filter's id
+        "id": pattern_hex(pattern.id),  # the stream filter's id
         "template": pattern.template,
         "count": str(pattern.count),
         "severities": list(pattern.severities),

@@ -20,10 +20,9 @@ from pydantic import BaseModel
 
 from gateway import redact, severity
 from gateway.cli.admin import aligned, counted, open_store
-from gateway.cli.patterns import hex_id
 from gateway.config.settings import BatchConfig, Config, DedupeConfig
 from gateway.errors import StorageError
-from gateway.model import Entry
+from gateway.model import Entry, pattern_hex
 from gateway.pipeline.grouping import Grouping
 from gateway.pipeline.learning import miner_for
 from gateway.pipeline.sampling import SamplingPolicy
@@ -52,7 +51,7 @@ class BodyPattern:
 
     @property
     def hex_id(self) -> str:
-        return hex_id(self.id)
+        return pattern_hex(self.id)
 
 
 @dataclass(frozen=True, slots=True)

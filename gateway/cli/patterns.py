@@ -16,7 +16,7 @@ from typing import Any
 
 from gateway import redact
 from gateway.cli.admin import NS, age_seconds, counted, one_line
-from gateway.model import LearnedPattern
+from gateway.model import LearnedPattern, pattern_hex
 from gateway.store import Store
 from gateway.text import human_duration, printable
 
@@ -87,7 +87,7 @@ def _summary(listing: PatternList) -> str:
 
 def _row(now: int, pattern: LearnedPattern) -> tuple[str, ...]:
     return (
-        hex_id(pattern.id),
+        pattern_hex(pattern.id),
         f"{pattern.count:,}",
         _ago(now, pattern.first_seen),
         _ago(now, pattern.last_seen),
@@ -108,10 +108,6 @@ def _ago(now: int, then: int) -> str:
     return f"{human_duration((now - then) // NS, short=True)} ago"
 
 
-def hex_id(pattern_id: int) -> str:
-    return f"{pattern_id:016x}"  # as PatternRef.hex_id shows it
-
-
 def patterns_json(listing: PatternList, grouped_by_pattern: bool) -> dict[str, Any]:
     query, now = listing.query, listing.now
     return {
@@ -122,7 +118,7 @@ def patterns_json(listing: PatternList, grouped_by_pattern: bool) -> dict[str, A
         "stored": listing.stored,
         "patterns": [
             {
-                "id": hex_id(pattern.id),
+                "id": pattern_hex(pattern.id),
                 "count": pattern.count,
                 "first_seen_unix_nano": pattern.first_seen,
                 "last_seen_unix_nano": pattern.last_seen,

@@ -78,10 +78,6 @@ class Grouping:
         """Every record keyed by its exact body: nothing to regroup."""
         return not self.rules and "body" in self.keys
 
-    @property
-    def uses_patterns(self) -> bool:
-        return "pattern" in self.keys or any("pattern" in rule.keys for rule in self.rules)
-
     def keys_for(self, band: str, service: str) -> tuple[str, ...]:
         chosen = self._chosen.get((band, service))
         if chosen is None:
