@@ -39,35 +39,30 @@ def config_file(tmp_path: Path, url: str) -> Path:
     return path
 
 
-def set_back_to_version_3(url: str) -> None:
-    """What a database of version 3 looks like: no patterns, recent entries without them."""
+# What each version added, undone: the statements that take a database from version N back
+# to N - 1 (what a database made by that older release looks like).
+UNDO = {
+    4: [  # patterns, and recent entries holding them
+        "DROP TABLE log_pattern",
+        "DROP TABLE pattern_alias",
+        *(
+            f"ALTER TABLE recent_log_entries DROP COLUMN {column}"
+            for column in ("pattern_id", "pattern_template", "pattern_variables")
+        ),
+    ],
+    3: ["ALTER TABLE dead_letter DROP COLUMN severity_number"],  # dead letters' severity
+    2: ["DROP TABLE export_health"],
+}
+
+
+def set_back_to(url: str, version: int) -> None:
+    """Undo every step above `version`, newest first, and say so in logsieve_schema."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DROP TABLE log_pattern"))
-        conn.execute(text("DROP TABLE pattern_alias"))
-        for column in ("pattern_id", "pattern_template", "pattern_variables"):
-            conn.execute(text(f"ALTER TABLE recent_log_entries DROP COLUMN {column}"))
-        conn.execute(text("UPDATE logsieve_schema SET version = 3"))
-    engine.dispose()
-
-
-def set_back_to_version_2(url: str) -> None:
-    """What a database of version 2 looks like: dead letters without their severity."""
-    set_back_to_version_3(url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE dead_letter DROP COLUMN severity_number"))
-        conn.execute(text("UPDATE logsieve_schema SET version = 2"))
-    engine.dispose()
-
-
-def set_back_to_version_1(url: str) -> None:
-    """What a database made by the first release looks like: no export_health, version 1."""
-    set_back_to_version_2(url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE export_health"))
-        conn.execute(text("UPDATE logsieve_schema SET version = 1"))
+        for step in sorted((v for v in UNDO if v > version), reverse=True):
+            for statement in UNDO[step]:
+                conn.execute(text(statement))
+        conn.execute(text("UPDATE logsieve_schema SET version = :v"), {"v": version})
     engine.dispose()
 
 
@@ -86,7 +81,7 @@ def test_migrate_upgrades_the_previous_schema_and_keeps_every_queued_record(
         rows_from_request(request([Rec(f"r{i}") for i in range(5)]), T0, store.origin_ids).rows
     )
     url = url_of(store)
-    set_back_to_version_1(url)
+    set_back_to(url, 1)
     old = Store(url)
     with pytest.raises(SchemaMismatch, match="run `logsieve migrate"):
         old.create_schema()  # what a gateway does at start: it refuses, it does not guess
@@ -155,7 +150,7 @@ def test_migrate_from_version_2_gives_dead_letters_the_severity_their_events_hol
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url = url_of(store)
-    set_back_to_version_2(url)
+    set_back_to(url, 2)
     add_dead_letters_to(url, [event for event, _ in LEGACY_DEAD_LETTERS])
     monkeypatch.setattr(_migrations, "FILL_CHUNK", 3)  # several chunks, one partial
     config = config_file(tmp_path, url)
@@ -193,7 +188,7 @@ def test_migrate_from_version_3_adds_patterns_and_keeps_recent_entries_without_o
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = url_of(store)
-    set_back_to_version_3(url)
+    set_back_to(url, 3)
     add_version_3_recent_entry(url, "written by version 3")
     old = Store(url)
     with pytest.raises(SchemaMismatch, match="run `logsieve migrate"):
