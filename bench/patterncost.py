@@ -33,7 +33,7 @@ from gateway.export.logflare import event_json
 from gateway.model import IncomingRow
 from gateway.pipeline.batch import BatchStage
 from gateway.pipeline.grouping import Grouping
-from gateway.pipeline.patterns.masks import Masker
+from gateway.pipeline.learning import patterns_miner
 from gateway.pipeline.patterns.miner import Miner
 from gateway.store import Store
 
@@ -84,8 +84,7 @@ class PatternCostResult:
 
 def pattern_miner() -> Miner:
     """A Miner as config/gateway.yaml's `batch.patterns` would make it."""
-    settings = load_config(CONFIG_PATH, env={}).batch.patterns
-    return Miner(Masker(), settings.similarity, settings.max_patterns)
+    return patterns_miner(load_config(CONFIG_PATH, env={}).batch.patterns)
 
 
 def run_pattern_cost(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from gateway.config.settings import BatchConfig
+from gateway.config.settings import BatchConfig, PatternsConfig
 from gateway.model import Entry, LearnedPattern
 from gateway.pipeline.grouping import Matcher
 from gateway.pipeline.patterns import masks, miner
@@ -29,9 +29,11 @@ class Miner(Matcher, Protocol):
 
 def miner_for(config: BatchConfig) -> miner.Miner | None:
     """A miner for the configured grouping; None when no record is grouped by pattern."""
-    if not config.dedupe.uses_patterns():
-        return None
-    settings = config.patterns
+    return patterns_miner(config.patterns) if config.dedupe.uses_patterns() else None
+
+
+def patterns_miner(settings: PatternsConfig) -> miner.Miner:
+    """A miner with `batch.patterns`' masks and bounds."""
     extra = tuple(masks.Mask(mask.name, mask.regex) for mask in settings.masks)
     return miner.Miner(masks.Masker(extra=extra), settings.similarity, settings.max_patterns)
 
