@@ -21,21 +21,26 @@ from typing import Any
 
 from bench import h2load
 from bench.batchbench import default_policy, run_batch, run_batch_parallel
+from bench.budgetbench import HIGH_RATE, QUICK_RATE, RATE, run_budget
 from bench.clientbench import run_client_bench
 from bench.costbench import run_cost
 from bench.e2ebench import run_e2e
-from bench.exportbench import run_drain
+from bench.exportbench import run_drains
+from bench.exporttogether import run_together
 from bench.gatewaybench import Load, run_gateway
 from bench.httpbench import run_http_servers
 from bench.ingest import IngestOptions, IngestResult, run_ingest
 from bench.memory import run_gateway_memory, run_memory
+from bench.pagebench import run_page_bench
 from bench.patternbench import run_accuracy
 from bench.patterncost import run_pattern_cost
+from bench.patternmemory import run_pattern_memory
 from bench.patternspeed import run_speed
 from bench.pg import PgSchema
 from bench.pgpair import run_pair
+from bench.regexbench import run_regex_bench
 from bench.report import build, render
-from bench.viewerbench import run_viewer
+from bench.viewerbench import run_viewer, run_viewer_before
 from bench.workload import Workload
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -61,14 +66,21 @@ NAMES = (
     "batch",
     "batch-flood",
     "export-drain",
+    "export-together",
     "viewer-1",
     "viewer-50",
     "viewer-50-sockets",
+    "viewer-1-before",
+    "page-speed",
+    "query-regex",
     "browser-client",
     "cost",
     "pattern-accuracy",
     "pattern-speed",
     "pattern-cost",
+    "pattern-memory",
+    "budget",
+    "budget-high",
     "end-to-end",
     "memory",
     "memory-flood",
@@ -80,7 +92,7 @@ NAMES = (
 )
 
 # Not in the default run (which must stay under 10 minutes); --only runs them.
-ON_REQUEST = ("ingest-full",)
+ON_REQUEST = ("ingest-full", "budget-high")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +210,18 @@ class Runner:
             ),
             "batch": lambda: run_batch(self._sqlite(name), sizes.batch_rows),
             "batch-flood": lambda: run_batch(self._sqlite(name), sizes.batch_rows, flood=True),
-            "export-drain": lambda: run_drain(self._sqlite(name), sizes.batch_rows),
+            "export-drain": lambda: run_drains(
+                lambda exporter: self._sqlite(f"{name}-{exporter}"), sizes.batch_rows
+            ),
+            "export-together": lambda: run_together(
+                lambda case: self._sqlite(f"{name}-{case}"), sizes.batch_rows // 2
+            ),
             "viewer-1": lambda: run_viewer(1),
             "viewer-50": lambda: run_viewer(50),
             "viewer-50-sockets": lambda: run_viewer(1, followers=49),
+            "viewer-1-before": run_viewer_before,
+            "page-speed": run_page_bench,
+            "query-regex": run_regex_bench,
             "browser-client": run_client_bench,
             "cost": run_cost,
             "pattern-accuracy": lambda: run_accuracy(
@@ -209,6 +229,11 @@ class Runner:
             ),
             "pattern-speed": lambda: run_speed(batches=1 if self.args.quick else 3),
             "pattern-cost": lambda: run_pattern_cost(150_000 if self.args.quick else 500_000),
+            "pattern-memory": lambda: run_pattern_memory(
+                self.tmp, 20_000 if self.args.quick else 100_000
+            ),
+            "budget": lambda: run_budget(QUICK_RATE if self.args.quick else RATE),
+            "budget-high": lambda: run_budget(HIGH_RATE),
             "end-to-end": run_e2e,
             "memory": lambda: run_memory(self._sqlite(name), sizes.memory_rows),
             "memory-flood": lambda: run_memory(self._sqlite(name), sizes.memory_rows, flood=True),

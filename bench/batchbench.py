@@ -16,7 +16,7 @@ from gateway.clock import SystemClock
 from gateway.config.settings import load_config
 from gateway.export.logflare import event_json
 from gateway.model import Claim
-from gateway.pipeline.batch import BatchSettings, BatchStage
+from gateway.pipeline.batch import BatchSettings, BatchStage, Outbound
 from gateway.pipeline.grouping import Grouping
 from gateway.pipeline.learning import miner_for
 from gateway.pipeline.patterns.miner import Miner
@@ -129,7 +129,11 @@ def run_batch(url: str, rows: int, flood: bool = False) -> BatchResult:
         if depth != rows:
             raise RuntimeError(f"filled {depth} rows, wanted {rows}")
         stage = BatchStage(
-            store, default_policy(), default_settings(), encode=event_json, miner=default_miner()
+            store,
+            default_policy(),
+            default_settings(),
+            outbound=[Outbound("logflare", event_json)],
+            miner=default_miner(),
         )
         timing = instrument(store)
         freeze_long_lived()  # as Gateway.start() does
@@ -165,7 +169,11 @@ class ParallelBatchResult:
 def _drain_in_process(url: str, go: Any, results: Any) -> None:
     store = Store(url)
     stage = BatchStage(
-        store, default_policy(), default_settings(), encode=event_json, miner=default_miner()
+        store,
+        default_policy(),
+        default_settings(),
+        outbound=[Outbound("logflare", event_json)],
+        miner=default_miner(),
     )
     freeze_long_lived()
     go.wait()

@@ -1,6 +1,6 @@
-"""The browser client's cost (viewer/static/logsieve-client.js): its size, raw and gzipped (level
-9, as a server would send it), and in headless Chromium the time of one `LogSieve.info` call
-and of building and sending one batch.
+"""The browser client's cost (client/logsieve_client/browser/logsieve-client.js): its size, raw
+and gzipped (level 9, as a server would send it), and in headless Chromium the time of one
+`LogSieve.info` call and of building and sending one batch.
 
 Two servers on loopback: one serves the page and the script, the other is a stub receiver that
 answers every POST /v1/logs with 200 (and the CORS preflight), so the page and the endpoint
@@ -23,13 +23,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from gateway.http.wsgi_server import WsgiServer
 from testkit.chromium import chromium
+from viewer.client_script import script_path
 
-CLIENT = Path(__file__).resolve().parents[1] / "viewer" / "static" / "logsieve-client.js"
+CLIENT = script_path()  # the client package's file, which the viewer serves
 CALLS = 10_000
 ROUNDS = 5
 BATCH = 50  # the client's default maxBatch

@@ -30,7 +30,7 @@ from bench.batchbench import default_miner, default_policy, default_settings, fr
 from bench.workload import FLOOD_SERVICES, FLOOD_TEMPLATES, ZIPF_WEIGHTS
 from gateway import severity
 from gateway.export.logflare import event_json
-from gateway.pipeline.batch import BatchStage
+from gateway.pipeline.batch import BatchStage, Outbound
 from gateway.store import Store
 
 RATE, SECONDS, INTERVAL_S = 20_000, 600, 10
@@ -95,7 +95,7 @@ class _Sent:
     def take(self, store: Store) -> None:
         """Drain the outbox as a Logflare that accepts everything would."""
         token = secrets.randbits(62)
-        while batch := store.outbox_claim(token, 10**12, DRAIN_CHUNK):
+        while batch := store.outbox_claim("logflare", token, 10**12, DRAIN_CHUNK):
             for _, text in batch:
                 self._count(orjson.loads(text))
             store.outbox_ack(token, [event_id for event_id, _ in batch])
@@ -113,7 +113,11 @@ def run_cost(seed: int = 2026, seconds: int = SECONDS, rate: int = RATE) -> Cost
     folder = Path(tempfile.mkdtemp(prefix="logsieve-cost-"))
     store = fresh_store(f"sqlite:///{folder / 'cost.db'}")
     stage = BatchStage(
-        store, default_policy(), default_settings(), encode=event_json, miner=default_miner()
+        store,
+        default_policy(),
+        default_settings(),
+        outbound=[Outbound("logflare", event_json)],
+        miner=default_miner(),
     )
     rng, origins = random.Random(seed), _origins(store)
     truth, sent, entries = _Truth(), _Sent(), 0

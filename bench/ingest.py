@@ -26,7 +26,7 @@ from gateway.clock import SystemClock
 from gateway.config.receivers import GrpcReceiverConfig, HttpReceiverConfig
 from gateway.export.logflare import event_json
 from gateway.model import Claim, IncomingRow
-from gateway.pipeline.batch import BatchSettings, BatchStage
+from gateway.pipeline.batch import BatchSettings, BatchStage, Outbound
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.receivers.grpc import OtlpGrpcReceiver
 from gateway.receivers.http import OtlpHttpReceiver
@@ -110,7 +110,9 @@ class _BatchLoop:
     """run_batches on a Periodic; counts what it claims and its thread's CPU."""
 
     def __init__(self, store: Store, policy: SamplingPolicy, interval_s: float) -> None:
-        self.stage = BatchStage(store, policy, BatchSettings(), encode=event_json)
+        self.stage = BatchStage(
+            store, policy, BatchSettings(), outbound=[Outbound("logflare", event_json)]
+        )
         self.claimed = 0
         self.finished = 0  # rows of finished batches, updated per batch (run_batches loops)
         self.tid = 0

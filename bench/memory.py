@@ -35,13 +35,19 @@ def _drain(url: str) -> dict[str, Any]:
     from bench.batchbench import default_miner, default_policy, default_settings, instrument
     from gateway.clock import SystemClock
     from gateway.export.logflare import event_json
-    from gateway.pipeline.batch import BatchStage
+    from gateway.pipeline.batch import BatchStage, Outbound
     from gateway.runtime.heap import freeze_long_lived
     from gateway.store import Store
 
     store = Store(url)
     settings = default_settings()
-    stage = BatchStage(store, default_policy(), settings, encode=event_json, miner=default_miner())
+    stage = BatchStage(
+        store,
+        default_policy(),
+        settings,
+        outbound=[Outbound("logflare", event_json)],
+        miner=default_miner(),
+    )
     timing = instrument(store)
     store.queue_depth()  # open the pool's first connection before the baseline
     freeze_long_lived()  # as Gateway.start() does

@@ -81,13 +81,14 @@ def exact_grouper() -> Grouper:
     return lambda distinct: {body: body for body in distinct}
 
 
-def logsieve_grouper() -> Grouper:
-    """Pass 1 learns the batch's distinct bodies; pass 2 asks each body's final template."""
+def logsieve_grouper(with_values: bool = False) -> Grouper:
+    """Pass 1 learns the batch's distinct bodies; pass 2 asks each body's final template (and
+    reads its variables' values, `with_values`, as the batch stage does for top values)."""
     miner = Miner()
 
     def groups(distinct: Sequence[str]) -> Groups:
         miner.learn(distinct)
-        return {body: miner.match(body).id for body in distinct}
+        return {body: miner.match(body, with_values).id for body in distinct}
 
     return groups
 

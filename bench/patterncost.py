@@ -31,7 +31,7 @@ from gateway import severity
 from gateway.config.settings import load_config
 from gateway.export.logflare import event_json
 from gateway.model import IncomingRow
-from gateway.pipeline.batch import BatchStage
+from gateway.pipeline.batch import BatchStage, Outbound
 from gateway.pipeline.grouping import Grouping
 from gateway.pipeline.learning import patterns_miner
 from gateway.pipeline.patterns.miner import Miner
@@ -116,7 +116,9 @@ def _bill(
     folder = Path(tempfile.mkdtemp(prefix="logsieve-patterncost-"))
     store = fresh_store(f"sqlite:///{folder / 'cost.db'}")
     settings = dataclasses.replace(default_settings(), grouping=Grouping(keys))
-    stage = BatchStage(store, default_policy(), settings, encode=event_json, miner=miner)
+    stage = BatchStage(
+        store, default_policy(), settings, outbound=[Outbound("logflare", event_json)], miner=miner
+    )
     origins: dict[str, int] = {}
     entries = events = 0
     seconds, now = 0.0, time.time_ns()
@@ -152,7 +154,7 @@ def _origin(service: str) -> bytes:
 def _drain(store: Store) -> int:
     """Empty the outbox as a Logflare that accepts everything would; the events it held."""
     token, sent = secrets.randbits(62), 0
-    while batch := store.outbox_claim(token, 10**12, DRAIN_CHUNK):
+    while batch := store.outbox_claim("logflare", token, 10**12, DRAIN_CHUNK):
         store.outbox_ack(token, [event_id for event_id, _ in batch])
         sent += len(batch)
     return sent

@@ -15,10 +15,11 @@ TICKS = os.sysconf("SC_CLK_TCK")
 class LaunchedGateway:
     """`python -m gateway run --config FILE`, returned once it has started; its log drained."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, prefix: tuple[str, ...] = ()) -> None:
+        """`prefix`: a command that execs the gateway's in its place (same pid)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("LOGFLARE_")}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "run", "--config", str(config)],
+            [*prefix, sys.executable, "-m", "gateway", "run", "--config", str(config)],
             stderr=subprocess.PIPE,
             text=True,
             env=env,

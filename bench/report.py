@@ -6,20 +6,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.batchbench import BatchResult, ParallelBatchResult
+from bench.budget_report import budget_rows
 from bench.clientbench import ClientResult
 from bench.costbench import CostResult
 from bench.e2ebench import EndToEndResult
-from bench.exportbench import DrainResult
+from bench.exportbench import drain_rows
+from bench.exporttogether import together_rows
 from bench.ingest import IngestResult
 from bench.memory import GatewayMemoryResult, MemoryResult
+from bench.page_report import page_rows
 from bench.patternbench import PATTERN_ROWS
+from bench.patternmemory import PATTERN_MEMORY_ROW, PATTERNS
 from bench.pgpair import PairResult
+from bench.regexbench import regex_rows
 from bench.viewerbench import ViewerResult
 
 DURABLE_TARGET = 150_000  # records/s (the performance issue; the first asked 60,000)
 RATIO_TARGET = 0.6  # durable / no-write
 BATCH_TARGET = 2.0  # batch stage / durable ingest
-OUTAGE_EVENTS_PER_S = 1_000  # kept entries a second while Logflare is away (illustrative)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,15 +153,15 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = f"3b. Batch stage run_batches, template flood (SQLite, {sizes.batch_rows:,} rows)"
         flood = results["batch-flood"]
         rows.append(_failed(name, flood) or _batch_row(name, flood, durable, "durable ingest"))
-    if "export-drain" in results:
-        name = "6. Outbox drain after a Logflare outage (fake Logflare on loopback)"
-        drain = results["export-drain"]
-        rows.append(_failed(name, drain) or _drain_row(name, drain))
+    rows += [Row(*cells) for cells in drain_rows(results.get("export-drain"))]
+    rows += [Row(*cells) for cells in together_rows(results.get("export-together"))]
     for key, opened in VIEWER_RUNS.items():
         if key in results:
             name = f"7. Live view, {opened}: insert to display (paint)"
             view = results[key]
             rows.append(_failed(name, view) or _viewer_row(name, view, results.get("viewer-1")))
+    rows += [Row(*cells) for cells in page_rows(results)]
+    rows += [Row(*cells) for cells in regex_rows(results.get("query-regex"))]
     if "browser-client" in results:
         name = "8. Browser logging script (/static/logsieve-client.js) in headless Chromium"
         client = results["browser-client"]
@@ -174,6 +178,12 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
         name = "11d. Batch stage grouping by pattern on the realistic stream (SQLite)"
         cost = results["pattern-cost"]
         rows.append(_failed(name, cost) or _pattern_batch_row(name, cost, durable))
+    if "pattern-memory" in results:
+        learned = results["pattern-memory"]
+        name = PATTERN_MEMORY_ROW.format(getattr(learned, "patterns", PATTERNS))
+        rows.append(_failed(name, learned) or Row(name, *learned.cells()))
+    for key in ("budget", "budget-high"):
+        rows += [Row(*cells) for cells in budget_rows(results.get(key), key)]
     if "end-to-end" in results:
         name = "10. End to end: acknowledgement to the live pages, template flood at 50,000/s"
         e2e = results["end-to-end"]
@@ -371,17 +381,6 @@ def render(rows: list[Row]) -> str:
         cells = (row.measurement, row.result, row.compared_with, row.verdict, row.details)
         lines.append("| " + " | ".join(" ".join(c.replace("|", "/").split()) for c in cells) + " |")
     return "\n".join(lines)
-
-
-def _drain_row(name: str, d: DrainResult) -> Row:
-    backlog = 600 * OUTAGE_EVENTS_PER_S  # 10 minutes of outage
-    result = f"{d.events:,} events in {d.seconds:.1f} s ({d.events_per_s:,.0f} events/s)"
-    compared = (
-        f"a 10-minute outage at {OUTAGE_EVENTS_PER_S:,} kept events/s ({backlog:,} events) "
-        f"empties in {backlog / d.events_per_s:,.0f} s"
-    )
-    details = f"{d.requests} requests of ≤ 500 events, gzip; every event checked by the fake"
-    return Row(name, result, compared, "info", details)
 
 
 VIEWER_RUNS = {

@@ -52,14 +52,12 @@ import websocket
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
+from bench.pagebench import baseline_page, running_viewer
 from bench.procs import cpu_ticks
 from gateway.clock import SystemClock
 from gateway.model import Entry
 from gateway.store import Store
 from testkit.chromium import CHROMIUM_ARGS, chromium
-from viewer.app import ViewerSettings, create_app
-from viewer.feed import LiveFeed
-from viewer.server import ViewerServer
 
 HOUR_NS = 3600 * 10**9
 INSERT_CALL = "add_recent"  # the bench's own writes: not the viewer's queries
@@ -157,26 +155,6 @@ class _QueryCounter:
     def snapshot(self) -> Counter[str]:
         with self._lock:
             return self._calls.copy()
-
-
-@contextmanager
-def _running_viewer(folder: Path, counter: _QueryCounter) -> Iterator[tuple[str, Store]]:
-    """The viewer's /logs URL over a fresh SQLite store whose calls are counted from the start."""
-    store = Store(f"sqlite:///{folder / 'viewer.db'}")
-    store.create_schema()
-    counter.wrap(store)  # before the feed and the app hold the store
-    clock = SystemClock()
-    feed = LiveFeed(store, clock)
-    app = create_app(store, clock, feed, ViewerSettings(ttl_seconds=3600, sampling_summary=""))
-    server = ViewerServer(app, "127.0.0.1", 0)
-    server.start()
-    feed.start()
-    try:
-        yield server.url + "/logs", store
-    finally:
-        feed.shutdown()
-        server.shutdown()
-        store.dispose()
 
 
 @contextmanager
@@ -287,14 +265,20 @@ class StreamFollower(threading.Thread):
 
 
 def run_viewer(
-    pages: int, seconds: float = 8.0, per_second: int = 50, *, followers: int = 0
+    pages: int,
+    seconds: float = 8.0,
+    per_second: int = 50,
+    *,
+    followers: int = 0,
+    page_folder: Path | None = None,
 ) -> ViewerResult:
-    """`pages` Chromium pages measured to display, beside `followers` websocket followers."""
+    """`pages` Chromium pages measured to display, beside `followers` websocket followers;
+    the page served from `page_folder` when given (the page before issue 17)."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per page
     counter = _QueryCounter()
     with (
         tempfile.TemporaryDirectory(prefix="logsieve-viewer-bench-") as folder,
-        _running_viewer(Path(folder), counter) as (url, store),
+        running_viewer(Path(folder), page_folder, prepare=counter.wrap) as (url, store),
         _browser() as context,
     ):
         opened = time.monotonic()
@@ -330,3 +314,12 @@ def run_viewer(
         busy_cores=busy,
         cores=os.cpu_count() or 1,
     )
+
+
+def run_viewer_before() -> ViewerResult | str:
+    """run_viewer(1) on the page before issue 17 (bench/pagebench.BASELINE), for row 7 to
+    compare today's insert-to-paint with in the same run; a skip note without git history."""
+    with baseline_page() as (before, note):
+        if before is None:
+            return f"skipped: {note}"
+        return run_viewer(1, page_folder=before)

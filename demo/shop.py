@@ -2,7 +2,8 @@
 
     python -m demo.shop        (or `make demo`, which starts the gateway too)
 
-Server side: `gateway.client.setup_logging` sends Python `logging` to the OTLP/HTTP receiver.
+Server side: `logsieve_client.setup_logging` (the client package, client/) sends Python
+`logging` to the OTLP/HTTP receiver.
 Browser side: the pages load the viewer's `/static/logsieve-client.js`, which reports
 uncaught errors and explicit log calls. A background thread plays customers: normal
 requests, a burst of identical errors now and then, and chatty INFO and DEBUG lines.
@@ -19,8 +20,7 @@ import threading
 
 import httpx
 from flask import Flask, Response, render_template_string
-
-from gateway.client import setup_logging
+from logsieve_client import setup_logging
 
 GATEWAY_HTTP = os.environ.get("LOGSIEVE_HTTP", "http://127.0.0.1:4318")
 VIEWER = os.environ.get("LOGSIEVE_VIEWER", "http://127.0.0.1:8080")

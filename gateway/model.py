@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 # What a receiver enqueues for one LogRecord (a log_queue row without its id):
 #   (received_at, severity_number, seen_at, body, record without its body, origin id)
@@ -13,6 +14,10 @@ IncomingRow = tuple[int, int, int, str, bytes, int]
 #   (id, seen_at unix ns, severity_number, body, origin id)
 # The record's other fields stay in the database until an entry is kept.
 ClaimedRow = tuple[int, int, int, str, int]
+# A resource attribute's value as an entry keeps it (lists and maps become JSON text).
+ResourceValue = str | int | float | bool
+# The services an entry names with their counts, at most (the rest are counted together).
+MAX_ENTRY_SERVICES = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +98,23 @@ class Entry:
     scope: str = ""
     sample_rate: float = 1.0
     pattern: PatternRef | None = None  # when grouped by pattern; `body` stays a real line
+    # Records per service.name, most first: the entry's `service` (its first record's) is
+    # only one of them when the service is not a dedupe key. Bounded (MAX_ENTRY_SERVICES);
+    # the records of the services left out are in services_other, so that
+    # sum(services.values()) + services_other == count, always.
+    services: dict[str, int] = field(default_factory=dict)
+    services_other: int = 0
+    # The first record's resource attributes, flat on their dotted keys ("host.name"), values
+    # kept as strings, numbers or booleans (see gateway.otlp.flat_attributes).
+    resource: dict[str, ResourceValue] = field(default_factory=dict)
     # The queue row of the first record: add_details() reads attributes and ids from it later,
     # so that entries sampled out never pay for decoding.
     first_id: int = field(default=0, compare=False, repr=False)
+    # While the batch stage counts records (gateway.pipeline.dedupe.by_keys): the origin of
+    # the run of records being counted and the count when that run began. Records come in
+    # runs of one origin (a request's), so `services` is added to once per run, not per record.
+    run_origin: int = field(default=0, compare=False, repr=False)
+    run_start: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +134,78 @@ class RecentEntry:
         return bool(self.body_length) or self.attributes_elided
 
 
+class OutboxEvent(NamedTuple):
+    """One kept entry as one exporter sends it: the exporter's key under `exporters:`, the
+    text its encoder wrote, and the entry's severity (the drop policy never parses the text)."""
+
+    exporter: str
+    event: str
+    severity_number: int
+
+
+class HoldItem(NamedTuple):
+    """An entry an exporter's budget holds back: its merge key, and when it must go."""
+
+    exporter: str
+    key: str
+    entry: Entry
+    deadline_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Budgeted:
+    """What a batch leaves to the budgets: entries held back, merged into their keys' held
+    entries by `merge` (held, later), and the events it put straight in each budgeted
+    exporter's outbox (ERROR and above), which spend its bucket."""
+
+    items: Sequence[HoldItem]
+    merge: Callable[[Entry, Entry], Entry]
+    charged: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A held entry as the budget's release plan sees it (its entry stays in the store)."""
+
+    id: int
+    key: str
+    severity_number: int
+    deadline_ns: int
+    sent_in_window: int  # events of this key already sent in its current window
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """What the budget sends of the held entries now."""
+
+    send: tuple[int, ...] = ()  # held ids, in the order they go
+    rates: dict[int, float] = field(default_factory=dict)  # id -> its budget sample rate
+    dropped: tuple[int, ...] = ()  # held ids sampled out by the budget
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """An exporter's budget state, kept in the store so gateways sharing it spend one."""
+
+    tokens: float
+    updated_ns: int
+    rate: float  # events/s in use now
+    limit: float = 0.0  # the backend's announced events/s limit; 0: none announced
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    """One budgeted exporter as `status`, the live page and the metrics show it."""
+
+    rate: float  # events/s in use now
+    limit: float  # the backend's announced events/s limit; 0: none announced
+    held: int  # entries held now
+    oldest_held_ns: int  # when the longest-waiting held entry began to wait; 0: none
+
+
 @dataclass(frozen=True, slots=True)
 class ExportHealth:
-    """The exporter's last results, for the live page (unix ns; 0 = never)."""
+    """An exporter's last results, for the live page and `status` (unix ns; 0 = never)."""
 
     last_success: int = 0
     last_error: int = 0
@@ -130,8 +218,9 @@ class ViewerStatus:
 
     window_entries: int
     services: tuple[str, ...]
-    export: ExportHealth
-    outbox_depth: int
+    exports: dict[str, ExportHealth]  # by exporter, those that have sent or tried to
+    outbox_depth: int  # every exporter's together
+    budgets: dict[str, BudgetState] = field(default_factory=dict)  # by budgeted exporter
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +230,10 @@ class DatabaseGauges:
     queue_depth: int
     queue_bytes: int  # estimated from the newest rows' sizes
     queue_oldest_age_s: float
-    outbox_depth: int
-    dead_letters: int
+    outbox_depths: dict[str, int]  # by exporter; one with none waiting is absent
+    dead_letters: dict[str, int]  # by exporter, the same
     recent_rows: int
     counters: dict[str, int]
+    budgets: dict[str, BudgetState] = field(default_factory=dict)  # by budgeted exporter
+    # By budgeted exporter: how long its longest-waiting held entry has waited (0: none).
+    budget_waits_s: dict[str, float] = field(default_factory=dict)

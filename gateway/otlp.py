@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -17,7 +17,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeL
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from gateway import severity
-from gateway.model import IncomingRow
+from gateway.model import IncomingRow, ResourceValue
 
 MAX_FUTURE_NS = 3600 * 1_000_000_000  # Logflare drops events more than an hour ahead of it
 SERVICE_NAME = "service.name"
@@ -79,7 +79,8 @@ def _origin_bytes(resource_logs: ResourceLogs, scope_logs: ScopeLogs) -> bytes:
 
 
 class Origin:
-    """What the batch stage needs of a record's resource and scope."""
+    """What the batch stage needs of a record's resource and scope, decoded once per origin.
+    `resource` is shared by every entry of the origin: read it, never change it."""
 
     __slots__ = ("resource", "scope", "service")
 
@@ -87,7 +88,7 @@ class Origin:
         parsed = ResourceLogs.FromString(origin)
         self.service = service_name(parsed.resource)
         self.scope = parsed.scope_logs[0].scope.name if parsed.scope_logs else ""
-        self.resource = nest_attributes(parsed.resource.attributes)
+        self.resource = flat_attributes(parsed.resource.attributes)
 
 
 def service_name(resource: Resource) -> str:
@@ -123,6 +124,30 @@ def body_text(value: AnyValue) -> str:
     if isinstance(python, str):
         return python
     return json.dumps(python, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def flat_attributes(attributes: Any) -> dict[str, ResourceValue]:
+    """KeyValues as a flat dict on their own (dotted) keys, each value a string, number or
+    boolean: lists and maps become their JSON text, an empty value "". Resource attributes
+    are few and read by key (`host.name`), so they stay flat where record attributes nest."""
+    return {attribute.key: scalar(to_python(attribute.value)) for attribute in attributes}
+
+
+def scalar(value: Any) -> ResourceValue:
+    """A value as a string, number or boolean (lists and maps as compact JSON)."""
+    if isinstance(value, str | bool | int | float):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """A flat dict nested on dots, as nest_attributes does with KeyValues."""
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        _put(nested, key.split("."), value)
+    return nested
 
 
 def nest_attributes(attributes: Any) -> dict[str, Any]:

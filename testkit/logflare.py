@@ -14,14 +14,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from gateway.clock import NS_PER_SECOND, Clock, SystemClock
+from gateway.clock import Clock, SystemClock
 from gateway.export.logflare import event_json
 from gateway.export.outcome import ExportOutcome, OutcomeKind
+from testkit.logflare_rate import USER_LIMIT, Quota, rate_headers
 from testkit.logflare_rules import Rejected, accepts_json, compact, decode
 
 INGEST_PATHS = frozenset({"/api/logs", "/logs", "/api/events"})
 FUTURE_LIMIT_US = 3_600_000_000  # events more than 1 h ahead are silently dropped
-USER_LIMIT, SOURCE_LIMIT = 9_000, 1_500  # 60 x the default ev/s quotas, as Logflare reports
 QUOTA_ERROR = "Source rate is over the API quota. Email support@logflare.app to increase it."
 _BODIES: dict[int, dict[str, Any]] = {200: {"message": "Logged!"}, 401: {"error": "Unauthorized"}}
 _SINGLE_DROPS = ("timestamp", "id", "source", "source_name")
@@ -54,6 +54,9 @@ class RecordingExporter:
             self.events.extend(batch if outcome.ok else [])
         return outcome
 
+    def shutdown(self) -> None:
+        """Nothing to close."""
+
 
 @dataclass(frozen=True, slots=True)
 class Fault:
@@ -79,7 +82,7 @@ class Fault:
     @classmethod
     def quota(cls) -> Fault:
         """The rate-limit 429 has no Retry-After, only exhausted x-rate-limit-* headers."""
-        return cls(429, {"error": QUOTA_ERROR}, _rate_headers(USER_LIMIT))
+        return cls(429, {"error": QUOTA_ERROR}, rate_headers(USER_LIMIT))
 
     @classmethod
     def unauthorized(cls) -> Fault:
@@ -110,6 +113,9 @@ class RecordedRequest:
     # The body as Logflare reads it (after gzip), for byte-level checks; only when the fake
     # was made with keep_bodies=True and the request got as far as being decoded.
     body: bytes | None = None
+    # The fake clock's time the request was handled: the reading its quota window was chosen
+    # by once it got that far, else when it was answered.
+    at_ns: int = 0
 
 
 @dataclass(slots=True)
@@ -123,7 +129,11 @@ class _Reply:
 
 
 class FakeLogflare:
-    """A real HTTP server speaking Logflare's ingest contract, in Logflare's order, with faults."""
+    """A real HTTP server speaking Logflare's ingest contract, in Logflare's order, with faults.
+
+    With `source_rate` (events/s) it enforces the source's rate like Logflare: per fixed window
+    of `rate_window_s` on its clock, a request that would pass the window's limit gets the
+    quota 429 (no Retry-After) and nothing is stored; the source_* headers report the window."""
 
     def __init__(
         self,
@@ -131,6 +141,8 @@ class FakeLogflare:
         sources: dict[str, str] | None = None,
         clock: Clock | None = None,
         keep_bodies: bool = False,
+        source_rate: int | None = None,
+        rate_window_s: float = 1.0,
     ) -> None:
         given = sources if sources is not None else {str(uuid.uuid4()): "logsieve-test"}
         self._sources = {str(uuid.UUID(uid)): name for uid, name in given.items()}
@@ -143,7 +155,8 @@ class FakeLogflare:
         self.violations: list[str] = []  # client contract breaches: tests should expect none
         self._faults: deque[Fault] = deque()
         self.outage: Fault | None = None  # while set, every request gets this fault
-        self._per_minute: dict[int, int] = {}  # events accepted per clock minute
+        self._quota = Quota(source_rate, rate_window_s)  # used under _cond
+        self.quota_refusals = 0  # 429s answered for the source rate; grows under _cond
         self._server: ThreadingHTTPServer | None = None  # daemon threads: teardown never blocks
 
     def start(self) -> FakeLogflare:
@@ -255,10 +268,13 @@ class FakeLogflare:
         items, single = self._items(payload)
         normalised = (self._normalise(item, check_ts=not single) for item in items)
         events = [event for event in normalised if event is not None]
-        minute = self._clock.now_ns() // (60 * NS_PER_SECOND)  # Logflare's 60 s quota bucket
+        h.at_ns = self._clock.now_ns()  # one reading: the request's time and its quota window
         with self._cond:
-            self._per_minute[minute] = used = self._per_minute.get(minute, 0) + len(items)
-        return _Reply(200, None, _rate_headers(used), events)
+            admitted, headers = self._quota.admit(h.at_ns, len(items))
+            self.quota_refusals += 0 if admitted else 1
+        if not admitted:  # Logflare's rate 429: nothing stored, and no Retry-After
+            return _Reply(429, {"error": QUOTA_ERROR}, headers)
+        return _Reply(200, None, headers, events)
 
     def _items(self, payload: Any) -> tuple[list[Any], bool]:
         single = isinstance(payload, dict) and "batch" not in payload
@@ -303,8 +319,8 @@ class FakeLogflare:
         gzipped = h.headers.get("content-encoding", "").strip().lower() == "gzip"
         status = 0 if reply.reset else reply.status
         body = h.decoded if self._keep_bodies else None
-        count = len(reply.events)
-        record = RecordedRequest(status, h.route, headers, count, gzipped, h.body_size, body)
+        count, at_ns = len(reply.events), self._clock.now_ns() if h.at_ns is None else h.at_ns
+        record = RecordedRequest(status, h.route, headers, count, gzipped, h.body_size, body, at_ns)
         with self._cond:
             self.events.extend(reply.events)
             self.requests.append(record)
@@ -324,6 +340,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.route, self.query = parts.path, dict(parse_qsl(parts.query))
         self.body_size: int | None = None
         self.decoded: bytes | None = None  # the body after Content-Encoding, once read
+        self.at_ns: int | None = None  # the clock's reading for the quota, once ingesting
         self.fake._handle(self)
 
     do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
@@ -372,9 +389,3 @@ def _drip(h: _Handler, head: bytes, seconds: float, stopping: threading.Event) -
         h.wfile.write(head[index : index + 1])
         if stopping.wait(seconds):
             raise OSError("the fake Logflare is shutting down")
-
-
-def _rate_headers(used: int) -> dict[str, str]:
-    limits = (("user", USER_LIMIT), ("source", SOURCE_LIMIT))
-    headers = {f"x-rate-limit-{scope}_limit": str(limit) for scope, limit in limits}
-    return headers | {f"x-rate-limit-{s}_remaining": str(max(0, n - used)) for s, n in limits}

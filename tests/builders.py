@@ -39,7 +39,10 @@ def any_value(value: Any) -> AnyValue:
 
 
 def request(
-    records: Sequence[Rec], service: str = "checkout", scope: str = "app"
+    records: Sequence[Rec],
+    service: str = "checkout",
+    scope: str = "app",
+    resource: dict[str, Any] | None = None,  # more resource attributes than service.name
 ) -> ExportLogsServiceRequest:
     built = ExportLogsServiceRequest()
     resource_logs = built.resource_logs.add()
@@ -47,6 +50,8 @@ def request(
         resource_logs.resource.attributes.add(
             key="service.name", value=AnyValue(string_value=service)
         )
+    for key, value in (resource or {}).items():
+        resource_logs.resource.attributes.add(key=key, value=any_value(value))
     scope_logs = resource_logs.scope_logs.add()
     scope_logs.scope.name = scope
     for rec in records:
@@ -71,12 +76,15 @@ def _origin_ids(origins: list[bytes]) -> list[int]:
 
 
 def queued(
-    records: Sequence[Rec], service: str = "checkout", first_id: int = 1
+    records: Sequence[Rec],
+    service: str = "checkout",
+    first_id: int = 1,
+    resource: dict[str, Any] | None = None,
 ) -> list[ClaimedRow]:
     """Rows as the batch stage reads them from the queue, without a database."""
     rows = []
     for i, (_, number, seen_at, body, record, origin_id) in enumerate(
-        rows_from_request(request(records, service), T0, _origin_ids).rows
+        rows_from_request(request(records, service, resource=resource), T0, _origin_ids).rows
     ):
         _RECORDS[first_id + i] = record
         rows.append((first_id + i, seen_at, number, body, origin_id))

@@ -9,7 +9,13 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+# Imported before any test runs `logsieve run` in this process, which would otherwise switch
+# prometheus-client to multiprocess mode for the rest of the session
+# (supervisor.prepare_shared_metrics).
+import prometheus_client  # noqa: F401
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from gateway.store import Store
 from testkit.logflare import FakeLogflare
@@ -20,8 +26,44 @@ pytest_plugins = [
     "tests.viewer_rig",  # a viewer whose feed a test drives by hand: rig
 ]
 
-PG_URL = os.environ.get("LOGSIEVE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BASE_PG_URL = os.environ.get(
+    "LOGSIEVE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1... under pytest-xdist
+
+
+def worker_url(base: str, worker: str) -> str:
+    """A database of each xdist worker's own (test_gw0, test_gw1): tests empty theirs with
+    drop_all(), which on a shared one would pull the tables from under the other worker."""
+    if not worker:
+        return base
+    url = make_url(base)
+    return url.set(database=f"{url.database}_{worker}").render_as_string(hide_password=False)
+
+
+PG_URL = worker_url(BASE_PG_URL, WORKER)
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def worker_database() -> None:
+    """Create this worker's database when missing; an unreachable server is left for the
+    PostgreSQL tests to skip (or, in CI, fail) on."""
+    if PG_URL == BASE_PG_URL:
+        return
+    base = make_url(BASE_PG_URL).set(drivername="postgresql")
+    name = make_url(PG_URL).database
+    try:
+        with psycopg.connect(
+            base.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
+        ) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                return
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+        pass  # another session made it meanwhile
+    except psycopg.OperationalError:
+        pass  # not reachable: the tests that need it say so
 
 
 def require(condition: bool, reason: str) -> None:
@@ -33,8 +75,9 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def _pg_store() -> Store:
-    store = Store(PG_URL, pool_size=4)
+def reachable_postgresql(pool_size: int = 4) -> Store:
+    """A Store on the test database; skip (in CI: fail) when it does not answer."""
+    store = Store(PG_URL, pool_size=pool_size)
     try:
         store.ping()
     except Exception as exc:
@@ -49,7 +92,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     if request.param == "sqlite":
         created = Store(f"sqlite:///{tmp_path / 'logsieve.db'}", pool_size=4)
     else:
-        created = _pg_store()
+        created = reachable_postgresql()
         created.drop_all()
     created.create_schema()
     yield created
@@ -63,15 +106,40 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'logsieve.db'}"
 
 
+FIGURE = "figure"  # a user property: one line `report` prints
+
+
 @pytest.fixture
-def report(capsys: pytest.CaptureFixture[str]) -> Callable[[str], None]:
-    """Print a test's figures to the terminal even while pytest captures output."""
+def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Print a test's figures to the terminal even while pytest captures output. They travel
+    with the test's report, so that an xdist worker's (whose own output goes nowhere) reach the
+    terminal too: Figures prints them."""
 
     def emit(line: str) -> None:
-        with capsys.disabled():
-            print(line)
+        request.node.user_properties.append((FIGURE, line))
 
     return emit
+
+
+class Figures:
+    """Prints the figures of each test as its last report (teardown's) arrives."""
+
+    def __init__(self, terminal: pytest.TerminalReporter) -> None:
+        self.terminal = terminal
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        for key, line in report.user_properties:
+            if key == FIGURE:
+                self.terminal.write_line(line)
+
+
+@pytest.hookimpl(trylast=True)  # after the terminal reporter is registered
+def pytest_configure(config: pytest.Config) -> None:
+    terminal = config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None and not hasattr(config, "workerinput"):  # not an xdist worker
+        config.pluginmanager.register(Figures(terminal), "logsieve-figures")
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
 from testkit.logflare import FakeLogflare
-from tests.builders import Rec, request
+from tests.builders import T0, Rec, request
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -145,8 +145,11 @@ class SeqSender:
         offset: int = 0,
         severity_number: int = 9,
         own_connection: bool = False,
+        bodies: int = 0,
     ) -> None:
         self.per_request = per_request
+        # >0: bodies cycle over `record 0` .. `record <bodies - 1>`, so entries merge.
+        self.bodies = bodies
         # A TCP connection of its own rather than the one this process shares per address.
         self._options = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
         self.severity_number = severity_number
@@ -183,8 +186,7 @@ class SeqSender:
         seqs = range(self._next, self._next + self.per_request)
         self._next += self.per_request
         try:
-            records = [Rec(f"record {seq}", self.severity_number) for seq in seqs]
-            stub.Export(request(records), timeout=5)
+            stub.Export(request([self.record(seq) for seq in seqs]), timeout=5)
         except grpc.RpcError as error:
             self.failures += 1
             self.codes[error.code().name] += 1
@@ -193,6 +195,13 @@ class SeqSender:
         with self._lock:
             self.acknowledged.update(seqs)
             self._lock.notify_all()
+
+    def record(self, seq: int) -> Rec:
+        if not self.bodies:
+            return Rec(f"record {seq}", self.severity_number)
+        # Cycling bodies share entries: the record's time (T0 + seq µs) still names it, so an
+        # entry's first_seen says which record opened it and no two entries look alike.
+        return Rec(f"record {seq % self.bodies}", self.severity_number, time=T0 + seq * 1000)
 
     def wait_for(self, count: int, timeout: float = 60) -> None:
         with self._lock:
@@ -228,6 +237,19 @@ def delivered(logflare: FakeLogflare) -> collections.Counter[int]:
     """How many times Logflare got each sequence number."""
     seqs = (e.get("event_message", "") for e in list(logflare.events))
     return collections.Counter(int(m.split()[1]) for m in seqs if m.startswith("record "))
+
+
+def loopback_config(tmp_path: Path, telemetry: str = "") -> Path:
+    """A gateway on a SQLite file with every endpoint on a free port; `telemetry`: more keys
+    of the telemetry section (", logs: {access: true}")."""
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        "receivers: {otlp: {grpc: {endpoint: '127.0.0.1:0'}, http: {endpoint: '127.0.0.1:0'}}}\n"
+        f"storage: {{url: 'sqlite:///{tmp_path / 'logsieve.db'}'}}\n"
+        "viewer: {endpoint: '127.0.0.1:0'}\n"
+        f"telemetry: {{metrics: {{endpoint: '127.0.0.1:0'}}{telemetry}}}\n"
+    )
+    return config
 
 
 def gateway_config(

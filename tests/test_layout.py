@@ -10,6 +10,7 @@ also http, for its endpoint). Every import counts, a lazy one inside a function 
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +36,6 @@ ROOMS = {
     "export": ("gateway.export",),
     "runtime": ("gateway.runtime",),
     "cli": ("gateway.cli", "gateway.__main__"),
-    "client": ("gateway.client",),
     "viewer": ("viewer",),
 }
 CORE = {"base", "store", "config", "http", "telemetry"}
@@ -50,9 +50,11 @@ MAY_IMPORT = {
     "viewer": CORE | {"viewer"},
     "runtime": CORE | STAGES | {"runtime", "viewer"},
     "cli": CORE | STAGES | {"runtime", "cli"},
-    "client": {"client"},  # runs in users' applications: nothing of the gateway
 }
 COMPOSITION_ROOT = "gateway.runtime.app"
+# The client package (client/, its own distribution) runs in users' applications: it may import
+# the standard library, OpenTelemetry and itself, nothing of the gateway.
+CLIENT_MAY_IMPORT = ("logsieve_client", "opentelemetry")
 
 
 def room_of(module: str) -> str | None:
@@ -117,6 +119,34 @@ def violations(root: Path) -> list[str]:
 
 def test_the_source_tree_keeps_the_import_rules() -> None:
     assert violations(REPO) == []
+
+
+def client_violations(root: Path) -> list[str]:
+    """Each import of the client package that is neither the standard library's nor allowed."""
+    found: list[str] = []
+    for path in sorted(root.glob("client/logsieve_client/**/*.py")):
+        module = module_name(path, root / "client")
+        for target in imported(path, module, root / "client"):
+            top = target.partition(".")[0]
+            if top not in sys.stdlib_module_names and top not in CLIENT_MAY_IMPORT:
+                found.append(f"{module} -> {target} (the client imports nothing of the gateway)")
+    return found
+
+
+def test_the_client_package_imports_nothing_of_the_gateway() -> None:
+    assert list(REPO.glob("client/logsieve_client/*.py"))
+    assert client_violations(REPO) == []
+
+
+def test_a_client_importing_the_gateway_is_a_violation(tmp_path: Path) -> None:
+    write(
+        tmp_path / "client",
+        "logsieve_client.__init__",
+        "import logging\nfrom gateway import otlp\n",
+    )
+    assert client_violations(tmp_path) == [
+        "logsieve_client -> gateway (the client imports nothing of the gateway)",
+    ]
 
 
 def write(root: Path, module: str, source: str) -> None:

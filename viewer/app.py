@@ -1,5 +1,6 @@
 """The viewer's Flask app: the /logs page and its /logs/stream websocket (viewer.session),
-an entry whole (/logs/entries/<id>) and the window's top patterns (/logs/patterns).
+an entry whole (/logs/entries/<id>), the window's top patterns (/logs/patterns) and the
+entries of an entry's services around it (/logs/context, viewer.context).
 
 Around them: a strict Content-Security-Policy, the Origin check on the websocket handshake,
 and, when viewer.auth_token is set, the token for both (viewer.auth).
@@ -11,7 +12,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, abort, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_sock import Sock
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -20,8 +30,9 @@ from gateway.clock import Clock
 from gateway.errors import StorageError
 from gateway.store import Store
 from gateway.text import human_duration
-from viewer import auth, stream
+from viewer import auth, client_script, stream
 from viewer.auth import ViewerAuth, same_origin
+from viewer.context import add_context_route
 from viewer.feed import LiveFeed
 from viewer.session import MAX_CURSOR, StreamSession, StreamSettings
 from viewer.top_patterns import TopPatterns
@@ -49,8 +60,14 @@ class ViewerSettings:
     heartbeat_seconds: float = 15.0
     subscribe_wait_seconds: float = 0.5  # how long a silent client delays its backfill
     max_connections: int = 200  # open live pages, at most
-    exporter_enabled: bool = False  # the header shows Logflare's state only when it is on
+    exporter_enabled: bool = False  # the header shows the exporters' state only when one is on
+    # What the header calls the export (`Logflare`, `OTLP`, or `Export` for several), and what
+    # keeps the full history, in the page's words.
+    export_label: str = "Logflare"
     auth_token: str | None = field(default=None, repr=False)
+    trace_url: str = ""  # a tracing UI's link with {trace_id}; "" when not set
+    # The OTLP/HTTP receiver, for the page's first-run lines that send a log.
+    send_url: str = "http://127.0.0.1:4318"
 
 
 def create_app(store: Store, clock: Clock, feed: LiveFeed, settings: ViewerSettings) -> Flask:
@@ -73,8 +90,10 @@ def create_app(store: Store, clock: Clock, feed: LiveFeed, settings: ViewerSetti
     app.before_request(_reject_cross_origin_stream)
     auth.install(app, ViewerAuth(settings.auth_token, clock))
     app.after_request(_security_headers)
-    _add_page_routes(app, stream_settings)
+    _add_page_routes(app, stream_settings, settings)
     _add_patterns_route(app, TopPatterns(store, clock))
+    add_context_route(app, store, clock, feed.max_entry_chars, _json_response, _store_unavailable)
+    _add_client_script_route(app)
 
     def logs_stream(ws: Any) -> None:
         StreamSession(ws, stream_settings).run()
@@ -83,7 +102,7 @@ def create_app(store: Store, clock: Clock, feed: LiveFeed, settings: ViewerSetti
     return app
 
 
-def _add_page_routes(app: Flask, settings: StreamSettings) -> None:
+def _add_page_routes(app: Flask, settings: StreamSettings, page: ViewerSettings) -> None:
     @app.get("/")
     def index() -> BaseResponse:
         return redirect(url_for("logs"))
@@ -95,6 +114,9 @@ def _add_page_routes(app: Flask, settings: StreamSettings) -> None:
             ttl_text=human_duration(settings.ttl_seconds),
             sampling=settings.sampling,
             bands=severity.BANDS,
+            trace_url=page.trace_url,
+            send_url=page.send_url,
+            export_label=page.export_label,
         )
 
     @app.get("/logs/entries/<int:entry_id>")
@@ -120,6 +142,21 @@ def _add_patterns_route(app: Flask, top: TopPatterns) -> None:
         except StorageError as exc:
             log.warning("could not read the window's patterns for a page: %s", exc)
             return _store_unavailable()
+
+
+def _add_client_script_route(app: Flask) -> None:
+    # Flask's own /static/<path:filename> looks in viewer/static/; werkzeug tries a rule
+    # without variables first, so this one answers for the script.
+    @app.get(CLIENT_SCRIPT)
+    def client_script_file() -> Response:
+        """The browser logging script: the client package's own file (viewer.client_script),
+        at the address pages have always loaded it from."""
+        try:
+            path = client_script.script_path()
+        except FileNotFoundError as exc:  # a broken install: say so, the page still works
+            log.error("cannot serve the browser logging script: %s", exc)
+            abort(404)
+        return send_file(path, mimetype="text/javascript", conditional=True)
 
 
 def _json_response(text: str) -> Response:

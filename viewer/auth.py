@@ -30,7 +30,7 @@ LOGIN_PATH = "/login"
 # Reachable without the token: the sign-in form itself and the page's static code.
 OPEN_PREFIXES = (LOGIN_PATH, "/static/")
 # Read by scripts, not opened by people: refused with a 401 they can tell, not sent to the form.
-REFUSED_NOT_REDIRECTED = ("/logs/stream", "/logs/patterns")
+REFUSED_NOT_REDIRECTED = ("/logs/stream", "/logs/patterns", "/logs/context")
 # Wrong tokens one address may send: a burst for typos, then a few a minute. A right token
 # is never counted, so a user who mistyped signs in as soon as a token is back.
 WRONG_TOKEN_BURST = 10

@@ -306,8 +306,12 @@ class LiveFeed:
             self._services[service] = expires
 
     def _note_services(self, entries: Sequence[RecentEntry]) -> None:
+        """Every service the entries name, an aggregate's others too: the page's service
+        filter finds an entry by any of them."""
         for recent in entries:
             self._services[recent.entry.service] = recent.expires_at
+            for name in recent.entry.services:
+                self._services[name] = recent.expires_at
 
     def _live_services(self, now_ns: int) -> tuple[str, ...]:
         live = {name: until for name, until in self._services.items() if until > now_ns}

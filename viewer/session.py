@@ -99,6 +99,8 @@ class StreamSession:
         self._send(stream.hello(0, self._s.ttl_seconds, self._s.sampling, self._s.backfill))
         after = self._read_subscribe()
         if after is not None:
+            if self._filter.refused:  # said once; the stream goes on, keeping nothing
+                self._send(stream.notice(0, Notice.BAD_QUERY, self._filter.refused))
             self._send_initial(after, sub)
             self._send_status(sub)
             self._relay(sub)
@@ -158,6 +160,8 @@ class StreamSession:
         unfiltered, as the feed kept them when this page subscribed (no read at all)."""
         if not self._filter.active and sub.newest is not None:
             return sub.newest
+        if self._filter.refused:
+            return []  # a refused query keeps nothing: no need to look
         newest = self._s.store.recent_newest(now, self._s.backfill, max_chars=self._chars)
         if not self._filter.active or not newest:
             return newest

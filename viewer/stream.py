@@ -6,14 +6,23 @@ entries is those texts joined. The JSON is ASCII, so its length is its size on t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from google.protobuf import json_format
 from logsieve.v1 import entry_pb2, stream_pb2
 
 from gateway import redact
-from gateway.model import PatternRef, RecentEntry, ViewerStatus
+from gateway.model import (
+    BudgetState,
+    ExportHealth,
+    PatternRef,
+    RecentEntry,
+    ResourceValue,
+    ViewerStatus,
+)
+
+MAX_EXACT_INT = 2**53  # JavaScript's and a double's exact integers end here
 
 
 def to_proto(recent: RecentEntry) -> entry_pb2.Entry:
@@ -39,7 +48,22 @@ def to_proto(recent: RecentEntry) -> entry_pb2.Entry:
     message.attributes.update(entry.attributes)
     if entry.pattern is not None:
         message.pattern.CopyFrom(pattern_proto(entry.pattern))
+    # An entry stored before schema version 5 counted no services: all its records are its own.
+    services = entry.services or {entry.service: entry.count}
+    message.services.extend(
+        entry_pb2.ServiceCount(name=name, count=count) for name, count in services.items()
+    )
+    message.services_other = entry.services_other
+    message.resource.update({key: _struct_value(v) for key, v in entry.resource.items()})
     return message
+
+
+def _struct_value(value: ResourceValue) -> ResourceValue:
+    """A resource value as a Struct keeps it: its numbers are doubles, so an integer past 2**53
+    (which a double would round) goes as its decimal string."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_EXACT_INT:
+        return str(value)
+    return value
 
 
 def pattern_proto(pattern: PatternRef) -> entry_pb2.Pattern:
@@ -109,13 +133,41 @@ def status(cursor: int, state: ViewerStatus, exporter_enabled: bool) -> stream_p
     exporter = message.status.exporter
     exporter.enabled = exporter_enabled
     exporter.outbox_depth = state.outbox_depth
+    shown = headline(state.exports)
     # Masked again (it was when stored): every page, signed in or not, receives this text.
-    exporter.last_error_text = redact.text(state.export.last_error_text)
-    if state.export.last_success:
-        exporter.last_success.FromNanoseconds(state.export.last_success)
-    if state.export.last_error:
-        exporter.last_error.FromNanoseconds(state.export.last_error)
+    exporter.last_error_text = redact.text(shown.last_error_text)
+    if shown.last_success:
+        exporter.last_success.FromNanoseconds(shown.last_success)
+    if shown.last_error:
+        exporter.last_error.FromNanoseconds(shown.last_error)
+    message.status.budgets.extend(
+        budget_proto(name, budget) for name, budget in sorted(state.budgets.items())
+    )
     return message
+
+
+def budget_proto(exporter: str, budget: BudgetState) -> stream_pb2.ExporterBudget:
+    """An exporter's budget for the header: the page says how far behind its held entries
+    are from `oldest_held`, on its own clock, so the frame need not change as they wait."""
+    message = stream_pb2.ExporterBudget(
+        exporter=exporter, rate=budget.rate, limit=budget.limit, held_entries=budget.held
+    )
+    if budget.oldest_held_ns:
+        message.oldest_held.FromNanoseconds(budget.oldest_held_ns)
+    return message
+
+
+def headline(exports: Mapping[str, ExportHealth]) -> ExportHealth:
+    """The one exporter the header speaks of: a failing one if any (its error newer than its
+    last success), else the one whose last success is oldest; with several exporters its
+    error names it."""
+    if not exports:
+        return ExportHealth()
+    failing = {name: h for name, h in exports.items() if h.last_error > h.last_success}
+    name, health = min((failing or exports).items(), key=lambda item: item[1].last_success)
+    if len(exports) > 1 and health.last_error_text:
+        return replace(health, last_error_text=f"{name}: {health.last_error_text}")
+    return health
 
 
 def entries(

@@ -1,10 +1,10 @@
-"""Operator commands' logic: `logsieve status` and `dead-letter`, as values and lines, and the
-pieces every operator command shares (open_store, aligned, counted); `explain` and `patterns`
-have their own modules.
+"""Operator commands' logic: `logsieve dead-letter`, as values and lines, and the pieces every
+operator command shares (open_store, aligned, counted); `status`, `explain` and `patterns` have
+their own modules.
 
 The CLI parses arguments and prints; everything here takes `now` so tests use fixed times.
 Log text and Logflare's answers are attacker text: text output escapes control characters,
-JSON output escapes everything outside ASCII. Texts that quote Logflare's answers (the last
+JSON output escapes everything outside ASCII. Texts that quote a backend's answers (the last
 export error, dead-letter reasons) are masked again when shown (gateway/redact.py): they were
 masked when stored, but a database written before that, or by an older version, may not be.
 """
@@ -22,27 +22,12 @@ from gateway import redact
 from gateway.clock import NS_PER_SECOND
 from gateway.config.settings import StorageConfig
 from gateway.errors import StorageError
-from gateway.model import ExportHealth
-from gateway.store import DeadLetter, OutboxSummary, QueueSummary, Store
+from gateway.store import DeadLetter, Store
 from gateway.text import human_duration, printable
 
 NS = NS_PER_SECOND
 CHUNK = 500  # dead letters per transaction: far below every driver's bound-parameter limit
 EVENT_CHARS, REASON_CHARS = 160, 80  # a dead letter's text line stays about one screen wide
-
-
-# -- status ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    now: int
-    queue: QueueSummary
-    outbox: OutboxSummary
-    dead_letters: int
-    export: ExportHealth
-    recent_entries: int  # live-view entries not yet expired
-    counters: dict[str, int]
 
 
 def open_store(storage: StorageConfig) -> Store:
@@ -51,71 +36,12 @@ def open_store(storage: StorageConfig) -> Store:
         path = storage.url.removeprefix("sqlite:///").split("?", 1)[0]
         if path != ":memory:" and not Path(path).is_file():
             raise StorageError(f"no database file at {path}")
-    return Store(storage.url, pool_size=1, sqlite_synchronous=storage.sqlite_synchronous)
-
-
-def read_status(store: Store, now: int) -> Status:
-    viewer = store.viewer_status(now)  # the live page's header: window and exporter health
-    return Status(
-        now=now,
-        queue=store.queue_summary(),
-        outbox=store.outbox_summary(),
-        dead_letters=store.dead_letter_count(),
-        export=viewer.export,
-        recent_entries=viewer.window_entries,
-        counters=store.counter_values(),
+    return Store(
+        storage.url,
+        pool_size=1,
+        sqlite_synchronous=storage.sqlite_synchronous,
+        schema=storage.db_schema,
     )
-
-
-def status_lines(status: Status) -> list[str]:
-    queue, outbox, export = status.queue, status.outbox, status.export
-    rows = [
-        ("queue depth", counted(queue.depth, "record")),
-        ("queue oldest", _since(status.now, queue.oldest_received_at, "empty")),
-        ("queue bytes", f"{human_bytes(queue.payload_bytes)} (bodies and records)"),
-        ("outbox depth", f"{counted(outbox.depth, 'event')} ({outbox.claimed} being sent)"),
-        ("outbox oldest", _since(status.now, outbox.oldest_created_at, "empty")),
-        ("dead letters", str(status.dead_letters)),
-        ("last export success", _since(status.now, export.last_success, "never")),
-        ("last export error", _last_error(status.now, export)),
-        ("recent entries", f"{status.recent_entries} (live view, unexpired)"),
-        ("counters", " ".join(f"{printable(k)}={v}" for k, v in status.counters.items()) or "none"),
-    ]
-    return aligned(rows)
-
-
-def _last_error(now: int, export: ExportHealth) -> str:
-    when = _since(now, export.last_error, "never")
-    return (
-        f"{when}: {printable(redact.text(export.last_error_text))}" if export.last_error else when
-    )
-
-
-def status_json(status: Status) -> dict[str, Any]:
-    queue, outbox, export, now = status.queue, status.outbox, status.export, status.now
-    return {
-        "now_unix_nano": now,
-        "queue": {
-            "depth": queue.depth,
-            "oldest_received_at_unix_nano": queue.oldest_received_at or None,
-            "oldest_age_seconds": age_seconds(now, queue.oldest_received_at),
-            "payload_bytes": queue.payload_bytes,
-        },
-        "outbox": {
-            "depth": outbox.depth,
-            "claimed": outbox.claimed,
-            "oldest_created_at_unix_nano": outbox.oldest_created_at or None,
-            "oldest_age_seconds": age_seconds(now, outbox.oldest_created_at),
-        },
-        "dead_letters": status.dead_letters,
-        "export": {
-            "last_success_unix_nano": export.last_success or None,
-            "last_error_unix_nano": export.last_error or None,
-            "last_error_text": redact.text(export.last_error_text),
-        },
-        "recent_entries": status.recent_entries,
-        "counters": status.counters,
-    }
 
 
 def age_seconds(now: int, then: int) -> float | None:
@@ -178,7 +104,7 @@ class DeadLetterPage:
 
 def page_lines(page: DeadLetterPage, now: int) -> list[str]:
     lines = [
-        f"#{letter.id}  {_since(now, letter.created_at, '?')}  "
+        f"#{letter.id}  {since(now, letter.created_at, '?')}  {letter.exporter}  "
         f"{one_line(redact.text(letter.reason), REASON_CHARS)}  "
         f"{one_line(letter.event, EVENT_CHARS)}"
         for letter in page.letters
@@ -197,6 +123,7 @@ def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     return {
         "id": letter.id,
         "created_at_unix_nano": letter.created_at,
+        "exporter": letter.exporter,
         "reason": redact.text(letter.reason),
         "event": event if event is not None else letter.event,  # unparsable: the text as is
     }
@@ -227,7 +154,7 @@ def human_bytes(count: int) -> str:
     return f"{count} B"
 
 
-def _since(now: int, then: int, otherwise: str) -> str:
+def since(now: int, then: int, otherwise: str) -> str:
     if not then:
         return otherwise
     stamp = datetime.fromtimestamp(then / NS, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

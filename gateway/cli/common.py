@@ -10,6 +10,7 @@ from gateway.errors import ConfigError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_CONFIG = 0, 1, 2
 DEFAULT_CONFIG = "config/gateway.yaml"
+TOKEN_VARIABLE = "LOGSIEVE_VIEWER_TOKEN"  # viewer.auth_token for `logsieve tail`
 
 
 def load(path: str, warn: bool = True) -> Config | None:

@@ -63,6 +63,7 @@ class Explanation:
     dedupe_key: dict[str, str]
     grouping: GroupingChoice
     pattern: BodyPattern | None = None  # when the key holds the pattern
+    exporters: tuple[str, ...] = ()  # where a kept entry goes besides the live page
 
     @property
     def sample_rate(self) -> float | None:
@@ -93,7 +94,9 @@ def explain(
     grouping = grouping_choice(config.batch.dedupe, band, service)
     pattern = body_pattern(config.batch, body, known()) if "pattern" in grouping.keys else None
     key = _dedupe_key(grouping.keys, band, service, body, pattern)
-    return Explanation(index, described, policy.keep_rate(entry), band, key, grouping, pattern)
+    exporters = tuple(config.exporters.enabled())
+    keep = policy.keep_rate(entry)
+    return Explanation(index, described, keep, band, key, grouping, pattern, exporters)
 
 
 def describe(match: BaseModel) -> str:
@@ -159,8 +162,14 @@ def explanation_lines(found: Explanation) -> list[str]:
         ("sample rate", f"{rate:g} (a kept entry stands for {rate:g})" if rate else "never kept"),
         ("grouping", printable(found.grouping.rule)),
         ("dedupe key", printable(key)),
+        ("sent to", _destinations(found.exporters)),
     ]
     return aligned(rows + _pattern_rows(found.pattern))
+
+
+def _destinations(exporters: Sequence[str]) -> str:
+    listed = ", ".join(f"exporters.{name}" for name in exporters)
+    return f"{listed} and the live page" if exporters else "the live page only (no exporter is on)"
 
 
 def _pattern_rows(pattern: BodyPattern | None) -> list[tuple[str, str]]:
@@ -189,6 +198,7 @@ def explanation_json(found: Explanation) -> dict[str, Any]:
             "keys": list(grouping.keys),
         },
         "pattern": None if pattern is None else _pattern_json(pattern),
+        "exporters": list(found.exporters),
     }
 
 

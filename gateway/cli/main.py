@@ -14,22 +14,30 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
 from gateway import severity
 from gateway.cli import tools
-from gateway.cli.common import DEFAULT_CONFIG, EXIT_BAD_CONFIG, EXIT_FAILURE, EXIT_OK, load
+from gateway.cli.common import (
+    DEFAULT_CONFIG,
+    EXIT_BAD_CONFIG,
+    EXIT_FAILURE,
+    EXIT_OK,
+    TOKEN_VARIABLE,
+    load,
+)
+from gateway.cli.endpoints import taken_endpoints
 from gateway.config.settings import Config, config_secrets
-from gateway.errors import StorageError
+from gateway.errors import StorageError, StreamRefused
 from gateway.http import limits
 from gateway.runtime import supervisor
 from gateway.runtime.roles import Child, Roles, decide_roles
 from gateway.telemetry import own_logs
 
 log = logging.getLogger("logsieve")
-TOKEN_VARIABLE = "LOGSIEVE_VIEWER_TOKEN"  # viewer.auth_token for `logsieve tail`
 PACKAGED_CONFIG = "default.yaml"  # inside gateway/config/; config/gateway.yaml is a copy
+DEFAULT_VIEWER = "http://127.0.0.1:8080"  # viewer.endpoint's default
 NO_RELOAD = " (no reload: start it again to apply a changed config)"  # said on SIGHUP
 
 
@@ -40,6 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="logsieve", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"logsieve {package_version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     run = commands.add_parser("run", help="run the gateway")
     run.add_argument("--config", default=DEFAULT_CONFIG, help="YAML config file")
@@ -54,17 +63,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(supervisor.VIEWER_CHILD_FLAG, action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(command=_run)
     check = commands.add_parser("check-config", help="validate a config file")
-    check.add_argument("file")
+    _file_arguments(check, "YAML config file")
     check.set_defaults(command=_check_config)
     init = commands.add_parser("init-config", help="write the commented default config")
-    init.add_argument("path")
+    _file_arguments(init, "where to write it")
     init.add_argument("--force", action="store_true", help="replace an existing file")
     init.set_defaults(command=_init_config)
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--config", default=DEFAULT_CONFIG, help="YAML config file")
     migrate.set_defaults(command=_migrate)
     tail = commands.add_parser("tail", help="follow the live stream in a terminal")
-    tail.add_argument("--url", default="http://127.0.0.1:8080", help="the viewer's address")
+    tail.add_argument(
+        "--url", default=DEFAULT_VIEWER, help=f"the viewer's address ({DEFAULT_VIEWER})"
+    )
     tail.add_argument("--severity", choices=list(severity.BANDS), help="at least this severity")
     tail.add_argument("--service", help="only this service.name")
     tail.add_argument("--grep", help="only messages holding this text (any case)")
@@ -75,38 +86,64 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _file_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """FILE, or --config FILE as every other command takes it."""
+    parser.add_argument("file", nargs="?", metavar="FILE", help=f"{what} (or --config FILE)")
+    parser.add_argument("--config", help=f"{what} ({DEFAULT_CONFIG})")
+
+
+def _chosen_file(args: argparse.Namespace) -> str | None:
+    """The file named as FILE or --config FILE; None (said why) when both name different ones."""
+    if args.file and args.config and args.file != args.config:
+        print(f"two files given: {args.file} and --config {args.config}", file=sys.stderr)
+        return None
+    return str(args.file or args.config or DEFAULT_CONFIG)
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("logsieve")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(unknown: not installed as a package)"
+
+
 def _tail(args: argparse.Namespace) -> int:
-    import websocket  # only this command needs a websocket client
+    from gateway.cli.tail import Connector, TailFilter, follow, stream_url
 
-    from gateway.cli.tail import TailFilter, follow
-
-    stream_url = args.url.rstrip("/").replace("http", "ws", 1) + "/logs/stream"
+    try:
+        url = stream_url(args.url)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_BAD_CONFIG
     keep = TailFilter(args.severity, args.service, args.grep)
     colour = sys.stdout.isatty() and not args.no_color
     # From the environment, not an argument: arguments show in `ps` and shell history.
-    token = os.environ.get(TOKEN_VARIABLE, "")
-    headers = [f"Authorization: Bearer {token}"] if token else []
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a tail ends
-        follow(
-            stream_url,
-            keep,
-            sys.stdout,
-            connect=lambda url: websocket.create_connection(url, timeout=60, header=headers),
-            colour=colour,
-            notices=sys.stderr,
-        )
+    connect = Connector(os.environ.get(TOKEN_VARIABLE, ""))
+    try:
+        follow(url, keep, sys.stdout, connect=connect, colour=colour, notices=sys.stderr)
+    except StreamRefused as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:  # Ctrl-C is how a tail ends
+        pass
     return EXIT_OK
 
 
 def _check_config(args: argparse.Namespace) -> int:
-    if load(args.file) is None:
+    path = _chosen_file(args)
+    if path is None:
         return EXIT_BAD_CONFIG
-    print(f"{args.file}: OK")
+    if load(path) is None:
+        return EXIT_BAD_CONFIG
+    print(f"{path}: OK")
     return EXIT_OK
 
 
 def _init_config(args: argparse.Namespace) -> int:
-    target = Path(args.path)
+    path = _chosen_file(args)
+    if path is None:
+        return EXIT_BAD_CONFIG
+    target = Path(path)
     if target.exists() and not args.force:
         print(f"{target} exists; use --force to replace it", file=sys.stderr)
         return EXIT_FAILURE
@@ -115,7 +152,7 @@ def _init_config(args: argparse.Namespace) -> int:
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(default, encoding="utf-8")
-    print(f"wrote {target}; check it with: logsieve check-config {target}")
+    print(f"wrote {target}; check it with: logsieve check-config --config {target}")
     return EXIT_OK
 
 
@@ -125,15 +162,16 @@ def _migrate(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     from gateway.store import SCHEMA_VERSION, Store
 
-    store = Store(config.storage.url)
-    try:
-        before = store.schema_version()
-        applied = store.migrate()
+    try:  # a missing driver is a StorageError too, raised as the store is made
+        store = Store(config.storage.url, schema=config.storage.db_schema)
+        try:
+            before = store.schema_version()
+            applied = store.migrate()
+        finally:
+            store.dispose()
     except StorageError as exc:
         print(f"{args.config}: cannot migrate: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    finally:
-        store.dispose()
     if not applied:
         print(f"the schema is at version {SCHEMA_VERSION}: nothing to do")
     elif before is None:
@@ -159,6 +197,9 @@ def _run(args: argparse.Namespace) -> int:
         if started_as is Child.VIEWER:
             supervisor.yield_cpu_to_receivers()
     roles = decide_roles(config, started_as)  # the one place that decides
+    if started_as is None and (taken := taken_endpoints(config, roles)):
+        print("\n".join(taken), file=sys.stderr)  # before anything binds or logs
+        return EXIT_FAILURE
     own = supervisor.config_for(config, roles, args.ingest_child)
     if not roles.supervises:
         return _serve(own, roles)

@@ -65,7 +65,7 @@ def _patterns_parser(commands: Subcommands) -> None:
 
 
 def _dead_letter_parser(commands: Subcommands) -> None:
-    dead = commands.add_parser("dead-letter", help="events Logflare refused: list, retry, drop")
+    dead = commands.add_parser("dead-letter", help="events a backend refused: list, retry, drop")
     actions = dead.add_subparsers(required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="show dead letters, oldest first")
     listing.add_argument("--limit", type=positive, default=20, help="at most this many")
@@ -134,14 +134,20 @@ def _on_store(path: str, config: Config, action: Callable[[Store], int]) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from gateway.cli import admin
+    config = load(args.config)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from gateway.cli import status as shown
 
     def show(store: Store) -> int:
-        status = admin.read_status(store, SystemClock().now_ns())
-        _emit(args, admin.status_json(status), admin.status_lines(status))
+        exporters = config.exporters
+        found = shown.read_status(
+            store, SystemClock().now_ns(), shown.off_reasons(exporters), shown.budgeted(exporters)
+        )
+        _emit(args, shown.status_json(found), shown.status_lines(found))
         return EXIT_OK
 
-    return _with_store(args, show)
+    return _on_store(args.config, config, show)
 
 
 def _patterns(args: argparse.Namespace) -> int:

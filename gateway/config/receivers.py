@@ -109,6 +109,11 @@ class CorsConfig(Model):
     def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
         trimmed = tuple(origin.rstrip("/") for origin in origins)  # as browsers send them
         for origin in trimmed:
+            if "*" in origin and origin != "*":  # the Collector's https://*.example.com
+                raise ValueError(
+                    f"{origin!r}: a wildcard inside an origin is not supported here: "
+                    "list each origin, or give '*' alone for any"
+                )
             if origin != "*" and (
                 not origin.startswith(("http://", "https://")) or origin.count("/") != 2
             ):

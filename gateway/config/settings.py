@@ -10,18 +10,28 @@ import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
+    ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from gateway import severity
+# The batch section's models live in batch.py, named here too (their importers' one place).
+from gateway.config.batch import BatchConfig as BatchConfig
+from gateway.config.batch import DedupeConfig as DedupeConfig
+from gateway.config.batch import PatternsConfig as PatternsConfig
+from gateway.config.batch import SamplingConfig as SamplingConfig
+from gateway.config.batch import SamplingRule as SamplingRule
+from gateway.config.collector import KeyPath, collector_layout, dotted
+from gateway.config.delivery import DeliveryConfig
+from gateway.config.otlp_exporter import OtlpExporterConfig
 from gateway.config.reading import read_text, read_yaml
 from gateway.config.receivers import MIN_TOKEN_CHARS, ReceiversConfig
 from gateway.config.types import Duration, Endpoint, Model, refuse_control_characters
@@ -34,9 +44,15 @@ _ENV_REF = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class StorageConfig(Model):
+    model_config = ConfigDict(serialize_by_alias=True)  # `schema`, as the file writes it
+
     url: str = Field(default="sqlite:///data/logsieve.db", min_length=1)
     # SQLite only. NORMAL: a commit survives a process crash; FULL: power loss too.
     sqlite_synchronous: Literal["normal", "full"] = "normal"
+    # PostgreSQL only: the schema holding every logsieve table, made by the migrations when
+    # missing, so that several gateways (or applications) share a database apart. Empty: the
+    # role's search_path (normally public). Named db_schema here: BaseModel has a `schema`.
+    db_schema: str = Field(default="", alias="schema")
 
     @field_validator("url")
     @classmethod
@@ -45,141 +61,32 @@ class StorageConfig(Model):
             raise ValueError("unsupported database: use sqlite:///PATH or postgresql+psycopg://...")
         return url
 
-
-def _check_severity(name: str | None) -> str | None:
-    if name is not None and name not in severity.BANDS:
-        raise ValueError(f"unknown severity {name!r}: use one of {', '.join(severity.BANDS)}")
-    return name
-
-
-class RuleMatch(Model):
-    severity_at_least: str | None = None
-    severity: str | None = None
-    service: str | None = None
-    body_matches: str | None = None
-
-    _severities = field_validator("severity_at_least", "severity")(_check_severity)
-
-    @field_validator("body_matches")
+    @field_validator("db_schema")
     @classmethod
-    def _compiles(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-        return pattern
+    def _schema_name(cls, name: str, info: ValidationInfo) -> str:
+        """Used unquoted in SQL and search_path: the store checks the same rule again
+        (gateway/store/_namespace.py; the config may not import the store)."""
+        if name and str(info.data.get("url", "")).startswith("sqlite"):
+            raise ValueError(
+                "PostgreSQL only (SQLite keeps every table in its file): "
+                "remove it, or use a postgresql URL"
+            )
+        if name and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+            raise ValueError(
+                f"{name!r} is not a schema name here: lower-case letters, digits and _, "
+                "not starting with a digit, at most 63"
+            )
+        if name.startswith("pg_"):
+            raise ValueError(f"{name!r}: names starting with pg_ are PostgreSQL's own")
+        return name
 
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-# `pattern`: the body's template (variables masked or learned); `body`: the exact text.
-DedupeKey = Literal["body", "pattern", "severity", "service.name"]
-
-
-def _check_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
-    if not keys or len(set(keys)) != len(keys):
-        raise ValueError("keys must be a non-empty list without repeats")
-    if {"body", "pattern"} <= set(keys):
-        raise ValueError("keys may hold body or pattern, not both")
-    return keys
-
-
-class GroupingMatch(Model):
-    """Which records a grouping rule is for: by severity band and service, never by body
-    (the key must not depend on what it groups)."""
-
-    severity_at_least: str | None = None
-    severity: str | None = None
-    service: str | None = None
-
-    _severities = field_validator("severity_at_least", "severity")(_check_severity)
-
-
-class GroupingRule(Model):
-    match: GroupingMatch = GroupingMatch()
-    keys: tuple[DedupeKey, ...]
-
-    _keys = field_validator("keys")(_check_keys)
-
-
-class DedupeConfig(Model):
-    # The key for records no rule matches; rules choose other keys per severity band and
-    # service (first match wins), for example errors by exact body and the rest by pattern.
-    keys: tuple[DedupeKey, ...] = ("body", "severity")
-    rules: tuple[GroupingRule, ...] = ()
-
-    _keys = field_validator("keys")(_check_keys)
-
-    def uses_patterns(self) -> bool:
-        return "pattern" in self.keys or any("pattern" in rule.keys for rule in self.rules)
-
-
-class MaskConfig(Model):
-    name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,31}$")  # the placeholder: <NAME>
-    regex: str
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, regex: str) -> str:
-        try:
-            compiled = re.compile(regex)
-        except re.error as exc:
-            raise ValueError(f"invalid regular expression {regex!r}: {exc}") from None
-        if compiled.match(""):
-            raise ValueError(f"{regex!r} matches the empty string: it would mask nothing")
-        return regex
-
-
-class PatternsConfig(Model):
-    # Your own variables, masked before the built-in ones (numbers, ids, addresses, times...).
-    masks: tuple[MaskConfig, ...] = ()
-    # Share of constant tokens two bodies of one length must have in common to be candidates
-    # for one template.
-    similarity: float = Field(default=0.5, gt=0.0, le=1.0)
-    # Patterns kept in memory and in the store; past it the least recently seen go.
-    max_patterns: int = Field(default=100_000, ge=100, le=10_000_000)
-    top_values: int = Field(default=5, ge=1, le=100)  # per variable of an entry
-
-
-class SamplingRule(Model):
-    match: RuleMatch = RuleMatch()
-    keep: Probability
-
-
-class SamplingConfig(Model):
-    rules: tuple[SamplingRule, ...] = ()
-    default_keep: Probability = 1.0
-    # Mixed into every sampling hash; change it to reshuffle which entries are kept.
-    seed: int = 0
-
-
-class BatchConfig(Model):
-    interval: Duration = 10.0
-    max_batch_records: int = Field(default=50_000, ge=1, le=1_000_000)
-    # How long a claimed batch stays with its stage (on the database's clock) before another
-    # stage may take it over: a crashed or stalled gateway's rows come back after this.
-    lease: Duration = 60.0
-    # `logsieve run` puts the batch stage, export and purge in a child process, so that
-    # they and the receivers each get a core (not for an in-memory SQLite database).
-    own_process: bool = True
-    dedupe: DedupeConfig = DedupeConfig()
-    patterns: PatternsConfig = PatternsConfig()
-    sampling: SamplingConfig = SamplingConfig()
-
-
-class LogflareConfig(Model):
+class LogflareConfig(DeliveryConfig):
     endpoint: str = "https://api.logflare.app"
     source: str = ""
     source_name: str = ""
     api_key: SecretStr = SecretStr("")
-    timeout: Duration = 10.0
-    max_batch_events: int = Field(default=500, ge=1, le=500)
-    # Backoff after a failed request: doubles from retry_initial up to retry_max, with jitter.
-    retry_initial: Duration = 1.0
-    retry_max: Duration = 60.0
-    # Past this many events waiting for Logflare, the oldest below ERROR are dropped (counted);
-    # when only ERROR and above are left, the batch stage pauses until Logflare takes some.
-    max_outbox_events: int = Field(default=1_000_000, ge=1)
+    max_batch_events: int = Field(default=500, ge=1, le=500)  # Logflare's advice
 
     @field_validator("endpoint")
     @classmethod
@@ -225,8 +132,47 @@ class LogflareConfig(Model):
         return bool(self.api_key.get_secret_value())
 
 
+# A second OTLP backend is named as the Collector names a second instance: `otlp/archive`.
+NAMED_OTLP = re.compile(r"otlp/[a-z0-9][a-z0-9_-]{0,31}")
+
+
 class ExportersConfig(Model):
+    # Keys past the two fields are more OTLP exporters (`otlp/<name>`), each one of its own.
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, OtlpExporterConfig]
     logflare: LogflareConfig = LogflareConfig()
+    otlp: OtlpExporterConfig = OtlpExporterConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names(cls, data: Any) -> Any:
+        for key in data if isinstance(data, dict) else ():
+            if key not in cls.model_fields and not NAMED_OTLP.fullmatch(str(key)):
+                raise ValueError(
+                    f"unknown exporter {str(key)!r}: use logflare, otlp, or otlp/NAME for "
+                    "another OTLP backend (NAME: lower-case letters, digits, _ and -)"
+                )
+        return data
+
+    def otlp_named(self) -> dict[str, OtlpExporterConfig]:
+        """Every OTLP exporter, `otlp` first, by its key."""
+        return {"otlp": self.otlp, **dict(sorted((self.model_extra or {}).items()))}
+
+    def configured(self) -> dict[str, DeliveryConfig]:
+        """Every exporter the file names (or logsieve knows), on or off, by its key."""
+        return {"logflare": self.logflare, **self.otlp_named()}
+
+    def enabled(self) -> dict[str, DeliveryConfig]:
+        """The exporters that run, by their key (also their outbox rows' and metrics' name)."""
+        return {name: config for name, config in self.configured().items() if config.enabled}
+
+    def label(self) -> str:
+        """What the live page's header calls the export: the one exporter's backend
+        ("Logflare", "OTLP"), or "Export" for several or none."""
+        running = list(self.enabled())
+        if len(running) != 1:
+            return "Export"
+        return "Logflare" if running == ["logflare"] else "OTLP"
 
 
 class RecentConfig(Model):
@@ -254,6 +200,20 @@ class ViewerConfig(Model):
     # When set, the page and its socket need this token (a sign-in form sets a cookie;
     # programs send `Authorization: Bearer`). Use ${env:NAME} rather than writing it here.
     auth_token: SecretStr | None = None
+    # A link from an entry's trace id to a tracing UI: {trace_id} is replaced by the id.
+    trace_url: str | None = None
+
+    @field_validator("trace_url")
+    @classmethod
+    def _trace_link(cls, url: str | None) -> str | None:
+        # The page puts it in a link: only web addresses, and only with the id's place named.
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        if url is not None and "{trace_id}" not in url:
+            raise ValueError("must contain {trace_id}, where the entry's trace id goes")
+        if url is not None:
+            refuse_control_characters(url)
+        return url
 
     @field_validator("auth_token")
     @classmethod
@@ -277,14 +237,19 @@ class QueueConfig(Model):
 
 class MetricsConfig(Model):
     enabled: bool = True
-    # /metrics (Prometheus), /healthz and /readyz; 8888 as the OpenTelemetry Collector.
-    endpoint: Endpoint = "127.0.0.1:8888"
+    # /metrics (Prometheus), /healthz and /readyz. 8890 runs beside a Collector (8888, 8889,
+    # 13133, 4317, 4318, 55679, 1777), Prometheus (9090) and the SDK's exporter (9464);
+    # Prometheus's exporter range, 9100-9999, is all allocated.
+    endpoint: Endpoint = "127.0.0.1:8890"
 
 
 class GatewayLogsConfig(Model):
     # The gateway's own logs on stderr: text for people, json for log shippers.
     format: Literal["text", "json"] = "text"
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # One line per HTTP request (method, path, status) when true; probes (/healthz, /readyz,
+    # /metrics) and static files only when they fail.
+    access: bool = False
 
 
 class TelemetryConfig(Model):
@@ -303,11 +268,11 @@ class Config(Model):
     storage: StorageConfig = StorageConfig()
     queue: QueueConfig = QueueConfig()
     batch: BatchConfig = BatchConfig()
-    exporters: ExportersConfig = ExportersConfig()
+    exporters: ExportersConfig = ExportersConfig.model_validate({})
     recent: RecentConfig = RecentConfig()
     viewer: ViewerConfig = ViewerConfig()
     telemetry: TelemetryConfig = TelemetryConfig()
-    # What the file said in names that have changed, as warnings (not a key of the file).
+    # Warnings (not a key of the file): names that have changed, Collector keys with no effect.
     _deprecations: tuple[str, ...] = PrivateAttr(default=())
 
     @property
@@ -333,17 +298,21 @@ def expand_env(node: Any, env: Mapping[str, str]) -> Any:
     return node
 
 
-def _describe(error: Any, written_as: Mapping[str, str]) -> str:
+def _describe(error: Any, written_as: Mapping[KeyPath, KeyPath]) -> str:
     """One problem as `key.path: message`, the path in the names the file used."""
-    path = ""
-    for depth, part in enumerate(error["loc"]):
-        part = written_as.get(part, part) if depth == 0 else part
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    path = path.lstrip(".") or "(top level)"
+    path = dotted(_as_written(tuple(error["loc"]), written_as))
     if error["type"] == "extra_forbidden":
         return f"{path}: unknown key"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{path}: {message}"
+
+
+def _as_written(loc: KeyPath, written_as: Mapping[KeyPath, KeyPath]) -> KeyPath:
+    """The path where the file put a value: the longest renamed prefix, rewritten."""
+    for length in range(len(loc), 0, -1):
+        if loc[:length] in written_as:
+            return (*written_as[loc[:length]], *loc[length:])
+    return loc
 
 
 def parse_config(data: Any, env: Mapping[str, str] | None = None) -> Config:
@@ -351,13 +320,18 @@ def parse_config(data: Any, env: Mapping[str, str] | None = None) -> Config:
     tree = expand_env(data if data is not None else {}, os.environ if env is None else env)
     if not isinstance(tree, dict):
         raise ConfigError(["(top level): the config must be a mapping of sections"])
-    written_as = {new: old for old, new in RENAMED_SECTIONS.items() if old in tree}
+    written_as = {(new,): (old,) for old, new in RENAMED_SECTIONS.items() if old in tree}
     tree, deprecations = _renamed(tree)
+    layout = collector_layout(tree)  # receivers.otlp.protocols, as a Collector writes it
+    written_as |= layout.written_as
     try:
-        config = Config.model_validate(tree)
+        config = Config.model_validate(layout.tree)
     except ValidationError as exc:
-        raise ConfigError([_describe(e, written_as) for e in exc.errors()]) from None
-    config._deprecations = tuple(deprecations)
+        described = [_describe(e, written_as) for e in exc.errors()]
+        raise ConfigError(layout.problems + described) from None
+    if layout.problems:
+        raise ConfigError(layout.problems)
+    config._deprecations = (*deprecations, *layout.notes)
     return config
 
 
@@ -393,6 +367,11 @@ def config_secrets(config: Config) -> list[str]:
     password = make_url_password(config.storage.url)
     return [
         config.exporters.logflare.api_key.get_secret_value(),
+        *(
+            value.get_secret_value()
+            for otlp in config.exporters.otlp_named().values()
+            for value in otlp.headers.values()
+        ),
         *tokens,
         *([viewer.get_secret_value()] if viewer else []),
         *([password] if password else []),

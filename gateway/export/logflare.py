@@ -12,15 +12,11 @@ bytes; an answer's text is masked (gateway/redact.py) before it becomes an outco
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
 import gzip
 import logging
-import socket
 import threading
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -28,8 +24,20 @@ import orjson
 
 from gateway import redact
 from gateway.config.settings import LogflareConfig
-from gateway.export.outcome import ExportOutcome, OutcomeKind
+from gateway.export.http_shared import (
+    DETAIL_CHARS,
+    Deadline,
+    Watchdog,
+    post_capped,
+    request_failed,
+    retry_after_seconds,
+)
+
+# The answer's cap is the shared one; named here too, where the tests look for it.
+from gateway.export.http_shared import MAX_RESPONSE_BYTES as MAX_RESPONSE_BYTES
+from gateway.export.outcome import Allowance, ExportOutcome, OutcomeKind
 from gateway.model import Entry, PatternRef
+from gateway.otlp import nest
 from gateway.redact import Redactor
 
 log = logging.getLogger("logsieve.exporter")
@@ -38,10 +46,15 @@ log = logging.getLogger("logsieve.exporter")
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Refused for good: bad data, unacceptable encoding or size. Retrying the same bytes cannot help.
 REFUSED = frozenset({400, 406, 413, 415, 422})
+PARTIALLY_INGESTED = 406  # Logflare took the valid events and refused the others
 UNAUTHORIZED = frozenset({401, 403})
 GZIP_ABOVE_BYTES = 4096
-MAX_RESPONSE_BYTES = 64 * 1024
-DETAIL_CHARS = 200  # of an answer's text, in an outcome's detail
+# The source's rate limit and what is left of it, on every answer (200 and 429 alike).
+SOURCE_LIMIT_HEADER = "x-rate-limit-source_limit"
+SOURCE_REMAINING_HEADER = "x-rate-limit-source_remaining"
+# An allowance is a count, never this long; a longer value is junk, and int() of a very long
+# digit string raises (Python caps int parsing at 4300 digits).
+MAX_COUNT_DIGITS = 18
 # Logflare reads a timestamp by its digit count: 10 digits are seconds, 13 milliseconds, 19
 # nanoseconds, any other count microseconds. Microseconds with 10 or 13 digits (times in early
 # 1970) would be misread, so they are sent as the next value with a safe digit count.
@@ -87,8 +100,24 @@ def logflare_event(entry: Entry, now_ns: int) -> dict[str, Any]:
     }
     if entry.pattern is not None:
         metadata["pattern"] = _pattern(entry.pattern)
+    _add_attribution(metadata, entry)
     timestamp = logflare_timestamp(first_seen)
     return {"event_message": entry.body, "timestamp": timestamp, "metadata": metadata}
+
+
+def _add_attribution(metadata: dict[str, Any], entry: Entry) -> None:
+    """`metadata.services`: [{name, count}], most records first (`services_other` counts the
+    records of those left out); `metadata.resource`: the first record's resource attributes,
+    nested on dots as `attributes` are (Logflare would rewrite a dotted key into an odd
+    column name: `host.name` -> `_host_name`)."""
+    if entry.services:
+        metadata["services"] = [
+            {"name": name, "count": count} for name, count in entry.services.items()
+        ]
+    if entry.services_other:
+        metadata["services_other"] = entry.services_other
+    if entry.resource:
+        metadata["resource"] = nest(entry.resource)
 
 
 def _pattern(pattern: PatternRef) -> dict[str, Any]:
@@ -137,7 +166,7 @@ class LogflareExporter:
             timeout=httpx.Timeout(config.timeout), follow_redirects=False
         )
         self._timeout_s = config.timeout
-        self._watchdog = _Watchdog()
+        self._watchdog = Watchdog()
         self._one_at_a_time = threading.Lock()  # the watchdog shuts every socket of this client
         self._mask = Redactor([api_key])  # at the source, whatever this process installed
 
@@ -156,126 +185,29 @@ class LogflareExporter:
             try:
                 return self._send(body, headers, deadline)
             except httpx.RequestError as exc:
-                return self._failed(exc, deadline)
+                return request_failed(exc, deadline, self._timeout_s)
             finally:
                 self._watchdog.stop(deadline)
 
-    def _send(self, body: bytes, headers: dict[str, str], deadline: _Deadline) -> ExportOutcome:
-        request = self._client.build_request(
-            "POST",
-            self._url,
+    def _send(self, body: bytes, headers: dict[str, str], deadline: Deadline) -> ExportOutcome:
+        response, raw, cut = post_capped(
+            self._client, self._url, self._watchdog, headers=headers, content=body,
             params=self._params,
-            headers=headers,
-            content=body,
-            extensions={"trace": self._watchdog.trace},
-        )
-        response = self._client.send(request, stream=True)
-        try:
-            text, cut = _read_capped(response)
-        finally:
-            response.close()
-        text = self._masked(text, cut)
+        )  # fmt: skip
+        text = self._masked(raw.decode("utf-8", "replace"), cut)
         headers_in = response.headers
         location = self._masked(headers_in.get("location", ""))
-        return classify(
-            response.status_code, headers_in.get("retry-after"), text, location=location
-        )
+        allowance = source_allowance(headers_in)
+        retry_after = headers_in.get("retry-after")
+        status = response.status_code
+        return classify(status, retry_after, text, location=location, allowance=allowance)
 
     def _masked(self, text: str, cut: bool = False) -> str:
         """`text` without the API key or any other secret this process knows."""
         return redact.text(self._mask(text, cut), cut)
 
-    def _failed(self, exc: httpx.RequestError, deadline: _Deadline) -> ExportOutcome:
-        if deadline.expired or isinstance(exc, httpx.TimeoutException):
-            detail = f"timed out: no complete answer within {self._timeout_s:g} s"
-        elif isinstance(exc, httpx.TransportError):
-            detail = f"connection failed: {type(exc).__name__}"
-        else:
-            detail = f"unreadable answer: {type(exc).__name__}"
-        return ExportOutcome(OutcomeKind.RETRY, detail=detail)
-
     def shutdown(self) -> None:
         self._client.close()
-
-
-@dataclass(slots=True)
-class _Deadline:
-    timer: threading.Timer | None = None
-    expired: bool = False
-
-
-class _Watchdog:
-    """Ends a request at its deadline, whatever it waits for: httpx's timeouts bound each read,
-    so a peer sending a byte a second would hold a request for as long as it likes.
-
-    httpx's trace extension hands over each new connection's socket; at the deadline a timer
-    shuts down the sockets this client holds, and the blocked connect, send or read returns at
-    once. The exporter sends one request at a time, so an idle pooled connection is the only
-    other socket that can be hit, and the pool drops it (a reconnect, nothing lost). Name
-    resolution happens before there is a socket and cannot be cut short; the connect itself
-    is bounded by httpx's connect timeout (the same `timeout`)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []  # of this client's connections, maybe idle
-        self._current: _Deadline | None = None
-
-    def start(self, seconds: float) -> _Deadline:
-        deadline = _Deadline()
-        deadline.timer = threading.Timer(seconds, self._expire, args=(deadline,))
-        deadline.timer.daemon = True
-        with self._lock:
-            self._current = deadline
-        deadline.timer.start()
-        return deadline
-
-    def stop(self, deadline: _Deadline) -> None:
-        assert deadline.timer is not None
-        deadline.timer.cancel()
-        with self._lock:
-            self._current = None
-
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        # connection.*, and through a proxy proxy.* or socks.*: TLS wraps the socket anew.
-        if event.endswith((".connect_tcp.complete", ".start_tls.complete")):
-            stream = info.get("return_value")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            if isinstance(sock, socket.socket):  # an SSLSocket too
-                self._watch(sock)
-
-    def _watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sockets = [s for s in self._sockets if s.fileno() >= 0]  # closed: forgotten
-            self._sockets.append(sock)
-            if self._current is not None and self._current.expired:
-                _shut(sock)  # connected after the deadline: it ends at once too
-
-    def _expire(self, deadline: _Deadline) -> None:
-        with self._lock:
-            if deadline is not self._current:
-                return  # that request ended while this timer fired
-            deadline.expired = True
-            for sock in self._sockets:
-                _shut(sock)
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # closed meanwhile, or never connected
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-def _read_capped(response: httpx.Response) -> tuple[str, bool]:
-    """At most MAX_RESPONSE_BYTES of the body (a misbehaving server cannot flood memory), and
-    whether it was cut there."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_RESPONSE_BYTES:
-            break
-    cut = size >= MAX_RESPONSE_BYTES  # (more may have followed)
-    return b"".join(chunks)[:MAX_RESPONSE_BYTES].decode("utf-8", "replace"), cut
 
 
 def classify(
@@ -284,9 +216,18 @@ def classify(
     text: str,
     now_s: float | None = None,
     location: str = "",
+    allowance: Allowance | None = None,
 ) -> ExportOutcome:
     """An HTTP answer as an ExportOutcome (`now_s` dates an HTTP-date Retry-After); `text`
-    and `location` must be masked already (they go into the detail)."""
+    and `location` must be masked already (they go into the detail). `allowance`, the source's
+    rate allowance the answer reported, goes into the outcome whatever the status."""
+    outcome = _classified(status, retry_after, text, now_s, location)
+    return outcome if allowance is None else replace(outcome, allowance=allowance)
+
+
+def _classified(
+    status: int, retry_after: str | None, text: str, now_s: float | None, location: str
+) -> ExportOutcome:
     detail = f"HTTP {status}: {text[:DETAIL_CHARS]}"
     if 200 <= status < 300:
         return ExportOutcome(OutcomeKind.OK, status=status)
@@ -296,23 +237,28 @@ def classify(
     if status in UNAUTHORIZED:
         return ExportOutcome(OutcomeKind.UNAUTHORIZED, status=status, detail=detail)
     if status in REFUSED:
-        return ExportOutcome(OutcomeKind.REFUSED, status=status, detail=detail)
+        partly = status == PARTIALLY_INGESTED
+        return ExportOutcome(OutcomeKind.REFUSED, status, detail=detail, stored_others=partly)
     if status in RETRYABLE or status >= 500:
-        return ExportOutcome(OutcomeKind.RETRY, status, _seconds(retry_after, now_s), detail)
+        seconds = retry_after_seconds(retry_after, now_s)
+        return ExportOutcome(OutcomeKind.RETRY, status, seconds, detail)
     return ExportOutcome(OutcomeKind.REFUSED, status=status, detail=detail)
 
 
-def _seconds(retry_after: str | None, now_s: float | None = None) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date; junk counts as absent."""
-    if not retry_after:
+def source_allowance(headers: Mapping[str, str]) -> Allowance | None:
+    """The source's allowance from Logflare's x-rate-limit-source_* headers (looked up in lower
+    case: httpx's Headers match any case); None unless both are there as non-negative integers:
+    a proxy's or a future version's odd value must not break an export."""
+    limit = _count(headers.get(SOURCE_LIMIT_HEADER))
+    remaining = _count(headers.get(SOURCE_REMAINING_HEADER))
+    if limit is None or remaining is None:
         return None
-    try:
-        return max(0.0, float(retry_after))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(retry_after)
-    except (TypeError, ValueError):
+    return Allowance(limit=limit, remaining=remaining)
+
+
+def _count(value: str | None) -> int | None:
+    """A non-negative decimal integer, or None: no sign, no fraction, ASCII digits only."""
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_COUNT_DIGITS:
         return None
-    now_s = time.time() if now_s is None else now_s
-    return max(0.0, when.timestamp() - now_s)
+    return int(text)

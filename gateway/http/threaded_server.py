@@ -254,6 +254,9 @@ class _Handler(WSGIRequestHandler):
     def log_error(self, format: str, *args: Any) -> None:
         log.debug("http connection: " + format, *args)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """None of werkzeug's coloured request lines: gateway.http.access_log writes them."""
+
 
 class _Body(io.RawIOBase):
     """The next `length` bytes of a connection: one request's body, nothing after it."""

@@ -9,21 +9,21 @@ interface (gateway.http.limits.ServerLimits says what each listener allows):
   our process) hands over, and for a listener with TLS, which waitress does not do.
 
 It binds at construction, so a port taken or refused fails early, as one OSError naming the
-setting, and port 0 is known at once.
+setting and the address (gateway.http.ports), and port 0 is known at once.
 """
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 from typing import Any, Protocol
 
+from gateway.http.access_log import AccessLog
 from gateway.http.limits import ServerLimits
+from gateway.http.ports import listen
 from gateway.http.threaded_server import ThreadedListener
 from gateway.http.waitress_server import WaitressListener
 
-BACKLOG = 1024  # connections past a listener's cap wait here, in the kernel
 DEFAULT_LIMITS = ServerLimits()
 DEFAULT_MAX_BODY = 64 * 1024 * 1024  # waitress refuses (413) a larger body before buffering it
 
@@ -53,8 +53,10 @@ class WsgiServer:
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         """`setting` names the endpoint's setting in messages; `websockets`: the app needs
-        the raw socket (flask-sock); `max_body`: the largest body waitress buffers."""
-        listening = _listen(host, port, setting)
+        the raw socket (flask-sock); `max_body`: the largest body waitress buffers. Requests
+        are logged by gateway.http.access_log (when telemetry.logs.access is on)."""
+        listening = listen(host, port, setting)  # a taken port: EndpointError, one line
+        app = AccessLog(app)
         self._listener: Listener = (
             ThreadedListener(app, listening, limits, _tls_context(tls))
             if tls or websockets
@@ -96,18 +98,6 @@ class WsgiServer:
             self._listener.stop()
             thread.join(timeout=10)
         self._listener.release()
-
-
-def _listen(host: str, port: int, setting: str) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    both = host == "::" and socket.has_dualstack_ipv6()  # as before: "::" takes IPv4 too
-    try:
-        return socket.create_server(
-            (host, port), family=family, backlog=BACKLOG, dualstack_ipv6=both
-        )
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise OSError(f"cannot listen on {host}:{port} ({setting}): {reason}") from None
 
 
 def _tls_context(tls: tuple[str, str] | None) -> ssl.SSLContext | None:

@@ -4,8 +4,9 @@
 exporter events in the outbox) are written in the same transaction that deletes the claimed
 rows, so a crash at any point either leaves the rows queued or leaves the results stored.
 
-The stage knows no wire format: the composition root hands it the exporter's encoder, which
-writes each kept entry as the text the outbox stores and the exporter later sends unchanged.
+The stage knows no wire format: the composition root hands it each exporter's encoder, which
+writes each kept entry as the text the outbox stores (one row per exporter) and the exporter
+later sends unchanged.
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ import logging
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gateway import severity
 from gateway.clock import NS_PER_SECOND
 from gateway.errors import StorageError
-from gateway.model import Claim, ClaimedRow, Entry
+from gateway.model import Budgeted, Claim, ClaimedRow, Entry, HoldItem, OutboxEvent
 from gateway.otlp import Origin
 from gateway.pipeline.dedupe import OriginCache, add_details, dedupe
 from gateway.pipeline.grouping import Grouping
+from gateway.pipeline.holding import Holding, merged, split_for_budget
 from gateway.pipeline.learning import Learned, Miner, PatternBook
 from gateway.pipeline.sampling import SamplingPolicy, sample
 from gateway.store import Store
@@ -37,6 +39,17 @@ Encode = Callable[[Entry, int], str]
 
 
 @dataclass(frozen=True, slots=True)
+class Outbound:
+    """One exporter as the batch stage sees it: its name (key under `exporters:`), its encoder,
+    and how many of its events may wait in the outbox."""
+
+    exporter: str
+    encode: Encode
+    max_outbox_events: int = 1_000_000
+    holding: Holding | None = None  # its budget's waits; None: every kept entry goes now
+
+
+@dataclass(frozen=True, slots=True)
 class BatchSettings:
     max_batch_records: int = 50_000
     grouping: Grouping = field(default_factory=Grouping)  # the dedupe key of each record
@@ -44,7 +57,6 @@ class BatchSettings:
     max_patterns: int = 100_000  # known patterns a starting miner loads from the store
     ttl_ns: int = 3600 * NS
     lease_ns: int = 120 * NS
-    max_outbox_events: int = 1_000_000
 
 
 @dataclass(slots=True)
@@ -54,8 +66,9 @@ class BatchReport:
     kept: int = 0
     sampled_out_records: Counter[str] = field(default_factory=Counter)
     outboxed: int = 0
+    held: int = 0  # entries budgets hold back (merged into their keys' held entries)
     fenced: bool = False  # the claim was lost to another stage; nothing was written
-    paused: bool = False  # the outbox is full of ERROR and above: nothing was claimed
+    paused: bool = False  # an exporter's outbox is full of ERROR and above: nothing claimed
 
     def add(self, other: BatchReport) -> None:
         self.claimed += other.claimed
@@ -63,6 +76,7 @@ class BatchReport:
         self.kept += other.kept
         self.sampled_out_records.update(other.sampled_out_records)
         self.outboxed += other.outboxed
+        self.held += other.held
         self.fenced = self.fenced or other.fenced
         self.paused = self.paused or other.paused
 
@@ -74,14 +88,14 @@ class BatchStage:
         policy: SamplingPolicy,
         settings: BatchSettings,
         *,
-        encode: Encode | None,  # None: no exporter runs, nothing goes to the outbox
+        outbound: Sequence[Outbound],  # empty: no exporter runs, nothing goes to the outbox
         miner: Miner | None = None,  # when the grouping uses patterns
         metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._policy = policy
         self._settings = settings
-        self._encode = encode
+        self._outbound = tuple(outbound)
         self._origins = OriginCache()
         self._metrics = metrics
         self._book = PatternBook(store, miner, settings.max_patterns) if miner is not None else None
@@ -89,7 +103,7 @@ class BatchStage:
     def run_once(self, now: int) -> BatchReport:
         """Process one claim of at most max_batch_records rows."""
         settings = self._settings
-        if self._encode is not None and not self._outbox_has_room():
+        if not all(self._outbox_has_room(outbound) for outbound in self._outbound):
             return BatchReport(paused=True)
         claim = self._store.claim_batch(
             secrets.randbits(62), settings.lease_ns, settings.max_batch_records
@@ -99,10 +113,11 @@ class BatchStage:
         began = time.monotonic()
         try:
             origins = self._origins.learn(claim.origins)
-            report, recent, events, learned = self._process(claim.rows, origins, claim, now)
+            report, recent, (events, held), learned = self._process(claim.rows, origins, claim, now)
             report.fenced = not self._store.finish_batch(
-                claim, recent, events, now, patterns=learned.patterns, merges=learned.merges
-            )
+                claim, recent, events, now, patterns=learned.patterns, merges=learned.merges,
+                held=held,
+            )  # fmt: skip
         except BaseException:
             self._give_back(claim)
             raise
@@ -123,7 +138,9 @@ class BatchStage:
 
     def _process(
         self, rows: list[ClaimedRow], origins: dict[int, Origin], claim: Claim, now: int
-    ) -> tuple[BatchReport, list[tuple[Entry, int]], list[tuple[str, int]], Learned]:
+    ) -> tuple[
+        BatchReport, list[tuple[Entry, int]], tuple[list[OutboxEvent], Budgeted | None], Learned
+    ]:
         entries = self._group(rows, origins)
         learned = self._book.learned(entries) if self._book is not None else Learned()
         sampled = sample(entries, self._policy, claim.first_id)
@@ -132,42 +149,69 @@ class BatchStage:
             add_details(entry, records[entry.first_id])
         expires_at = now + self._settings.ttl_ns
         recent = [(entry, expires_at) for entry in sampled.kept]
-        events = self._events(sampled.kept, now)
+        events, held = self._events(sampled.kept, now)
         report = BatchReport(
             claimed=len(rows),
             entries=len(entries),
             kept=len(sampled.kept),
             sampled_out_records=sampled.dropped_records,
             outboxed=len(events),
+            held=len(held.items) if held is not None else 0,
         )
-        return report, recent, events, learned
+        return report, recent, (events, held), learned
 
     def _group(self, rows: list[ClaimedRow], origins: dict[int, Origin]) -> list[Entry]:
         settings = self._settings
         miner = self._book.miner() if self._book is not None else None
         return dedupe(rows, origins, settings.grouping, miner, settings.top_values)
 
-    def _events(self, kept: list[Entry], now: int) -> list[tuple[str, int]]:
-        """The outbox rows for the kept entries: the encoder's text and the severity the drop
-        policy reads (it never parses an event)."""
-        encode = self._encode
-        if encode is None:
-            return []
-        return [(encode(entry, now), entry.severity_number) for entry in kept]
+    def _events(self, kept: list[Entry], now: int) -> tuple[list[OutboxEvent], Budgeted | None]:
+        """The outbox rows for the kept entries, one per exporter: its encoder's text and the
+        severity the drop policy reads (it never parses an event). A budgeted exporter gets
+        only the entries that never wait; the others are held for its budget."""
+        events: list[OutboxEvent] = []
+        items: list[HoldItem] = []
+        charged: dict[str, int] = {}
+        for outbound in self._outbound:
+            going = kept
+            if outbound.holding is not None:
+                going, held = split_for_budget(
+                    outbound.exporter, outbound.holding, self._settings.grouping, kept, now
+                )
+                items += held
+                charged[outbound.exporter] = len(going)
+            events += (
+                OutboxEvent(outbound.exporter, outbound.encode(entry, now), entry.severity_number)
+                for entry in going
+            )
+        return events, (Budgeted(items, merged, charged) if charged else None)
 
-    def _outbox_has_room(self) -> bool:
-        """Room for one more batch's events, after dropping the oldest below ERROR if need be."""
-        low, high = self._store.outbox_extent()
-        excess = (high - low + 1 if high else 0) + self._settings.max_batch_records
-        excess -= self._settings.max_outbox_events
+    def _outbox_has_room(self, outbound: Outbound) -> bool:
+        """Room for one more batch's events of this exporter, after dropping its oldest below
+        ERROR if need be."""
+        name, room = (
+            outbound.exporter,
+            outbound.max_outbox_events - self._settings.max_batch_records,
+        )
+        low, high = self._store.outbox_extent(name)
+        if not high or high - low + 1 <= room:  # its rows lie in that range: no more than that
+            return True
+        excess = self._store.outbox_exporter_depth(name) - room
         if excess <= 0:
             return True
-        dropped = self._store.drop_outbox_lowest_severity(excess, severity.ERROR_NUMBER)
+        dropped = self._store.drop_outbox_lowest_severity(name, excess, severity.ERROR_NUMBER)
         if dropped:
-            log.warning("outbox full: dropped %d oldest events below ERROR", sum(dropped.values()))
+            log.warning(
+                "exporters.%s: outbox full, dropped %d oldest events below ERROR",
+                name,
+                sum(dropped.values()),
+            )
         if sum(dropped.values()) >= excess:
             return True
-        log.warning("outbox full of ERROR and above: processing paused until Logflare takes some")
+        log.warning(
+            "exporters.%s: outbox full of ERROR and above, processing paused until it sends some",
+            name,
+        )
         return False
 
     def run_batches(self, now: int, keep_going: Callable[[], bool] = lambda: True) -> BatchReport:

@@ -6,12 +6,15 @@ A pure function of the rows and, when records are grouped by pattern, of the min
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from operator import itemgetter
 
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 from gateway import severity
-from gateway.model import ClaimedRow, Entry
+from gateway.model import MAX_ENTRY_SERVICES, ClaimedRow, Entry
 from gateway.otlp import Origin, nest_attributes
 from gateway.pipeline.grouping import Grouping, Matcher, regroup
 
@@ -19,6 +22,11 @@ DEFAULT_KEYS = ("body", "severity")
 # Rows hold 0-24 (the receiver maps anything else through severity_text or to 0); the key uses
 # the band's index, the entry its name.
 _BAND_OF = tuple((n + 3) // 4 for n in range(25))
+# A service's name in an entry's services, at most: a name, not a document (the stored
+# entry's own `service` is whole). A filter's text is at most as long (viewer.filters), so no
+# filter can tell a longer name from its cut; 20 of them keep a stream frame's entry small.
+MAX_SERVICE_CHARS = 200
+_COUNT = itemgetter(1)
 
 
 class OriginCache:
@@ -42,14 +50,42 @@ def dedupe(
     top_values: int = 5,
 ) -> list[Entry]:
     """Group rows by their configured keys, in order of first appearance; by `keys` alone
-    when every record is keyed by its body, else by body, band and service first, then by
-    each record's key (`matcher` finds the patterns)."""
+    when every record is keyed by its body, else by body and band (and service, when it
+    matters) first, then by each record's key (`matcher` finds the patterns). Each entry
+    names its services with their counts and carries its first record's resource."""
     if not isinstance(grouping, Grouping):
         grouping = Grouping(tuple(grouping))
     if grouping.by_body_only:
-        return by_keys(rows, origins, grouping.keys)
-    fine = by_keys(rows, origins, ("body", "severity", "service.name"))
-    return regroup(fine, origins, grouping, matcher, top_values)
+        entries = by_keys(rows, origins, grouping.keys)
+    else:
+        fine_keys = ("body", "severity", "service.name") if grouping.by_service else DEFAULT_KEYS
+        with collector_paused():
+            fine = by_keys(rows, origins, fine_keys)
+            entries = regroup(fine, origins, grouping, matcher, top_values)
+    for entry in entries:
+        bound_services(entry)
+    return entries
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a batch is regrouped (and back on after, if it was).
+
+    Regrouping allocates hundreds of thousands of small objects (entries, masked bodies,
+    matches, values), which trigger collections; those that live to a full collection walk
+    the miner's whole heap too (every pattern and cluster it learned). On the realistic stream
+    that was a quarter of the batch stage's time by pattern. Its objects go by reference
+    counting; the few cycles made meanwhile (here or in another thread) wait for the next
+    collection.
+    """
+    if not gc.isenabled():  # paused by a caller, or for good: theirs to turn back on
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def by_keys(
@@ -57,44 +93,99 @@ def by_keys(
 ) -> list[Entry]:
     """Group rows by body, severity band and service, each if in `keys`.
 
-    This loop runs once per queued record, so it stays flat: no decoding, one dict probe.
-    Everything else happens once per entry.
+    This loop runs once per queued record, so it stays flat: no decoding, one dict probe, on
+    the body itself (its hash is cached) in a table per band, not on a tuple built for each
+    record. Records per service are counted by runs of one origin (the records of a request
+    share theirs): a record only compares its origin with its entry's run, and the run's
+    count goes to the entry's services when the origin changes. Everything else happens once
+    per entry.
     """
     use_body, use_band, use_service = (
         name in keys for name in ("body", "severity", "service.name")
     )
-    entries: dict[tuple[str, int, str], Entry] = {}
+    tables: list[dict[object, Entry]] = [{} for _ in range(len(severity.BANDS) + 1)]
+    by_number = tuple(tables[_BAND_OF[n] if use_band else 0] for n in range(len(_BAND_OF)))
+    found: list[Entry] = []  # in order of first appearance
     for row_id, seen_at, number, body, origin_id in rows:
-        band = _BAND_OF[number]
-        key = (
-            body if use_body else "",
-            band if use_band else 0,
-            origins[origin_id].service if use_service else "",
-        )
-        entry = entries.get(key)
+        table = by_number[number]
+        key: object = body if use_body else ""
+        if use_service:
+            key = (key, origins[origin_id].service)
+        entry = table.get(key)
         if entry is None:
-            entries[key] = _new_entry(row_id, seen_at, number, body, origins[origin_id])
+            entry = _new_entry(row_id, seen_at, number, body, origin_id, origins[origin_id])
+            table[key] = entry
+            found.append(entry)
         else:
+            if entry.run_origin != origin_id:  # a new run: count the last one (inlined)
+                services = entry.services
+                service = origins[entry.run_origin].service
+                services[service] = services.get(service, 0) + entry.count - entry.run_start
+                entry.run_origin, entry.run_start = origin_id, entry.count
             entry.count += 1
             if seen_at < entry.first_seen:
                 entry.first_seen = seen_at
             elif seen_at > entry.last_seen:
                 entry.last_seen = seen_at
-    return list(entries.values())
+    for entry in found:  # each entry's last run
+        services = entry.services
+        service = origins[entry.run_origin].service
+        services[service] = services.get(service, 0) + entry.count - entry.run_start
+    return found
 
 
-def _new_entry(row_id: int, seen_at: int, number: int, body: str, origin: Origin) -> Entry:
+def _new_entry(
+    row_id: int, seen_at: int, number: int, body: str, origin_id: int, origin: Origin
+) -> Entry:
+    # Positional: matching a dozen keywords against Entry's fields takes as long as the rest of
+    # the call (tests/pipeline/test_dedupe.py holds each field to its value).
     return Entry(
-        body=body,
-        severity_number=number,
-        severity=severity.band(number, ""),
-        service=origin.service,
-        count=1,
-        first_seen=seen_at,
-        last_seen=seen_at,
-        scope=origin.scope,
-        first_id=row_id,
+        body,
+        number,  # severity_number
+        severity.band(number, ""),  # severity
+        origin.service,  # service
+        1,  # count
+        seen_at,  # first_seen
+        seen_at,  # last_seen
+        {},  # attributes: add_details() fills them once the entry is kept
+        "",  # trace_id
+        "",  # span_id
+        origin.scope,  # scope
+        1.0,  # sample_rate
+        None,  # pattern
+        {},  # services: counted by runs (by_keys)
+        0,  # services_other
+        origin.resource,  # resource: shared by the origin's entries, never changed
+        row_id,  # first_id
+        origin_id,  # run_origin
+        0,  # run_start
     )
+
+
+def bound_services(entry: Entry) -> None:
+    """At most MAX_ENTRY_SERVICES services, most records first, each name cut
+    to MAX_SERVICE_CHARS; the records of the rest go to services_other. Counts stay exact:
+    their sum with services_other is the entry's count. Once per entry, sorted in C."""
+    services = entry.services
+    one = len(services) < 2  # the common case: one service, nothing to sort
+    if one and (not services or len(next(iter(services))) <= MAX_SERVICE_CHARS):
+        return
+    if max(map(len, services)) > MAX_SERVICE_CHARS:
+        services = _cut_names(services)
+    # Most first; a stable sort keeps ties in the order they were first counted.
+    ranked = sorted(services.items(), key=_COUNT, reverse=True)
+    if len(ranked) > MAX_ENTRY_SERVICES:
+        entry.services_other += sum(count for _, count in ranked[MAX_ENTRY_SERVICES:])
+        del ranked[MAX_ENTRY_SERVICES:]
+    entry.services = dict(ranked)
+
+
+def _cut_names(services: Mapping[str, int]) -> dict[str, int]:
+    cut: dict[str, int] = {}
+    for name, count in services.items():
+        short = name[:MAX_SERVICE_CHARS]
+        cut[short] = cut.get(short, 0) + count
+    return cut
 
 
 def add_details(entry: Entry, record: bytes) -> None:

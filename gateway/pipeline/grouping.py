@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from typing import Protocol
 
 from gateway import severity
@@ -20,6 +22,9 @@ from gateway.model import Entry, PatternRef, VariableValues
 from gateway.otlp import Origin
 
 MAX_VALUE_CHARS = 200  # of one variable's value, in an entry's top values
+_REPEAT = 8  # an entry's variables counted in C for up to this many of its records
+_SORTED = 1_000  # values of a variable past which its top values come from heapq
+_COUNT = itemgetter(1)
 
 
 class Matched(Protocol):
@@ -35,7 +40,7 @@ class Matcher(Protocol):
     """The template miner, as grouping uses it (gateway/pipeline/patterns/miner.py)."""
 
     def learn(self, bodies: Iterable[str]) -> None: ...
-    def match(self, body: str) -> Matched: ...
+    def match(self, body: str, with_values: bool = True) -> Matched: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,14 @@ class Grouping:
         """Every record keyed by its exact body: nothing to regroup."""
         return not self.rules and "body" in self.keys
 
+    @property
+    def by_service(self) -> bool:
+        """Whether a record's service decides its key or is part of it: if not, the fine
+        entries need not be split by service (fewer entries to regroup)."""
+        return any(
+            "service.name" in keys for keys in (self.keys, *(r.keys for r in self.rules))
+        ) or any(rule.service is not None for rule in self.rules)
+
     def keys_for(self, band: str, service: str) -> tuple[str, ...]:
         chosen = self._chosen.get((band, service))
         if chosen is None:
@@ -88,9 +101,23 @@ class Grouping:
 
 @dataclass(slots=True)
 class _Group:
+    """Entries merged under one key, and their variables: each entry's once in `rows` (its
+    count repeats it up to _REPEAT times), the records past those in `extra`. Counted per
+    variable once the batch is grouped (in C: Counter over a column)."""
+
     entry: Entry
     match: Matched | None
-    values: list[Counter[str]]
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    extra: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
+
+    def note(self, variables: tuple[str, ...], count: int) -> None:
+        if count == 1:
+            self.rows.append(variables)
+        elif count <= _REPEAT:
+            self.rows += repeat(variables, count)
+        else:
+            self.rows += repeat(variables, _REPEAT)
+            self.extra.append((variables, count - _REPEAT))
 
 
 def regroup(
@@ -100,33 +127,41 @@ def regroup(
     matcher: Matcher | None,
     top_values: int = 5,
 ) -> list[Entry]:
-    """Merge fine entries (one per body, band and origin) by each one's configured key."""
+    """Merge fine entries (one per body and band, and service when it matters) by each one's
+    configured key, adding up their counts and their records per service."""
     keys = [grouping.keys_for(entry.severity, entry.service) for entry in entries]
-    matches = _matches(entries, keys, matcher)
+    matches = _matches(entries, keys, matcher, with_values=top_values > 0)
     groups: dict[tuple[object, ...], _Group] = {}
     for entry, chosen, match in zip(entries, keys, matches, strict=True):
         key = _key(entry, chosen, match)
         group = groups.get(key)
         if group is None:
-            groups[key] = _Group(entry, match, _counters(match))
+            group = groups[key] = _Group(entry, match)
         else:
             _absorb(group.entry, entry)
         if match is not None:
-            _count_values(groups[key].values, match.variables, entry.count)
+            group.note(match.variables, entry.count)
     return [_finished(group, top_values) for group in groups.values()]
 
 
 def _matches(
-    entries: Sequence[Entry], keys: Sequence[tuple[str, ...]], matcher: Matcher | None
+    entries: Sequence[Entry],
+    keys: Sequence[tuple[str, ...]],
+    matcher: Matcher | None,
+    with_values: bool,
 ) -> list[Matched | None]:
     """Each entry's pattern when its key asks for one. All bodies are learned before any is
-    matched, so the batch's records land in the templates learned from all of them."""
+    matched, so the batch's records land in the templates learned from all of them. Without
+    top values (`top_values: 0`) the variables are not read at all."""
     pairs = zip(entries, keys, strict=True)
     wanted = [entry.body if "pattern" in chosen else None for entry, chosen in pairs]
     if matcher is None or not any(body is not None for body in wanted):
         return [None] * len(entries)
-    matcher.learn(dict.fromkeys(body for body in wanted if body is not None))
-    return [matcher.match(body) if body is not None else None for body in wanted]
+    distinct = dict.fromkeys(body for body in wanted if body is not None)
+    matcher.learn(distinct)
+    # A body comes once per band (and service): match each distinct body once.
+    matched = {body: matcher.match(body, with_values) for body in distinct}
+    return [matched[body] if body is not None else None for body in wanted]
 
 
 def _key(entry: Entry, keys: tuple[str, ...], match: Matched | None) -> tuple[object, ...]:
@@ -137,30 +172,66 @@ def _key(entry: Entry, keys: tuple[str, ...], match: Matched | None) -> tuple[ob
 
 
 def _absorb(into: Entry, other: Entry) -> None:
-    """`other` (later in the batch) joins `into`: exact count and time range; the body, ids
-    and severity number stay the first record's."""
+    """`other` (later in the batch) joins `into`: exact count, time range and records per
+    service; the body, ids, origin and severity number stay the first record's."""
     into.count += other.count
-    into.first_seen = min(into.first_seen, other.first_seen)
-    into.last_seen = max(into.last_seen, other.last_seen)
-
-
-def _counters(match: Matched | None) -> list[Counter[str]]:
-    return [Counter() for _ in match.variables] if match is not None else []
-
-
-def _count_values(values: list[Counter[str]], seen: tuple[str, ...], count: int) -> None:
-    for counter, value in zip(values, seen, strict=False):
-        counter[value[:MAX_VALUE_CHARS]] += count
+    if other.first_seen < into.first_seen:
+        into.first_seen = other.first_seen
+    if other.last_seen > into.last_seen:
+        into.last_seen = other.last_seen
+    services = into.services
+    for name, count in other.services.items():
+        if name in services:
+            services[name] += count
+        else:
+            services[name] = count
 
 
 def _finished(group: _Group, top_values: int) -> Entry:
     match, entry = group.match, group.entry
     if match is not None:
-        summaries = tuple(_summary(counter, top_values) for counter in group.values)
+        summaries = tuple(_summary(counter, top_values) for counter in _counted(group, match))
         entry.pattern = PatternRef(match.id, match.template, summaries)
     return entry
 
 
+def _counted(group: _Group, match: Matched) -> list[Counter[str]]:
+    """Per variable of the group's first match, its values (each cut to MAX_VALUE_CHARS) and
+    their records, in order of first appearance."""
+    width = len(match.variables)
+    if set(map(len, group.rows)) != {width}:  # one template, one number of variables: never
+        return _counted_slowly(group, width)
+    counters = [Counter(map(itemgetter(i), group.rows)) for i in range(width)]
+    for variables, count in group.extra:
+        for counter, value in zip(counters, variables, strict=True):
+            counter[value] += count
+    return [_cut(counter) for counter in counters]
+
+
+def _cut(counter: Counter[str]) -> Counter[str]:
+    if max(map(len, counter), default=0) <= MAX_VALUE_CHARS:
+        return counter
+    cut: Counter[str] = Counter()
+    for value, count in counter.items():
+        cut[value[:MAX_VALUE_CHARS]] += count
+    return cut
+
+
+def _counted_slowly(group: _Group, width: int) -> list[Counter[str]]:
+    """As _counted, for variables of varying numbers: each entry's, as far as the first's go."""
+    counters: list[Counter[str]] = [Counter() for _ in range(width)]
+    rows = [(variables, 1) for variables in group.rows]
+    for variables, count in rows + group.extra:
+        for counter, value in zip(counters, variables, strict=False):
+            counter[value[:MAX_VALUE_CHARS]] += count
+    return counters
+
+
 def _summary(counter: Counter[str], top_values: int) -> VariableValues:
-    top = tuple(counter.most_common(top_values))
+    # most_common(top_values) is heapq.nlargest, a Python loop over every value; its documented
+    # equal, a stable sort in C, is quicker on the few values most variables take.
+    if len(counter) <= _SORTED:
+        top = tuple(sorted(counter.items(), key=_COUNT, reverse=True)[:top_values])
+    else:
+        top = tuple(counter.most_common(top_values))
     return VariableValues(top, sum(counter.values()) - sum(n for _, n in top), len(counter))

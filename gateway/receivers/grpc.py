@@ -1,4 +1,5 @@
 """The OTLP/gRPC receiver: LogsService/Export -> a shared enqueue transaction -> OK.
+TraceService and MetricsService answer OK with every item rejected (signals.py).
 
 It does nothing else: the hot path is decode, convert, commit. The reply is sent only after
 the commit, so an acknowledged record is durable. Requests arrive as raw bytes (no grpcio
@@ -28,11 +29,15 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 
 from gateway.config.receivers import MIB, GrpcReceiverConfig
+from gateway.errors import EndpointError
+from gateway.http.ports import check_free
+from gateway.receivers import signals
 from gateway.receivers.ingest import BearerCheck, Ingest, Verdict
 from gateway.receivers.ingest import rpc_status as status_with_retry
 
 log = logging.getLogger("logsieve.receiver")
 SERVICE = "opentelemetry.proto.collector.logs.v1.LogsService"
+SETTING = "receivers.otlp.grpc.endpoint"  # named when the endpoint cannot be listened on
 EMPTY_RESPONSE = b""  # an ExportLogsServiceResponse with nothing set serializes to no bytes
 START_TIMEOUT_S = 30.0
 Context = grpc.aio.ServicerContext[bytes, bytes]
@@ -76,6 +81,7 @@ class OtlpGrpcReceiver:
         self._config = config
         self._endpoint = config.endpoint
         self._bearer = BearerCheck(config.auth.token() if config.auth else None)
+        self._signals = signals.SignalSink("grpc", ingest.metrics)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="otlp-grpc", daemon=True
@@ -90,6 +96,10 @@ class OtlpGrpcReceiver:
         self._stopped = False
 
     def start(self) -> None:
+        # A taken port, said in one line before gRPC core prints its own; not when our own
+        # ingest children share the port (SO_REUSEPORT), where the port is ours already.
+        if self._config.processes == 1:
+            check_free(SETTING, self._endpoint)
         self._thread.start()
         running = asyncio.run_coroutine_threadsafe(self._start_server(), self._loop)
         try:
@@ -105,13 +115,16 @@ class OtlpGrpcReceiver:
         handler = grpc.unary_unary_rpc_method_handler(self.export)
         server.add_generic_rpc_handlers(
             [grpc.method_handlers_generic_handler(SERVICE, {"Export": handler})]
+            + [self._signal_handler(signal) for signal in signals.SIGNALS]
         )
         try:  # grpcio reports a port it cannot bind (taken, say) as RuntimeError
             port = self._bind(server)
-        except RuntimeError as exc:
-            raise OSError(f"cannot listen on {self._endpoint}: {exc}") from exc
+        except RuntimeError:
+            port = 0
         if port == 0:
-            raise OSError(f"cannot listen on {self._endpoint}")
+            raise EndpointError(
+                SETTING, self._endpoint, "cannot be listened on (gRPC's bind failed)"
+            )
         await server.start()
         self._server = server
         return port
@@ -134,10 +147,32 @@ class OtlpGrpcReceiver:
             self._intake.abandoned_request()
             raise
 
-    async def _export(self, payload: bytes, context: Context) -> bytes:
+    async def _check_token(self, context: Context) -> None:
         if self._bearer.enabled and not self._bearer.allows(_authorization(context)):
             self._intake.refused_request("unauthenticated")
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "a valid bearer token is required")
+
+    def _signal_handler(self, signal: signals.Signal) -> grpc.GenericRpcHandler[bytes, bytes]:
+        async def export(payload: bytes, context: Context) -> bytes:
+            return await self._export_signal(signal, payload, context)
+
+        handler = grpc.unary_unary_rpc_method_handler(export)
+        return grpc.method_handlers_generic_handler(signal.service, {"Export": handler})
+
+    async def _export_signal(
+        self, signal: signals.Signal, payload: bytes, context: Context
+    ) -> bytes:
+        """Traces or metrics: the checks logs get, then OK with every item rejected."""
+        await self._check_token(context)
+        try:
+            request = signal.decode(payload)
+        except signals.BadSignalRequest as exc:
+            self._intake.refused_request("invalid")
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return self._signals.take(signal, request).SerializeToString()
+
+    async def _export(self, payload: bytes, context: Context) -> bytes:
+        await self._check_token(context)
         try:
             request = ExportLogsServiceRequest.FromString(payload)
         except DecodeError as exc:

@@ -1,4 +1,5 @@
 """The OTLP/HTTP receiver: POST /v1/logs -> the shared ingest path -> 200 after the commit.
+POST /v1/traces and /v1/metrics are answered 200 with every item rejected (signals.py).
 
 Bodies are `application/x-protobuf` or `application/json` (OTLP/JSON), optionally gzip or
 deflate; the size limit counts the decompressed bytes. Answers follow the OTLP specification
@@ -29,7 +30,7 @@ from gateway.config.receivers import MIB, HttpReceiverConfig
 from gateway.http.limits import OTLP_HTTP_SHARE, ServerLimits, connection_cap
 from gateway.http.ratelimit import RateLimiter
 from gateway.http.wsgi_server import WsgiServer
-from gateway.receivers import decompress, otlp_json
+from gateway.receivers import decompress, otlp_json, signals
 from gateway.receivers.ingest import BearerCheck, Ingest, IngestOutcome, Verdict, rpc_status
 
 log = logging.getLogger("logsieve.receiver")
@@ -85,6 +86,7 @@ class OtlpHttpReceiver:
         browser = config.browser
         self._limiter = RateLimiter(clock, browser.requests_per_second, browser.burst)
         self._origins = frozenset(config.cors.allowed_origins)
+        self._signals = signals.SignalSink("http", ingest.metrics)
         self._server: WsgiServer | None = None
         self.port = 0
 
@@ -128,21 +130,24 @@ class OtlpHttpReceiver:
     def handle(self, request: Request) -> Response:
         origin = request.headers.get("Origin")
         kind = JSON if _media_type(request) == JSON else PROTOBUF
+        signal = signals.BY_PATH.get(request.path)
         try:
-            if request.path != PATH:
+            if request.path != PATH and signal is None:
                 raise Refused(404, f"no such path; send logs to POST {PATH}")
             if request.method == "OPTIONS":
                 return self._with_cors(self._preflight(request, origin), origin)
             if request.method != "POST":
                 raise Refused(405, "use POST", {"Allow": "POST, OPTIONS"})
-            response = self._export(request, origin)
+            response = self._export(request, origin, signal)
         except Refused as refused:
             if refused.status in REFUSAL_REASONS:
                 self._intake.refused_request(REFUSAL_REASONS[refused.status])
             response = _status_response(refused, kind)
         return self._with_cors(response, origin)
 
-    def _export(self, request: Request, origin: str | None) -> Response:
+    def _export(
+        self, request: Request, origin: str | None, signal: signals.Signal | None
+    ) -> Response:
         limit = self._admit_origin(request, origin)
         if not self._bearer.allows(request.headers.get("Authorization")):
             challenge = {"WWW-Authenticate": 'Bearer realm="logsieve"'}
@@ -151,6 +156,9 @@ class OtlpHttpReceiver:
         if kind not in (PROTOBUF, JSON):
             raise Refused(415, f"send {PROTOBUF} or {JSON}, not {kind or 'no content type'}")
         body = _decompressed(request, limit)
+        if signal is not None:
+            answer = self._signals.take(signal, _decode_signal(signal, kind, body))
+            return Response(_encode(answer, kind), status=200, content_type=kind)
         outcome = self._intake.enqueue(_decode(kind, body), len(body))
         return _answer(outcome, kind)
 
@@ -239,6 +247,13 @@ def _decode(kind: str, body: bytes) -> ExportLogsServiceRequest:
         return ExportLogsServiceRequest.FromString(body)
     except DecodeError as exc:
         raise Refused(400, f"not an ExportLogsServiceRequest: {exc}") from None
+
+
+def _decode_signal(signal: signals.Signal, kind: str, body: bytes) -> Message:
+    try:
+        return signal.decode_json(body) if kind == JSON else signal.decode(body)
+    except signals.BadSignalRequest as exc:
+        raise Refused(400, str(exc)) from None
 
 
 def _answer(outcome: IngestOutcome, kind: str) -> Response:

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING, TypeVar
 
 from pydantic import SecretStr
 
 from gateway.clock import Clock, SystemClock
 from gateway.config.settings import Config
-from gateway.export.logflare import LogflareExporter
-from gateway.export.outbox import Backoff, Exporter, ExportStage
-from gateway.pipeline.batch import NS, BatchSettings, BatchStage
-from gateway.pipeline.grouping import Grouping
-from gateway.pipeline.learning import miner_for
+from gateway.export.outbox import Exporter, ExportStage
+from gateway.http import access_log
+from gateway.http.ports import split_endpoint
 from gateway.pipeline.purge import PurgeJob
 from gateway.pipeline.sampling import SamplingPolicy
-from gateway.receivers.admission import Admission
-from gateway.receivers.grpc import OtlpGrpcReceiver
-from gateway.receivers.http import OtlpHttpReceiver
-from gateway.receivers.ingest import Ingest
+from gateway.runtime.exporting import (
+    export_stages,
+    exporters_for,
+    outbound,
+    say_what_is_off,
+    shutdown_all,
+)
 from gateway.runtime.heap import freeze_long_lived
 from gateway.runtime.locking import exclusive_lock
 from gateway.runtime.roles import Roles, single_process
@@ -30,13 +31,23 @@ from gateway.runtime.scheduler import Periodic
 from gateway.runtime.supervisor import Children, IngestChild
 from gateway.store import Store, sqlite_file
 from gateway.telemetry.metrics import Metrics
-from gateway.telemetry.server import TelemetryServer
-from viewer.app import ViewerSettings, create_app
-from viewer.feed import LiveFeed
-from viewer.server import ViewerServer
+
+# Each part's modules are imported where the part is built, only in the process that runs it
+# (roles): a batch child loads no gRPC server, Flask or viewer; a viewer child no miner, gRPC
+# or HTTP client; the receivers no viewer and no exporter. Each child is a fresh interpreter,
+# so what it imports and never runs is resident memory once per process.
+if TYPE_CHECKING:
+    from gateway.pipeline.batch import BatchSettings, BatchStage
+    from gateway.receivers.grpc import OtlpGrpcReceiver
+    from gateway.receivers.http import OtlpHttpReceiver
+    from gateway.receivers.ingest import Ingest
+    from gateway.telemetry.server import TelemetryServer
+    from viewer.app import ViewerSettings
+    from viewer.feed import LiveFeed
+    from viewer.server import ViewerServer
 
 log = logging.getLogger("logsieve")
-EXPORT_RETRY_TICK = 1.0  # seconds between looks at the outbox while Logflare is failing
+EXPORT_RETRY_TICK = 1.0  # seconds between looks at its outbox while an exporter is failing
 # The viewer's own database pool, apart from the receivers': the feed's poll and a few pages
 # connecting at once; a burst of pages waits this long for a connection, then is told to retry.
 VIEWER_POOL_SIZE, VIEWER_POOL_TIMEOUT_S = 4, 3.0
@@ -44,13 +55,14 @@ VIEWER_POOL_SIZE, VIEWER_POOL_TIMEOUT_S = 4, 3.0
 
 @dataclass(frozen=True, slots=True)
 class Overrides:
-    """What tests and tools may replace: the clock, the exporter, the viewer's poll period.
+    """What tests and tools may replace: the clock, the exporters (by name, in place of the
+    configured ones), the viewer's poll period.
 
     With run_jobs=False the timers never start, and the caller drives the stages itself.
     """
 
     clock: Clock | None = None
-    exporter: Exporter | None = None
+    exporters: Mapping[str, Exporter] | None = None
     viewer_poll_interval: float = 0.25
     run_jobs: bool = True
     config_warnings: bool = True  # off in a child process: its parent gave them
@@ -75,52 +87,31 @@ class Gateway:
             config.storage.url,
             sqlite_synchronous=config.storage.sqlite_synchronous,
             follower=not overrides.config_warnings,  # a child: its parent reports the file
+            schema=config.storage.db_schema,
         )
         self.policy = SamplingPolicy.from_config(config.batch.sampling)
-        self.metrics = Metrics()
-        self.exporter = overrides.exporter or self._logflare(config, overrides.config_warnings)
-        self.batch = BatchStage(
-            self.store,
-            self.policy,
-            self._batch_settings(config),
-            encode=self.exporter.encode if self.exporter is not None else None,
-            miner=miner_for(config.batch),
-            metrics=self.metrics,
+        access_log.enable(config.telemetry.logs.access)
+        # The exporters' names, configured or put in their place: their series on /metrics
+        # start at 0 wherever /metrics is served, their clients exist where the stages run.
+        names = (
+            overrides.exporters if overrides.exporters is not None else config.exporters.enabled()
         )
-        self.admission = Admission(
-            self.store,
-            config.queue,
-            self.clock,
-            protect_head=config.batch.max_batch_records,
-        )
-        # One enqueue path for both receivers; each counts under its own name.
-        self.ingest = Ingest(
-            self.store,
-            self.clock,
-            admission=self.admission,
-            max_record_bytes=config.queue.max_record_bytes,
-            metrics=self.metrics,
-        )
-        self.receiver = OtlpGrpcReceiver(self.ingest, config.receivers.otlp.grpc)
-        http = config.receivers.otlp.http
-        self.http_receiver = (
-            OtlpHttpReceiver(self.ingest, http, self.clock) if http.enabled else None
-        )
-        self.export_stage = (
-            ExportStage(
-                self.store,
-                self.exporter,
-                batch_events=config.exporters.logflare.max_batch_events,
-                lease_s=3 * config.exporters.logflare.timeout,  # one request and its timeout
-                backoff=Backoff(
-                    initial=config.exporters.logflare.retry_initial,
-                    maximum=config.exporters.logflare.retry_max,
-                    misconfigured=config.exporters.logflare.retry_max,
-                ),
-                metrics=self.metrics,
-            )
-            if self.exporter
-            else None
+        self.exporter_names = tuple(names)
+        if overrides.exporters is None and overrides.config_warnings and self.roles.owns_batches:
+            say_what_is_off(config.exporters)
+        self.exporters = self._exporters(config, overrides) if self.roles.batch else {}
+        self.metrics = Metrics(storage_url=config.storage.url, exporters=self.exporter_names)
+        self._batch = self._batch_stage(config) if self.roles.batch else None
+        self._ingest: Ingest | None = None
+        self._receiver: OtlpGrpcReceiver | None = None
+        self.http_receiver: OtlpHttpReceiver | None = None
+        if self.roles.ingest:
+            self._build_receivers(config)
+        # One stage per exporter, each on its own timer thread: a slow backend holds up no other.
+        self.export_stages: dict[str, ExportStage] = (
+            export_stages(config, self.exporters, self.store, self.metrics)
+            if self.roles.batch
+            else {}
         )
         self.purge = PurgeJob(
             self.store,
@@ -135,25 +126,77 @@ class Gateway:
         self.viewer_store = self._viewer_store(config) if viewing else self.store
         self.feed = self._feed(config, overrides.viewer_poll_interval) if viewing else None
         self.viewer = self._viewer(config, self.feed) if self.feed else None
-        self._export_job = (
-            Periodic("export", EXPORT_RETRY_TICK, self.export_stage.run_once, self.clock)
-            if self.export_stage
-            else None
-        )
+        self._export_jobs = [
+            Periodic(f"export-{name}", EXPORT_RETRY_TICK, stage.run_once, self.clock)
+            for name, stage in self.export_stages.items()
+        ]
         self._jobs = self._periodic_jobs(config) if overrides.run_jobs else []
         self._stopped = threading.Event()
         self.telemetry = self._telemetry(config)
         self._lock_file: IO[bytes] | None = None
 
-    def _logflare(self, config: Config, warn: bool) -> Exporter | None:
-        logflare = config.exporters.logflare
-        if not logflare.enabled:
-            if warn and self.roles.owns_batches:
-                log.warning("Logflare exporter is off: no source and api_key configured")
-            return None
-        return LogflareExporter(logflare)
+    @property
+    def batch(self) -> BatchStage:
+        """The batch stage; built only in the process that runs it (roles.batch)."""
+        return _built(self._batch, "the batch stage")
+
+    @property
+    def ingest(self) -> Ingest:
+        """The receivers' one enqueue path; built only where they run (roles.ingest)."""
+        return _built(self._ingest, "the ingest path")
+
+    @property
+    def receiver(self) -> OtlpGrpcReceiver:
+        """The gRPC receiver; built only where the receivers run (roles.ingest)."""
+        return _built(self._receiver, "the gRPC receiver")
+
+    def _exporters(self, config: Config, overrides: Overrides) -> dict[str, Exporter]:
+        if overrides.exporters is not None:
+            return dict(overrides.exporters)
+        return exporters_for(config.exporters)
+
+    def _batch_stage(self, config: Config) -> BatchStage:
+        from gateway.pipeline.batch import BatchStage
+        from gateway.pipeline.learning import miner_for
+
+        return BatchStage(
+            self.store,
+            self.policy,
+            self._batch_settings(config),
+            outbound=outbound(config.exporters, self.exporters),
+            miner=miner_for(config.batch),
+            metrics=self.metrics,
+        )
+
+    def _build_receivers(self, config: Config) -> None:
+        """Both receivers on one enqueue path, each counting under its own name."""
+        from gateway.receivers.admission import Admission
+        from gateway.receivers.grpc import OtlpGrpcReceiver
+        from gateway.receivers.http import OtlpHttpReceiver
+        from gateway.receivers.ingest import Ingest
+
+        admission = Admission(
+            self.store,
+            config.queue,
+            self.clock,
+            protect_head=config.batch.max_batch_records,
+        )
+        self._ingest = Ingest(
+            self.store,
+            self.clock,
+            admission=admission,
+            max_record_bytes=config.queue.max_record_bytes,
+            metrics=self.metrics,
+        )
+        self._receiver = OtlpGrpcReceiver(self._ingest, config.receivers.otlp.grpc)
+        http = config.receivers.otlp.http
+        if http.enabled:
+            self.http_receiver = OtlpHttpReceiver(self._ingest, http, self.clock)
 
     def _batch_settings(self, config: Config) -> BatchSettings:
+        from gateway.pipeline.batch import NS, BatchSettings
+        from gateway.pipeline.grouping import Grouping
+
         return BatchSettings(
             max_batch_records=config.batch.max_batch_records,
             grouping=Grouping.from_config(config.batch.dedupe),
@@ -161,7 +204,6 @@ class Gateway:
             max_patterns=config.batch.patterns.max_patterns,
             ttl_ns=int(config.recent.ttl * NS),
             lease_ns=int(config.batch.lease * NS),
-            max_outbox_events=config.exporters.logflare.max_outbox_events,
         )
 
     def _viewer_store(self, config: Config) -> Store:
@@ -177,9 +219,12 @@ class Gateway:
             pool_timeout=VIEWER_POOL_TIMEOUT_S,
             sqlite_synchronous=config.storage.sqlite_synchronous,
             follower=True,  # self.store reports what happens to the file
+            schema=config.storage.db_schema,
         )
 
     def _feed(self, config: Config, poll_interval: float) -> LiveFeed:
+        from viewer.feed import LiveFeed
+
         return LiveFeed(
             self.viewer_store,
             self.clock,
@@ -191,28 +236,49 @@ class Gateway:
         )
 
     def _viewer(self, config: Config, feed: LiveFeed) -> ViewerServer:
+        from viewer.app import create_app
+        from viewer.server import ViewerServer
+
         app = create_app(self.viewer_store, self.clock, feed, self._viewer_settings(config))
-        host, port = config.viewer.endpoint.rsplit(":", 1)
-        return ViewerServer(app, host, int(port), max_pages=config.viewer.max_connections)
+        host, port = split_endpoint(config.viewer.endpoint)  # "[::]:8080" -> "::", 8080
+        return ViewerServer(app, host, port, max_pages=config.viewer.max_connections)
 
     def _viewer_settings(self, config: Config) -> ViewerSettings:
+        from viewer.app import ViewerSettings
+
         return ViewerSettings(
             ttl_seconds=int(config.recent.ttl),
             sampling_summary=self.policy.describe(),
             backfill=config.viewer.backfill,
             max_connections=config.viewer.max_connections,
-            exporter_enabled=config.exporters.logflare.enabled or self.export_stage is not None,
+            exporter_enabled=bool(config.exporters.enabled() or self.exporter_names),
+            export_label=config.exporters.label(),
             auth_token=_secret(config.viewer.auth_token),
+            trace_url=config.viewer.trace_url or "",
+            send_url=_send_url(config),
         )
 
     def _telemetry(self, config: Config) -> TelemetryServer | None:
         self.metrics.watch(lambda: self.store.database_gauges(self.clock.now_ns()))
+        self.metrics.watch_processes(self._child_pids)
         settings = config.telemetry.metrics
-        return (
-            TelemetryServer(self.metrics, self.readiness, settings.endpoint)
-            if settings.enabled
-            else None
-        )
+        if not settings.enabled:  # a child: the parent's /metrics shows its counters
+            return None
+        from gateway.telemetry.server import TelemetryServer  # its HTTP server
+
+        return TelemetryServer(self.metrics, self.readiness, settings.endpoint)
+
+    def _child_pids(self) -> dict[str, int | None]:
+        """The children's pids by role, for their process metrics (role label)."""
+        children = self.children
+        pids: dict[str, int | None] = {}
+        if children.batch:
+            pids["batch"] = children.batch.pid
+        if children.viewer:
+            pids["viewer"] = children.viewer.pid
+        for number, child in enumerate(children.ingest, 1):
+            pids[f"ingest-{number}"] = child.pid
+        return pids
 
     def readiness(self) -> dict[str, bool | str]:
         """What /readyz checks: the database takes records, receivers bound, the processing
@@ -237,7 +303,7 @@ class Gateway:
             Periodic("batch", config.batch.interval, self._process, self.clock),
             Periodic("purge", config.recent.purge_interval, self.purge.run_once, self.clock),
         ]
-        return [*jobs, self._export_job] if self._export_job else jobs
+        return [*jobs, *self._export_jobs]
 
     def _process(self, now: int) -> None:
         report = self.batch.run_batches(now, keep_going=lambda: not self._stopped.is_set())
@@ -248,8 +314,8 @@ class Gateway:
                 report.entries,
                 report.kept,
             )
-            if self._export_job:
-                self._export_job.trigger()  # hand the new events to Logflare now
+            for job in self._export_jobs:
+                job.trigger()  # hand the new events to every exporter now
 
     def start(self) -> None:
         if self.telemetry:  # first: a probe can tell "starting" from "dead"
@@ -322,8 +388,7 @@ class Gateway:
             self.viewer.shutdown()
         if self.feed:
             self.feed.shutdown()
-        if isinstance(self.exporter, LogflareExporter):
-            self.exporter.shutdown()
+        shutdown_all(self.exporters)
         if self.telemetry:
             self.telemetry.shutdown()
         if self.viewer_store is not self.store:
@@ -331,6 +396,15 @@ class Gateway:
         self.store.dispose()
         if self._lock_file:
             self._lock_file.close()
+
+
+_Part = TypeVar("_Part")
+
+
+def _built(part: _Part | None, what: str) -> _Part:
+    if part is None:
+        raise RuntimeError(f"{what} does not run in this process")
+    return part
 
 
 def _stop_all(children: Sequence[IngestChild]) -> None:
@@ -344,3 +418,14 @@ def _stop_all(children: Sequence[IngestChild]) -> None:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def _send_url(config: Config) -> str:
+    """The OTLP/HTTP receiver's address as the live page's first-run lines give it ("" when
+    it is off); a wildcard host stays one, the page puts its own host there."""
+    http = config.receivers.otlp.http
+    if not http.enabled:
+        return ""
+    host, port = split_endpoint(http.endpoint)
+    host = f"[{host}]" if ":" in host else host
+    return f"{'https' if http.tls else 'http'}://{host}:{port}"

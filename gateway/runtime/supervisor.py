@@ -119,8 +119,13 @@ def _remove_stale_metrics() -> None:
 
 
 def remove_shared_metrics(directory: Path | None) -> None:
-    if directory is not None:
-        shutil.rmtree(directory, ignore_errors=True)
+    """Remove the directory and the variable naming it: a later `main()` in the same process
+    must not find a variable pointing at a deleted directory."""
+    if directory is None:
+        return
+    shutil.rmtree(directory, ignore_errors=True)
+    if os.environ.get(METRICS_DIR_VARIABLE) == str(directory):
+        del os.environ[METRICS_DIR_VARIABLE]
 
 
 class SupervisedChild:

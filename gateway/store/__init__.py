@@ -17,6 +17,7 @@ All values are bound parameters; timestamps are integer unix nanoseconds.
 """
 
 from gateway.store._admin import DeadLetter, OutboxSummary, QueueSummary
+from gateway.store._context import EntryContext
 from gateway.store._engine import sqlite_file
 from gateway.store._health import FailureLog, StorageRefused
 from gateway.store._schema import SCHEMA_VERSION
@@ -26,6 +27,7 @@ from gateway.store._viewer import WindowPattern
 __all__ = [
     "SCHEMA_VERSION",
     "DeadLetter",
+    "EntryContext",
     "FailureLog",
     "OutboxSummary",
     "QueueSummary",

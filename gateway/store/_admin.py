@@ -39,9 +39,10 @@ class OutboxSummary:
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
     id: int
-    created_at: int  # unix ns: when Logflare refused it
-    event: str  # the Logflare event, JSON
+    created_at: int  # unix ns: when the backend refused it
+    event: str  # as the exporter sends it (Logflare: JSON; OTLP: the stored LogRecord text)
     reason: str
+    exporter: str  # the exporter whose backend refused it; a retry goes back to it
 
 
 class AdminStatements:
@@ -86,12 +87,17 @@ class AdminStatements:
             return func.length(cast(column, LargeBinary))
         return func.octet_length(column)
 
-    def outbox_summary(self) -> OutboxSummary:
-        claimed = func.count(export_outbox.c.claim_token)  # counts the non-NULL ones
-        statement = select(func.count(), func.min(export_outbox.c.created_at), claimed)
+    def outbox_summaries(self) -> dict[str, OutboxSummary]:
+        """The outbox by exporter; an exporter with nothing waiting is absent."""
+        outbox = export_outbox.c
+        claimed = func.count(outbox.claim_token)  # counts the non-NULL ones
+        statement = select(outbox.exporter, func.count(), func.min(outbox.created_at), claimed)
         with self._reading() as conn:
-            depth, oldest, held = conn.execute(statement).one()
-        return OutboxSummary(int(depth), int(oldest or 0), int(held))
+            rows = conn.execute(statement.group_by(outbox.exporter)).all()
+        return {
+            str(name): OutboxSummary(int(depth), int(oldest or 0), int(held))
+            for name, depth, oldest, held in rows
+        }
 
     def counter_values(self) -> dict[str, int]:
         """Every running total in `counters`, by name."""
@@ -103,6 +109,13 @@ class AdminStatements:
         with self._reading() as conn:
             return int(conn.execute(select(func.count()).select_from(dead_letter)).scalar_one())
 
+    def dead_letter_counts(self) -> dict[str, int]:
+        """Dead letters by exporter; an exporter with none is absent."""
+        exporter = dead_letter.c.exporter
+        statement = select(exporter, func.count()).group_by(exporter)
+        with self._reading() as conn:
+            return {str(name): int(count) for name, count in conn.execute(statement)}
+
     def dead_letter_page(self, after_id: int, limit: int) -> list[DeadLetter]:
         """Up to `limit` dead letters with id > after_id, oldest first."""
         statement = (
@@ -110,7 +123,10 @@ class AdminStatements:
         )
         with self._reading() as conn:
             rows = conn.execute(statement.limit(limit)).all()
-        return [DeadLetter(int(r.id), int(r.created_at), str(r.event), str(r.reason)) for r in rows]
+        return [
+            DeadLetter(int(r.id), int(r.created_at), str(r.event), str(r.reason), str(r.exporter))
+            for r in rows
+        ]
 
     def dead_letter_ids(self, after_id: int, up_to_id: int, limit: int) -> list[int]:
         """Up to `limit` dead-letter ids in (after_id, up_to_id], ascending (no event text)."""
@@ -134,13 +150,18 @@ class AdminStatements:
         taken = (
             delete(dead_letter)
             .where(dead_letter.c.id.in_(bindparam("ids", expanding=True)))
-            .returning(dead_letter.c.id, dead_letter.c.event, dead_letter.c.severity_number)
+            .returning(
+                dead_letter.c.id,
+                dead_letter.c.event,
+                dead_letter.c.severity_number,
+                dead_letter.c.exporter,
+            )
         )
         with self._writing() as conn:
             moved = sorted(conn.execute(taken, {"ids": list(ids)}).all())  # keep their order
             rows = [
-                {"created_at": now, "event": event, "severity_number": number}
-                for _, event, number in moved
+                {"created_at": now, "event": event, "severity_number": number, "exporter": name}
+                for _, event, number, name in moved
             ]
             if rows:
                 conn.execute(insert(export_outbox), rows)

@@ -30,7 +30,8 @@ RECORDS_SQLITE = "SELECT id, record FROM log_queue WHERE id IN (SELECT value FRO
 RECORDS_POSTGRES = "SELECT id, record FROM log_queue WHERE id = ANY(%s)"
 _OUTBOX_CLAIM = (
     "UPDATE export_outbox SET claim_token = {mark}, lease_until = {now} + {mark} WHERE id IN ("
-    " SELECT id FROM export_outbox WHERE lease_until IS NULL OR lease_until < {now}"
+    " SELECT id FROM export_outbox WHERE exporter = {mark}"
+    " AND (lease_until IS NULL OR lease_until < {now})"
     " ORDER BY id LIMIT {mark}{skip}) RETURNING id, event"
 )
 OUTBOX_CLAIM_SQLITE = _OUTBOX_CLAIM.format(mark="?", now=SQLITE_NOW_NS, skip="")

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from gateway.errors import StorageCorrupt, StorageUnavailable
+from gateway.errors import StorageCorrupt, StorageError, StorageUnavailable
 
 
 def _sqlite_pragmas(synchronous: str) -> Any:
@@ -48,6 +48,12 @@ def translated_errors() -> Iterator[None]:
 
 
 BUSY_TIMEOUT_MS = 5000
+# psycopg is the `postgres` extra, so that SQLite users do not install it: its absence is a
+# line that says what to install, not an ImportError from inside SQLAlchemy.
+DRIVER_MISSING = (
+    "storage.url is a PostgreSQL URL, but its driver psycopg cannot be imported ({error}): "
+    "pip install 'logsieve[postgres]'"
+)
 
 
 def sqlite_file(url: str) -> str | None:
@@ -91,7 +97,7 @@ def make_engine(
         "pool_timeout": pool_timeout,
     }
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **pool)
+        return _server_engine(url, pool)
     if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
         raise ValueError(f"unknown SQLite synchronous mode {synchronous!r}")
     database = sqlite_file(url)
@@ -106,3 +112,11 @@ def make_engine(
     if database and not make_url(url).query.get("uri"):
         event.listen(engine, "do_connect", _existing_file_only(database))
     return engine
+
+
+def _server_engine(url: str, pool: dict[str, Any]) -> Engine:
+    """PostgreSQL's engine; creating it imports the driver, which may be missing."""
+    try:
+        return create_engine(url, pool_pre_ping=True, **pool)
+    except ImportError as exc:
+        raise StorageError(DRIVER_MISSING.format(error=exc)) from exc

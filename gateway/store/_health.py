@@ -164,17 +164,18 @@ def _identity(name: str) -> _Identity:
 
 
 def _problem(item: tuple[str, _Identity]) -> str | None:
+    # Each look at the file may find it gone: it can be deleted between two of them.
     name, opened = item
     try:
         now = os.stat(name)
+        if (now.st_dev, now.st_ino) != opened:
+            return f"storage: {name} was replaced by another file while the gateway ran"
+        if not os.access(name, os.W_OK):
+            return f"storage: {name} cannot be written: {_why_unwritable(name)}"
     except FileNotFoundError:
         return f"storage: {name} was deleted while the gateway ran"
     except OSError as exc:
         return f"storage: {name} cannot be reached: {exc.strerror}"
-    if (now.st_dev, now.st_ino) != opened:
-        return f"storage: {name} was replaced by another file while the gateway ran"
-    if not os.access(name, os.W_OK):
-        return f"storage: {name} cannot be written: {_why_unwritable(name)}"
     return None
 
 

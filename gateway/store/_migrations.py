@@ -4,7 +4,9 @@
 an empty database is created at the latest version; an older one is upgraded by
 `logsieve migrate` (never implicitly, so an operator chooses the moment); a newer one is
 refused, since this gateway cannot know what changed. Each step runs in one transaction
-with the version bump, and only adds: no step rewrites or drops queued records.
+with the version bump, and only adds: no step rewrites or drops queued records. With
+`storage.schema` (PostgreSQL) every table, logsieve_schema too, lives in that schema, which
+creating or migrating makes when it is missing.
 
 History:
   1  the first schema: log_queue, log_origin, queue_lease, recent_log_entries, export_outbox,
@@ -14,6 +16,12 @@ History:
      ERROR is still spared by the drop policy; existing ones get it from their event's text
   4  patterns: log_pattern (totals per template) and pattern_alias (merged ids -> survivor);
      recent_log_entries.pattern_id, pattern_template, pattern_variables (NULL on older rows)
+  5  attribution: recent_log_entries.services (records per service) and resource (the first
+     record's resource attributes), both JSON text, NULL on older rows
+  6  several exporters: export_outbox.exporter and dead_letter.exporter (the exporter's key
+     under `exporters:`), 'logflare' on older rows, the only exporter before
+  7  budgets: held_entry (entries an exporter's budget holds back, merged by key) and
+     export_budget (each budgeted exporter's token bucket)
 """
 
 from __future__ import annotations
@@ -29,10 +37,14 @@ from sqlalchemy.exc import DBAPIError
 from gateway import severity
 from gateway.errors import SchemaMismatch, StorageCorrupt
 from gateway.store._claims import HEAD
+from gateway.store._namespace import create_if_missing
 from gateway.store._schema import (
     SCHEMA_VERSION,
     dead_letter,
+    export_budget,
     export_health,
+    export_outbox,
+    held_entry,
     log_pattern,
     log_queue,
     logsieve_schema,
@@ -101,10 +113,38 @@ RECENT_PATTERN_COLUMNS = {
 def _add_patterns(conn: Connection) -> None:
     log_pattern.create(conn, checkfirst=True)
     pattern_alias.create(conn, checkfirst=True)
+    _add_recent_columns(conn, RECENT_PATTERN_COLUMNS)
+
+
+# Nullable: entries stored before version 5 name neither.
+RECENT_ATTRIBUTION_COLUMNS = {"services": "TEXT", "resource": "TEXT"}
+
+
+def _add_attribution(conn: Connection) -> None:
+    _add_recent_columns(conn, RECENT_ATTRIBUTION_COLUMNS)
+
+
+def _add_recent_columns(conn: Connection, columns: dict[str, str]) -> None:
     present = {column["name"] for column in inspect(conn).get_columns(recent_log_entries.name)}
-    for name, kind in RECENT_PATTERN_COLUMNS.items():
+    for name, kind in columns.items():
         if name not in present:  # idempotent, like create(checkfirst=True)
             conn.execute(text(f"ALTER TABLE recent_log_entries ADD COLUMN {name} {kind}"))
+
+
+def _add_exporter_columns(conn: Connection) -> None:
+    for table in (export_outbox, dead_letter):
+        present = {column["name"] for column in inspect(conn).get_columns(table.name)}
+        if "exporter" not in present:  # idempotent, like create(checkfirst=True)
+            # The default names the only exporter older versions had; every insert names it.
+            add = "ADD COLUMN exporter TEXT NOT NULL DEFAULT 'logflare'"
+            conn.execute(text(f"ALTER TABLE {table.name} {add}"))
+    for index in export_outbox.indexes:
+        index.create(conn, checkfirst=True)
+
+
+def _add_budgets(conn: Connection) -> None:
+    held_entry.create(conn, checkfirst=True)
+    export_budget.create(conn, checkfirst=True)
 
 
 # The step that takes a database from version N-1 to N.
@@ -112,16 +152,22 @@ STEPS: dict[int, Callable[[Connection], None]] = {
     2: _add_export_health,
     3: _add_dead_letter_severity,
     4: _add_patterns,
+    5: _add_attribution,
+    6: _add_exporter_columns,
+    7: _add_budgets,
 }
 
 
 class SchemaStatements:
+    _pg_schema: str  # storage.schema; empty: the role's search_path
+
     def _writing(self, locked: bool = True) -> AbstractContextManager[Connection]:
         raise NotImplementedError
 
     def create_schema(self) -> None:
         """Create an empty database at the latest version, or check that it is at it."""
         with self._writing() as conn:
+            self._create_namespace(conn)
             version = _version(conn)
             if version is None:
                 _create_latest(conn)
@@ -146,6 +192,7 @@ class SchemaStatements:
         applied: list[int] = []
         while True:
             with self._writing() as conn:
+                self._create_namespace(conn)
                 version = _version(conn)
                 if version is None:
                     _create_latest(conn)
@@ -156,6 +203,11 @@ class SchemaStatements:
                     return applied
                 _step(conn, version + 1)
                 applied.append(version + 1)
+
+    def _create_namespace(self, conn: Connection) -> None:
+        """storage.schema's schema, made when missing (the tables go into it)."""
+        if self._pg_schema:
+            create_if_missing(conn, self._pg_schema)
 
 
 def _version(conn: Connection) -> int | None:

@@ -9,7 +9,6 @@ retires; eviction drops the aliases of the patterns it deletes).
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import fields, replace
@@ -17,12 +16,11 @@ from itertools import chain
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, delete, func, select, text
 
 from gateway.model import LearnedPattern
 from gateway.store._bulk import statement_sizes
-from gateway.store._claims import raw_rows
+from gateway.store._merges import aliases, apply_merges
 from gateway.store._schema import log_pattern, pattern_alias, recent_log_entries
 
 # Pattern writes take turns on PostgreSQL: a batch's upserts and merges lock rows in an order
@@ -32,11 +30,6 @@ EVICTED_COUNTER = "evicted_patterns"
 # log_pattern's columns are LearnedPattern's fields, of the same names.
 _PATTERN_COLUMNS = tuple(field.name for field in fields(LearnedPattern))
 _pattern_row = attrgetter(*_PATTERN_COLUMNS)
-_ALIASES = {  # the whole id list as one bound parameter, however long
-    "sqlite": "SELECT narrow, wide FROM pattern_alias"
-    " WHERE narrow IN (SELECT value FROM json_each(?))",
-    "postgresql": "SELECT narrow, wide FROM pattern_alias WHERE narrow = ANY(%s)",
-}
 _MARK = {"sqlite": "?", "postgresql": "%s"}
 
 
@@ -71,10 +64,9 @@ class PatternStatements:
             return
         if self.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PATTERN_LOCK})
-        survivors = _aliases(conn, self.dialect, {pattern.id for pattern in patterns})
+        survivors = aliases(conn, self.dialect, {pattern.id for pattern in patterns})
         _upsert(conn, self.dialect, _by_survivor(patterns, survivors))
-        for narrow, wide in sorted(merges.items()):
-            _merge(conn, self.dialect, narrow, wide)
+        apply_merges(conn, self.dialect, merges)
 
     def known_patterns(self, limit: int) -> list[LearnedPattern]:
         """The `limit` most recently seen patterns, newest first (a miner starting up)."""
@@ -120,7 +112,7 @@ class PatternStatements:
         """Each id -> the id of the pattern it now counts in: itself, unless it was merged."""
         wanted = set(ids)
         with self._reading() as conn:
-            return _aliases(conn, self.dialect, wanted)
+            return aliases(conn, self.dialect, wanted)
 
     def pattern_family(self, pattern_id: int) -> set[int]:
         """The ids an entry of this pattern may carry: the pattern it now counts in, and
@@ -158,15 +150,6 @@ def _learned(row: Any) -> LearnedPattern:
         count=int(row["count"]),
         example=str(row["example"]),
     )
-
-
-def _aliases(conn: Connection, dialect: str, ids: set[int]) -> dict[int, int]:
-    """Each id -> its survivor (itself when it has no alias)."""
-    survivors = {pattern_id: pattern_id for pattern_id in ids}
-    if ids:
-        param: Any = json.dumps(sorted(ids)) if dialect == "sqlite" else sorted(ids)
-        survivors |= {int(n): int(w) for n, w in raw_rows(conn, _ALIASES[dialect], (param,))}
-    return survivors
 
 
 def _by_survivor(
@@ -213,50 +196,3 @@ def _upsert_sql(dialect: str, rows: int) -> str:
         " last_seen = CASE WHEN excluded.last_seen > log_pattern.last_seen"
         " THEN excluded.last_seen ELSE log_pattern.last_seen END"
     )
-
-
-def _merge(conn: Connection, dialect: str, narrow: int, wide: int) -> None:
-    """Retire `narrow` into `wide`'s survivor: move its totals (only what this transaction
-    deleted, so a merge two gateways both apply carries them once), record the alias and
-    re-point the aliases that led to `narrow`.
-
-    Skipped when `narrow` was already merged (the first merge of an id wins), when `wide`
-    resolves back to `narrow`, and when no row holds `wide` to take the totals (it comes with
-    the batch that learned the merge; without it the narrow row keeps counting on its own)."""
-    target = _aliases(conn, dialect, {narrow, wide})
-    survivor = target[wide]
-    if target[narrow] != narrow or survivor == narrow or not _stored(conn, survivor):
-        return
-    retired = delete(log_pattern).where(log_pattern.c.id == narrow)
-    columns = (log_pattern.c.first_seen, log_pattern.c.last_seen, log_pattern.c.count)
-    moved = conn.execute(retired.returning(*columns)).first()
-    if moved is not None:
-        conn.execute(_added(survivor, *moved))
-    _record_alias(conn, dialect, narrow, survivor)
-    repoint = update(pattern_alias).where(pattern_alias.c.wide == narrow)
-    conn.execute(repoint.values(wide=survivor))
-
-
-def _stored(conn: Connection, pattern_id: int) -> bool:
-    found = select(log_pattern.c.id).where(log_pattern.c.id == pattern_id)
-    return conn.execute(found).first() is not None
-
-
-def _added(pattern_id: int, first_seen: int, last_seen: int, count: int) -> Any:
-    """An UPDATE adding totals to a stored pattern (CASE: SQLite has no LEAST or GREATEST)."""
-    table = log_pattern.c
-    return (
-        update(log_pattern)
-        .where(table.id == pattern_id)
-        .values(
-            count=table.count + count,
-            first_seen=case((table.first_seen < first_seen, table.first_seen), else_=first_seen),
-            last_seen=case((table.last_seen > last_seen, table.last_seen), else_=last_seen),
-        )
-    )
-
-
-def _record_alias(conn: Connection, dialect: str, narrow: int, wide: int) -> None:
-    dialect_insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    statement = dialect_insert(pattern_alias).values(narrow=narrow, wide=wide)
-    conn.execute(statement.on_conflict_do_update(index_elements=["narrow"], set_={"wide": wide}))

@@ -11,9 +11,12 @@ from gateway.model import Entry, PatternRef, RecentEntry, VariableValues
 from gateway.store._schema import RECENT_COLUMNS
 
 PATTERN_COLUMNS = ("pattern_id", "pattern_template", "pattern_variables")
-# The columns that are Entry fields of the same name.
+ATTRIBUTION_COLUMNS = ("services", "resource")  # JSON text, see _schema.py
+# The columns that are Entry fields of the same name, as they are.
 ENTRY_COLUMNS = tuple(
-    name for name in RECENT_COLUMNS if name != "expires_at" and name not in PATTERN_COLUMNS
+    name
+    for name in RECENT_COLUMNS
+    if name != "expires_at" and name not in PATTERN_COLUMNS + ATTRIBUTION_COLUMNS
 )
 
 
@@ -34,7 +37,18 @@ def recent_values(entry: Entry, expires_at: int) -> tuple[Any, ...]:
         entry.span_id,
         entry.scope,
         *pattern_values(entry.pattern),
+        services_json(entry),
+        orjson.dumps(entry.resource).decode(),
     )
+
+
+def services_json(entry: Entry) -> str:
+    """The services column: [name, count] pairs, most first, then [null, services_other]
+    when some services were left out."""
+    pairs: list[list[Any]] = [[name, count] for name, count in entry.services.items()]
+    if entry.services_other:
+        pairs.append([None, entry.services_other])
+    return orjson.dumps(pairs).decode()
 
 
 def pattern_values(pattern: PatternRef | None) -> tuple[int | None, str | None, str | None]:
@@ -56,7 +70,28 @@ def entry_of(row: Mapping[str, Any], **replaced: Any) -> Entry:
     """The Entry a row holds; `replaced` overrides columns (a shortened read's cut values)."""
     values = {name: row[name] for name in ENTRY_COLUMNS} | replaced
     values["attributes"] = orjson.loads(values["attributes"])
-    return Entry(**values, pattern=pattern_of(row))
+    services, other = services_of(row["services"])
+    resource = orjson.loads(row["resource"]) if row["resource"] else {}
+    return Entry(
+        **values,
+        pattern=pattern_of(row),
+        services=services,
+        services_other=other,
+        resource=resource,
+    )
+
+
+def services_of(text: str | None) -> tuple[dict[str, int], int]:
+    """The services column as Entry.services and services_other ({} and 0 when NULL: the
+    row was stored before version 5)."""
+    services: dict[str, int] = {}
+    other = 0
+    for name, count in orjson.loads(text) if text else ():
+        if name is None:
+            other += int(count)
+        else:
+            services[str(name)] = int(count)
+    return services, other
 
 
 def pattern_of(row: Mapping[str, Any]) -> PatternRef | None:

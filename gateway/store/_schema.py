@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-SCHEMA_VERSION = 4  # see _migrations.py for what each version added
+SCHEMA_VERSION = 7  # see _migrations.py for what each version added
 # SQLite's INTEGER PRIMARY KEY is the rowid; BIGINT would lose autoincrement there.
 _Id = BigInteger().with_variant(Integer, "sqlite")
 
@@ -80,6 +80,12 @@ recent_log_entries = Table(
     Column("pattern_id", BigInteger, nullable=True),
     Column("pattern_template", Text, nullable=True),
     Column("pattern_variables", Text, nullable=True),
+    # Records per service.name as JSON pairs, most first: [["payments", 6], ["auth", 3]], and
+    # [null, n] last for the records of the services left out (Entry.services_other). The
+    # first record's resource attributes as a JSON object on their dotted keys. Both NULL on
+    # entries stored before version 5.
+    Column("services", Text, nullable=True),
+    Column("resource", Text, nullable=True),
     Index("ix_recent_expires_at", "expires_at"),
     # Ids are the live stream's cursor: never reuse one, even after the purge empties the table.
     sqlite_autoincrement=True,
@@ -96,6 +102,10 @@ export_outbox = Table(
     # The export request holding these events, so gateways sharing a database never both send.
     Column("claim_token", BigInteger, nullable=True),
     Column("lease_until", BigInteger, nullable=True),
+    # Which exporter sends it (its key under `exporters:`): each kept entry has one row per
+    # exporter, in that exporter's wire format, so each drains at its own pace.
+    Column("exporter", Text, nullable=False),
+    Index("ix_export_outbox_exporter", "exporter", "id"),
 )
 
 dead_letter = Table(
@@ -107,6 +117,7 @@ dead_letter = Table(
     Column("reason", Text, nullable=False),
     # The outbox row's, kept so that a retried event is spared by the drop policy as before.
     Column("severity_number", Integer, nullable=False),
+    Column("exporter", Text, nullable=False),  # the outbox row's: a retry goes back to it
 )
 
 # Running totals that must survive restarts (records dropped by the overload policy...).
@@ -117,7 +128,7 @@ counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
-# What the live page's header shows of the Logflare exporter: one row per exporter, written by
+# What the live page's header and `status` show of each exporter: one row per exporter, written by
 # whichever gateway exports, read by every viewer (they may run in other processes).
 export_health = Table(
     "export_health",
@@ -151,6 +162,37 @@ pattern_alias = Table(
     Column("narrow", BigInteger, primary_key=True, autoincrement=False),
     Column("wide", BigInteger, nullable=False),
     Index("ix_pattern_alias_wide", "wide"),
+)
+
+# Entries an exporter's budget holds back, one row per (exporter, merge key): a later batch's
+# entry with the same key merges into it, so one event carries a longer window's exact count.
+# `entry` is the entry as JSON on recent_log_entries' column names; NULL with `deadline` when
+# nothing is held (the row then keeps only the key's window: sends counted for sampling).
+held_entry = Table(
+    "held_entry",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("exporter", Text, nullable=False),
+    Column("hold_key", Text, nullable=False),
+    Column("severity_number", Integer, nullable=False),
+    Column("deadline", BigInteger, nullable=True),  # unix ns: sent by then, budget or not
+    Column("held_since", BigInteger, nullable=True),  # unix ns: when this hold began
+    Column("entry", Text, nullable=True),
+    Column("window_start", BigInteger, nullable=False),  # unix ns
+    Column("window_sent", BigInteger, nullable=False),  # events of this key sent in it
+    Index("ux_held_entry_key", "exporter", "hold_key", unique=True),
+    Index("ix_held_entry_deadline", "exporter", "deadline"),
+)
+
+# Each budgeted exporter's token bucket, shared by every gateway on the database.
+export_budget = Table(
+    "export_budget",
+    metadata,
+    Column("exporter", Text, primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated", BigInteger, nullable=False),  # unix ns
+    Column("rate", Float, nullable=False),  # events/s in use
+    Column("limit_rate", Float, nullable=False),  # the backend's announced limit; 0: none
 )
 
 logsieve_schema = Table(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from itertools import islice
@@ -15,7 +14,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
-    insert,
     select,
     text,
     update,
@@ -24,7 +22,16 @@ from sqlalchemy.engine import make_url
 
 from gateway.clock import NS_PER_SECOND
 from gateway.errors import StorageError
-from gateway.model import Claim, DatabaseGauges, Entry, IncomingRow, LearnedPattern, ViewerStatus
+from gateway.model import (
+    Budgeted,
+    Claim,
+    DatabaseGauges,
+    Entry,
+    IncomingRow,
+    LearnedPattern,
+    OutboxEvent,
+    ViewerStatus,
+)
 from gateway.store._admin import AdminStatements
 from gateway.store._bulk import insert_rows
 from gateway.store._claims import (
@@ -35,17 +42,19 @@ from gateway.store._claims import (
     RowClaims,
     raw_rows,
 )
+from gateway.store._drops import DropStatements
 from gateway.store._engine import make_engine, sqlite_file, translated_errors
 from gateway.store._group_commit import GroupCommit
 from gateway.store._health import StorageHealth
+from gateway.store._held import HeldStatements
 from gateway.store._migrations import SchemaStatements
+from gateway.store._namespace import use_schema
 from gateway.store._origins import store_origins
 from gateway.store._outbox import OutboxStatements
 from gateway.store._patterns import PatternStatements
 from gateway.store._rows import recent_values
 from gateway.store._schema import (
     RECENT_COLUMNS,
-    counters,
     export_outbox,
     log_origin,
     log_queue,
@@ -60,7 +69,7 @@ MAX_CACHED_ORIGINS = 10_000
 SIZE_SAMPLE_ROWS = 1000  # queue bytes = depth x the mean size of the newest rows: no scan
 RECENT_ORDER_LOCK = 0x6C6F6773  # "logs": the advisory lock that orders recent-entry commits
 QUEUE_COLUMNS = ("received_at", "severity_number", "seen_at", "body", "record", "origin_id")
-OUTBOX_COLUMNS = ("created_at", "event", "severity_number")
+OUTBOX_COLUMNS = ("created_at", "exporter", "event", "severity_number")
 READ_ONLY_SQL = {  # true when the database refuses writes
     "sqlite": "PRAGMA query_only",
     "postgresql": "SELECT current_setting('transaction_read_only') = 'on'",
@@ -68,7 +77,13 @@ READ_ONLY_SQL = {  # true when the database refuses writes
 
 
 class Store(
-    SchemaStatements, OutboxStatements, ViewerStatements, AdminStatements, PatternStatements
+    DropStatements,  # first: its running totals are what the others' stubs stand for
+    SchemaStatements,
+    OutboxStatements,
+    ViewerStatements,
+    AdminStatements,
+    PatternStatements,
+    HeldStatements,
 ):
     """The database behind logsieve: SQLite (embedded, WAL) or PostgreSQL (shared)."""
 
@@ -81,12 +96,16 @@ class Store(
         max_overflow: int | None = None,
         pool_timeout: float = 30.0,
         follower: bool = False,
+        schema: str = "",
     ) -> None:
         """`follower`: a store that follows another one's database file (its parent process's, or
-        its process's main store): it neither creates the file nor reports its trouble."""
+        its process's main store): it neither creates the file nor reports its trouble.
+        `schema` (PostgreSQL): the schema holding every table (gateway/store/_namespace.py);
+        empty, the role's search_path (normally public)."""
         self.dialect = make_url(url).get_backend_name()
         synchronous = sqlite_synchronous.upper()
         self._engine = make_engine(url, pool_size, synchronous, max_overflow, pool_timeout)
+        self._pg_schema = use_schema(self._engine, self.dialect, schema)
         # SQLite takes one writer at a time: writers of every process queue here, on a lock
         # that wakes the next one at once, rather than napping in SQLite's busy handler.
         self._write_lock = WriterLock(sqlite_file(url)) if self.dialect == "sqlite" else None
@@ -218,18 +237,21 @@ class Store(
         self,
         claim: Claim,
         recent: Sequence[tuple[Entry, int]],
-        outbox: Sequence[tuple[str, int]],
+        outbox: Sequence[OutboxEvent],
         now: int,
         patterns: Sequence[LearnedPattern] = (),
         merges: Mapping[int, int] | None = None,
+        held: Budgeted | None = None,
     ) -> bool:
         """Atomically store a batch's results and delete its rows; False if the claim was lost.
 
         `patterns`: this batch's totals per pattern, added to the stored ones; `merges`:
         narrow id -> wide id learned in this batch (see PatternStatements._store_patterns).
-        In the same transaction, so the totals count each record once whatever crashes."""
+        In the same transaction, so the totals count each record once whatever crashes.
+        `held`: entries budgets hold back (merged into their keys' held rows) and the events
+        each budgeted exporter's outbox got (they spend its bucket)."""
         recent_rows = [recent_values(*r) for r in recent]  # built before taking the lock
-        outbox_rows = [(now, event, number) for event, number in outbox]
+        outbox_rows = [(now, *event) for event in outbox]
         with self._writing() as conn:
             if not self._claims.take_rows(conn, claim):
                 conn.rollback()  # fenced off: another stage owns these rows now
@@ -237,6 +259,10 @@ class Store(
             self._insert_recent_in_id_order(conn, recent_rows)
             insert_rows(conn, self.dialect, "export_outbox", OUTBOX_COLUMNS, outbox_rows)
             self._store_patterns(conn, patterns, merges or {})  # its lock after the recent one
+            if held is not None:
+                self._hold(conn, held.items, held.merge, now)
+                for exporter, events in held.charged.items():
+                    self._charge(conn, exporter, events)
             return True
 
     def _insert_recent_in_id_order(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -272,59 +298,15 @@ class Store(
         """(lowest, highest) queued id, (0, 0) when empty: two index probes, however deep."""
         return self._extent(log_queue)
 
-    def outbox_extent(self) -> tuple[int, int]:
-        """(lowest, highest) id waiting in the outbox, (0, 0) when empty."""
-        return self._extent(export_outbox)
+    def outbox_extent(self, exporter: str) -> tuple[int, int]:
+        """(lowest, highest) id waiting for `exporter`, (0, 0) when none is."""
+        return self._extent(export_outbox, export_outbox.c.exporter == exporter)
 
-    def _extent(self, table: Table) -> tuple[int, int]:
+    def _extent(self, table: Table, *where: Any) -> tuple[int, int]:
+        statement = select(func.min(table.c.id), func.max(table.c.id)).where(*where)
         with self._reading() as conn:
-            low, high = conn.execute(select(func.min(table.c.id), func.max(table.c.id))).one()
+            low, high = conn.execute(statement).one()
         return (int(low), int(high)) if low is not None else (0, 0)
-
-    def drop_lowest_severity(self, count: int, after_id: int, below: int) -> dict[int, int]:
-        """Delete up to `count` of the lowest-severity, oldest queued rows with id > after_id and
-        severity_number < below, counted in `counters` as dropped_records.
-        Returns {severity_number: dropped}."""
-        return self._drop_lowest(log_queue, count, after_id, below, "dropped_records")
-
-    def drop_outbox_lowest_severity(self, count: int, below: int) -> dict[int, int]:
-        """The same for events waiting for Logflare (unclaimed ones), as dropped_events."""
-        return self._drop_lowest(export_outbox, count, 0, below, "dropped_events")
-
-    def _drop_lowest(
-        self, table: Table, count: int, after_id: int, below: int, counter: str
-    ) -> dict[int, int]:
-        victims = (
-            select(table.c.id)
-            .where(table.c.id > after_id, table.c.severity_number < below)
-            .where(table.c.claim_token.is_(None))
-            .order_by(table.c.severity_number, table.c.id)
-            .limit(count)
-        )
-        statement = (
-            delete(table)
-            .where(table.c.id.in_(victims.scalar_subquery()))
-            .returning(table.c.severity_number)
-        )
-        with self._writing() as conn:
-            dropped = Counter(int(row[0]) for row in conn.execute(statement))
-            self._add_to_counter(conn, counter, sum(dropped.values()))
-        return dict(dropped)
-
-    def _add_to_counter(self, conn: Connection, name: str, amount: int) -> None:
-        if amount:
-            bump = (
-                update(counters)
-                .where(counters.c.name == name)
-                .values(value=counters.c.value + amount)
-            )
-            if conn.execute(bump).rowcount == 0:
-                conn.execute(insert(counters).values(name=name, value=amount))
-
-    def counter(self, name: str) -> int:
-        with self._reading() as conn:
-            found = conn.execute(select(counters.c.value).where(counters.c.name == name)).scalar()
-        return int(found or 0)
 
     def release_all_claims(self) -> int:
         """Return every claimed batch and export request to the queue (SQLite, at start-up,
@@ -346,21 +328,26 @@ class Store(
     # -- summaries that span the tables ------------------------------------------------------
 
     def viewer_status(self, now: int) -> ViewerStatus:
-        """Entries in the window, outbox depth and exporter health, for the live page."""
-        return ViewerStatus(self.recent_count(now), (), self.export_health(), self.outbox_depth())
+        """The window's entries, outbox depth, exporters' health and budgets: the page's header."""
+        healths = self.export_healths()
+        depth, budgets = self.outbox_depth(), self.budget_states()
+        return ViewerStatus(self.recent_count(now), (), healths, depth, budgets)
 
     def database_gauges(self, now: int) -> DatabaseGauges:
         """What a metrics scrape reads, each figure from the statement that already gives it."""
         depth = self.queue_depth()
         oldest, mean_bytes = self.queue_estimate(SIZE_SAMPLE_ROWS)
+        budgets = self.budget_states()
         return DatabaseGauges(
             queue_depth=depth,
             queue_bytes=int(depth * mean_bytes),
-            queue_oldest_age_s=max(0.0, (now - oldest) / NS_PER_SECOND) if oldest else 0.0,
-            outbox_depth=self.outbox_depth(),
-            dead_letters=self.dead_letter_count(),
+            queue_oldest_age_s=age_s(now, oldest),
+            outbox_depths=self.outbox_depths(),
+            dead_letters=self.dead_letter_counts(),
             recent_rows=self.recent_count(now),
             counters=self.counter_values(),
+            budgets=budgets,
+            budget_waits_s={name: age_s(now, b.oldest_held_ns) for name, b in budgets.items()},
         )
 
     def queue_depth(self) -> int:
@@ -388,3 +375,8 @@ class Store(
         )
         with self._writing() as conn:
             return int(conn.execute(statement).rowcount)
+
+
+def age_s(now: int, since: int) -> float:
+    """Seconds from `since` to `now`: 0 for none (0), or for a time ahead of this clock."""
+    return max(0.0, (now - since) / NS_PER_SECOND) if since else 0.0

@@ -11,17 +11,22 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter
 
 from gateway import severity
 from gateway.clock import NS_PER_SECOND
 from gateway.model import ExportHealth, RecentEntry
-from gateway.store._rows import entry_of, recent_entry
-from gateway.store._schema import RECENT_COLUMNS, export_health, recent_log_entries
+from gateway.store._context import ContextStatements
+from gateway.store._reads import SHORT_TEXT_CHARS, recent_row, recent_select
+from gateway.store._rows import recent_entry
+from gateway.store._schema import (
+    export_health,
+    log_pattern,
+    pattern_alias,
+    recent_log_entries,
+)
 
 MAX_ERROR_TEXT = 500  # the header shows a line, not Logflare's whole answer
-# Service, scope, trace and span ids are names, not documents: a shortened read cuts them here.
-SHORT_TEXT_CHARS = 1024
 MINUTE_NS = 60 * NS_PER_SECOND
 # A pattern's services in the Patterns view, those with most records first: a list to read.
 MAX_PATTERN_SERVICES = 10
@@ -30,11 +35,12 @@ OUTSIDE = -1  # the minute of entries first seen outside the sparkline's minutes
 
 @dataclass(frozen=True, slots=True)
 class WindowPattern:
-    """One pattern's unexpired entries, summed: the Patterns view's row."""
+    """One pattern's unexpired entries, summed with those of the ids merged into it: the
+    Patterns view's row."""
 
-    id: int
+    id: int  # the surviving pattern's, never a merged one's
     template: str  # cut to SHORT_TEXT_CHARS
-    count: int  # records, over every unexpired entry of the pattern
+    count: int  # records, over every unexpired entry of the pattern and its merged ids
     severities: tuple[str, ...]  # bands of its entries, lowest first
     services: tuple[str, ...]  # at most MAX_PATTERN_SERVICES, most records first
     service_count: int  # distinct services in all
@@ -42,7 +48,7 @@ class WindowPattern:
     per_minute: tuple[int, ...] = field(default=())
 
 
-class ViewerStatements:
+class ViewerStatements(ContextStatements):
     """Reads of recent_log_entries for the viewer, and the exporter's health it shows."""
 
     dialect: str
@@ -59,14 +65,14 @@ class ViewerStatements:
         """Unexpired entries with id > cursor, oldest first; with `max_chars`, shortened in
         the database (see _shortened), so a read of huge rows stays small."""
         statement = (
-            _recent_select(max_chars)
+            recent_select(max_chars)
             .where(recent_log_entries.c.id > cursor, recent_log_entries.c.expires_at > now)
             .order_by(recent_log_entries.c.id)
             .limit(limit)
         )
         with self._reading() as conn:
             rows = conn.execute(statement).mappings()
-            return [_recent_row(row, max_chars) for row in rows]
+            return [recent_row(row, max_chars) for row in rows]
 
     def recent_newest(
         self, now: int, limit: int, before: int | None = None, max_chars: int | None = None
@@ -77,13 +83,13 @@ class ViewerStatements:
         if before is not None:
             live = live & (recent_log_entries.c.id < before)
         statement = (
-            _recent_select(max_chars)
+            recent_select(max_chars)
             .where(live)
             .order_by(recent_log_entries.c.id.desc())
             .limit(limit)
         )
         with self._reading() as conn:
-            rows = [_recent_row(row, max_chars) for row in conn.execute(statement).mappings()]
+            rows = [recent_row(row, max_chars) for row in conn.execute(statement).mappings()]
         return rows[::-1]
 
     def recent_entry(self, entry_id: int, now: int) -> RecentEntry | None:
@@ -100,22 +106,9 @@ class ViewerStatements:
         with self._reading() as conn:
             return int(conn.execute(statement).scalar_one())
 
-    def recent_services(self, now: int, limit: int) -> list[str]:
-        """Distinct service names of unexpired entries, sorted (the page's service list), each
-        cut to SHORT_TEXT_CHARS as in a shortened read."""
-        column = func.substr(recent_log_entries.c.service, 1, SHORT_TEXT_CHARS).label("service")
-        statement = (
-            select(column)
-            .where(recent_log_entries.c.expires_at > now)
-            .distinct()
-            .order_by(column)
-            .limit(limit)
-        )
-        with self._reading() as conn:
-            return [str(service) for service in conn.execute(statement).scalars()]
-
     def window_patterns(self, now: int, limit: int, minutes: int) -> list[WindowPattern]:
         """The `limit` patterns with most records among unexpired entries, most first, each
+        counting the entries of the ids merged into it (one row per surviving pattern),
         with its bands, services and records per minute of first_seen over the `minutes`
         minutes up to now's (entries first seen before, or after now, count in its total
         only). Two reads of the window: the totals, then the spread of the top ones."""
@@ -128,18 +121,20 @@ class ViewerStatements:
             spread = conn.execute(_pattern_spread(now, first_minute, minutes), {"ids": ids})
             return _window_patterns(top, spread.all(), first_minute, minutes)
 
-    def export_health(self) -> ExportHealth:
-        """The Logflare exporter's last success and last error (zeros: never)."""
-        health = select(export_health).where(export_health.c.exporter == "logflare")
+    def export_healths(self) -> dict[str, ExportHealth]:
+        """Each exporter's last success and last error (zeros: never), by exporter; one that
+        has never sent nor tried is absent."""
+        statement = select(export_health).order_by(export_health.c.exporter)
         with self._reading() as conn:
-            row = conn.execute(health).mappings().first()
-        if row is None:
-            return ExportHealth()
-        return ExportHealth(
-            int(row["last_success"]), int(row["last_error"]), str(row["last_error_text"])
-        )
+            rows = conn.execute(statement).mappings().all()
+        return {
+            str(row["exporter"]): ExportHealth(
+                int(row["last_success"]), int(row["last_error"]), str(row["last_error_text"])
+            )
+            for row in rows
+        }
 
-    def record_export_result(self, now: int, error: str | None) -> None:
+    def record_export_result(self, exporter: str, now: int, error: str | None) -> None:
         """Note an export request's result: a success (error None) or why it failed."""
         values: dict[str, int | str]
         if error is None:
@@ -149,80 +144,65 @@ class ViewerStatements:
             values = {"last_error": now, "last_error_text": error[:MAX_ERROR_TEXT]}
         dialect_insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
         first = {"last_success": 0, "last_error": 0, "last_error_text": ""} | values
-        statement = dialect_insert(export_health).values(exporter="logflare", **first)
+        statement = dialect_insert(export_health).values(exporter=exporter, **first)
         statement = statement.on_conflict_do_update(index_elements=["exporter"], set_=values)
         with self._writing() as conn:
             conn.execute(statement)
 
 
-def _recent_select(max_chars: int | None) -> Select[Any]:
-    if max_chars is None:
-        return select(recent_log_entries)
-    return select(*_shortened(max_chars))
-
-
-def _shortened(max_chars: int) -> list[ColumnElement[Any]]:
-    """recent_log_entries' columns with the body and the pattern's template cut to max_chars
-    (one more body character is read, to tell a cut from a body of exactly that length), the
-    details (attributes and the pattern's variables) left out when their JSON together is
-    longer, and the names cut to SHORT_TEXT_CHARS."""
-    table = recent_log_entries.c
-    details = func.length(table.attributes) + func.coalesce(func.length(table.pattern_variables), 0)
-    fits = details <= max_chars
-    columns: list[ColumnElement[Any]] = [table.id]
-    for column in (table[name] for name in RECENT_COLUMNS):
-        if column.name == "body":
-            columns += [
-                func.substr(column, 1, max_chars + 1).label("body"),
-                func.length(column).label("body_length"),
-            ]
-        elif column.name == "attributes":
-            columns += [
-                case((fits, column), else_=literal("{}")).label("attributes"),
-                case((fits, literal(0)), else_=literal(1)).label("attributes_elided"),
-            ]
-        elif column.name == "pattern_variables":  # NULL stays NULL: an entry without a pattern
-            columns.append(case((fits, column), else_=literal("[]")).label(column.name))
-        elif column.name == "pattern_template":
-            columns.append(func.substr(column, 1, max_chars).label(column.name))
-        elif column.name in ("service", "scope", "trace_id", "span_id"):
-            columns.append(func.substr(column, 1, SHORT_TEXT_CHARS).label(column.name))
-        else:
-            columns.append(column)
-    return columns
-
-
-def _recent_row(row: Any, max_chars: int | None) -> RecentEntry:
-    if max_chars is None:
-        return recent_entry(row)
-    body = str(row["body"])
-    entry = entry_of(row, body=body[:max_chars])
-    # SQLite's length() stops at a NUL: never report less than what was read.
-    length = max(int(row["body_length"]), len(body)) if len(body) > max_chars else 0
-    elided = bool(row["attributes_elided"])
-    return RecentEntry(row["id"], entry, row["expires_at"], length, elided)
+def _survivor(pattern_id: Any) -> Any:
+    """The id a pattern now counts in, read with an outer join of pattern_alias on `narrow`:
+    entries written before a merge keep the narrow id, and the view shows the survivor's row.
+    One hop is enough: aliases are one hop deep (a merge re-points the ones that led to the id
+    it retires), so a chain a -> b -> c already reads a -> c."""
+    return func.coalesce(pattern_alias.c.wide, pattern_id)
 
 
 def _top_patterns(now: int, limit: int) -> Select[Any]:
+    """The `limit` survivors with most records, with the survivor's template: its own
+    entries' (an id is the hash of its template), else its stored one, else a member's.
+    Entries are summed per id first, so only those sums meet pattern_alias."""
     table = recent_log_entries.c
-    total = func.sum(table.count).label("total")
-    # An id is the hash of its template: every entry of one id holds the same text.
-    template = func.max(func.substr(table.pattern_template, 1, SHORT_TEXT_CHARS))
-    return (
-        select(table.pattern_id, total, template.label("template"))
+    per_id = (
+        select(
+            table.pattern_id,
+            func.sum(table.count).label("total"),
+            func.max(func.substr(table.pattern_template, 1, SHORT_TEXT_CHARS)).label("template"),
+        )
         .where(table.expires_at > now, table.pattern_id.is_not(None))
         .group_by(table.pattern_id)
-        .order_by(total.desc(), table.pattern_id)
+        .subquery()
+    )
+    survivor = _survivor(per_id.c.pattern_id).label("survivor")
+    total = func.sum(per_id.c.total).label("total")
+    own = func.max(case((per_id.c.pattern_id == survivor, per_id.c.template))).label("own")
+    aliased = per_id.outerjoin(pattern_alias, pattern_alias.c.narrow == per_id.c.pattern_id)
+    top = (
+        select(survivor, total, own, func.max(per_id.c.template).label("member"))
+        .select_from(aliased)
+        .group_by(survivor)
+        .order_by(total.desc(), survivor)
         .limit(limit)
+        .subquery()
+    )
+    stored = func.substr(log_pattern.c.template, 1, SHORT_TEXT_CHARS)
+    template = func.coalesce(top.c.own, stored, top.c.member).label("template")
+    return (
+        select(top.c.survivor.label("pattern_id"), top.c.total, template)
+        .select_from(top.outerjoin(log_pattern, log_pattern.c.id == top.c.survivor))
+        .order_by(top.c.total.desc(), top.c.survivor)
     )
 
 
 def _pattern_spread(now: int, first_minute: int, minutes: int) -> Select[Any]:
-    """Records of the chosen patterns (bound as `ids`) by band, service and minute of
-    first_seen (OUTSIDE for those not in the sparkline's minutes). The minute is worked out
-    in a subquery: PostgreSQL would not take a GROUP BY expression with bound parameters as
-    the same as the selected one."""
+    """Records of the chosen survivors (bound as `ids`) and of the ids merged into them, by
+    band, service and minute of first_seen (OUTSIDE for those not in the sparkline's minutes),
+    each row under its survivor's id (the rows of one survivor are added up by the caller).
+    The minute is worked out in a subquery: PostgreSQL would not take a GROUP BY expression
+    with bound parameters as the same as the selected one."""
     table = recent_log_entries.c
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
+    merged = select(pattern_alias.c.narrow).where(pattern_alias.c.wide.in_(ids))
     in_minutes = (table.first_seen >= first_minute * MINUTE_NS) & (
         table.first_seen < (first_minute + minutes) * MINUTE_NS
     )
@@ -236,11 +216,19 @@ def _pattern_spread(now: int, first_minute: int, minutes: int) -> Select[Any]:
             ),
             table.count,
         )
-        .where(table.expires_at > now, table.pattern_id.in_(bindparam("ids", expanding=True)))
+        .where(table.expires_at > now, table.pattern_id.in_(ids) | table.pattern_id.in_(merged))
         .subquery()
     )
     keys = (rows.c.pattern_id, rows.c.severity, rows.c.service, rows.c.minute)
-    return select(*keys, func.sum(rows.c.count).label("records")).group_by(*keys)
+    spread = select(*keys, func.sum(rows.c.count).label("records")).group_by(*keys).subquery()
+    aliased = spread.outerjoin(pattern_alias, pattern_alias.c.narrow == spread.c.pattern_id)
+    return select(
+        _survivor(spread.c.pattern_id).label("pattern_id"),
+        spread.c.severity,
+        spread.c.service,
+        spread.c.minute,
+        spread.c.records,
+    ).select_from(aliased)
 
 
 @dataclass

@@ -1,10 +1,10 @@
-"""The operator commands: `logsieve explain`, `status` and `dead-letter`, on both databases."""
+"""The operator commands: `logsieve explain` and `dead-letter`, on both databases (`status`:
+test_status.py)."""
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from gateway.export.outbox import ExportStage
 from gateway.export.outcome import ExportOutcome, OutcomeKind
 from gateway.model import Entry
 from gateway.otlp import rows_from_request
-from gateway.pipeline.batch import NS, BatchSettings, BatchStage, Encode
+from gateway.pipeline.batch import NS, BatchSettings, BatchStage, Encode, Outbound
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.store import Store, _admin
 from gateway.text import human_duration
@@ -46,10 +46,10 @@ def write_config(tmp_path: Path, url: str = "", extra: str = "") -> str:
     return str(config)
 
 
-def store_config(store: Store, tmp_path: Path) -> str:
+def store_config(store: Store, tmp_path: Path, extra: str = "") -> str:
     """A config file whose storage.url is the test store's database."""
     url = f"sqlite:///{store.path}" if store.dialect == "sqlite" else PG_URL
-    return write_config(tmp_path, url)
+    return write_config(tmp_path, url, extra)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -66,7 +66,9 @@ def enqueue(store: Store, records: list[Rec], received_at: int) -> int:
 
 
 def batch(store: Store, encode: Encode = event_json) -> BatchStage:
-    return BatchStage(store, SamplingPolicy(), BatchSettings(), encode=encode)
+    return BatchStage(
+        store, SamplingPolicy(), BatchSettings(), outbound=[Outbound("logflare", encode)]
+    )
 
 
 def dead_letter(store: Store, records: list[Rec], now: int, encode: Encode = event_json) -> None:
@@ -83,7 +85,7 @@ def fill(store: Store, t: int) -> int:
     dead_letter(store, [Rec("refused", 17)], t + 1 * NS)
     enqueue(store, [Rec("waiting", 9)] * 2, t + 5 * NS)
     batch(store).run_once(t + 5 * NS)  # one outbox event, created at t + 5 s
-    store.record_export_result(t + 10 * NS, None)
+    store.record_export_result("logflare", t + 10 * NS, None)
     enqueue(store, [Rec("chatty", 5)], t + 15 * NS)
     store.drop_lowest_severity(1, 0, 17)  # the overload policy: counted as dropped_records
     return enqueue(store, [Rec("queued é", 9)] * 3, t + 20 * NS)
@@ -145,6 +147,23 @@ def test_explain_with_default_dedupe_keys_and_no_rules(
     assert 'dedupe key:  body="x" severity="DEBUG"\n' in out
 
 
+def test_explain_names_every_exporter_a_kept_entry_goes_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["explain", "--severity", "ERROR", "--body", "x", "--config"]
+    code, out, _ = run(capsys, *argv, write_config(tmp_path))
+    assert code == 0 and re.search(r"sent to: +the live page only \(no exporter is on\)", out)
+    both = (
+        "exporters: {logflare: {source: 00000000-0000-4000-8000-000000000000, api_key: k},"
+        " otlp: {endpoint: 'http://127.0.0.1:4317'}}\n"
+    )
+    config = write_config(tmp_path, extra=both)
+    code, out, _ = run(capsys, *argv, config)
+    assert re.search(r"sent to: +exporters\.logflare, exporters\.otlp and the live page", out)
+    code, out, _ = run(capsys, *argv, config, "--json")
+    assert json.loads(out)["exporters"] == ["logflare", "otlp"]
+
+
 def test_explain_refuses_an_unknown_severity_or_a_bad_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -154,96 +173,6 @@ def test_explain_refuses_an_unknown_severity_or_a_bad_config(
     bad = write_config(tmp_path, extra="batch: {sampling: {rules: [{keep: 2}]}}\n")
     code, _, err = run(capsys, "explain", "--config", bad, "--body", "x")
     assert code == 2 and "batch.sampling.rules[0].keep" in err
-
-
-# -- status ----------------------------------------------------------------------------------
-
-
-def test_status_reads_every_table(store: Store) -> None:
-    queue_bytes = fill(store, T0)
-    status = admin.read_status(store, T0 + 80 * NS)
-    assert (status.queue.depth, status.queue.oldest_received_at) == (3, T0 + 20 * NS)
-    assert status.queue.payload_bytes == queue_bytes  # bytes, not characters: "é" is two
-    assert (status.outbox.depth, status.outbox.oldest_created_at, status.outbox.claimed) == (
-        1,
-        T0 + 5 * NS,
-        0,
-    )
-    assert status.dead_letters == 1 and status.recent_entries == 2
-    assert (status.export.last_success, status.export.last_error) == (T0 + 10 * NS, T0 + NS)
-    assert status.counters == {"dropped_records": 1}
-
-
-def test_status_in_text_has_aligned_lines_and_human_ages(store: Store) -> None:
-    fill(store, T0)
-    lines = admin.status_lines(admin.read_status(store, T0 + 80 * NS))
-    assert lines[:2] == [
-        "queue depth:         3 records",
-        "queue oldest:        60 s ago (2026-01-01 00:00:20 UTC)",
-    ]
-    text = "\n".join(lines)
-    assert "outbox depth:        1 event (0 being sent)" in text
-    assert "outbox oldest:       75 s ago" in text
-    assert "dead letters:        1\n" in text
-    assert "last export success: 70 s ago" in text
-    assert "last export error:   79 s ago (2026-01-01 00:00:01 UTC): HTTP 400: nope\\x1b[2J" in text
-    assert "recent entries:      2 (live view, unexpired)" in text
-    assert lines[-1] == "counters:            dropped_records=1"
-    assert not CONTROL.search(text)
-
-
-def test_status_command_in_text_and_json(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    start = time.time_ns() - 600 * NS  # the command reads the system clock
-    queue_bytes = fill(store, start)
-    config = store_config(store, tmp_path)
-    code, out, _ = run(capsys, "status", "--config", config)
-    assert code == 0 and re.search(r"queue oldest: +9 min ago", out)
-    assert re.search(r"queue bytes: +\d+ B \(bodies and records\)", out)
-    code, out, _ = run(capsys, "status", "--config", config, "--json")
-    found = json.loads(out)
-    assert code == 0 and found["queue"]["depth"] == 3
-    assert found["queue"]["payload_bytes"] == queue_bytes
-    assert found["queue"]["oldest_received_at_unix_nano"] == start + 20 * NS
-    assert 580 <= found["queue"]["oldest_age_seconds"] < 600 + 60
-    assert (found["outbox"]["depth"], found["dead_letters"], found["recent_entries"]) == (1, 1, 2)
-    assert found["export"]["last_error_text"] == REFUSED.detail
-    assert found["export"]["last_success_unix_nano"] == start + 10 * NS
-    assert found["counters"] == {"dropped_records": 1}
-
-
-def test_status_of_an_empty_database(
-    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = run(capsys, "status", "--config", store_config(store, tmp_path), "--json")
-    found = json.loads(out)
-    assert code == 0 and found["queue"] == {
-        "depth": 0,
-        "oldest_received_at_unix_nano": None,
-        "oldest_age_seconds": None,
-        "payload_bytes": 0,
-    }
-    assert found["export"]["last_success_unix_nano"] is None and found["counters"] == {}
-    code, out, _ = run(capsys, "status", "--config", store_config(store, tmp_path))
-    assert re.search(r"queue oldest: +empty", out) and re.search(r"last export error: +never", out)
-
-
-def test_status_of_an_unreachable_database_exits_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    config = write_config(tmp_path, "postgresql+psycopg://postgres@127.0.0.1:1/test")
-    code, out, err = run(capsys, "status", "--config", config)
-    assert code == 1 and out == "" and "cannot use the database in storage.url" in err
-
-
-def test_status_never_creates_a_missing_sqlite_database(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    missing = tmp_path / "nowhere" / "q.db"
-    code, _, err = run(capsys, "status", "--config", write_config(tmp_path, f"sqlite:///{missing}"))
-    assert code == 1 and f"no database file at {missing}" in err
-    assert not missing.parent.exists()
 
 
 def test_human_durations_in_short_words() -> None:
@@ -293,7 +222,7 @@ def test_dead_letters_list_retry_and_export(
 def test_retried_events_keep_their_severity_for_the_drop_policy(store: Store) -> None:
     dead_letter(store, THREE, T0)
     assert admin.retry(store, None, T0 + NS, size=2) == 3  # two transactions
-    assert store.drop_outbox_lowest_severity(10, 100) == {17: 1, 9: 1, 5: 1}
+    assert store.drop_outbox_lowest_severity("logflare", 10, 100) == {17: 1, 9: 1, 5: 1}
 
 
 def body_only(entry: Entry, now: int) -> str:
@@ -305,9 +234,11 @@ def test_a_retried_error_is_still_spared_by_the_drop_policy(store: Store) -> Non
     dead_letter(store, THREE, T0, encode=body_only)
     assert store.dead_letter_count() == 3 and store.outbox_depth() == 0
     assert admin.retry(store, None, T0 + NS) == 3
-    dropped = store.drop_outbox_lowest_severity(10, severity.ERROR_NUMBER)
+    dropped = store.drop_outbox_lowest_severity("logflare", 10, severity.ERROR_NUMBER)
     assert dropped == {9: 1, 5: 1}  # from the severities the outbox rows had, not the texts
-    assert [json.loads(e)["event_message"] for _, e in store.outbox_peek(10)] == ["bad error"]
+    assert [json.loads(e)["event_message"] for _, e in store.outbox_peek("logflare", 10)] == [
+        "bad error"
+    ]
 
 
 def test_retry_and_drop_by_id(
@@ -322,7 +253,9 @@ def test_retry_and_drop_by_id(
     code, out, _ = run(capsys, "dead-letter", "drop", "--config", config, *argv)
     assert code == 0 and json.loads(out) == {"dropped": 1, "not_found": 1}
     assert [letter.id for letter in store.dead_letter_page(0, 10)] == [third]
-    assert [json.loads(e)["event_message"] for _, e in store.outbox_peek(10)] == ["bad info"]
+    assert [json.loads(e)["event_message"] for _, e in store.outbox_peek("logflare", 10)] == [
+        "bad info"
+    ]
     code, out, _ = run(capsys, "dead-letter", "drop", "--config", config, "--all")
     assert code == 0 and out == "dropped 1 dead letter\n" and store.dead_letter_count() == 0
 

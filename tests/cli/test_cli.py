@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import grpc
@@ -25,6 +26,33 @@ REPO = Path(__file__).parents[2]
 def test_check_config_accepts_the_default(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-config", str(REPO / "config" / "gateway.yaml")]) == 0
     assert "OK" in capsys.readouterr().out
+
+
+def test_version_is_the_packages(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"logsieve {metadata.version('logsieve')}\n"
+
+
+def test_check_config_takes_config_as_every_command_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = str(REPO / "config" / "gateway.yaml")
+    assert main(["check-config", "--config", shipped]) == 0
+    assert main(["check-config", shipped, "--config", shipped]) == 0  # the same file twice
+    assert capsys.readouterr().out == f"{shipped}: OK\n" * 2
+    other = tmp_path / "other.yaml"
+    assert main(["check-config", shipped, "--config", str(other)]) == 2
+    assert capsys.readouterr().err == f"two files given: {shipped} and --config {other}\n"
+
+
+def test_init_config_takes_config_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "new.yaml"
+    assert main(["init-config", "--config", str(target)]) == 0
+    assert f"logsieve check-config --config {target}" in capsys.readouterr().out
+    assert main(["check-config", "--config", str(target)]) == 0
+    assert main(["init-config", str(target)]) == 1  # the positional form, refused: it exists
 
 
 def test_check_config_lists_every_problem_and_exits_2(
@@ -102,13 +130,13 @@ def test_run_says_logflare_is_off_and_sigterm_loses_nothing(tmp_path: Path) -> N
     store.dispose()
 
 
-def test_logflare_off_is_said_once_at_start(tmp_path: Path) -> None:
+def test_no_exporter_on_is_said_once_at_start(tmp_path: Path) -> None:
     process, _, early = start(write_config(tmp_path))
     process.send_signal(signal.SIGINT)
     _, late = process.communicate(timeout=30)
     assert process.returncode == 0
     err = early + late
-    assert err.count("Logflare exporter is off") == 1
+    assert err.count("no exporter is on") == 1
 
 
 def test_a_corrupt_database_fails_loudly(tmp_path: Path) -> None:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 
-from gateway.config.settings import Config, SamplingRule, load_config, parse_config
-from gateway.config.types import parse_duration
+from gateway import severity
+from gateway.config.settings import (
+    Config,
+    SamplingConfig,
+    SamplingRule,
+    load_config,
+    parse_config,
+)
 from gateway.errors import ConfigError
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "config"
@@ -61,18 +68,35 @@ def test_shipped_default_config_is_valid_without_credentials() -> None:
     assert config == parse_config(
         {
             "batch": {
+                "dedupe": {"keys": ["pattern", "severity"]},
                 "sampling": {
                     "rules": [
                         {"match": {"severity_at_least": "ERROR"}, "keep": 1.0},
                         {"match": {"severity": "WARN"}, "keep": 1.0},
                         {"match": {"severity": "INFO"}, "keep": 0.2},
+                        {"match": {"severity": "DEBUG"}, "keep": 0.05},
+                        {"match": {"severity": "TRACE"}, "keep": 0.01},
                     ]
-                }
+                },
             }
         },
         env={},
     )
     assert not config.exporters.logflare.enabled
+    assert (REPO / "config" / "gateway.yaml").read_bytes() == (
+        REPO / "gateway" / "config" / "default.yaml"
+    ).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "shipped", ["config/gateway.yaml", "config/demo.yaml", "deploy/logsieve.yaml"]
+)
+def test_shipped_rules_sample_debug_and_trace_at_least_as_hard_as_info(shipped: str) -> None:
+    """Chatty bands must not outnumber INFO on the page: each band's keep, as the shipped
+    rules decide it (first match wins), falls from INFO down to TRACE."""
+    sampling = load_config(REPO / shipped, env={}).batch.sampling
+    keep = {band: _shipped_keep(sampling, band) for band in ("INFO", "DEBUG", "TRACE")}
+    assert keep["TRACE"] <= keep["DEBUG"] <= keep["INFO"] < 1.0
 
 
 def test_old_names_still_load_with_a_warning_each() -> None:
@@ -96,20 +120,6 @@ def test_defaults_when_empty() -> None:
     assert config.batch.interval == 10.0
     assert config.recent.ttl == 3600.0
     assert config.receivers.otlp.grpc.endpoint == "127.0.0.1:4317"
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("500ms", 0.5), ("10s", 10.0), ("60m", 3600.0), ("1h", 3600.0), ("1.5s", 1.5)],
-)
-def test_durations(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["10", "ten s", "5d", "-1s", "", "1h30m"])
-def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_duration(text)
 
 
 def test_env_expansion_uses_default_only_when_unset_or_empty() -> None:
@@ -192,14 +202,88 @@ def test_source_and_source_name_are_exclusive() -> None:
 def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
     paths = []
     for name, field in model.model_fields.items():
+        key = field.alias or name  # as the file writes it (storage.schema)
         kind = field.annotation
         if isinstance(kind, type) and issubclass(kind, BaseModel) and kind is not SamplingRule:
-            paths += _leaf_paths(kind, f"{prefix}{name}.")
+            paths += _leaf_paths(kind, f"{prefix}{key}.")
         else:
-            paths.append(f"{prefix}{name}")
+            paths.append(f"{prefix}{key}")
     return paths
 
 
 def test_the_readme_documents_every_config_key() -> None:
+    """Each key has its row, or one row for what every exporter has alike."""
     readme = (REPO / "README.md").read_text()
-    assert [path for path in _leaf_paths(Config) if f"| `{path}` |" not in readme] == []
+    rows = {path: re.sub(r"^exporters\.[^.]+\.", "exporters.<name>.", path) for path in
+            _leaf_paths(Config)}  # fmt: skip
+    missing = [path for path, shared in rows.items() if f"| `{path}` |" not in readme
+               and f"| `{shared}` |" not in readme]  # fmt: skip
+    assert missing == []
+
+
+def _shipped_keep(sampling: SamplingConfig, band: str) -> float:
+    rank = severity.RANK[band]
+    for rule in sampling.rules:
+        at_least = rule.match.severity_at_least
+        if (rule.match.severity in (None, band)) and (
+            at_least is None or severity.RANK[at_least] <= rank
+        ):
+            return rule.keep
+    return sampling.default_keep
+
+
+# Ports a Collector (own metrics, Prometheus exporter, health_check, zpages, pprof),
+# Prometheus and the OpenTelemetry SDK's Prometheus exporter listen on by default.
+NEIGHBOURS_PORTS = {8888, 8889, 13133, 55679, 1777, 9090, 9464}
+SHIPPED_CONFIGS = sorted((REPO / "config").glob("**/*.yaml"))
+
+
+def _listening_ports(config: Config) -> dict[str, int]:
+    otlp = config.receivers.otlp
+    endpoints = {
+        "grpc": otlp.grpc.endpoint,
+        "http": otlp.http.endpoint,
+        "viewer": config.viewer.endpoint,
+        "metrics": config.telemetry.metrics.endpoint,
+    }
+    return {name: int(endpoint.rsplit(":", 1)[1]) for name, endpoint in endpoints.items()}
+
+
+def test_no_shipped_config_listens_where_a_collector_or_prometheus_does() -> None:
+    env = {
+        "LOGSIEVE_STORAGE_URL": "postgresql+psycopg://db/logsieve",
+        "LOGSIEVE_VIEWER_TOKEN": "a-viewer-token-0123456789",
+    }
+    configs = {path.name: load_config(path, env=env) for path in SHIPPED_CONFIGS}
+    for name, config in {"(defaults)": Config(), **configs}.items():
+        ports = _listening_ports(config)
+        assert not set(ports.values()) & NEIGHBOURS_PORTS, (name, ports)
+    assert Config().telemetry.metrics.endpoint == "127.0.0.1:8890"
+    # The split parts may share a host: each serves /metrics on a port of its own.
+    split = [_listening_ports(configs[f"{part}.yaml"])["metrics"] for part in SPLIT_PARTS]
+    assert len(set(split)) == len(SPLIT_PARTS)
+
+
+SPLIT_PARTS = ("ingest", "batch", "viewer")
+
+
+def test_storage_schema_is_for_postgresql_and_a_plain_name() -> None:
+    pg = "postgresql+psycopg://db/logsieve"
+    config = parse_config({"storage": {"url": pg, "schema": "tenant_a"}}, env={})
+    assert config.storage.db_schema == "tenant_a"
+    assert config.model_dump()["storage"]["schema"] == "tenant_a"  # as the file writes it
+    assert parse_config({"storage": {"schema": ""}}, env={}).storage.db_schema == ""
+    refused = {
+        ("sqlite:///x.db", "tenant_a"): "PostgreSQL only (SQLite keeps every table in its "
+        "file): remove it, or use a postgresql URL",
+        (pg, "Tenant"): "'Tenant' is not a schema name here: lower-case letters, digits and _, "
+        "not starting with a digit, at most 63",
+        (pg, "a; drop"): "'a; drop' is not a schema name here",
+        (pg, "x" * 64): f"'{'x' * 64}' is not a schema name here",
+        (pg, "pg_temp"): "'pg_temp': names starting with pg_ are PostgreSQL's own",
+    }
+    for (url, schema), message in refused.items():
+        with pytest.raises(ConfigError) as raised:
+            parse_config({"storage": {"url": url, "schema": schema}}, env={})
+        (problem,) = raised.value.problems
+        assert problem.startswith(f"storage.schema: {message}")

@@ -11,6 +11,7 @@ import pytest
 
 from gateway import redact
 from gateway.cli import admin
+from gateway.cli import status as shown
 from gateway.redact import Redactor, mask_shapes
 from gateway.store import DeadLetter, Store
 from tests.builders import T0
@@ -118,23 +119,24 @@ def old_store(tmp_path: Path) -> Iterator[Store]:
     store = Store(f"sqlite:///{tmp_path / 'old.db'}")
     store.create_schema()
     redact.install([])
-    store.record_export_result(T0, f"HTTP 500: proxy page repeating {SECRET}")
+    store.record_export_result("logflare", T0, f"HTTP 500: proxy page repeating {SECRET}")
     yield store
     store.dispose()
     redact.install([])
 
 
 def test_status_masks_what_an_older_gateway_stored(old_store: Store) -> None:
-    assert SECRET in old_store.viewer_status(T0).export.last_error_text  # the premise
+    assert SECRET in old_store.viewer_status(T0).exports["logflare"].last_error_text  # premise
     redact.install([SECRET])
-    status = admin.read_status(old_store, T0)
-    assert SECRET not in "\n".join(admin.status_lines(status))
-    assert SECRET not in json.dumps(admin.status_json(status))
-    assert admin.status_json(status)["export"]["last_error_text"].endswith("repeating ***")
+    status = shown.read_status(old_store, T0)
+    assert SECRET not in "\n".join(shown.status_lines(status))
+    assert SECRET not in json.dumps(shown.status_json(status))
+    found = shown.status_json(status)["exporters"]["logflare"]
+    assert found["last_error_text"].endswith("repeating ***")
 
 
 def test_dead_letter_reasons_are_masked_when_shown(old_store: Store) -> None:
-    letter = DeadLetter(1, T0, '{"event_message": "m"}', f"HTTP 400: {SECRET}")
+    letter = DeadLetter(1, T0, '{"event_message": "m"}', f"HTTP 400: {SECRET}", "logflare")
     page = admin.DeadLetterPage([letter], 1, more=False)
     redact.install([SECRET])
     assert admin.page_json(page)["dead_letters"][0]["reason"] == "HTTP 400: ***"

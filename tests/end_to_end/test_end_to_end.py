@@ -91,8 +91,7 @@ def test_sdk_logs_reach_logflare_deduped_and_sampled(
     report = gateway.batch.run_batches(gateway.clock.now_ns())
     assert (report.claimed, report.kept) == (130, 1)
     assert report.sampled_out_records == {"INFO": 30}
-    assert gateway.export_stage is not None
-    assert gateway.export_stage.run_once(gateway.clock.now_ns()).sent == 1
+    assert gateway.export_stages["logflare"].run_once(gateway.clock.now_ns()).sent == 1
 
     events = logflare.events
     assert sum(e["metadata"]["count"] for e in events) == 100

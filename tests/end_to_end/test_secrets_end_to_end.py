@@ -184,12 +184,18 @@ def _walk_through_the_echoes(
     """Each echoing fault in turn; every surface read while its text is the last error."""
     shown: dict[str, str] = {}
     send(gateway.address, "refused for good")
-    wait_until(lambda: status(config)["dead_letters"] == 1, 30, "the 400's dead letter")
+    wait_until(
+        lambda: status(config)["exporters"]["logflare"]["dead_letters"] == 1,
+        30,
+        "the 400's dead letter",
+    )
     send(gateway.address, "kept until Logflare is back")
     for marker, fault in ECHOES:
         logflare.outage = fault
         wait_until(
-            lambda m=marker: status(config)["export"]["last_error_text"].startswith(m),  # type: ignore[misc]
+            lambda m=marker: status(config)["exporters"]["logflare"]["last_error_text"].startswith(
+                m
+            ),  # type: ignore[misc]
             30,
             f"{marker} as the last export error",
         )

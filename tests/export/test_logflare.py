@@ -85,6 +85,47 @@ def test_a_pattern_entry_carries_its_template_and_values_in_metadata(
     }
 
 
+def test_an_aggregate_carries_its_services_and_resource_in_metadata(
+    logflare: FakeLogflare,
+) -> None:
+    entry = Entry("card declined", 17, "ERROR", "payments", 14, T0, T0 + 9)
+    entry.services = {"payments": 6, "checkout": 3, "": 1}
+    entry.services_other = 4
+    entry.resource = {
+        "service.name": "payments",
+        "service.version": "1.4.2",
+        "deployment.environment": "prod",
+        "host.name": "web-3",
+        "k8s.pod.name": "payments-7d9f",
+        "process.pid": 42,
+    }
+    assert exporter_for(logflare).export([event_json(entry, T0)]).ok
+    assert logflare.violations == []
+    (sent,) = logflare.events
+    metadata = sent["metadata"]
+    assert metadata["services"] == [
+        {"name": "payments", "count": 6},
+        {"name": "checkout", "count": 3},
+        {"count": 1},  # Logflare drops an empty name
+    ]
+    assert metadata["services_other"] == 4
+    assert metadata["resource"] == {
+        "service": {"name": "payments", "version": "1.4.2"},
+        "deployment": {"environment": "prod"},
+        "host": {"name": "web-3"},
+        "k8s": {"pod": {"name": "payments-7d9f"}},
+        "process": {"pid": 42},
+    }
+    assert metadata["service"] == {"name": "payments"}  # the first record's, as before
+
+
+def test_an_entry_of_one_service_names_it_and_no_others() -> None:
+    entry = Entry("x", 9, "INFO", "api", 2, T0, T0, services={"api": 2})
+    metadata = logflare_event(entry, T0)["metadata"]
+    assert metadata["services"] == [{"name": "api", "count": 2}]
+    assert "services_other" not in metadata and "resource" not in metadata
+
+
 def test_the_stored_text_is_the_event_and_the_body_joins_them() -> None:
     entry = Entry("m é", 13, "WARN", "api", 2, T0, T0, {"k": [1, 2.5]})
     assert orjson.loads(event_json(entry, T0)) == logflare_event(entry, T0)

@@ -15,7 +15,7 @@ from gateway.export.outbox import Backoff, ExportStage
 from gateway.export.outcome import ExportOutcome, OutcomeKind
 from gateway.model import Entry
 from gateway.otlp import rows_from_request
-from gateway.pipeline.batch import NS, BatchSettings, BatchStage
+from gateway.pipeline.batch import NS, BatchSettings, BatchStage, Outbound
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.store import Store
 from testkit.clock import FakeClock
@@ -37,7 +37,9 @@ def installed() -> Iterator[None]:
 def outbox_one(store: Store, body: str = "e") -> None:
     """One event in the outbox, the way it gets there: a record through the batch stage."""
     store.enqueue(rows_from_request(request([Rec(body, 17)]), T0, store.origin_ids).rows)
-    BatchStage(store, SamplingPolicy(), BatchSettings(), encode=event_json).run_once(T0)
+    BatchStage(
+        store, SamplingPolicy(), BatchSettings(), outbound=[Outbound("logflare", event_json)]
+    ).run_once(T0)
     assert store.outbox_depth() == 1
 
 
@@ -80,7 +82,7 @@ def test_what_the_stage_stores_and_logs_is_masked(
     assert report.dead_lettered == 1
     ((_, reason),) = store.dead_letters()
     assert reason == "HTTP 400: echo *** api_key=***"
-    last_error = store.viewer_status(T0).export.last_error_text
+    last_error = store.viewer_status(T0).exports["logflare"].last_error_text
     assert last_error == "HTTP 400: echo *** api_key=***"
     assert report.last is not None and TOKEN not in report.last.detail
     assert all(
@@ -94,7 +96,7 @@ def test_a_retried_failure_is_masked_before_it_is_stored(store: Store, installed
     exporter.script(ExportOutcome(OutcomeKind.RETRY, 503, detail=f"HTTP 503: Bearer {TOKEN}"))
     stage = ExportStage(store, exporter)
     stage.run_once(T0)
-    assert store.viewer_status(T0).export.last_error_text == "HTTP 503: Bearer ***"
+    assert store.viewer_status(T0).exports["logflare"].last_error_text == "HTTP 503: Bearer ***"
     assert stage.last_error == "HTTP 503: Bearer ***"
     assert store.outbox_depth() == 1
     assert stage.run_once(T0 + 2 * NS).sent == 1
@@ -114,8 +116,10 @@ def spaced_event(entry: Entry, now: int) -> str:
 def test_stored_event_texts_reach_logflare_byte_for_byte(store: Store, records: int) -> None:
     rows = [Rec(f"spaced {i} " + "x" * 100, 17) for i in range(records)]
     store.enqueue(rows_from_request(request(rows), T0, store.origin_ids).rows)
-    BatchStage(store, SamplingPolicy(), BatchSettings(), encode=spaced_event).run_once(T0)
-    stored = [event for _, event in store.outbox_peek(100)]
+    BatchStage(
+        store, SamplingPolicy(), BatchSettings(), outbound=[Outbound("logflare", spaced_event)]
+    ).run_once(T0)
+    stored = [event for _, event in store.outbox_peek("logflare", 100)]
     with FakeLogflare(keep_bodies=True) as fake:
         assert ExportStage(store, exporter_for(fake)).run_once(T0).sent == records
         (request_seen,) = fake.requests

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import pytest
 
 from gateway.config.settings import parse_config
-from gateway.export.logflare import event_json
+from gateway.export.logflare import PARTIALLY_INGESTED, event_json
 from gateway.export.outbox import ExportStage
 from gateway.export.outcome import ExportOutcome, OutcomeKind
 from gateway.model import Entry
 from gateway.otlp import rows_from_request
-from gateway.pipeline.batch import NS, BatchSettings, BatchStage, Encode
+from gateway.pipeline.batch import NS, BatchSettings, BatchStage, Encode, Outbound
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.store import Store
 from testkit.clock import FakeClock
@@ -26,10 +26,16 @@ RULES = [
 ]
 
 
-def stage(store: Store, encode: Encode | None = event_json, **settings: object) -> BatchStage:
+def stage(
+    store: Store,
+    encode: Encode | None = event_json,
+    max_outbox_events: int = 1_000_000,
+    **settings: object,
+) -> BatchStage:
     config = parse_config({"batch": {"sampling": {"rules": RULES}}}, env={})
     policy = SamplingPolicy.from_config(config.batch.sampling)
-    return BatchStage(store, policy, BatchSettings(**settings), encode=encode)  # type: ignore[arg-type]
+    outbound = [Outbound("logflare", encode, max_outbox_events)] if encode else []
+    return BatchStage(store, policy, BatchSettings(**settings), outbound=outbound)  # type: ignore[arg-type]
 
 
 def enqueue(store: Store, records: list[Rec], received_at: int = T0) -> None:
@@ -50,7 +56,7 @@ def test_run_once_dedupes_samples_and_stores_results(store: Store) -> None:
         ("warn", 3),
     ]
     assert all(r.expires_at == T0 + 3600 * NS for r in recent)
-    events = [json.loads(e) for _, e in store.outbox_peek(10)]
+    events = [json.loads(e) for _, e in store.outbox_peek("logflare", 10)]
     assert events[0]["metadata"]["count"] == 100 and events[0]["timestamp"] == T0 // 1000
 
 
@@ -93,10 +99,10 @@ def test_the_outbox_holds_exactly_what_the_encoder_wrote(store: Store) -> None:
     encoder = RecordingEncoder()
     assert stage(store, encode=encoder).run_once(T0 + NS).outboxed == 2
     assert sorted(encoder.calls) == [("boom", T0 + NS), ("odd", T0 + NS)]
-    events = sorted(event for _, event in store.outbox_peek(10))
+    events = sorted(event for _, event in store.outbox_peek("logflare", 10))
     assert events == ["<boom|3|17>  not JSON", "<odd|1|13>  not JSON"]
     # The severity goes beside the text: the drop policy never reads an event.
-    assert store.drop_outbox_lowest_severity(10, 100) == {17: 1, 13: 1}
+    assert store.drop_outbox_lowest_severity("logflare", 10, 100) == {17: 1, 13: 1}
 
 
 def test_a_failing_batch_releases_its_claim(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -139,7 +145,7 @@ def test_export_stage_backs_off_keeps_data_and_recovers(store: Store) -> None:
     assert export.run_once(clock.now_ns()).sent == 1
     assert store.outbox_depth() == 0 and len(exporter.events) == 1
     # What the live page's header shows, from the database (the viewer may be elsewhere).
-    health = store.viewer_status(clock.now_ns()).export
+    health = store.viewer_status(clock.now_ns()).exports["logflare"]
     assert (health.last_success, health.last_error) == (clock.now_ns(), failed_at - 2 * NS)
     assert health.last_error_text == "HTTP 503"
 
@@ -183,7 +189,11 @@ class RefusesBad:
         self.requests += 1
         messages = [json.loads(event)["event_message"] for event in events]
         if "bad" in messages:
-            return ExportOutcome(OutcomeKind.REFUSED, self.status, detail=f"HTTP {self.status}")
+            partly = self.status == PARTIALLY_INGESTED  # as Logflare's client reads a 406
+            detail = f"HTTP {self.status}"
+            return ExportOutcome(
+                OutcomeKind.REFUSED, self.status, detail=detail, stored_others=partly
+            )
         self.delivered.extend(messages)
         return ExportOutcome(OutcomeKind.OK, 200)
 
@@ -219,9 +229,9 @@ def test_a_full_outbox_drops_its_oldest_events_below_error(store: Store) -> None
     batch.run_once(T0)  # two events: the duplicates were merged
     enqueue(store, [Rec(f"new {i}", 17) for i in range(4)])
     batch.run_once(T0)  # 2 waiting + up to 4 to come > 5: the oldest below ERROR goes
-    events = [json.loads(event)["event_message"] for _, event in store.outbox_peek(20)]
+    events = [json.loads(event)["event_message"] for _, event in store.outbox_peek("logflare", 20)]
     assert events == ["old error", "new 0", "new 1", "new 2", "new 3"]
-    assert store.counter("dropped_events") == 1
+    assert store.counter("dropped_events/logflare") == 1
 
 
 def test_an_outbox_full_of_errors_pauses_processing(store: Store) -> None:

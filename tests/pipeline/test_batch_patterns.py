@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from gateway.config.settings import parse_config
 from gateway.export.logflare import event_json
 from gateway.otlp import rows_from_request
-from gateway.pipeline.batch import BatchSettings, BatchStage
+from gateway.pipeline.batch import BatchSettings, BatchStage, Outbound
 from gateway.pipeline.grouping import Grouping
 from gateway.pipeline.learning import miner_for
 from gateway.pipeline.patterns.miner import pattern_id
@@ -23,7 +23,13 @@ BY_PATTERN = {"dedupe": {"keys": ["pattern", "severity"]}}
 def stage(store: Store, batch: dict[str, object] | None = None) -> BatchStage:
     config = parse_config({"batch": batch or BY_PATTERN}, env={}).batch
     settings = BatchSettings(grouping=Grouping.from_config(config.dedupe))
-    return BatchStage(store, SamplingPolicy(), settings, encode=event_json, miner=miner_for(config))
+    return BatchStage(
+        store,
+        SamplingPolicy(),
+        settings,
+        outbound=[Outbound("logflare", event_json)],
+        miner=miner_for(config),
+    )
 
 
 def enqueue(store: Store, bodies: list[str], number: int = 9) -> None:

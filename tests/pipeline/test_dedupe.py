@@ -83,3 +83,30 @@ def test_non_string_bodies_render_as_json_and_missing_time_uses_receive_time() -
 def test_out_of_range_severity_is_unspecified_not_a_crash() -> None:
     (entry,) = run(queued([Rec("x", 255)]))
     assert entry.severity == "UNSPECIFIED"
+
+
+def test_a_new_entry_holds_each_field_where_entry_names_it() -> None:
+    # dedupe builds entries with positional arguments (for speed): a field added to Entry
+    # in another place must not shift the values into the wrong fields.
+    rows = queued([Rec("x", 13, time=T0 + 5)], service="api", resource={"host.name": "h"})
+    (entry,) = run(rows)
+    expected = Entry(
+        body="x",
+        severity_number=13,
+        severity="WARN",
+        service="api",
+        count=1,
+        first_seen=T0 + 5,
+        last_seen=T0 + 5,
+        scope="app",
+        services={"api": 1},
+        resource={"service.name": "api", "host.name": "h"},
+    )
+    assert entry == expected
+    assert (entry.attributes, entry.sample_rate, entry.pattern, entry.services_other) == (
+        {},
+        1.0,
+        None,
+        0,
+    )
+    assert (entry.trace_id, entry.span_id, entry.first_id) == ("", "", rows[0][0])

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.store import Store
 from testkit.logflare import FakeLogflare, Fault
-from tests.conftest import PG_URL, require
+from tests.conftest import PG_URL, reachable_postgresql
 from tests.harness import (
     GatewayProcess,
     SeqSender,
@@ -31,11 +31,7 @@ LEASE_S = 2.0  # batch.lease in the harness's config
 
 def _empty_postgresql() -> str:
     """The test database with logsieve's tables made anew (before gateways race to make them)."""
-    store = Store(PG_URL, pool_size=1)
-    try:
-        store.ping()
-    except Exception as exc:
-        require(False, f"PostgreSQL not reachable: {exc}")
+    store = reachable_postgresql(pool_size=1)
     store.drop_all()
     store.create_schema()
     store.dispose()
@@ -57,6 +53,7 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     _drop_postgresql()
 
 
+@pytest.mark.timeout(300)  # waits up to 120 s for delivery itself
 def test_kill_9_under_load_loses_no_acknowledged_record(
     tmp_path: Path, storage_url: str, report: Callable[[str], None]
 ) -> None:

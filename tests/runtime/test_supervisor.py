@@ -16,8 +16,10 @@ import pytest
 import websocket
 
 from gateway.config.receivers import GrpcReceiverConfig
+from gateway.errors import EndpointError
 from gateway.receivers.grpc import OtlpGrpcReceiver
 from gateway.receivers.ingest import Ingest
+from gateway.runtime import supervisor
 from gateway.runtime.supervisor import METRICS_PREFIX
 from gateway.store import Store
 from testkit.clock import FakeClock
@@ -305,7 +307,19 @@ def test_one_process_does_not_share_its_port(store: Store) -> None:
     try:
         taken = GrpcReceiverConfig(endpoint=f"127.0.0.1:{first.port}")
         second = OtlpGrpcReceiver(ingest, taken)
-        with pytest.raises(OSError, match="cannot listen"):  # `run` says so and exits 1
+        in_use = rf"receivers\.otlp\.grpc\.endpoint: 127\.0\.0\.1:{first.port} is already in use"
+        with pytest.raises(EndpointError, match=in_use):  # `run` says so and exits 1
             second.start()
     finally:
         first.shutdown(grace=1)
+
+
+def test_removing_the_shared_metrics_directory_forgets_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    monkeypatch.setenv(supervisor.METRICS_DIR_VARIABLE, str(directory))
+    supervisor.remove_shared_metrics(directory)
+    assert not directory.exists()
+    assert supervisor.METRICS_DIR_VARIABLE not in os.environ

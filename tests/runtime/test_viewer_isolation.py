@@ -28,7 +28,10 @@ BIG_RECORDS, BIG_BODY_CHARS = 30, 800_000  # the issue's figure: 30 records of a
 MAX_RSS_GROWTH = 300 * MB
 PAGES = 200
 PHASE_S, PERIOD_S, ROUNDS = 4.0, 0.02, 3  # a request every 20 ms, 4 s a phase, 3 rounds
-MAX_P99_RATIO = 1.5
+# Generous on purpose: the suite runs on every core, so another test's load may land on one
+# phase and not the other (1.81 seen once in a clean run, 1.1-1.5 usually); pages served from
+# the receivers' own process, what this guards against, stall them far more.
+MAX_P99_RATIO = 3.0
 
 
 def viewer_stream(gateway: GatewayProcess) -> str:

@@ -42,6 +42,15 @@ def config_file(tmp_path: Path, url: str) -> Path:
 # What each version added, undone: the statements that take a database from version N back
 # to N - 1 (what a database made by that older release looks like).
 UNDO = {
+    6: [  # several exporters: which one each outbox row and dead letter belongs to
+        "DROP INDEX ix_export_outbox_exporter",
+        "ALTER TABLE export_outbox DROP COLUMN exporter",
+        "ALTER TABLE dead_letter DROP COLUMN exporter",
+    ],
+    5: [  # attribution: recent entries' services and resource attributes
+        f"ALTER TABLE recent_log_entries DROP COLUMN {column}"
+        for column in ("services", "resource")
+    ],
     4: [  # patterns, and recent entries holding them
         "DROP TABLE log_pattern",
         "DROP TABLE pattern_alias",
@@ -97,7 +106,7 @@ def test_migrate_upgrades_the_previous_schema_and_keeps_every_queued_record(
     assert upgraded.queue_depth() == 5
     claim = upgraded.claim_batch(1, 10**9, 10)
     assert [row[3] for row in claim.rows] == [f"r{i}" for i in range(5)]
-    upgraded.record_export_result(T0, None)  # the table version 2 added is there
+    upgraded.record_export_result("logflare", T0, None)  # the table version 2 added is there
     upgraded.release(claim)
     upgraded.dispose()
     assert cli.main(["migrate", "--config", str(config)]) == cli.EXIT_OK
@@ -162,17 +171,28 @@ def test_migrate_from_version_2_gives_dead_letters_the_severity_their_events_hol
     upgraded.create_schema()
     ids = [letter.id for letter in upgraded.dead_letter_page(0, 100)]
     assert upgraded.retry_dead_letters(ids, T0) == len(LEGACY_DEAD_LETTERS)
-    upgraded.drop_outbox_lowest_severity(100, severity.ERROR_NUMBER)
-    kept = [event for _, event in upgraded.outbox_peek(100)]
+    upgraded.drop_outbox_lowest_severity("logflare", 100, severity.ERROR_NUMBER)
+    kept = [event for _, event in upgraded.outbox_peek("logflare", 100)]
     assert kept == [LEGACY_DEAD_LETTERS[0][0], LEGACY_DEAD_LETTERS[2][0]]  # ERROR and FATAL
     upgraded.dispose()
 
 
-def add_version_3_recent_entry(url: str, body: str) -> None:
+# The columns of recent_log_entries each version added (they come last, in this order).
+RECENT_ADDED = {
+    4: ("pattern_id", "pattern_template", "pattern_variables"),
+    5: ("services", "resource"),
+}
+
+
+def add_old_recent_entry(
+    url: str, body: str, version: int, pattern: PatternRef | None = None
+) -> None:
+    """A recent entry as a gateway of `version` wrote it: without the later columns."""
     engine = create_engine(url)
-    columns = [name for name in RECENT_COLUMNS if not name.startswith("pattern_")]
-    entry = Entry(body, 9, "INFO", "api", 2, T0, T0, {"k": 1})
-    values = recent_values(entry, T0 + 10**12)[: len(columns)]  # the pattern's come last
+    later = {name for added, names in RECENT_ADDED.items() if added > version for name in names}
+    columns = [name for name in RECENT_COLUMNS if name not in later]
+    entry = Entry(body, 9, "INFO", "api", 2, T0, T0, {"k": 1}, pattern=pattern)
+    values = recent_values(entry, T0 + 10**12)[: len(columns)]
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -184,21 +204,28 @@ def add_version_3_recent_entry(url: str, body: str) -> None:
     engine.dispose()
 
 
+def refused_then_migrated(
+    url: str, version: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Store:
+    """A gateway refuses the old schema; `logsieve migrate` upgrades it; the upgraded store."""
+    old = Store(url)
+    with pytest.raises(SchemaMismatch, match="run `logsieve migrate"):
+        old.create_schema()
+    old.dispose()
+    assert cli.main(["migrate", "--config", str(config_file(tmp_path, url))]) == cli.EXIT_OK
+    assert f"from version {version} to {SCHEMA_VERSION}" in capsys.readouterr().out
+    upgraded = Store(url)
+    upgraded.create_schema()
+    return upgraded
+
+
 def test_migrate_from_version_3_adds_patterns_and_keeps_recent_entries_without_one(
     store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = url_of(store)
     set_back_to(url, 3)
-    add_version_3_recent_entry(url, "written by version 3")
-    old = Store(url)
-    with pytest.raises(SchemaMismatch, match="run `logsieve migrate"):
-        old.create_schema()
-    old.dispose()
-
-    assert cli.main(["migrate", "--config", str(config_file(tmp_path, url))]) == cli.EXIT_OK
-    assert f"from version 3 to {SCHEMA_VERSION}" in capsys.readouterr().out
-    upgraded = Store(url)
-    upgraded.create_schema()
+    add_old_recent_entry(url, "written by version 3", 3)
+    upgraded = refused_then_migrated(url, 3, tmp_path, capsys)
     (kept,) = upgraded.recent_after(0, T0, 10)
     assert kept.entry == Entry("written by version 3", 9, "INFO", "api", 2, T0, T0, {"k": 1})
     assert upgraded.recent_after(0, T0, 10, max_chars=5)[0].entry.pattern is None
@@ -248,3 +275,64 @@ def test_init_config_writes_the_commented_default(
     assert cli.main(["check-config", str(target)]) == cli.EXIT_OK
     assert cli.main(["init-config", str(target)]) == cli.EXIT_FAILURE  # never overwrites
     assert cli.main(["init-config", str(target), "--force"]) == cli.EXIT_OK
+
+
+def test_migrate_from_version_4_adds_attribution_and_keeps_recent_entries_without_it(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = url_of(store)
+    set_back_to(url, 4)
+    pattern = PatternRef(7, "user <*> logged in", (VariableValues((("ann", 2),), 0, 1),))
+    add_old_recent_entry(url, "written by version 4", 4, pattern)
+    upgraded = refused_then_migrated(url, 4, tmp_path, capsys)
+    (kept,) = upgraded.recent_after(0, T0, 10)
+    written = Entry("written by version 4", 9, "INFO", "api", 2, T0, T0, {"k": 1}, pattern=pattern)
+    assert kept.entry == written  # no services, no resource: none were recorded
+    assert upgraded.recent_after(0, T0, 10, max_chars=5)[0].entry.resource == {}
+    assert upgraded.recent_services(T0, 10) == ["api"]
+    context = upgraded.recent_context(kept.id, T0, 5, 5)
+    assert context is not None and context.services == ("api",)
+    newer = Entry("new", 9, "INFO", "api", 3, T0, T0, services={"api": 2, "web": 1})
+    newer.resource = {"host.name": "h"}
+    upgraded.add_recent([(newer, T0 + 1)])
+    assert upgraded.recent_after(kept.id, T0, 10)[0].entry == newer
+    assert upgraded.recent_services(T0, 10) == ["api", "web"]
+    upgraded.dispose()
+
+
+def test_migrate_from_version_5_gives_outbox_rows_and_dead_letters_to_logflare(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before version 6 Logflare was the only exporter: what waits for it, or was refused by
+    it, stays its own."""
+    url = url_of(store)
+    set_back_to(url, 5)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO export_outbox (created_at, event, severity_number) VALUES (:t, :e, 9)"
+            ),
+            [{"t": T0, "e": f'{{"n":{n}}}'} for n in range(3)],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO dead_letter (created_at, event, reason, severity_number)"
+                " VALUES (:t, 'dead', 'HTTP 400', 17)"
+            ),
+            {"t": T0},
+        )
+    engine.dispose()
+    assert cli.main(["migrate", "--config", str(config_file(tmp_path, url))]) == cli.EXIT_OK
+    assert f"from version 5 to {SCHEMA_VERSION}" in capsys.readouterr().out
+    upgraded = Store(url)
+    upgraded.create_schema()
+    assert upgraded.outbox_depths() == {"logflare": 3}
+    assert [event for _, event in upgraded.outbox_peek("logflare", 10)] == [
+        '{"n":0}',
+        '{"n":1}',
+        '{"n":2}',
+    ]
+    assert [letter.exporter for letter in upgraded.dead_letter_page(0, 10)] == ["logflare"]
+    assert upgraded.outbox_claim("otlp", 1, 10**9, 10) == []
+    upgraded.dispose()

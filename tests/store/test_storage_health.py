@@ -277,3 +277,22 @@ def test_a_periodic_job_failing_on_storage_logs_no_traceback(
         clock.advance(1)
     records = [r for r in caplog.records if r.name == "logsieve.scheduler"]
     assert len(records) == 1 and records[0].exc_info is None
+
+
+def test_a_file_deleted_between_two_looks_is_said_deleted_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unlink races the check: stat finds the file, then it is gone for the next look."""
+    from gateway.store import _health
+
+    name = tmp_path / "q.db"
+    name.write_bytes(b"")
+    opened = _health._identity(str(name))
+    monkeypatch.setattr(_health.os, "access", lambda *_: False)
+
+    def gone(_: str) -> None:
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(_health.os, "statvfs", gone)
+    problem = _health._problem((str(name), opened))
+    assert problem == f"storage: {name} was deleted while the gateway ran"

@@ -20,7 +20,7 @@ from gateway.runtime.app import Gateway, Overrides
 from testkit.clock import FakeClock
 from testkit.logflare import RecordingExporter
 from tests.builders import Rec, request
-from tests.conftest import PG_URL, _pg_store
+from tests.conftest import PG_URL, reachable_postgresql
 from tests.tcp_proxy import TcpProxy
 
 EXPORT = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
@@ -52,7 +52,7 @@ def config(storage_url: str) -> Any:
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
     started = Gateway(
         config(f"sqlite:///{tmp_path / 'gateway.db'}"),
-        Overrides(clock=FakeClock(), exporter=RecordingExporter(), run_jobs=False),
+        Overrides(clock=FakeClock(), exporters={"logflare": RecordingExporter()}, run_jobs=False),
     )
     started.start()
     yield started
@@ -94,10 +94,11 @@ def test_metrics_follow_a_scripted_run(gateway: Gateway) -> None:
     assert value(before, "logsieve_queue_bytes") > 150 * len("db down")
     now = gateway.clock.now_ns()
     gateway.batch.run_batches(now)
-    assert gateway.export_stage is not None and isinstance(gateway.exporter, RecordingExporter)
-    gateway.exporter.script(ExportOutcome(OutcomeKind.RETRY, 503, detail="HTTP 503"))
-    gateway.export_stage.run_once(now)  # fails: the event stays in the outbox
-    gateway.export_stage.run_once(now + 3600 * 10**9)  # after the backoff: delivered
+    exporter, stage = gateway.exporters["logflare"], gateway.export_stages["logflare"]
+    assert isinstance(exporter, RecordingExporter)
+    exporter.script(ExportOutcome(OutcomeKind.RETRY, 503, detail="HTTP 503"))
+    stage.run_once(now)  # fails: the event stays in the outbox
+    stage.run_once(now + 3600 * 10**9)  # after the backoff: delivered
 
     after = scrape(gateway)
     assert value(after, "logsieve_receiver_records_received_total", receiver="grpc") == 150
@@ -110,16 +111,42 @@ def test_metrics_follow_a_scripted_run(gateway: Gateway) -> None:
     assert value(after, "logsieve_batch_dedupe_ratio") == pytest.approx(150 / 51)
     assert value(after, "logsieve_sampled_out_records_total", severity="INFO") == 50
     assert value(after, "logsieve_sampled_out_records_total", severity="ERROR") == 0
-    assert value(after, "logsieve_exported_events_total") == 1
-    assert value(after, "logsieve_export_failed_requests_total") == 1
-    assert value(after, "logsieve_export_retried_events_total") == 1
+    assert value(after, "logsieve_exported_events_total", exporter="logflare") == 1
+    assert value(after, "logsieve_export_failed_requests_total", exporter="logflare") == 1
+    assert value(after, "logsieve_export_retried_events_total", exporter="logflare") == 1
     assert value(after, "logsieve_batch_duration_seconds_count") == 1
     assert value(after, "logsieve_queue_depth") == 0
-    assert value(after, "logsieve_outbox_depth") == 0
+    assert value(after, "logsieve_outbox_depth", exporter="logflare") == 0
     assert value(after, "logsieve_recent_rows") == 1
     assert value(after, "logsieve_viewer_sockets") == 0
     # No label carries what a producer wrote: bodies and service names never appear.
     assert not any("db down" in str(key) or "checkout" in str(key) for key in after)
+
+
+def test_a_fresh_gateway_shows_every_refusal_series_its_build_and_its_process(
+    gateway: Gateway,
+) -> None:
+    """What a dashboard or an alert needs is on /metrics before the first event."""
+    fresh = scrape(gateway)
+    refused = "logsieve_receiver_requests_refused_total"
+    for receiver in ("grpc", "http"):
+        assert value(fresh, refused, receiver=receiver, reason="unauthenticated") == 0
+        assert value(fresh, refused, receiver=receiver, reason="rate_limited") == 0
+        assert (
+            value(
+                fresh,
+                "logsieve_receiver_records_refused_total",
+                receiver=receiver,
+                reason="queue_full",
+            )
+            == 0
+        )
+    assert value(fresh, "logsieve_persistent_dropped_records_total") == 0
+    build = [labels for (name, labels) in fresh if name == "logsieve_build_info"]
+    assert len(build) == 1 and ("storage", "sqlite") in build[0]
+    assert value(fresh, "process_cpu_seconds_total", role="main") > 0
+    assert value(fresh, "process_open_fds", role="main") > 0
+    assert not any(name == "logsieve_persistent_counter" for name, _ in fresh)
 
 
 def test_healthz_and_readyz(gateway: Gateway) -> None:
@@ -135,7 +162,7 @@ def test_healthz_and_readyz(gateway: Gateway) -> None:
 
 
 def test_readiness_flips_when_the_database_goes_away_and_recovers() -> None:
-    _pg_store().dispose()  # skips on a laptop without PostgreSQL; fails in CI
+    reachable_postgresql().dispose()  # skips on a laptop without PostgreSQL; fails in CI
     proxy = TcpProxy(("127.0.0.1", 5432))
     url = PG_URL.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
     gateway = Gateway(config(url), Overrides(clock=FakeClock(), run_jobs=False))

@@ -1,5 +1,6 @@
-"""The browser client (viewer/static/logsieve-client.js) in headless Chromium, against a real
-gateway: pages come from another origin than the receiver's, so CORS is exercised for real.
+"""The browser client (client/logsieve_client/browser/logsieve-client.js) in headless Chromium,
+against a real gateway: pages come from another origin than the receiver's, so CORS is
+exercised for real.
 
 An uncaught error reaches the recent table and the live page; calls are batched and big
 batches split; a 429's Retry-After is honoured (on the page's fake clock); bad input never
@@ -22,10 +23,11 @@ from gateway.http.wsgi_server import WsgiServer
 from gateway.runtime.app import Gateway, Overrides
 from testkit.clock import FakeClock
 from tests.live_viewer import chromium, watched_page
+from viewer.client_script import script_path
 
 pytestmark = pytest.mark.browser
 
-CLIENT = Path(__file__).resolve().parents[2] / "viewer" / "static" / "logsieve-client.js"
+CLIENT = script_path()  # the client package's file, which the viewer serves
 EXPECT_MS = 10_000
 SERVICE = "shop-web"
 TOKEN = "browser-token-0123456789"

@@ -105,6 +105,7 @@ def test_typing_a_search_narrows_the_stream_and_the_url_keeps_it(
         page.keyboard.type("TIMEOUT")
         expect(page.locator("#entries .entry")).to_have_count(1, timeout=EXPECT_MS)
         expect(page.locator("#entries mark")).to_have_text("timeout")
+        page.wait_for_url(lambda url: "q=TIMEOUT" in url, timeout=EXPECT_MS)  # once typing settles
         assert query(page) == {"q": ["TIMEOUT"]}
         page.reload()  # a shared link opens the same view
         expect(page.locator("#status")).to_have_text("LIVE", timeout=EXPECT_MS)
@@ -119,7 +120,7 @@ def test_the_header_shows_the_window_the_limit_sampling_and_logflare_health(
 
     for i in range(10):
         add(live_store, wall_clock, f"entry {i}")
-    live_store.record_export_result(time.time_ns() - 60 * NS, None)
+    live_store.record_export_result("logflare", time.time_ns() - 60 * NS, None)
     with serving(live_store, wall_clock, backfill=3, exporter_enabled=True) as server:
         open_page(page, server)
         expect(page.locator("#entries .entry")).to_have_count(3, timeout=EXPECT_MS)
@@ -132,7 +133,9 @@ def test_the_header_shows_the_window_the_limit_sampling_and_logflare_health(
         expect(health).to_have_text("Logflare: OK, last success 1 min ago", timeout=EXPECT_MS)
         expect(health).to_have_class("health health-ok")
 
-        live_store.record_export_result(time.time_ns() - 2 * NS, "HTTP 503: <b>busy</b>")
+        live_store.record_export_result(
+            "logflare", time.time_ns() - 2 * NS, "HTTP 503: <b>busy</b>"
+        )
         expect(health).to_contain_text("Logflare: failing, last error", timeout=EXPECT_MS)
         expect(health).to_contain_text("(HTTP 503: <b>busy</b>); last success 1 min ago")
         expect(health).to_have_class("health health-failing")

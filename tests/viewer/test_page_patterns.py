@@ -1,5 +1,5 @@
 """Pattern entries on the live page in headless Chromium: the template with its variables
-marked and the count as a badge; the expanded row's example line and each variable's top
+marked and the count as a badge; the details' example line and each variable's top
 values; "Only this pattern" and ?pattern= filtering on the server, kept in the URL, shown
 and cleared; a bad ?pattern= said, not applied; hostile templates and values stay text."""
 
@@ -95,7 +95,7 @@ def test_a_pattern_row_shows_its_template_variables_and_a_count_badge(
         expect(rows.nth(2).locator(".count")).to_have_count(0)  # one record: no badge
 
 
-def test_an_expanded_pattern_row_shows_the_example_line_and_top_values(
+def test_a_pattern_rows_details_show_the_example_line_and_top_values(
     page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:
     from playwright.sync_api import expect
@@ -105,10 +105,10 @@ def test_an_expanded_pattern_row_shows_the_example_line_and_top_values(
         open_page(page, server)
         row = pattern_row(page, CONNECT)
         row.locator(".message").click()
-        details = row.locator(".details")
+        details = page.locator("#details")
         expect(details.locator(".pattern-head .template")).to_have_text(CONNECT.template)
         expect(details.locator(".pattern-id")).to_have_text("1a2b3c4d5e6f7081")
-        expect(details.locator("dt").first).to_have_text("Example line")
+        expect(details.locator(".message-part h3")).to_have_text("Example line")
         expect(details.locator(".full-message")).to_have_text(CONNECT_BODY)
         variables = details.locator(".variable")
         expect(variables).to_have_count(4)
@@ -143,7 +143,8 @@ def test_only_this_pattern_filters_on_the_server_keeps_it_in_the_url_and_clears(
 
         row = pattern_row(page, BLOCK)
         row.locator(".message").click()
-        row.get_by_role("button", name="Only this pattern").click()
+        details = page.locator("#details")
+        details.get_by_role("button", name="Only this pattern").click()
         expect(rows).to_have_count(1, timeout=EXPECT_MS)
         expect(rows.first).to_have_attribute("data-pattern", BLOCK.hex_id)
         assert query(page) == {"pattern": [BLOCK.hex_id]}
@@ -158,8 +159,9 @@ def test_only_this_pattern_filters_on_the_server_keeps_it_in_the_url_and_clears(
         expect(rows).to_have_count(2, timeout=EXPECT_MS)
         expect(rows.last.locator(".count")).to_have_text(f"{TIMES}4")
         rows.last.locator(".message").click()
-        expect(rows.last.locator(".only-pattern")).to_have_text("Showing only this pattern")
-        expect(rows.last.locator(".only-pattern")).to_be_disabled()
+        expect(details.locator(".only-pattern")).to_have_text("Showing only this pattern")
+        expect(details.locator(".only-pattern")).to_be_disabled()
+        page.keyboard.press("Escape")
         save_screenshot(page, "page-pattern-filtered")
 
         page.locator("#pattern-clear").click()
@@ -204,7 +206,7 @@ def test_a_pattern_in_the_url_that_is_no_pattern_id_is_ignored_and_said(
         open_page(page, server, "/logs?pattern=not-a-pattern&q=i")
         expect(page.locator("#entries .entry")).to_have_count(2, timeout=EXPECT_MS)
         notice = page.locator("#notices .notice-url")
-        expect(notice).to_contain_text("Ignored pattern=“not-a-pattern” in the URL")
+        expect(notice).to_contain_text("Ignored in the URL: pattern=“not-a-pattern” is not a")
         expect(page.locator("#pattern-filter")).to_be_hidden()
         assert query(page) == {"q": ["i"]}  # the rest of the view still applies
         notice.locator(".dismiss").click()
@@ -231,11 +233,12 @@ def test_hostile_templates_and_values_render_as_text(
         expect(row.locator(".message")).to_have_text(hostile.template, timeout=EXPECT_MS)
         expect(row.locator(".var")).to_have_text(["<*>", "<SCRIPT>"])
         row.locator(".message").click()
-        values = row.locator(".details .value")
+        details = page.locator("#details")
+        values = details.locator(".value")
         expect(values).to_have_text([XSS, "<script>alert(1)</script>", "\\x1b[31mred"])
-        expect(row.locator(".full-message")).to_have_text(f"{XSS} user {XSS} from x")
-        assert page.locator("#entries img, #entries script, #pattern-filter img").count() == 0
-        row.get_by_role("button", name="Only this pattern").click()
+        expect(details.locator(".full-message")).to_have_text(f"{XSS} user {XSS} from x")
+        assert page.locator("#stream img, #stream script, #pattern-filter img").count() == 0
+        details.get_by_role("button", name="Only this pattern").click()
         chip = page.locator("#pattern-filter .pattern-filter-text")
         expect(chip).to_have_text(hostile.template, timeout=EXPECT_MS)
         assert page.locator("img").count() == 0

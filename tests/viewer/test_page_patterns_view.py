@@ -14,6 +14,7 @@ import pytest
 from gateway.model import Entry, PatternRef
 from gateway.store import Store
 from tests.live_viewer import FixedClock, save_screenshot, serving
+from tests.viewer.page_kit import assert_accessible
 from viewer.server import ViewerServer
 from viewer.top_patterns import FRESH_NS, MINUTES
 
@@ -118,6 +119,7 @@ def test_the_view_lists_the_top_patterns_with_badge_bands_services_and_sparkline
         assert len(heights) == MINUTES
         assert heights[-1] < heights[-31] < heights[-46] < heights[-16] < heights[-2]
         expect(page.locator("#patterns-note")).to_contain_text("The top 2 patterns")
+        assert_accessible(page, "the Patterns view")
         save_screenshot(page, "page-patterns-view")
 
 

@@ -1,6 +1,7 @@
 """The live page against hostile log text and hostile sites, in headless Chromium: an XSS corpus
-in messages, attributes and service names renders as text with zero dialogs; control
-characters show escaped; a foreign Origin cannot open the stream; the token guards the page."""
+in messages, attributes and service names renders as text with zero dialogs; ANSI colours show
+as styled text, other control characters escaped; a foreign Origin cannot open the stream; the
+token guards the page."""
 
 from __future__ import annotations
 
@@ -61,13 +62,17 @@ def test_an_xss_corpus_renders_as_text_with_no_dialog(
         page.goto(server.url + "/logs")
         rows = page.locator("#entries .entry")
         expect(rows).to_have_count(len(CORPUS), timeout=EXPECT_MS)
-        for row in rows.all():
-            row.locator(".message").click()  # expand: attributes are rendered too
-        expect(page.locator("#entries .details")).to_have_count(len(CORPUS))
+        details = page.locator("#details")
+        for body, row in zip(CORPUS, rows.all(), strict=True):
+            row.locator(".message").click()  # its details: attributes are rendered too
+            expect(details.locator(".full-message")).to_have_text(body)
+            expect(details.locator(".service-value")).to_have_text(HOSTILE_SERVICE)
+            attributes = details.locator(".attributes").text_content()
+            assert "</script><script>alert('attribute')</script>" in attributes
+            assert details.locator("script, img, svg:not(.sparkline), iframe").count() == 0
+        page.keyboard.press("Escape")
         assert page.locator("#entries .message").all_text_contents() == CORPUS
         assert set(page.locator("#entries .service").all_text_contents()) == {HOSTILE_SERVICE}
-        attributes = page.locator("#entries .details .attributes").first.text_content()
-        assert "</script><script>alert('attribute')</script>" in attributes
         page.select_option("#service", HOSTILE_SERVICE)  # the service list, too, is text
         expect(rows).to_have_count(len(CORPUS), timeout=EXPECT_MS)
         elements = "#entries script, #entries img, #entries svg, #entries a, #entries iframe"
@@ -77,7 +82,7 @@ def test_an_xss_corpus_renders_as_text_with_no_dialog(
         save_screenshot(page, "page-xss-corpus")
 
 
-def test_control_characters_and_ansi_escapes_are_shown_escaped(
+def test_ansi_colours_are_styled_and_other_control_characters_shown_escaped(
     page: Any, live_store: Store, wall_clock: FixedClock
 ) -> None:
     from playwright.sync_api import expect
@@ -88,10 +93,15 @@ def test_control_characters_and_ansi_escapes_are_shown_escaped(
     with serving(live_store, wall_clock) as server:
         page.goto(server.url + "/logs")
         message = page.locator("#entries .message")
+        # The colour is styled text, not an escape; \r, \b and the bidi override stay visible.
         expect(message).to_have_text(
-            "\\x1b[31mred alert\\x1b[0m\\x0dover\\x08written \\u202egnp.exe", timeout=EXPECT_MS
+            "red alert\\x0dover\\x08written \\u202egnp.exe", timeout=EXPECT_MS
         )
+        expect(message.locator(".ansi-red")).to_have_text("red alert")
         expect(page.locator("#entries .service")).to_have_text("tty\\x1b[2J")
+        page.locator("#entries .entry").click()
+        expect(page.locator("#details .full-message .ansi-red")).to_have_text("red alert")
+        assert "\x1b" not in page.locator("#stream").inner_text()
 
 
 def test_a_page_of_another_origin_cannot_open_the_stream(live_store: Store) -> None:

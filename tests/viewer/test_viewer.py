@@ -18,6 +18,9 @@ from viewer.app import CONTENT_SECURITY_POLICY, ViewerSettings, create_app, same
 from viewer.feed import LiveFeed, Subscription
 from viewer.stream import entries, frame, to_proto
 
+REPO = Path(__file__).resolve().parents[2]
+CLIENT_PACKAGE_SCRIPT = REPO / "client" / "logsieve_client" / "browser" / "logsieve-client.js"
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
@@ -71,6 +74,15 @@ def test_page_has_disclaimer_and_strict_headers(
     assert not re.search(r"\sstyle=|\son[a-z]+=", html)
 
 
+def test_the_header_names_the_export_as_the_config_does(
+    store: Store, clock: FakeClock, feed: LiveFeed
+) -> None:
+    settings = ViewerSettings(ttl_seconds=60, sampling_summary="", export_label="Export")
+    html = create_app(store, clock, feed, settings).test_client().get("/logs").get_data(True)
+    assert 'data-label="Export">Export: …</span>' in html
+    assert "Your log store keeps the full history" in html and "use Logflare" not in html
+
+
 def test_page_escapes_the_sampling_summary(store: Store, clock: FakeClock, feed: LiveFeed) -> None:
     app = create_app(
         store, clock, feed, ViewerSettings(ttl_seconds=60, sampling_summary="<b>x</b>")
@@ -96,7 +108,8 @@ def test_static_files_are_served_with_headers(
 
 def test_page_script_never_uses_inner_html() -> None:
     static = Path(__file__).parents[2] / "viewer" / "static"
-    script = "\n".join(path.read_text() for path in sorted(static.rglob("*.js")))
+    scripts = [*sorted(static.rglob("*.js")), CLIENT_PACKAGE_SCRIPT]
+    script = "\n".join(path.read_text() for path in scripts)
     assert "innerHTML" not in script
     assert "insertAdjacentHTML" not in script
     assert "textContent" in script
@@ -287,6 +300,7 @@ def test_the_browser_logging_script_may_be_loaded_by_other_sites(
     app = create_app(store, clock, feed, ViewerSettings(ttl_seconds=3600, sampling_summary=""))
     response = app.test_client().get("/static/logsieve-client.js")
     assert response.status_code == 200
+    assert response.data == CLIENT_PACKAGE_SCRIPT.read_bytes()  # the one copy there is
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     response.close()

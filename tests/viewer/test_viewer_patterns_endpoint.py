@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 from flask.testing import FlaskClient
 
-from gateway.model import Entry, PatternRef
-from tests.viewer_rig import NS, T0, Rig
+from gateway.model import Entry, LearnedPattern, PatternRef
+from tests.viewer_rig import NS, T0, Rig, open_stream
 from viewer.app import ViewerSettings, create_app
 from viewer.top_patterns import FRESH_NS, MAX_PATTERNS, MINUTES
 
@@ -21,9 +21,14 @@ MINUTE = 60 * NS
 
 
 def entry(pattern: PatternRef | None, count: int, seen: int = T0, **fields: Any) -> Entry:
-    values: dict[str, Any] = {"severity_number": 9, "severity": "INFO", "service": "checkout"}
+    values: dict[str, Any] = {
+        "body": "a body",
+        "severity_number": 9,
+        "severity": "INFO",
+        "service": "checkout",
+    }
     values.update(fields)
-    return Entry("a body", count=count, first_seen=seen, last_seen=seen, pattern=pattern, **values)
+    return Entry(count=count, first_seen=seen, last_seen=seen, pattern=pattern, **values)
 
 
 def get_json(url: str, **headers: str) -> Any:
@@ -61,6 +66,34 @@ def test_the_window_s_top_patterns_as_json(rig: Rig) -> None:
     }
     assert hostile["id"] == "7fffffffffffffff" and hostile["template"] == HOSTILE.template
     assert hostile["count"] == "2"
+
+
+def test_merged_patterns_are_one_row_of_the_last_survivor_whose_id_filters_them_all(
+    rig: Rig,
+) -> None:
+    narrow = PatternRef(0x11, "Invalid user admin from <IP>")
+    wide = PatternRef(0x22, "Invalid user <*> from <IP>")
+    wider = PatternRef(0x33, "Invalid <*> <*> from <IP>")
+    rig.add(entry(narrow, 4, body="Invalid user admin from 10.0.0.1"))  # before the merges
+    learned = [LearnedPattern(p.id, p.template, T0, T0, 1, "x") for p in (narrow, wide, wider)]
+    rig.store.add_patterns(learned[:2], {narrow.id: wide.id})
+    rig.add(entry(wide, 5, severity="WARN", body="Invalid user root from 10.0.0.2"))
+    rig.store.add_patterns(learned[2:], {wide.id: wider.id})
+    rig.add(entry(wider, 6, service="search", body="Invalid login root from 10.0.0.3"))
+    server = rig.serve()
+
+    (row,) = get_json(server.url)["patterns"]
+
+    assert row["id"] == wider.hex_id and row["template"] == wider.template
+    assert (row["count"], row["severities"], row["services"]) == (
+        "15",
+        ["INFO", "WARN"],
+        ["checkout", "search"],
+    )
+    assert row["perMinute"][-1] == 15
+    socket, backfill = open_stream(server, pattern=row["id"])  # choosing the row
+    assert [shown["count"] for shown in backfill["entries"]["entries"]] == ["4", "5", "6"]
+    socket.close()
 
 
 def test_the_answer_is_read_once_per_fresh_period(rig: Rig) -> None:

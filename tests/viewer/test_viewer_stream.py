@@ -224,7 +224,7 @@ def test_a_page_away_too_long_gets_the_newest_instead_of_the_oldest_missed(rig: 
 def test_status_on_connect_then_whenever_it_changes(rig: Rig) -> None:
     rig.add(make_entry("a", service="checkout"), make_entry("b", service="api"))
     rig.add(make_entry("gone", service="old"), ttl=-1)
-    rig.store.record_export_result(T0 - NS, None)
+    rig.store.record_export_result("logflare", T0 - NS, None)
     ws, _ = open_stream(rig.serve(exporter_enabled=True))
     status = recv(ws, skip=())["status"]
     assert status["windowEntries"] == "2"
@@ -233,7 +233,7 @@ def test_status_on_connect_then_whenever_it_changes(rig: Rig) -> None:
     assert status["exporter"]["lastSuccess"] == "2023-11-14T22:13:19Z"
     assert "lastError" not in status["exporter"]
 
-    rig.store.record_export_result(T0, "HTTP 503: Service Unavailable")
+    rig.store.record_export_result("logflare", T0, "HTTP 503: Service Unavailable")
     rig.add(make_entry("c", service="billing"))
     rig.feed.poll_once(rig.clock.now)
     rig.feed.poll_status(rig.clock.now)
@@ -361,3 +361,18 @@ def test_an_unfiltered_backfill_comes_from_the_feed_without_a_read(
         assert reads == []
     finally:
         keeping.shutdown()
+
+
+def test_the_header_speaks_of_a_failing_exporter_first_and_names_it() -> None:
+    from gateway.model import ExportHealth
+    from viewer.stream import headline
+
+    healthy = ExportHealth(last_success=50, last_error=10, last_error_text="old")
+    failing = ExportHealth(last_success=20, last_error=40, last_error_text="gRPC UNAVAILABLE")
+    assert headline({}) == ExportHealth()
+    assert headline({"logflare": healthy}) == healthy  # one exporter: no name needed
+    both = headline({"logflare": healthy, "otlp": failing})
+    assert (both.last_success, both.last_error) == (20, 40)
+    assert both.last_error_text == "otlp: gRPC UNAVAILABLE"
+    stale = ExportHealth(last_success=5)
+    assert headline({"logflare": healthy, "otlp": stale}) == stale  # all well: the oldest

@@ -1,65 +1,81 @@
 // The live log viewer: follows /logs/stream (proto3 JSON of logsieve.v1.StreamMessage).
 // Every piece of log text is attacker-controlled: it only ever goes in as text (js/text.js).
+// This file wires the parts: the list and its pausing (js/stream-view.js), the filters and
+// chips (kept in the URL), the socket (js/connection.js), the header and the display choices.
+import { chipParams, readChips, renderChips, sameChip, withChip } from "./js/chips.js";
+import { Connection } from "./js/connection.js";
+import { Display } from "./js/display.js";
+import { EmptyState, urlProblems } from "./js/edges.js";
 import { FilterBar } from "./js/filter-bar.js";
-import { Header } from "./js/header.js";
 import {
-  BANDS, MAX_TEXT, NO_FILTERS, filtersToQuery, readFilters, readView, rejectedPattern, subscribeFrame,
+  BANDS, MAX_TEXT, NO_FILTERS, filtersToQuery, isActive, readFilters, readView, rejectedPattern,
+  subscribeFrame,
 } from "./js/filters.js";
+import { Header } from "./js/header.js";
+import { installKeys, shortcutsDialog } from "./js/keys.js";
+import { localFilter, narrows, searchQuery } from "./js/local-filter.js";
 import { PatternsView } from "./js/patterns-view.js";
-import { readUtcChoice, refreshTimes, renderGap, renderRow, saveUtcChoice } from "./js/rows.js";
-import { humanDuration, visible } from "./js/text.js";
+import { markedTerm } from "./js/query.js";
+import { StreamView } from "./js/stream-view.js";
+import { humanDuration } from "./js/text.js";
 
-const MAX_ROWS = 2000;
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 30000;
-const DISCONNECTED_AFTER_FAILURES = 5; // then the pill says so, though retries go on
 const EXPIRY_SWEEP_MS = 15000;
-const NEAR_BOTTOM_PX = 40;
 const SEARCH_DELAY_MS = 300; // typing settles before the stream is asked again
-const UTC_KEY = "logsieve.viewer.utc";
 
 const $ = (id) => document.getElementById(id);
-const list = $("entries");
-const scroller = $("log");
 const pill = $("status");
-const empty = $("empty");
-const pauseButton = $("pause");
-const utcButton = $("utc");
-const banner = $("banner");
-const serviceSelect = $("service");
+const retryButton = $("retry");
 const searchInput = $("search");
 const header = new Header(document);
 const filterBar = new FilterBar(document);
+const emptyState = new EmptyState(document);
+const dialog = shortcutsDialog(document);
 
-// uint64 fields arrive as strings; the cursor is passed back untouched.
-let lastCursor = "0";
-let failures = 0;
-let retryTimer = null;
-let serverSaid = ""; // why the server last closed the socket, if it said
-let socket = null; // the current socket; events of an older one are ignored
+let lastCursor = "0"; // uint64 fields arrive as strings; the cursor is passed back untouched
 let filters = readFilters(location.search);
+let chips = readChips(location.search);
+let typed = filters.text; // the search as typed, ahead of the server's subscription
 let pageView = readView(location.search); // "stream" or "patterns"
-// The Patterns view, or the stream (which goes on underneath either way), in the URL.
+let connection = "connecting"; // "live", "reconnecting", "disconnected" too
+let connectionDetail = "";
+let windowEntries = null; // the window's size, once the server said
+// The search the server last refused (BAD_QUERY) and why: it keeps nothing while subscribed.
+let refused = { query: "", why: "" };
+
+const display = new Display(document, { changed: (times) => stream.redraw(times) });
+const stream = new StreamView(document, {
+  onFilter: (field, value, exclude) => addChip({ field, value, exclude }),
+  onlyPattern: (pattern) => onlyPattern(pattern),
+  onChange: () => {
+    renderStatus();
+    renderHeader();
+  },
+  view: () => ({ useUtc: display.useUtc, term: highlight(typed), pattern: filters.pattern }),
+});
 const patternsView = new PatternsView(document, {
   choose: (pattern) => onlyPattern(pattern), // it is back on the stream by then
   current: () => filters.pattern,
   shown: (open) => {
     pageView = open ? "patterns" : "stream";
     writeUrl();
-    if (!open && !pausedReason) scrollToBottom();
+    if (!open && !stream.pausedReason) stream.list.scrollToBottom();
+  },
+});
+const socket = new Connection({
+  subscribe: () => subscription(),
+  onMessage: (message) => handle(message),
+  onState: (state, detail, title) => {
+    setConnection(state, detail);
+    pill.title = title;
   },
 });
 
-// The connection ("connecting", "live", "reconnecting", "disconnected") and its detail.
-let connection = "connecting";
-let connectionDetail = "";
-// Pausing: null when following, else "by you" or "scrolled up".
-let pausedReason = null;
-let pending = []; // entries held back while paused (the newest MAX_ROWS of them)
-let pendingCount = 0; // how many arrived while paused, for the banner
-let pendingReplace = false; // a backfill arrived while paused: it replaces the list
-let lastScrollTop = 0;
-let useUtc = readUtcChoice(UTC_KEY);
+// The word the search marks in the rows, worked out once per search (rows ask for each row).
+let marked = { text: null, term: "" };
+function highlight(text) {
+  if (marked.text !== text) marked = { text, term: markedTerm(text) };
+  return marked.term;
+}
 
 // -- the status pill -----------------------------------------------------------------------
 
@@ -67,163 +83,84 @@ function renderStatus() {
   let name = connection.toUpperCase();
   let detail = connectionDetail;
   let cls = connection;
-  if (connection === "live" && pausedReason) {
+  if (connection === "live" && stream.pausedReason) {
     name = "PAUSED";
-    detail = pausedReason;
+    detail = stream.pausedReason;
     cls = "paused";
   }
   pill.textContent = detail ? name + " (" + detail + ")" : name;
   pill.className = "pill status-" + cls;
+  retryButton.hidden = connection !== "reconnecting" && connection !== "disconnected";
 }
 
 function setConnection(state, detail) {
   connection = state;
   connectionDetail = detail || "";
   renderStatus();
-}
-
-// -- the list, pausing and following -------------------------------------------------------
-
-function isNearBottom() {
-  return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
-}
-
-function scrollToBottom() {
-  scroller.scrollTop = scroller.scrollHeight;
-  lastScrollTop = scroller.scrollTop;
-}
-
-let rows = 0; // .entry rows in the list (gap markers are not entries)
-
-function removeRow(row) {
-  if (row.classList.contains("entry")) rows -= 1;
-  row.remove();
+  renderHeader();
 }
 
 function renderHeader() {
-  empty.hidden = rows > 0;
-  header.render({ rows, filters, maxRows: MAX_ROWS });
+  const rows = stream.entries.rows;
+  const held = rows + stream.entries.pending.length; // the list and what waits for a resume
+  header.render({ rows, held, filters, chips, maxRows: stream.entries.cap });
+  const filtered = isActive({ ...filters, text: typed }) || chips.length > 0;
+  const live = connection === "live";
+  emptyState.render({ rows, filtered, windowEntries, live, refused: refusedNow() });
 }
 
-function appendEntries(entries, replace) {
-  if (replace) {
-    list.replaceChildren();
-    rows = 0;
-  }
-  const fragment = document.createDocumentFragment();
-  const view = { useUtc, term: filters.text, pattern: filters.pattern, onlyPattern };
-  for (const entry of entries) fragment.appendChild(renderRow(entry, view));
-  list.appendChild(fragment);
-  rows += entries.length;
-  while (list.childElementCount > MAX_ROWS) removeRow(list.firstElementChild);
-  renderHeader();
-  if (!pausedReason) scrollToBottom();
+// Why the search subscribed now was refused, or "" (another search is not refused).
+function refusedNow() {
+  return refused.query && refused.query === searchQuery(filters, chips) ? refused.why : "";
 }
 
-function holdBack(entries, replace) {
-  if (replace) {
-    pending = [];
-    pendingReplace = true;
-  }
-  pending.push(...entries);
-  if (pending.length > MAX_ROWS) pending.splice(0, pending.length - MAX_ROWS);
-  pendingCount += entries.length;
-  renderBanner();
-}
-
-function renderBanner() {
-  banner.hidden = !pausedReason;
-  banner.textContent = pendingCount + " new, jump to latest";
-}
-
-function renderPauseButton() {
-  pauseButton.textContent = pausedReason ? "Resume" : "Pause";
-  pauseButton.setAttribute("aria-pressed", pausedReason ? "true" : "false");
-}
-
-function pause(reason) {
-  pausedReason = reason;
-  renderPauseButton();
-  renderBanner();
-  renderStatus();
-}
-
-function resume() {
-  pausedReason = null;
-  const held = pending;
-  const replace = pendingReplace;
-  pending = [];
-  pendingCount = 0;
-  pendingReplace = false;
-  appendEntries(held, replace); // scrolls to the bottom, now that nothing is paused
-  renderPauseButton();
-  renderBanner();
-  renderStatus();
-}
-
-function togglePause() {
-  if (pausedReason) resume();
-  else pause("by you");
-}
-
-function onScroll() {
-  const top = scroller.scrollTop;
-  const movedUp = top < lastScrollTop;
-  lastScrollTop = top;
-  if (!pausedReason && movedUp && !isNearBottom()) {
-    pause("scrolled up");
-  } else if (pausedReason === "scrolled up" && isNearBottom()) {
-    resume(); // back at the bottom: follow again
-  }
-}
-
-function onKey(event) {
-  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-  const target = event.target;
-  if (target instanceof Element &&
-      target.closest("input, textarea, select, [contenteditable]:not([contenteditable='false'])")) {
-    return;
-  }
-  if (event.key === "/") {
-    event.preventDefault();
-    searchInput.focus();
-    return;
-  }
-  const isSpace = event.key === " " || event.code === "Space";
-  const isP = event.key === "p" || event.key === "P";
-  if (!isSpace && !isP) return;
-  if (isSpace && target instanceof Element && target.closest("button")) return; // it clicks
-  event.preventDefault();
-  togglePause();
-}
-
-function sweepExpired() {
-  const now = Date.now();
-  for (const row of Array.from(list.querySelectorAll(".entry"))) {
-    const expires = Number(row.dataset.expires);
-    if (expires && expires <= now) removeRow(row);
-  }
-  renderHeader();
-}
-
-// -- filters -------------------------------------------------------------------------------
+// -- filters and chips ---------------------------------------------------------------------
 
 function writeUrl() {
-  history.replaceState(null, "", location.pathname + filtersToQuery(filters, pageView));
+  const params = new URLSearchParams(filtersToQuery(filters, pageView));
+  for (const value of chipParams(chips)) params.append("f", value);
+  const query = params.toString();
+  history.replaceState(null, "", location.pathname + (query ? "?" + query : ""));
+}
+
+// The Subscribe frame: the filters, and the chips as terms of the search query.
+function subscription() {
+  return { ...subscribeFrame(lastCursor, filters), query: searchQuery(filters, chips) };
+}
+
+// The page shows at once what it holds that `next` keeps; the server is asked afresh.
+function refilter(next, nextChips) {
+  const narrowing = narrows({ filters: { ...filters, text: typed }, chips }, { filters: next, chips: nextChips });
+  typed = next.text;
+  stream.entries.setFilter(localFilter(next, nextChips), narrowing);
 }
 
 // New filters: into the URL (shareable), then a fresh subscription with a fresh backfill.
-function applyFilters(next) {
+function applyFilters(next, nextChips = chips) {
+  window.clearTimeout(searchTimer);
+  refilter(next, nextChips);
   filters = next;
+  chips = nextChips;
   writeUrl();
   filterBar.render(filters);
+  renderChips($("chips"), chips, removeChip);
   lastCursor = "0";
-  pending = [];
-  pendingCount = 0;
-  pendingReplace = false;
-  renderBanner();
+  socket.restart();
   renderHeader();
-  reconnectNow();
+}
+
+// A value chosen in the details: the details close (the reader asked for another view).
+function addChip(chip) {
+  stream.closeDetails();
+  if (chip.field === "pattern" && !chip.exclude) {
+    onlyPattern({ id: chip.value });
+    return;
+  }
+  if (!chips.some((other) => sameChip(other, chip))) applyFilters(filters, withChip(chips, chip));
+}
+
+function removeChip(chip) {
+  applyFilters(filters, chips.filter((other) => !sameChip(other, chip)));
 }
 
 function toggleBand(band) {
@@ -233,37 +170,44 @@ function toggleBand(band) {
   applyFilters({ ...filters, severities: BANDS.filter((name) => chosen.has(name)) });
 }
 
-// "Only this pattern" in an expanded row; its template names the filter until cleared.
+// "Only this pattern" in the details; its template names the filter until cleared.
 function onlyPattern(pattern) {
+  stream.closeDetails();
   filterBar.patternTemplate = String(pattern.template || "");
   applyFilters({ ...filters, pattern: String(pattern.id || "") });
 }
 
-// A ?pattern= that is no pattern id is not applied: say so, and drop it from the URL.
-function noteRejectedPattern() {
+// What the URL asked that the page cannot do: said in a notice, and dropped from the URL.
+function noteUrlProblems() {
+  const problems = urlProblems(location.search);
   const rejected = rejectedPattern(location.search);
-  if (!rejected) return;
-  header.addEvent("url", "Ignored pattern=“" + rejected.slice(0, 40) + "” in the URL: a " +
-    "pattern id is 16 hex digits. Showing entries of every pattern.");
+  if (rejected) {
+    problems.push("pattern=“" + rejected.slice(0, 40) + "” is not a pattern id (16 hex digits).");
+  }
+  if (!problems.length) return;
+  header.addEvent("url", "Ignored in the URL: " + problems.join(" ") + " Showing the rest.");
   writeUrl();
 }
 
 let searchTimer = null;
 function onSearchInput() {
+  const text = searchInput.value.slice(0, MAX_TEXT);
+  if (text === typed) return;
+  if (filterBar.checkQuery(text)) refilter({ ...filters, text }, chips); // repaint from what is loaded
+  else typed = text;
+  renderHeader();
   window.clearTimeout(searchTimer);
   searchTimer = window.setTimeout(() => {
-    const text = searchInput.value.slice(0, MAX_TEXT);
-    if (text !== filters.text) applyFilters({ ...filters, text });
+    // A query the server would refuse is not sent: the box says why, the stream goes on.
+    if (typed !== filters.text && filterBar.checkQuery(typed)) applyFilters({ ...filters, text: typed });
   }, SEARCH_DELAY_MS);
 }
 
-// -- the socket ----------------------------------------------------------------------------
+// -- the stream ----------------------------------------------------------------------------
 
 function handle(message) {
   if (message.hello) {
-    serverSaid = "";
-    // LIVE once the backfill (or the catch-up after our cursor) is here, not at the hello:
-    // until then the page is not yet showing what the server holds.
+    // LIVE once the backfill (or the catch-up after our cursor) is here, not at the hello.
     if (message.hello.ttlSeconds) $("ttl").textContent = humanDuration(message.hello.ttlSeconds);
     header.sampling = message.hello.sampling || "";
     header.backfillLimit = Number(message.hello.backfillLimit || 0);
@@ -277,120 +221,74 @@ function handle(message) {
 }
 
 function onEntries(batch) {
-  failures = 0; // reset only once the store has answered, so a failing store backs off
+  socket.answered(); // only once the store has answered, so a failing store backs off
   if (connection !== "live") setConnection("live"); // the first frame after the hello
   const entries = batch.entries || [];
-  const backfill = Boolean(batch.backfill);
-  if (!backfill) header.noteReceived(entries.length);
+  if (!batch.backfill) header.noteReceived(entries.length);
   filterBar.noteServices(entries, filters);
   filterBar.notePattern(entries, filters);
-  if (pausedReason) holdBack(entries, backfill);
-  else appendEntries(entries, backfill);
+  stream.receive(entries, Boolean(batch.backfill));
+  renderHeader();
 }
 
 function onStatus(status) {
   header.setStatus(status);
+  windowEntries = Number(status.windowEntries || 0);
   filterBar.noteServices((status.services || []).map((service) => ({ service })), filters);
   renderHeader();
 }
 
 function onNotice(notice) {
+  if (notice.kind === "BAD_QUERY") {
+    refused = { query: searchQuery(filters, chips), why: notice.text || "the server refused the search" };
+    filterBar.showQueryProblem(refused.why);
+    renderHeader();
+    return;
+  }
   header.addEvent(notice.kind || "notice", notice.text || "");
-  if (notice.kind === "MISSED") list.appendChild(renderGap(notice.text || "Entries missed"));
+  if (notice.kind === "MISSED") stream.entries.addGap(notice.text || "Entries missed", Boolean(stream.pausedReason));
+  if (notice.kind === "CURSOR_EXPIRED") stream.entries.gapText = "Entries before this may be missing: " + (notice.text || "the page was away too long");
   renderHeader();
-}
-
-function closeReason(event) {
-  if (event.reason) return event.reason;
-  if (event.code && event.code !== 1005 && event.code !== 1006) return "code " + event.code;
-  return "connection lost";
-}
-
-// `said`: the reason the server gave when it closed the socket ("" when it just went away).
-// It stays on the pill through the retries that follow, until the stream is back.
-function scheduleReconnect(reason, said) {
-  failures += 1;
-  if (said) serverSaid = said;
-  if (failures >= DISCONNECTED_AFTER_FAILURES) setConnection("disconnected", serverSaid || reason);
-  else setConnection("reconnecting", "attempt " + failures + (serverSaid ? ": " + serverSaid : ""));
-  pill.title = "Last close: " + reason;
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (failures - 1));
-  const delay = ceiling / 2 + Math.random() * (ceiling / 2); // jitter: pages do not stampede
-  retryTimer = window.setTimeout(connect, delay);
-}
-
-function connect() {
-  retryTimer = null;
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const opened = new WebSocket(scheme + "//" + location.host + "/logs/stream");
-  socket = opened;
-  opened.addEventListener("open", () => {
-    opened.send(JSON.stringify(subscribeFrame(lastCursor, filters)));
-  });
-  opened.addEventListener("message", (event) => {
-    if (opened !== socket) return;
-    try {
-      handle(JSON.parse(event.data));
-    } catch (error) {
-      console.error("bad stream message", error);
-    }
-  });
-  opened.addEventListener("close", (event) => {
-    if (opened === socket && retryTimer === null) {
-      scheduleReconnect(closeReason(event), visible(event.reason || ""));
-    }
-  });
-}
-
-function reconnectNow() {
-  const old = socket;
-  socket = null;
-  if (old) old.close(1000, "filters changed");
-  if (retryTimer !== null) window.clearTimeout(retryTimer);
-  failures = 0;
-  setConnection("connecting");
-  connect();
 }
 
 // -- wiring --------------------------------------------------------------------------------
 
-function renderUtcButton() {
-  utcButton.textContent = useUtc ? "UTC" : "Local time";
-  utcButton.setAttribute("aria-pressed", useUtc ? "true" : "false");
-}
-
-pauseButton.addEventListener("click", togglePause);
-banner.addEventListener("click", () => {
-  if (pausedReason) resume();
-});
-utcButton.addEventListener("click", () => {
-  useUtc = !useUtc;
-  saveUtcChoice(UTC_KEY, useUtc);
-  renderUtcButton();
-  refreshTimes(list, useUtc);
-});
 for (const button of document.querySelectorAll("[data-band]")) {
   button.addEventListener("click", () => toggleBand(button.dataset.band));
 }
-serviceSelect.addEventListener("change", () => {
-  applyFilters({ ...filters, service: serviceSelect.value });
-});
+$("service").addEventListener("change", (event) => applyFilters({ ...filters, service: event.target.value }));
 searchInput.addEventListener("input", onSearchInput);
-$("clear").addEventListener("click", () => applyFilters({ ...NO_FILTERS }));
+$("clear").addEventListener("click", () => applyFilters({ ...NO_FILTERS }, []));
 $("pattern-clear").addEventListener("click", () => applyFilters({ ...filters, pattern: "" }));
-scroller.addEventListener("scroll", onScroll, { passive: true });
-document.addEventListener("keydown", onKey);
+retryButton.addEventListener("click", () => socket.retryNow());
+$("help").addEventListener("click", () => dialog.open());
+installKeys(document, {
+  search: () => {
+    display.toggleMenu(true); // on a phone the box is folded away
+    searchInput.focus();
+  },
+  help: () => dialog.open(),
+  togglePause: () => stream.togglePause(),
+  move: (step) => stream.move(step),
+  open: () => stream.openFocused(),
+  close: () => dialog.close() || stream.closeDetails() || display.closeMenu(),
+  latest: () => (stream.pausedReason ? stream.resume() : stream.list.scrollToBottom()),
+  toggleWrap: () => display.toggleWrap(),
+});
 
-renderUtcButton();
-renderPauseButton();
-renderBanner();
+stream.entries.keeps = localFilter(filters, chips);
 filterBar.render(filters);
-noteRejectedPattern();
+renderChips($("chips"), chips, removeChip);
+noteUrlProblems();
 patternsView.show(pageView === "patterns");
+renderStatus();
 renderHeader();
-window.setInterval(sweepExpired, EXPIRY_SWEEP_MS);
+window.setInterval(() => {
+  stream.entries.sweep(Date.now());
+  renderHeader();
+}, EXPIRY_SWEEP_MS);
 window.setInterval(() => {
   header.renderRate();
   header.renderHealth();
 }, 1000);
-connect();
+socket.connect();

@@ -13,15 +13,19 @@ Every pattern of a cluster is one of its rows with the cluster's wildcard positi
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from operator import contains, eq, ne
 
 WIDEN_AFTER = 3
 _BUCKET = 256  # clusters kept per first or last token (ClusterIndex)
-_NOTHING: frozenset[str] = frozenset()
 _TIE_ROWS = 1000  # rows looked at to tell columns that vary together
 _TIE_BODIES = 2
+# A cluster's column: the values its rows had at a position, in a tuple while they are few (a
+# constant position holds one: most do), past _FEW in a set; _WILD once it is a wildcard.
+Column = tuple[str, ...] | set[str] | frozenset[str]
+_WILD: frozenset[str] = frozenset()  # holds no value, so score() counts no match there
+_FEW = 8
 
 
 @dataclass(eq=False, slots=True)
@@ -49,69 +53,95 @@ class Pattern:
 @dataclass(eq=False, slots=True)
 class Cluster:
     """Rows of one length. While it holds one row (most clusters: rare or one-off lines) it
-    keeps just that row; its per-position value counts are made when a second row joins."""
+    keeps just that row (its pattern's tokens, the same tuple); its columns are made when a
+    second row joins. Columns that each hold one value or are wildcards go back to one `row`
+    (`compact`), None at a wildcard: the same answers, a tuple instead of a list of tuples.
+    Memory per cluster is what bounds a miner of 100,000 patterns, so what it holds is in
+    tuples, replaced when they change (rarely), rather than in lists or dicts."""
 
     size: int
     serial: int
-    row: tuple[str, ...] | None = None  # the only row, until another joins
-    # Per position: value -> rows that had it; None once the position is a wildcard.
-    columns: list[dict[str, int] | None] | None = None
-    # the columns with an empty set for a wildcard: score() counts in one C-level pass
-    lookup: list[Container[str]] = field(default_factory=list)
-    patterns: dict[str, Pattern] = field(default_factory=dict)
-    edges: list[tuple[int, str]] = field(default_factory=list)  # (side, token) it is indexed by
+    row: tuple[str | None, ...] | None = None  # the only row, or compacted columns (None: wild)
+    columns: list[Column] | None = None  # per position (see Column)
+    held: Pattern | tuple[Pattern, ...] = ()  # its live patterns, oldest first (one: itself)
+    edges: tuple[int | str, ...] = ()  # the (side, token) pairs it is indexed by, flattened
 
     @classmethod
     def empty(cls, size: int, serial: int) -> Cluster:
         return cls(size, serial)
 
     @property
+    def patterns(self) -> tuple[Pattern, ...]:
+        """Its live patterns, oldest first."""
+        held = self.held
+        return held if isinstance(held, tuple) else (held,)
+
+    @property
     def wild(self) -> tuple[int, ...]:
         if self.columns is None:
-            return ()
-        return tuple(i for i, column in enumerate(self.columns) if column is None)
+            row = self.row
+            if row is None or None not in row:
+                return ()
+            return tuple(i for i, token in enumerate(row) if token is None)
+        return tuple(i for i, column in enumerate(self.columns) if column is _WILD)
 
     def is_wild(self, position: int) -> bool:
-        return self.columns is not None and self.columns[position] is None
+        if self.columns is None:
+            return self.row is not None and self.row[position] is None
+        return self.columns[position] is _WILD
 
     def holds(self, position: int, token: str) -> bool:
         """Whether a row of this cluster had `token` at `position` (False at a wildcard)."""
         if self.columns is None:
             return self.row is not None and self.row[position] == token
-        column = self.columns[position]
-        return column is not None and token in column
+        return token in self.columns[position]
 
     def make_wild(self, position: int) -> None:
-        columns = self._columns()
-        columns[position] = None
-        self.lookup[position] = _NOTHING
+        self._columns()[position] = _WILD
 
     def score(self, tokens: Sequence[str]) -> int:
         """How many positions hold a value this cluster has seen there (wildcards not counted)."""
         if self.columns is None:
             return sum(map(eq, self.row or (), tokens))
-        return sum(map(contains, self.lookup, tokens))
+        return sum(map(contains, self.columns, tokens))
 
     def mismatches(self, tokens: Sequence[str]) -> int:
         """Positions where the row holds a value this cluster has not seen (wildcards match)."""
         if self.columns is None:
-            return sum(map(ne, self.row or (), tokens))
+            row = self.row or ()
+            differ: int = sum(map(ne, row, tokens))
+            return differ - row.count(None)  # a None (a wildcard) differs from every token
         return sum(
             1
             for token, column in zip(tokens, self.columns, strict=True)
-            if column is not None and token not in column
+            if column is not _WILD and token not in column
         )
 
     def add(self, tokens: Sequence[str], wild: Sequence[int] = ()) -> None:
-        """Count a row's values; positions in `wild` (a loaded template's) become wildcards."""
+        """Note a row's values; positions in `wild` (a loaded template's) become wildcards."""
         if self.columns is None and self.row is None and not wild:
             self.row = tuple(tokens)
             return
-        for token, column in zip(tokens, self._columns(), strict=True):
-            if column is not None:
-                column[token] = column.get(token, 0) + 1
+        columns = self._columns()
+        for i, token in enumerate(tokens):
+            column = columns[i]
+            if column is not _WILD and token not in column:
+                columns[i] = _with(column, token)
         for i in wild:
             self.make_wild(i)
+
+    def take(self, pattern: Pattern) -> None:
+        held = self.held
+        if isinstance(held, tuple):
+            self.held = (*held, pattern) if held else pattern
+        else:
+            self.held = (held, pattern)
+
+    def release(self, pattern: Pattern) -> None:
+        """Forget a pattern (retired, or moved to another cluster), if it is one of ours."""
+        if pattern in self.patterns:
+            rest = tuple(other for other in self.patterns if other is not pattern)
+            self.held = rest[0] if len(rest) == 1 else rest
 
     def widen(self, rows: Sequence[tuple[Sequence[str], int]]) -> list[int]:
         """Turn positions with enough distinct values into wildcards, except positions whose
@@ -122,7 +152,7 @@ class Cluster:
         changed = [
             i
             for i, column in enumerate(self.columns)
-            if column is not None and len(column) >= WIDEN_AFTER
+            if column is not _WILD and len(column) >= WIDEN_AFTER
         ]
         if len(changed) > 1:
             tied = _tied_positions(changed, rows)
@@ -131,13 +161,40 @@ class Cluster:
             self.make_wild(i)
         return changed
 
-    def _columns(self) -> list[dict[str, int] | None]:
+    def compact(self) -> None:
+        """Columns of one value each, or wildcards, kept as one row (None at a wildcard)."""
+        columns = self.columns
+        if columns is None:
+            return
+        row: list[str | None] = []
+        for column in columns:
+            if column is _WILD:
+                row.append(None)
+            elif isinstance(column, tuple) and len(column) == 1:
+                row.append(column[0])
+            else:
+                return
+        self.row, self.columns = tuple(row), None
+
+    def _columns(self) -> list[Column]:
         if self.columns is None:
             row = self.row
-            self.columns = [{} for _ in range(self.size)] if row is None else [{t: 1} for t in row]
-            self.lookup = list(self.columns)  # type: ignore[arg-type]
+            self.columns = (
+                [()] * self.size
+                if row is None
+                else [_WILD if token is None else (token,) for token in row]
+            )
             self.row = None
         return self.columns
+
+
+def _with(column: Column, token: str) -> Column:
+    """The column with one more value (a tuple grown, or a set that takes it in)."""
+    if isinstance(column, tuple):
+        return (*column, token) if len(column) < _FEW else {*column, token}
+    assert isinstance(column, set)  # never _WILD: a wildcard takes no values
+    column.add(token)
+    return column
 
 
 class ClusterIndex:
@@ -146,31 +203,63 @@ class ClusterIndex:
     to exact fits)."""
 
     def __init__(self) -> None:
-        self._by: dict[tuple[int, int], dict[str, list[Cluster]]] = {}
+        # a list of clusters, or the only one as itself (most tokens are one cluster's)
+        self._by: dict[tuple[int, int], dict[str, Cluster | list[Cluster]]] = {}
 
     def add(self, cluster: Cluster, side: int, token: str) -> None:
-        bucket = self._by.setdefault((cluster.size, side), {}).setdefault(token, [])
-        if bucket and bucket[-1] is cluster:
+        tokens = self._by.setdefault((cluster.size, side), {})
+        bucket = tokens.get(token)
+        if bucket is cluster:
             return
-        if (side, token) in cluster.edges:
+        if not isinstance(bucket, list):  # none yet, or another one (so not this one here)
+            tokens[token] = cluster if bucket is None else [bucket, cluster]
+            cluster.edges += (side, token)
+            return
+        if bucket[-1] is cluster:
+            return
+        if _indexed(cluster.edges, side, token):
             bucket.remove(cluster)
         else:
-            cluster.edges.append((side, token))
+            cluster.edges += (side, token)
         bucket.append(cluster)
         if len(bucket) > _BUCKET:
             dropped = bucket.pop(0)
-            dropped.edges.remove((side, token))
+            dropped.edges = _without(dropped.edges, side, token)
 
     def recent(self, size: int, side: int, token: str, count: int) -> list[Cluster]:
-        return self._by.get((size, side), {}).get(token, [])[-count:]
+        bucket = self._by.get((size, side), {}).get(token)
+        if bucket is None:
+            return []
+        return bucket[-count:] if isinstance(bucket, list) else [bucket]
 
     def drop(self, cluster: Cluster) -> None:
-        for side, token in cluster.edges:
+        for side, token in _pairs(cluster.edges):
             tokens = self._by[cluster.size, side]
-            tokens[token].remove(cluster)
-            if not tokens[token]:
+            bucket = tokens[token]
+            if not isinstance(bucket, list):
                 del tokens[token]
-        cluster.edges.clear()
+                continue
+            bucket.remove(cluster)
+            if len(bucket) == 1:
+                tokens[token] = bucket[0]
+        cluster.edges = ()
+
+
+def _pairs(edges: tuple[int | str, ...]) -> Iterator[tuple[int, str]]:
+    """A cluster's (side, token) edges, from their flattened tuple."""
+    for i in range(0, len(edges), 2):
+        side, token = edges[i], edges[i + 1]
+        assert isinstance(side, int) and isinstance(token, str)
+        yield side, token
+
+
+def _indexed(edges: tuple[int | str, ...], side: int, token: str) -> bool:
+    """Whether (side, token) is one of the flattened edges (a cluster has two, or a few)."""
+    return (side, token) in zip(edges[::2], edges[1::2], strict=True)
+
+
+def _without(edges: tuple[int | str, ...], side: int, token: str) -> tuple[int | str, ...]:
+    return tuple(part for pair in _pairs(edges) if pair != (side, token) for part in pair)
 
 
 def _tied_positions(

@@ -1,5 +1,10 @@
 """The live patterns, looked up three ways: by template; by shape, to find the pattern a row
-fits; by everything but the first token, to find patterns that differ only there."""
+fits; by everything but the first token, to find patterns that differ only there.
+
+The lookups by head and by tail are keyed by the hash of the tokens they stand for (an int,
+not a tuple of them) and hold one pattern as itself, several in a tuple (Few): most heads and
+tails are one pattern's, and a miner of 100,000 patterns pays for each container it keeps.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from gateway.pipeline.patterns.tokens import project, widen
 _K = TypeVar("_K", bound=Hashable)
 
 Tail = tuple[str, ...]  # a pattern's first token widened, then the rest of its tokens
+Few = Pattern | tuple[Pattern, ...]  # one pattern, or several in the order they came
 
 
 class PatternIndex:
@@ -26,8 +32,8 @@ class PatternIndex:
         # shape -> (its first constant position, how many patterns hold each value there): a row
         # whose token there no pattern of the shape holds skips that shape without projecting
         self._gates: dict[tuple[int, tuple[int, ...]], tuple[int, dict[str, int]]] = {}
-        self._tails: dict[int, list[Pattern]] = {}  # hash of the tail -> patterns
-        self._heads: dict[tuple[str, ...], dict[str, Pattern]] = {}  # first 2 tokens -> ...
+        self._tails: dict[int, Few] = {}  # hash of the tail -> patterns
+        self._heads: dict[int, Few] = {}  # hash of the first 2 tokens -> patterns
         self._spans: dict[str, dict[str, Pattern]] = {}  # span patterns by first token
 
     def __len__(self) -> int:
@@ -39,7 +45,7 @@ class PatternIndex:
             self._spans.setdefault(pattern.tokens[0], {})[pattern.template] = pattern
             return
         if len(pattern.tokens) >= 2 and may_open(pattern.tokens):  # spans' candidates only
-            self._heads.setdefault(pattern.tokens[:2], {})[pattern.template] = pattern
+            _put(self._heads, hash(pattern.tokens[:2]), pattern)
         shapes = self._shapes.setdefault(len(pattern.tokens), {})
         if pattern.wild not in shapes:
             shapes[pattern.wild] = {}
@@ -49,7 +55,7 @@ class PatternIndex:
         if at >= 0:
             held[pattern.tokens[at]] = held.get(pattern.tokens[at], 0) + 1
         if pattern.tokens:
-            self._tails.setdefault(hash(tail_of(pattern.tokens)), []).append(pattern)
+            _put(self._tails, hash(tail_of(pattern.tokens)), pattern)
 
     def remove(self, pattern: Pattern) -> None:
         del self.by_template[pattern.template]
@@ -57,7 +63,7 @@ class PatternIndex:
             _discard(self._spans, pattern.tokens[0], pattern.template)
             return
         if len(pattern.tokens) >= 2:
-            _discard(self._heads, pattern.tokens[:2], pattern.template)
+            _take_out(self._heads, hash(pattern.tokens[:2]), pattern)
         shapes = self._shapes[len(pattern.tokens)]
         del shapes[pattern.wild][pattern.tokens]
         at, held = self._gate(pattern)
@@ -69,10 +75,7 @@ class PatternIndex:
             del shapes[pattern.wild]
             self._order.pop(len(pattern.tokens), None)
         if pattern.tokens:
-            key = hash(tail_of(pattern.tokens))
-            self._tails[key].remove(pattern)
-            if not self._tails[key]:
-                del self._tails[key]
+            _take_out(self._tails, hash(tail_of(pattern.tokens)), pattern)
 
     def fit(self, tokens: Sequence[str]) -> Pattern | None:
         """The most specific pattern the row fits (fewest wildcards), if any."""
@@ -115,7 +118,8 @@ class PatternIndex:
 
     def same_head(self, pattern: Pattern) -> list[Pattern]:
         """Patterns (of any length) that start with this one's first two tokens."""
-        return list(self._heads.get(pattern.tokens[:2], {}).values())
+        head = pattern.tokens[:2]
+        return [other for other in _each(self._heads.get(hash(head))) if other.tokens[:2] == head]
 
     def siblings(self, pattern: Pattern) -> dict[str, Pattern]:
         """The patterns equal to this one but for their first token, by first token (itself
@@ -123,7 +127,7 @@ class PatternIndex:
         if not pattern.tokens:
             return {}
         tail = tail_of(pattern.tokens)
-        same = self._tails.get(hash(tail), ())
+        same = _each(self._tails.get(hash(tail)))
         return {other.tokens[0]: other for other in same if tail_of(other.tokens) == tail}
 
 
@@ -133,6 +137,25 @@ def _discard(index: dict[_K, dict[str, Pattern]], key: _K, template: str) -> Non
         patterns.pop(template, None)
         if not patterns:
             del index[key]
+
+
+def _put(index: dict[_K, Few], key: _K, pattern: Pattern) -> None:
+    held = index.get(key)
+    index[key] = pattern if held is None else (*_each(held), pattern)
+
+
+def _take_out(index: dict[_K, Few], key: _K, pattern: Pattern) -> None:
+    rest = tuple(other for other in _each(index.get(key)) if other is not pattern)
+    if not rest:
+        index.pop(key, None)
+    else:
+        index[key] = rest[0] if len(rest) == 1 else rest
+
+
+def _each(held: Few | None) -> tuple[Pattern, ...]:
+    if held is None:
+        return ()
+    return held if isinstance(held, tuple) else (held,)
 
 
 def tail_of(tokens: Sequence[str]) -> Tail:

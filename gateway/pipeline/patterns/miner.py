@@ -26,17 +26,19 @@ from __future__ import annotations
 import hashlib
 import heapq
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from sys import intern
+from typing import NamedTuple
 
 from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, ClusterIndex, Pattern
 from gateway.pipeline.patterns.index import PatternIndex
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
+from gateway.pipeline.patterns.recent import Recent
 from gateway.pipeline.patterns.spans import MIN_ANCHOR, family, fits
 from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
 
 __all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
 
+Row = tuple[str, ...]  # a masked body's tokens, interned
 _CANDIDATES = 32  # clusters a new row is compared with, of each kind (see _candidates)
 _EVICT_SLACK = 0.05  # evict down to 95 % of max_patterns, so eviction runs once in a while
 
@@ -47,8 +49,7 @@ def pattern_id(template: str) -> int:
     return int.from_bytes(digest, "big") >> 1
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):  # a tuple: made once per distinct body of a batch, made quick
     id: int
     template: str
     variables: tuple[str, ...]
@@ -68,10 +69,10 @@ class Miner:
         self._index = PatternIndex()
         self._rows: dict[str, Pattern] = {}  # masked text -> the pattern it landed in
         self._row_limit = max(10_000, self._max_patterns)
-        self._clusters: dict[int, dict[int, Cluster]] = {}  # length -> serial -> cluster
+        self._empty: dict[int, Cluster] = {}  # serial -> cluster, of rows of no tokens
         self._edges = ClusterIndex()
         self._merges: dict[int, int] = {}
-        self._masked: dict[str, tuple[str, list[str]]] = {}  # the last batch's, for match()
+        self._recent = Recent(self._masker)  # the last batch's masking, for match() and reuse
         self._serial = 0
         self._tick = 0
         self.evictions = 0
@@ -90,11 +91,11 @@ class Miner:
     def load(self, templates: Iterable[str]) -> None:
         """Known templates (from the store): rows whose wildcards are wildcards from the start."""
         self._tick += 1
-        pending: dict[str, list[str]] = {}
+        pending: dict[str, Row] = {}
         for template in templates:
             tokens = template.split()
-            if " ".join(tokens) not in self._index.by_template:
-                pending.setdefault(template, tokens)
+            if " ".join(tokens) not in self._index.by_template and template not in pending:
+                pending[template] = tuple(map(intern, tokens))  # the split copies go now
         self._place(pending, {}, loaded=True)
         self._evict()
 
@@ -103,14 +104,14 @@ class Miner:
         self._tick += 1
         if len(self._rows) > self._row_limit:
             self._rows.clear()
-        pending: dict[str, list[str]] = {}
+        pending: dict[str, Row] = {}
         bodies_of: dict[str, int] = {}  # distinct bodies behind each new row
-        # Pass 2 reuses each body's masking: match() takes it from here.
-        self._masked = masked = {}
-        mask, rows, tick = self._masker.masked_with_values, self._rows, self._tick
-        for body in bodies:
-            masked[body] = found = mask(body)
-            text = found[0]
+        # Pass 2 reuses each body's masking: match() takes it from here (recent.py; a body of
+        # the last batch that comes again is not masked again).
+        bodies = list(bodies)
+        found_all = self._recent.start(bodies)
+        rows, tick = self._rows, self._tick
+        for text, _ in found_all:
             known = rows.get(text)
             if known is not None and known.alive:  # the common case, kept short
                 known.last_used = tick
@@ -120,7 +121,7 @@ class Miner:
                 tokens = text.split()
                 fitted = self._index.fit(tokens) or self._index.fit_span(tokens)
                 if fitted is None:
-                    pending[text] = tokens
+                    pending[text] = tuple(map(intern, tokens))  # the split copies go now
                     bodies_of[text] = 1
                 else:
                     rows[text] = fitted
@@ -128,9 +129,10 @@ class Miner:
         self._place(pending, bodies_of)
         self._evict()
 
-    def match(self, body: str) -> Match:
-        """Pass 2: the body's pattern after learning, with the values of its variables."""
-        masked = self._masked.get(body)  # kept until the next learn: a body may repeat
+    def match(self, body: str, with_values: bool = True) -> Match:
+        """Pass 2: the body's pattern after learning, with the values of its variables (none
+        when `with_values` is false: reading them is a third of the work)."""
+        masked = self._recent.masked.get(body)  # kept until the next learn: a body may repeat
         text, values = masked if masked is not None else self._masker.masked_with_values(body)
         pattern = self._rows.get(text)
         if pattern is not None:
@@ -140,9 +142,11 @@ class Miner:
             pattern = self._index.fit(tokens) or self._index.fit_span(tokens)
             if pattern is None:
                 template = " ".join(text.split())
-                return Match(pattern_id(template), template, tuple(values))
+                return Match(pattern_id(template), template, tuple(values) if with_values else ())
         pattern.last_used = self._tick
-        if pattern.span is None:
+        if not with_values:
+            variables: tuple[str, ...] = ()
+        elif pattern.span is None:
             variables = self._variables.read(pattern.tokens, pattern.wild, text, values)
         else:
             variables = self._variables.read_span(*pattern.span, text, values)
@@ -162,12 +166,12 @@ class Miner:
         return True
 
     def _place(
-        self, pending: dict[str, list[str]], bodies_of: dict[str, int], loaded: bool = False
+        self, pending: dict[str, Row], bodies_of: dict[str, int], loaded: bool = False
     ) -> None:
-        """Put new rows in clusters, widen the clusters they touched, then make the patterns."""
-        touched: dict[Cluster, list[tuple[str, tuple[str, ...]]]] = {}
-        for text, row in pending.items():
-            tokens = tuple(map(intern, row))  # patterns share their words' strings
+        """Put new rows in clusters, widen the clusters they touched, then make the patterns.
+        A row's tokens are interned (patterns and clusters share their words' strings)."""
+        touched: dict[Cluster, list[tuple[str, Row]]] = {}
+        for text, tokens in pending.items():
             cluster = self._similar(tokens) or self._new_cluster(len(tokens))
             self._add_row(cluster, tokens, wild_positions(tokens) if loaded else ())
             touched.setdefault(cluster, []).append((text, tokens))
@@ -175,9 +179,10 @@ class Miner:
         for cluster, rows in touched.items():
             cluster.widen([(tokens, bodies_of.get(text, 1)) for text, tokens in rows])
             self._reproject(cluster)
+            cluster.compact()
             wild = cluster.wild
             for text, tokens in rows:
-                pattern = self._pattern(cluster, project(tokens, wild))
+                pattern = self._pattern(cluster, project(tokens, wild), text)
                 pattern.last_used = self._tick
                 made[pattern.id] = pattern
                 if not loaded:
@@ -226,7 +231,7 @@ class Miner:
             self._tick,
             span=(len(head), len(tail)),
         )
-        holder.patterns[template] = pattern
+        holder.take(pattern)
         self._index.add(pattern)
         return pattern
 
@@ -245,14 +250,15 @@ class Miner:
         for sibling in list(siblings.values()):
             family.add(sibling.tokens, sibling.wild)
             old = sibling.cluster
-            old.patterns.pop(sibling.template, None)
+            old.release(sibling)
             if not old.patterns:
                 self._drop_cluster(old)
             sibling.cluster = family
-            family.patterns[sibling.template] = sibling
+            family.take(sibling)
         family.make_wild(0)
         self._index_edges(family, pattern.tokens)
         self._reproject(family)
+        family.compact()
 
     def _similar(self, tokens: Sequence[str]) -> Cluster | None:
         """The cluster a new row joins: among clusters whose first position holds the row's
@@ -260,7 +266,7 @@ class Miner:
         at least `similarity` of them; otherwise a cluster the row differs from at one position
         only (a variable first token: `alice logged in`, `bob logged in`)."""
         if not tokens:
-            return next(iter(self._clusters.get(0, {}).values()), None)
+            return next(iter(self._empty.values()), None)
         same_first, others = self._candidates(tokens)
         best = _best(same_first, tokens)
         if best is not None and best[1] >= self._similarity * len(tokens):
@@ -293,7 +299,8 @@ class Miner:
     def _new_cluster(self, size: int) -> Cluster:
         self._serial += 1
         cluster = Cluster.empty(size, self._serial)
-        self._clusters.setdefault(size, {})[cluster.serial] = cluster
+        if not size:  # found by _similar; other clusters are found through their edges
+            self._empty[cluster.serial] = cluster
         return cluster
 
     def _add_row(self, cluster: Cluster, tokens: Sequence[str], wild: Sequence[int]) -> None:
@@ -315,21 +322,25 @@ class Miner:
             for side, position in ((0, 0), (1, -1)):
                 if cluster.is_wild(position):
                     self._edges.add(cluster, side, WILDCARD)
-        for pattern in list(cluster.patterns.values()):
+        for pattern in cluster.patterns:  # a tuple: the loop's changes make the cluster a new one
             tokens = project(pattern.tokens, wild)
             if tokens != pattern.tokens:
                 wider = self._pattern(cluster, tokens)
                 self._retire(pattern, merged_into=wider)
                 self._merges[pattern.id] = wider.id
 
-    def _pattern(self, cluster: Cluster, tokens: tuple[str, ...]) -> Pattern:
+    def _pattern(self, cluster: Cluster, tokens: tuple[str, ...], text: str = "") -> Pattern:
+        """The pattern of these tokens, made if new: its template the row's text (`text`, a
+        string the row cache or the store holds anyway) when they read the same."""
         template = " ".join(tokens)
         pattern = self._index.by_template.get(template)
         if pattern is None:
+            if template == text:
+                template = text
             wild = wild_positions(tokens)
             pattern = Pattern(pattern_id(template), template, tokens, wild, cluster, self._tick)
             self._index.add(pattern)
-            cluster.patterns[template] = pattern
+            cluster.take(pattern)
         return pattern
 
     def _retire(self, pattern: Pattern, merged_into: Pattern | None = None) -> None:
@@ -337,12 +348,12 @@ class Miner:
         pattern.merged_into = merged_into
         self._index.remove(pattern)
         cluster = pattern.cluster
-        cluster.patterns.pop(pattern.template, None)
+        cluster.release(pattern)
         if not cluster.patterns and merged_into is None:
             self._drop_cluster(cluster)
 
     def _drop_cluster(self, cluster: Cluster) -> None:
-        self._clusters.get(cluster.size, {}).pop(cluster.serial, None)
+        self._empty.pop(cluster.serial, None)
         self._edges.drop(cluster)
 
     def _evict(self) -> None:

@@ -44,12 +44,22 @@ def project(tokens: Sequence[str], positions: Iterable[int]) -> tuple[str, ...]:
     return tuple(widened)
 
 
+# How to read a row's variables for one template: per step, a slice of the masked values and,
+# for a wildcard token, the token's text around its placeholders (the values go between) and
+# how much of it is the `key=` (0 when the first piece already went without it).
+_Step = tuple[tuple[str, ...] | None, int, int, int]
+_PLANS_KEPT = 50_000  # rows whose plans are kept; past it the cache starts over
+
+
 class Variables:
     """Reads a template's variables from a masked body and its masked values."""
 
     def __init__(self, masker: Masker) -> None:
         self._placeholder = masker.placeholder_regex
         self._counts: dict[str, int] = {}
+        # A plan depends on the masked text and the template only: bodies differing in their
+        # typed values share one (the common case in a flood).
+        self._plans: dict[tuple[str, Sequence[str]], list[_Step]] = {}
 
     def read(
         self, template: Sequence[str], wild: Sequence[int], text: str, values: list[str]
@@ -58,18 +68,48 @@ class Variables:
         value; for a wildcard, the body's text at that position (without its `key=`)."""
         if not wild:
             return tuple(values)
+        plan = self._plans.get((text, template))
+        if plan is None:
+            plan = self._plan(template, wild, text)
         out: list[str] = []
-        taken = 0
-        wild_at = set(wild)
+        for pieces, start, stop, cut in plan:
+            if pieces is None:
+                out += values[start:stop]
+            elif cut:
+                out.append(_joined(pieces, values[start:stop])[cut:])
+            elif stop - start == 1:  # the common cases: one value in the token, or none
+                out.append(pieces[0] + values[start] + pieces[1])
+            elif start == stop:
+                out.append(pieces[0])
+            else:
+                out.append(_joined(pieces, values[start:stop]))
+        return tuple(out)
+
+    def _plan(self, template: Sequence[str], wild: Sequence[int], text: str) -> list[_Step]:
+        plan: list[_Step] = []
+        taken, wild_at = 0, set(wild)
         for i, token in enumerate(text.split()):
             count = self._count(token)
             if i in wild_at:
-                original = self._restore(token, values[taken : taken + count])
-                out.append(original[len(template[i]) - len(WILDCARD) :])
-            else:
-                out.extend(values[taken : taken + count])
+                pieces, cut = self._pieces(token, len(template[i]) - len(WILDCARD))
+                plan.append((pieces, taken, taken + count, cut))
+            elif count and plan and plan[-1][0] is None:  # one slice for typed values in a row
+                plan[-1] = (None, plan[-1][1], taken + count, 0)
+            elif count:
+                plan.append((None, taken, taken + count, 0))
             taken += count
-        return tuple(out)
+        if len(self._plans) >= _PLANS_KEPT:
+            self._plans.clear()
+        self._plans[(text, template)] = plan
+        return plan
+
+    def _pieces(self, token: str, cut: int) -> tuple[tuple[str, ...], int]:
+        """A wildcard token's text around its placeholders, the `key=` (`cut`) taken off the
+        first piece when it holds it all; and what is left to cut off."""
+        pieces = tuple(self._placeholder.split(token))
+        if len(pieces[0]) < cut:
+            return pieces, cut
+        return (pieces[0][cut:], *pieces[1:]), 0
 
     def read_span(self, head: int, tail: int, text: str, values: list[str]) -> tuple[str, ...]:
         """A span pattern's variables: the head's and tail's typed values, and the middle's
@@ -100,3 +140,11 @@ class Variables:
             return token
         remaining = iter(values)
         return self._placeholder.sub(lambda _: next(remaining), token)
+
+
+def _joined(pieces: tuple[str, ...], values: list[str]) -> str:
+    """The pieces with the values between them: a token's placeholders put back."""
+    out = [pieces[0]]
+    for value, piece in zip(values, pieces[1:], strict=True):
+        out += (value, piece)
+    return "".join(out)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17logsieve/v1/entry.proto\x12\x0blogsieve.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xa3\x03\n\x05\x45ntry\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x17\n\x0fseverity_number\x18\x03 \x01(\x05\x12\x10\n\x08severity\x18\x04 \x01(\t\x12\x0f\n\x07service\x18\x05 \x01(\t\x12\r\n\x05\x63ount\x18\x06 \x01(\x04\x12\x1c\n\x14\x66irst_seen_unix_nano\x18\x07 \x01(\x06\x12\x1b\n\x13last_seen_unix_nano\x18\x08 \x01(\x06\x12\x13\n\x0bsample_rate\x18\t \x01(\x01\x12+\n\nattributes\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08trace_id\x18\x0b \x01(\t\x12\x0f\n\x07span_id\x18\x0c \x01(\t\x12\r\n\x05scope\x18\r \x01(\t\x12\x1c\n\x14\x65xpires_at_unix_nano\x18\x0e \x01(\x06\x12\x11\n\tshortened\x18\x0f \x01(\x08\x12\x13\n\x0b\x62ody_length\x18\x10 \x01(\x04\x12\x19\n\x11\x61ttributes_elided\x18\x11 \x01(\x08\x12%\n\x07pattern\x18\x12 \x01(\x0b\x32\x14.logsieve.v1.Pattern\"Q\n\x07Pattern\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12(\n\tvariables\x18\x03 \x03(\x0b\x32\x15.logsieve.v1.Variable\"Q\n\x08Variable\x12$\n\x03top\x18\x01 \x03(\x0b\x32\x17.logsieve.v1.ValueCount\x12\r\n\x05other\x18\x02 \x01(\x04\x12\x10\n\x08\x64istinct\x18\x03 \x01(\x04\"*\n\nValueCount\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17logsieve/v1/entry.proto\x12\x0blogsieve.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x93\x04\n\x05\x45ntry\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x17\n\x0fseverity_number\x18\x03 \x01(\x05\x12\x10\n\x08severity\x18\x04 \x01(\t\x12\x0f\n\x07service\x18\x05 \x01(\t\x12\r\n\x05\x63ount\x18\x06 \x01(\x04\x12\x1c\n\x14\x66irst_seen_unix_nano\x18\x07 \x01(\x06\x12\x1b\n\x13last_seen_unix_nano\x18\x08 \x01(\x06\x12\x13\n\x0bsample_rate\x18\t \x01(\x01\x12+\n\nattributes\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08trace_id\x18\x0b \x01(\t\x12\x0f\n\x07span_id\x18\x0c \x01(\t\x12\r\n\x05scope\x18\r \x01(\t\x12\x1c\n\x14\x65xpires_at_unix_nano\x18\x0e \x01(\x06\x12\x11\n\tshortened\x18\x0f \x01(\x08\x12\x13\n\x0b\x62ody_length\x18\x10 \x01(\x04\x12\x19\n\x11\x61ttributes_elided\x18\x11 \x01(\x08\x12%\n\x07pattern\x18\x12 \x01(\x0b\x32\x14.logsieve.v1.Pattern\x12+\n\x08services\x18\x13 \x03(\x0b\x32\x19.logsieve.v1.ServiceCount\x12)\n\x08resource\x18\x14 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x16\n\x0eservices_other\x18\x15 \x01(\x04\"+\n\x0cServiceCount\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\"Q\n\x07Pattern\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08template\x18\x02 \x01(\t\x12(\n\tvariables\x18\x03 \x03(\x0b\x32\x15.logsieve.v1.Variable\"Q\n\x08Variable\x12$\n\x03top\x18\x01 \x03(\x0b\x32\x17.logsieve.v1.ValueCount\x12\r\n\x05other\x18\x02 \x01(\x04\x12\x10\n\x08\x64istinct\x18\x03 \x01(\x04\"*\n\nValueCount\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,11 +33,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'logsieve.v1.entry_pb2', _gl
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ENTRY']._serialized_start=71
-  _globals['_ENTRY']._serialized_end=490
-  _globals['_PATTERN']._serialized_start=492
-  _globals['_PATTERN']._serialized_end=573
-  _globals['_VARIABLE']._serialized_start=575
-  _globals['_VARIABLE']._serialized_end=656
-  _globals['_VALUECOUNT']._serialized_start=658
-  _globals['_VALUECOUNT']._serialized_end=700
+  _globals['_ENTRY']._serialized_end=602
+  _globals['_SERVICECOUNT']._serialized_start=604
+  _globals['_SERVICECOUNT']._serialized_end=647
+  _globals['_PATTERN']._serialized_start=649
+  _globals['_PATTERN']._serialized_end=730
+  _globals['_VARIABLE']._serialized_start=732
+  _globals['_VARIABLE']._serialized_end=813
+  _globals['_VALUECOUNT']._serialized_start=815
+  _globals['_VALUECOUNT']._serialized_end=857
 # @@protoc_insertion_point(module_scope)

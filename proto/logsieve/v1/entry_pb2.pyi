@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Entry(_message.Message):
-    __slots__ = ("id", "body", "severity_number", "severity", "service", "count", "first_seen_unix_nano", "last_seen_unix_nano", "sample_rate", "attributes", "trace_id", "span_id", "scope", "expires_at_unix_nano", "shortened", "body_length", "attributes_elided", "pattern")
+    __slots__ = ("id", "body", "severity_number", "severity", "service", "count", "first_seen_unix_nano", "last_seen_unix_nano", "sample_rate", "attributes", "trace_id", "span_id", "scope", "expires_at_unix_nano", "shortened", "body_length", "attributes_elided", "pattern", "services", "resource", "services_other")
     ID_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     SEVERITY_NUMBER_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,9 @@ class Entry(_message.Message):
     BODY_LENGTH_FIELD_NUMBER: _ClassVar[int]
     ATTRIBUTES_ELIDED_FIELD_NUMBER: _ClassVar[int]
     PATTERN_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_OTHER_FIELD_NUMBER: _ClassVar[int]
     id: int
     body: str
     severity_number: int
@@ -45,7 +48,18 @@ class Entry(_message.Message):
     body_length: int
     attributes_elided: bool
     pattern: Pattern
-    def __init__(self, id: _Optional[int] = ..., body: _Optional[str] = ..., severity_number: _Optional[int] = ..., severity: _Optional[str] = ..., service: _Optional[str] = ..., count: _Optional[int] = ..., first_seen_unix_nano: _Optional[int] = ..., last_seen_unix_nano: _Optional[int] = ..., sample_rate: _Optional[float] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., scope: _Optional[str] = ..., expires_at_unix_nano: _Optional[int] = ..., shortened: _Optional[bool] = ..., body_length: _Optional[int] = ..., attributes_elided: _Optional[bool] = ..., pattern: _Optional[_Union[Pattern, _Mapping]] = ...) -> None: ...
+    services: _containers.RepeatedCompositeFieldContainer[ServiceCount]
+    resource: _struct_pb2.Struct
+    services_other: int
+    def __init__(self, id: _Optional[int] = ..., body: _Optional[str] = ..., severity_number: _Optional[int] = ..., severity: _Optional[str] = ..., service: _Optional[str] = ..., count: _Optional[int] = ..., first_seen_unix_nano: _Optional[int] = ..., last_seen_unix_nano: _Optional[int] = ..., sample_rate: _Optional[float] = ..., attributes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., scope: _Optional[str] = ..., expires_at_unix_nano: _Optional[int] = ..., shortened: _Optional[bool] = ..., body_length: _Optional[int] = ..., attributes_elided: _Optional[bool] = ..., pattern: _Optional[_Union[Pattern, _Mapping]] = ..., services: _Optional[_Iterable[_Union[ServiceCount, _Mapping]]] = ..., resource: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., services_other: _Optional[int] = ...) -> None: ...
+
+class ServiceCount(_message.Message):
+    __slots__ = ("name", "count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    count: int
+    def __init__(self, name: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class Pattern(_message.Message):
     __slots__ = ("id", "template", "variables")

@@ -26,29 +26,31 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from logsieve.v1 import entry_pb2 as logsieve_dot_v1_dot_entry__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18logsieve/v1/stream.proto\x12\x0blogsieve.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17logsieve/v1/entry.proto\"t\n\tSubscribe\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\x14\n\x0cmin_severity\x18\x02 \x01(\t\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x12\n\nseverities\x18\x05 \x03(\t\x12\x0f\n\x07pattern\x18\x06 \x01(\t\"\xf6\x01\n\rStreamMessage\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12*\n\x07\x65ntries\x18\x02 \x01(\x0b\x32\x17.logsieve.v1.EntryBatchH\x00\x12+\n\theartbeat\x18\x03 \x01(\x0b\x32\x16.logsieve.v1.HeartbeatH\x00\x12#\n\x05hello\x18\x04 \x01(\x0b\x32\x12.logsieve.v1.HelloH\x00\x12%\n\x06notice\x18\x05 \x01(\x0b\x32\x13.logsieve.v1.NoticeH\x00\x12%\n\x06status\x18\x06 \x01(\x0b\x32\x13.logsieve.v1.StatusH\x00\x42\t\n\x07payload\"C\n\nEntryBatch\x12#\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x12.logsieve.v1.Entry\x12\x10\n\x08\x62\x61\x63kfill\x18\x02 \x01(\x08\"<\n\tHeartbeat\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"F\n\x05Hello\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\r\x12\x10\n\x08sampling\x18\x02 \x01(\t\x12\x16\n\x0e\x62\x61\x63kfill_limit\x18\x03 \x01(\r\"\x9d\x01\n\x06Notice\x12&\n\x04kind\x18\x01 \x01(\x0e\x32\x18.logsieve.v1.Notice.Kind\x12\x0e\n\x06missed\x18\x02 \x01(\x04\x12\x0c\n\x04text\x18\x03 \x01(\t\"M\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\n\n\x06MISSED\x10\x01\x12\x12\n\x0e\x43URSOR_EXPIRED\x10\x02\x12\x0f\n\x0b\x46\x45LL_BEHIND\x10\x03\"a\n\x06Status\x12\x16\n\x0ewindow_entries\x18\x01 \x01(\x04\x12\x10\n\x08services\x18\x02 \x03(\t\x12-\n\x08\x65xporter\x18\x03 \x01(\x0b\x32\x1b.logsieve.v1.ExporterHealth\"\xb2\x01\n\x0e\x45xporterHealth\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x30\n\x0clast_success\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nlast_error\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0flast_error_text\x18\x04 \x01(\t\x12\x14\n\x0coutbox_depth\x18\x05 \x01(\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18logsieve/v1/stream.proto\x12\x0blogsieve.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17logsieve/v1/entry.proto\"\x83\x01\n\tSubscribe\x12\r\n\x05\x61\x66ter\x18\x01 \x01(\x04\x12\x14\n\x0cmin_severity\x18\x02 \x01(\t\x12\x0f\n\x07service\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x12\n\nseverities\x18\x05 \x03(\t\x12\x0f\n\x07pattern\x18\x06 \x01(\t\x12\r\n\x05query\x18\x07 \x01(\t\"\xf6\x01\n\rStreamMessage\x12\x0e\n\x06\x63ursor\x18\x01 \x01(\x04\x12*\n\x07\x65ntries\x18\x02 \x01(\x0b\x32\x17.logsieve.v1.EntryBatchH\x00\x12+\n\theartbeat\x18\x03 \x01(\x0b\x32\x16.logsieve.v1.HeartbeatH\x00\x12#\n\x05hello\x18\x04 \x01(\x0b\x32\x12.logsieve.v1.HelloH\x00\x12%\n\x06notice\x18\x05 \x01(\x0b\x32\x13.logsieve.v1.NoticeH\x00\x12%\n\x06status\x18\x06 \x01(\x0b\x32\x13.logsieve.v1.StatusH\x00\x42\t\n\x07payload\"C\n\nEntryBatch\x12#\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x12.logsieve.v1.Entry\x12\x10\n\x08\x62\x61\x63kfill\x18\x02 \x01(\x08\"<\n\tHeartbeat\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"F\n\x05Hello\x12\x13\n\x0bttl_seconds\x18\x01 \x01(\r\x12\x10\n\x08sampling\x18\x02 \x01(\t\x12\x16\n\x0e\x62\x61\x63kfill_limit\x18\x03 \x01(\r\"\xac\x01\n\x06Notice\x12&\n\x04kind\x18\x01 \x01(\x0e\x32\x18.logsieve.v1.Notice.Kind\x12\x0e\n\x06missed\x18\x02 \x01(\x04\x12\x0c\n\x04text\x18\x03 \x01(\t\"\\\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\n\n\x06MISSED\x10\x01\x12\x12\n\x0e\x43URSOR_EXPIRED\x10\x02\x12\x0f\n\x0b\x46\x45LL_BEHIND\x10\x03\x12\r\n\tBAD_QUERY\x10\x04\"\x8f\x01\n\x06Status\x12\x16\n\x0ewindow_entries\x18\x01 \x01(\x04\x12\x10\n\x08services\x18\x02 \x03(\t\x12-\n\x08\x65xporter\x18\x03 \x01(\x0b\x32\x1b.logsieve.v1.ExporterHealth\x12,\n\x07\x62udgets\x18\x04 \x03(\x0b\x32\x1b.logsieve.v1.ExporterBudget\"\xb2\x01\n\x0e\x45xporterHealth\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x30\n\x0clast_success\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nlast_error\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0flast_error_text\x18\x04 \x01(\t\x12\x14\n\x0coutbox_depth\x18\x05 \x01(\x04\"\x86\x01\n\x0e\x45xporterBudget\x12\x10\n\x08\x65xporter\x18\x01 \x01(\t\x12\x0c\n\x04rate\x18\x02 \x01(\x01\x12\r\n\x05limit\x18\x03 \x01(\x01\x12\x14\n\x0cheld_entries\x18\x04 \x01(\x04\x12/\n\x0boldest_held\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'logsieve.v1.stream_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUBSCRIBE']._serialized_start=99
-  _globals['_SUBSCRIBE']._serialized_end=215
-  _globals['_STREAMMESSAGE']._serialized_start=218
-  _globals['_STREAMMESSAGE']._serialized_end=464
-  _globals['_ENTRYBATCH']._serialized_start=466
-  _globals['_ENTRYBATCH']._serialized_end=533
-  _globals['_HEARTBEAT']._serialized_start=535
-  _globals['_HEARTBEAT']._serialized_end=595
-  _globals['_HELLO']._serialized_start=597
-  _globals['_HELLO']._serialized_end=667
-  _globals['_NOTICE']._serialized_start=670
-  _globals['_NOTICE']._serialized_end=827
-  _globals['_NOTICE_KIND']._serialized_start=750
-  _globals['_NOTICE_KIND']._serialized_end=827
-  _globals['_STATUS']._serialized_start=829
-  _globals['_STATUS']._serialized_end=926
-  _globals['_EXPORTERHEALTH']._serialized_start=929
-  _globals['_EXPORTERHEALTH']._serialized_end=1107
+  _globals['_SUBSCRIBE']._serialized_start=100
+  _globals['_SUBSCRIBE']._serialized_end=231
+  _globals['_STREAMMESSAGE']._serialized_start=234
+  _globals['_STREAMMESSAGE']._serialized_end=480
+  _globals['_ENTRYBATCH']._serialized_start=482
+  _globals['_ENTRYBATCH']._serialized_end=549
+  _globals['_HEARTBEAT']._serialized_start=551
+  _globals['_HEARTBEAT']._serialized_end=611
+  _globals['_HELLO']._serialized_start=613
+  _globals['_HELLO']._serialized_end=683
+  _globals['_NOTICE']._serialized_start=686
+  _globals['_NOTICE']._serialized_end=858
+  _globals['_NOTICE_KIND']._serialized_start=766
+  _globals['_NOTICE_KIND']._serialized_end=858
+  _globals['_STATUS']._serialized_start=861
+  _globals['_STATUS']._serialized_end=1004
+  _globals['_EXPORTERHEALTH']._serialized_start=1007
+  _globals['_EXPORTERHEALTH']._serialized_end=1185
+  _globals['_EXPORTERBUDGET']._serialized_start=1188
+  _globals['_EXPORTERBUDGET']._serialized_end=1322
 # @@protoc_insertion_point(module_scope)

@@ -12,20 +12,22 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Subscribe(_message.Message):
-    __slots__ = ("after", "min_severity", "service", "text", "severities", "pattern")
+    __slots__ = ("after", "min_severity", "service", "text", "severities", "pattern", "query")
     AFTER_FIELD_NUMBER: _ClassVar[int]
     MIN_SEVERITY_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     SEVERITIES_FIELD_NUMBER: _ClassVar[int]
     PATTERN_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
     after: int
     min_severity: str
     service: str
     text: str
     severities: _containers.RepeatedScalarFieldContainer[str]
     pattern: str
-    def __init__(self, after: _Optional[int] = ..., min_severity: _Optional[str] = ..., service: _Optional[str] = ..., text: _Optional[str] = ..., severities: _Optional[_Iterable[str]] = ..., pattern: _Optional[str] = ...) -> None: ...
+    query: str
+    def __init__(self, after: _Optional[int] = ..., min_severity: _Optional[str] = ..., service: _Optional[str] = ..., text: _Optional[str] = ..., severities: _Optional[_Iterable[str]] = ..., pattern: _Optional[str] = ..., query: _Optional[str] = ...) -> None: ...
 
 class StreamMessage(_message.Message):
     __slots__ = ("cursor", "entries", "heartbeat", "hello", "notice", "status")
@@ -75,10 +77,12 @@ class Notice(_message.Message):
         MISSED: _ClassVar[Notice.Kind]
         CURSOR_EXPIRED: _ClassVar[Notice.Kind]
         FELL_BEHIND: _ClassVar[Notice.Kind]
+        BAD_QUERY: _ClassVar[Notice.Kind]
     KIND_UNSPECIFIED: Notice.Kind
     MISSED: Notice.Kind
     CURSOR_EXPIRED: Notice.Kind
     FELL_BEHIND: Notice.Kind
+    BAD_QUERY: Notice.Kind
     KIND_FIELD_NUMBER: _ClassVar[int]
     MISSED_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
@@ -88,14 +92,16 @@ class Notice(_message.Message):
     def __init__(self, kind: _Optional[_Union[Notice.Kind, str]] = ..., missed: _Optional[int] = ..., text: _Optional[str] = ...) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ("window_entries", "services", "exporter")
+    __slots__ = ("window_entries", "services", "exporter", "budgets")
     WINDOW_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     SERVICES_FIELD_NUMBER: _ClassVar[int]
     EXPORTER_FIELD_NUMBER: _ClassVar[int]
+    BUDGETS_FIELD_NUMBER: _ClassVar[int]
     window_entries: int
     services: _containers.RepeatedScalarFieldContainer[str]
     exporter: ExporterHealth
-    def __init__(self, window_entries: _Optional[int] = ..., services: _Optional[_Iterable[str]] = ..., exporter: _Optional[_Union[ExporterHealth, _Mapping]] = ...) -> None: ...
+    budgets: _containers.RepeatedCompositeFieldContainer[ExporterBudget]
+    def __init__(self, window_entries: _Optional[int] = ..., services: _Optional[_Iterable[str]] = ..., exporter: _Optional[_Union[ExporterHealth, _Mapping]] = ..., budgets: _Optional[_Iterable[_Union[ExporterBudget, _Mapping]]] = ...) -> None: ...
 
 class ExporterHealth(_message.Message):
     __slots__ = ("enabled", "last_success", "last_error", "last_error_text", "outbox_depth")
@@ -110,3 +116,17 @@ class ExporterHealth(_message.Message):
     last_error_text: str
     outbox_depth: int
     def __init__(self, enabled: _Optional[bool] = ..., last_success: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error_text: _Optional[str] = ..., outbox_depth: _Optional[int] = ...) -> None: ...
+
+class ExporterBudget(_message.Message):
+    __slots__ = ("exporter", "rate", "limit", "held_entries", "oldest_held")
+    EXPORTER_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    HELD_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_HELD_FIELD_NUMBER: _ClassVar[int]
+    exporter: str
+    rate: float
+    limit: float
+    held_entries: int
+    oldest_held: _timestamp_pb2.Timestamp
+    def __init__(self, exporter: _Optional[str] = ..., rate: _Optional[float] = ..., limit: _Optional[float] = ..., held_entries: _Optional[int] = ..., oldest_held: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -1,10 +1,13 @@
-// The page's filters: severity toggles, a service, a search text, one pattern. They live in
+// The page's filters: severity toggles, a service, a search query, one pattern. They live in
 // the URL (?severity=WARN,ERROR&service=api&q=timeout&pattern=<16 hex digits>) so that a view
 // can be shared, and travel to the server in the Subscribe frame, so a filtered page never
 // receives what it would hide. The view shown (the stream, or ?view=patterns) is in the URL too.
+// `text` is the search box's query (js/query.js: words, OR, -negation, field:value, /regex/),
+// sent as Subscribe.query; the server refuses a bad one as js/query.js does, in the same words.
+import { MAX_QUERY } from "./query.js";
 
 export const BANDS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
-export const MAX_TEXT = 200; // the server refuses a longer search
+export const MAX_TEXT = MAX_QUERY; // the server refuses a longer query
 const PATTERN_ID = /^[0-9a-f]{16}$/; // Entry.pattern.id; the server refuses anything else
 
 export function readFilters(search) {
@@ -58,7 +61,7 @@ export function describe(filters) {
   const parts = [];
   if (filters.severities.length) parts.push("severity " + filters.severities.join(", "));
   if (filters.service) parts.push("service " + filters.service);
-  if (filters.text) parts.push("text “" + filters.text + "”");
+  if (filters.text) parts.push("search “" + filters.text + "”");
   if (filters.pattern) parts.push("pattern " + filters.pattern);
   return parts.join("; ");
 }
@@ -68,7 +71,7 @@ export function subscribeFrame(after, filters) {
     after,
     severities: filters.severities,
     service: filters.service,
-    text: filters.text,
+    query: filters.text,
     pattern: filters.pattern,
   };
 }

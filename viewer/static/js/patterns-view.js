@@ -6,7 +6,7 @@
 import { patternId } from "./filters.js";
 import { bigCount, countBadge, formatBig, templateNode } from "./patterns.js";
 import { sparkline } from "./sparkline.js";
-import { span } from "./text.js";
+import { makeButton, span } from "./text.js";
 
 const REFRESH_MS = 5000;
 const TEMPLATE_CHARACTERS = 300; // in the list; the stream's rows show the rest
@@ -92,9 +92,7 @@ export class PatternsView {
   }
 
   pick(id, template) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "pattern-pick";
+    const button = makeButton("pattern-pick");
     button.title = "Show this pattern's entries in the stream (kept in the URL)";
     const { node, left } = templateNode("template", { template }, "", TEMPLATE_CHARACTERS);
     if (left) node.appendChild(span("more", "…"));

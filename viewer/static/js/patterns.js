@@ -1,7 +1,7 @@
 // Pattern entries: a template whose placeholders ("<*>", "<NUM>", "<IP>", ...) are shown as
 // variables, the count as a badge, and in an expanded row what each variable held. Templates
 // and values are log text like the rest: only ever text nodes (see text.js).
-import { highlighted, span, visible } from "./text.js";
+import { highlighted, makeButton, span, visible } from "./text.js";
 
 // "<*>" where the miner learned a word varies; "<NAME>" in capitals where a mask typed it.
 const PLACEHOLDER = /<\*>|<[A-Z][A-Z0-9_]*>/g;
@@ -125,9 +125,7 @@ export function patternDetails(pattern, view) {
 }
 
 function onlyButton(pattern, view) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "control only-pattern";
+  const button = makeButton("control only-pattern");
   const active = view.pattern && view.pattern === pattern.id;
   button.textContent = active ? "Showing only this pattern" : "Only this pattern";
   button.disabled = Boolean(active) || !view.onlyPattern;

@@ -13,6 +13,15 @@ export function visible(text) {
   });
 }
 
+// A <button type="button"> (the page submits no form) with its class and fixed text.
+export function makeButton(className, text = "") {
+  const el = document.createElement("button");
+  el.type = "button";
+  el.className = className;
+  el.textContent = text;
+  return el;
+}
+
 export function span(className, text) {
   const el = document.createElement("span");
   el.className = className;
@@ -24,23 +33,29 @@ export function span(className, text) {
 export function highlighted(className, text, term) {
   const el = document.createElement("span");
   el.className = className;
+  appendHighlighted(el, text, term);
+  return el;
+}
+
+// `text` (already visible) appended to `parent`, each case-insensitive match of `term` in a
+// <mark>; as one text node when there is nothing to mark.
+export function appendHighlighted(parent, text, term) {
   const lower = text.toLowerCase();
   const needle = String(term || "").toLowerCase();
   // Some characters change length in lower case: then offsets would not line up; no marks.
   if (!needle || lower.length !== text.length) {
-    el.textContent = text;
-    return el;
+    parent.appendChild(document.createTextNode(text));
+    return;
   }
   let at = 0;
   for (let hit = lower.indexOf(needle); hit !== -1; hit = lower.indexOf(needle, at)) {
-    if (hit > at) el.appendChild(document.createTextNode(text.slice(at, hit)));
+    if (hit > at) parent.appendChild(document.createTextNode(text.slice(at, hit)));
     const mark = document.createElement("mark");
     mark.textContent = text.slice(hit, hit + needle.length);
-    el.appendChild(mark);
+    parent.appendChild(mark);
     at = hit + needle.length;
   }
-  if (at < text.length) el.appendChild(document.createTextNode(text.slice(at)));
-  return el;
+  if (at < text.length) parent.appendChild(document.createTextNode(text.slice(at)));
 }
 
 // Nanosecond strings to milliseconds, through BigInt so no precision is lost on the way.

@@ -1,14 +1,4 @@
-"""setup_logging(): send a Python service's `logging` records to logsieve over OTLP.
-
-    from gateway.client import setup_logging
-    setup_logging("checkout")                     # endpoint from OTEL_* or the default
-    logging.getLogger(__name__).error("payment failed", extra={"order": 42})
-
-It needs only opentelemetry-sdk and an OTLP exporter (opentelemetry-exporter-otlp-proto-http,
-or -proto-grpc); importing it loads nothing else of logsieve (no Flask, SQLAlchemy or gRPC
-server). The standard variables are honoured: OTEL_EXPORTER_OTLP_LOGS_ENDPOINT or
-OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf or grpc),
-OTEL_EXPORTER_OTLP_HEADERS (e.g. "authorization=Bearer <token>"), OTEL_SERVICE_NAME.
+"""setup_logging(): Python `logging` records to a logsieve gateway, over OTLP.
 
 It never raises into the application: a failure to set up is reported once with `warnings`
 and logging goes on as before. The exporter's own complaints (a gateway that is down) are
@@ -28,14 +18,17 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_HTTP_ENDPOINT = "http://127.0.0.1:4318"
-DEFAULT_GRPC_ENDPOINT = "http://127.0.0.1:4317"
 # Large enough that a burst of a few thousand lines waits in memory instead of being dropped;
 # the SDK warns (once per batch) if even this fills.
 QUEUE_SIZE = 20_000
 BATCH_SIZE = 512
 FLUSH_DELAY_MS = 1_000
 # Loggers whose records never go to the gateway: the exporter's own, and its HTTP clients'.
-SELF_LOGGERS = ("opentelemetry", "urllib3", "requests", "grpc", "gateway.client")
+SELF_LOGGERS = ("opentelemetry", "urllib3", "requests", "grpc", "logsieve_client")
+GRPC_MISSING = (
+    "the gRPC exporter is not installed (OTLP over gRPC was asked for): "
+    "pip install 'logsieve-client[grpc]', or use the default http/protobuf"
+)
 
 _lock = threading.Lock()
 _installed: LogSieveLogging | None = None
@@ -106,7 +99,7 @@ def _install(
     level: int,
     resource_attributes: Mapping[str, str],
 ) -> LogSieveLogging:
-    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
     from opentelemetry.sdk.resources import Resource
 
@@ -122,13 +115,25 @@ def _install(
             schedule_delay_millis=FLUSH_DELAY_MS,
         )
     )
-    handler = LoggingHandler(level=level, logger_provider=provider)
+    handler = _handler(level, provider)
     handler.addFilter(_NotOurOwn())
     root = logging.getLogger()
     root.addHandler(handler)
     if root.level > level or root.level == logging.NOTSET:
         root.setLevel(level)
     return LogSieveLogging(provider, handler)
+
+
+def _handler(level: int, provider: Any) -> logging.Handler:
+    from opentelemetry.sdk._logs import LoggingHandler
+
+    # Recent SDKs mark their handler deprecated in favour of one in a separate package
+    # (opentelemetry-instrumentation-logging); it still works, and the application should not
+    # see a warning about a choice it did not make.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`LoggingHandler`", DeprecationWarning)
+        handler: logging.Handler = LoggingHandler(level=level, logger_provider=provider)
+    return handler
 
 
 def _exporter(endpoint: str | None, protocol: str | None, token: str | None) -> Any:
@@ -140,14 +145,21 @@ def _exporter(endpoint: str | None, protocol: str | None, token: str | None) -> 
     # Explicit arguments win; otherwise the exporter reads the OTEL_* variables itself.
     headers = {"authorization": f"Bearer {token}"} if token else None
     if chosen == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as Grpc
-
-        insecure = (endpoint or "").startswith("http://") or None
-        return Grpc(endpoint=endpoint, headers=headers, insecure=insecure)
+        return _grpc_exporter(endpoint, headers)
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as Http
 
     url = endpoint.rstrip("/") + "/v1/logs" if endpoint else _http_logs_url()
     return Http(endpoint=url, headers=headers)
+
+
+def _grpc_exporter(endpoint: str | None, headers: dict[str, str] | None) -> Any:
+    """OTLP over gRPC: an extra (grpcio is large), so its absence is said in one line."""
+    try:
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    except ImportError as exc:
+        raise RuntimeError(GRPC_MISSING) from exc
+    insecure = (endpoint or "").startswith("http://") or None
+    return OTLPLogExporter(endpoint=endpoint, headers=headers, insecure=insecure)
 
 
 def _http_logs_url() -> str | None:
