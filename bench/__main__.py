@@ -41,6 +41,7 @@ from bench.pgpair import run_pair
 from bench.regexbench import run_regex_bench
 from bench.report import build, render
 from bench.viewerbench import run_viewer, run_viewer_before
+from bench.viewerisolation import run_viewer_isolation
 from bench.workload import Workload
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -71,6 +72,7 @@ NAMES = (
     "viewer-50",
     "viewer-50-sockets",
     "viewer-1-before",
+    "viewer-isolation",
     "page-speed",
     "query-regex",
     "browser-client",
@@ -220,6 +222,7 @@ class Runner:
             "viewer-50": lambda: run_viewer(50),
             "viewer-50-sockets": lambda: run_viewer(1, followers=49),
             "viewer-1-before": run_viewer_before,
+            "viewer-isolation": lambda: run_viewer_isolation(rounds=2 if self.args.quick else 4),
             "page-speed": run_page_bench,
             "query-regex": run_regex_bench,
             "browser-client": run_client_bench,

@@ -20,6 +20,7 @@ from bench.patternmemory import PATTERN_MEMORY_ROW, PATTERNS
 from bench.pgpair import PairResult
 from bench.regexbench import regex_rows
 from bench.viewerbench import ViewerResult
+from bench.viewerisolation import isolation_rows
 
 DURABLE_TARGET = 150_000  # records/s (the performance issue; the first asked 60,000)
 RATIO_TARGET = 0.6  # durable / no-write
@@ -162,6 +163,7 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
             rows.append(_failed(name, view) or _viewer_row(name, view, results.get("viewer-1")))
     rows += [Row(*cells) for cells in page_rows(results)]
     rows += [Row(*cells) for cells in regex_rows(results.get("query-regex"))]
+    rows += [Row(*cells) for cells in isolation_rows(results.get("viewer-isolation"))]
     if "browser-client" in results:
         name = "8. Browser logging script (/static/logsieve-client.js) in headless Chromium"
         client = results["browser-client"]
