@@ -142,6 +142,12 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(Figures(terminal), "logsieve-figures")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests (real processes, kills, floods: 10-70 s each) first, so that the
+    workers end on short tests together instead of one waiting on another's last long one."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """Put the root logger back as it was: `logsieve run` replaces its handlers."""

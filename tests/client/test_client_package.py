@@ -63,6 +63,7 @@ def empty_venv(path: Path) -> Path:
     return path / "bin" / "python"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_the_client_installs_alone_and_its_readme_example_delivers(
     tmp_path: Path, sqlite_receiver: tuple[OtlpHttpReceiver, Store]

@@ -86,6 +86,7 @@ class Entrypoint:
         return code
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)  # five gateway processes start: slow on a busy 2-core machine
 def test_the_compose_layout_runs_from_the_images_command_line(tmp_path: Path) -> None:
     services = layout.compose({"POSTGRES_PASSWORD": PASSWORD})

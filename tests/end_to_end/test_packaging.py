@@ -88,6 +88,7 @@ def check_contents(wheel: Path) -> None:
     assert not [r for r in requires if r.startswith("opentelemetry-sdk")]  # the client's
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)  # builds a wheel and installs it, dependencies compiled included
 def test_the_wheel_installed_in_a_fresh_environment_runs_the_command(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)

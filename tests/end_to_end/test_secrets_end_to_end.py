@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import grpc
 import httpx
+import pytest
 import websocket
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
@@ -156,6 +157,7 @@ def viewer_url(gateway: GatewayProcess) -> str:
     return found[0]
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_any_surface(tmp_path: Path) -> None:
     with FakeLogflare(api_key=KEY) as logflare:
         logflare.outage = VERBOSE_400

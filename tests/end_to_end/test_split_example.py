@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import websocket
 
 from testkit.logflare import FakeLogflare
@@ -41,6 +42,7 @@ def viewer_url(viewer: GatewayProcess) -> str:
     raise AssertionError("the viewer did not say where it is:\n" + "".join(viewer.log))
 
 
+@pytest.mark.slow
 def test_the_documented_split_deployment_delivers_every_record_once(tmp_path: Path) -> None:
     url = _empty_postgresql()
     try:

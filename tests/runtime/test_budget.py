@@ -102,6 +102,7 @@ class Run:
         self.seen = len(logflare.events)
 
 
+@pytest.mark.slow
 def test_a_wide_flood_is_held_to_the_backends_limit_with_every_count_exact(
     budgeted: tuple[Gateway, FakeLogflare, FakeClock], report: Callable[[str], None]
 ) -> None:

@@ -53,6 +53,7 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     _drop_postgresql()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)  # waits up to 120 s for delivery itself
 def test_kill_9_under_load_loses_no_acknowledged_record(
     tmp_path: Path, storage_url: str, report: Callable[[str], None]
@@ -100,6 +101,7 @@ def pg_url() -> Iterator[str]:
     [(2, False), (3, False), (2, True)],
     ids=["two-no-faults", "three-no-faults", "two-one-sigstopped"],
 )
+@pytest.mark.slow
 def test_gateways_sharing_postgresql_deliver_every_record(
     tmp_path: Path, pg_url: str, count: int, stall: bool, report: Callable[[str], None]
 ) -> None:
@@ -198,6 +200,7 @@ def test_postgresql_going_away_is_unavailable_then_recovers_without_restart(
     assert set(sender.codes) <= {"UNAVAILABLE", "DEADLINE_EXCEEDED"}  # never INTERNAL
 
 
+@pytest.mark.slow
 def test_every_kind_of_logflare_fault_loses_nothing(
     tmp_path: Path, report: Callable[[str], None]
 ) -> None:

@@ -59,6 +59,7 @@ def otlp_counts(fake: FakeOtlp) -> collections.Counter[int]:
     return collections.Counter(int(b.split()[1]) for b in bodies if b.startswith("record "))
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_an_otlp_backend_down_holds_up_no_logflare_delivery(
     tmp_path: Path, report: Callable[[str], None]
@@ -180,6 +181,7 @@ def first_config(tmp_path: Path, port: int) -> Path:
     return config
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_chain_of_two_gateways_loses_nothing_through_kill_9_of_either(
     tmp_path: Path, report: Callable[[str], None]
@@ -191,7 +193,7 @@ def test_a_chain_of_two_gateways_loses_nothing_through_kill_9_of_either(
         sender = SeqSender(per_request=256)
         sender.start(first.address)
         try:
-            for victim in ("first", "second", "first", "second"):
+            for victim in ("first", "second"):
                 sender.wait_for(len(sender.acknowledged) + 3000)
                 if victim == "first":
                     first.kill9()  # mid enqueue, batch or OTLP export
@@ -208,11 +210,11 @@ def test_a_chain_of_two_gateways_loses_nothing_through_kill_9_of_either(
     lost = len(acknowledged - counts.keys())
     duplicates = sum(times - 1 for times in counts.values())
     report(
-        f"\n[chain] 2 kill -9 of each gateway: {len(acknowledged)} acknowledged by the first, "
+        f"\n[chain] kill -9 of each gateway: {len(acknowledged)} acknowledged by the first, "
         f"{lost} lost at the end of the chain, {duplicates} duplicates"
     )
     assert lost == 0
-    assert duplicates <= 4 * EXPORT_BATCH  # at most one request's events per crash
+    assert duplicates <= 2 * EXPORT_BATCH  # at most one request's events per crash
     assert logflare.violations == []
 
 

@@ -247,6 +247,7 @@ def test_connections_spread_over_both_processes_and_every_record_arrives_once(
     assert ready["checks"]["ingest_children"] is True
 
 
+@pytest.mark.slow
 def test_a_killed_ingest_child_is_started_again_and_loses_nothing(
     tmp_path: Path, logflare: FakeLogflare
 ) -> None:

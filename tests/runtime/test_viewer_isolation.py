@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 import websocket
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
@@ -179,6 +180,7 @@ def resume(url: str, cursor: int, want: int, attempts: int = 10) -> list[dict[st
 # -- 200 pages opening at once ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_hundred_pages_opening_at_once_leave_ingest_latency_alone(
     tmp_path: Path, logflare: FakeLogflare
 ) -> None:

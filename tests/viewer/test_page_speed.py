@@ -69,6 +69,7 @@ def steady_appends(page: Any, store: Store, clock: FixedClock, start: int) -> No
     ("viewport", "scheme"),
     [pytest.param(DESKTOP, "light", id="desktop-light"), pytest.param(PHONE, "dark", id="phone")],
 )
+@pytest.mark.slow
 def test_twenty_thousand_entries_stay_windowed_and_search_the_loaded_list(
     viewport: dict[str, int],
     scheme: str,
@@ -102,6 +103,7 @@ def test_twenty_thousand_entries_stay_windowed_and_search_the_loaded_list(
         save_screenshot(page, f"page-speed-{viewport['width']}")
 
 
+@pytest.mark.slow
 def test_resuming_after_a_long_pause_keeps_the_rows_being_read(
     live_store: Store, wall_clock: FixedClock
 ) -> None:
