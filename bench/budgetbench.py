@@ -22,7 +22,7 @@ import math
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +33,15 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import ResourceLogs
 
 from bench.batchbench import CONFIG_PATH
+from bench.budgetcounts import (
+    Counts,
+    Key,
+    count_keys,
+    event_pattern,
+    max_in_window,
+    p99,
+    survivors,
+)
 from bench.loggen import LogGen
 from bench.patternbench import SEED
 from gateway import severity
@@ -55,8 +64,6 @@ INTERVAL_S = 10  # the batch stage's, as config/gateway.yaml
 LIMIT = 50  # events/s the fake takes from the source
 WINDOW_CAP = LIMIT * 10 + LIMIT  # budget x 10 + burst (one second's worth)
 ERROR_TARGET_S = INTERVAL_S + 1
-ESTIMATE_TARGET = 0.05
-Key = tuple[str, str]  # (pattern id, or the body when no pattern; severity band)
 
 
 class Watched:
@@ -81,22 +88,6 @@ class Watched:
 
     def shutdown(self) -> None:
         self._inner.shutdown()
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """Per key: the records sent against count x sample_rate that reached Logflare."""
-
-    keys: int
-    exact_keys: int  # keys never sampled
-    exact_wrong: int  # ... whose count at Logflare is not exactly the records sent
-    sampled_by_rules: int  # keys of a band the severity rules sample
-    sampled_by_budget: int  # keys with an event the budget sampled (a higher rate)
-    worst: float  # the worst relative error of a sampled key
-    over_target: int  # sampled keys off by more than ESTIMATE_TARGET
-    sampled_total: float  # |sum of the sampled keys' estimates - their records| / records
-    error: float  # sum over keys of |estimate - records|, over the records sent
-    unreached: int  # records of keys no event of which reached Logflare
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,15 +265,20 @@ def _simulate(sides: list[Side], gen: LogGen, rate: int, flood_s: int, clock: Fa
 
 
 def _truth(side: Side, now: int) -> Counter[Key]:
-    """Records per key, from a gateway that kept every entry (its recent entries)."""
-    truth: Counter[Key] = Counter()
+    """Records per key, from a gateway that kept every entry (its recent entries), each
+    pattern id resolved to the one it counts in at the end."""
+    recorded: Counter[tuple[str, str, bool]] = Counter()
     cursor = 0
     while page := side.gateway.store.recent_after(cursor, now, 10_000):
         for recent in page:
             entry = recent.entry
-            name = entry.pattern.hex_id if entry.pattern is not None else f"body:{entry.body}"
-            truth[(name, entry.severity)] += entry.count
+            name = entry.pattern.hex_id if entry.pattern is not None else entry.body
+            recorded[(name, entry.severity, entry.pattern is not None)] += entry.count
         cursor = page[-1].id
+    survivor = survivors(side.gateway.store, (n for n, _, pattern in recorded if pattern))
+    truth: Counter[Key] = Counter()
+    for (name, band, pattern), records in recorded.items():
+        truth[(survivor(name) if pattern else f"body:{name}", band)] += records
     return truth
 
 
@@ -298,6 +294,8 @@ def _measure(side: Side, exporter: str, truth: Counter[Key], start: int) -> Case
     )
     budget = store.budget_states().get(exporter)
     counters = store.counter_values()
+    events = [event for event, _ in arrived]
+    survivor = survivors(store, filter(None, map(event_pattern, events)))
     return CaseResult(
         accepted=len(arrived),
         most_sent=max_in_window(list(watched.sent), 10 * NS),
@@ -306,8 +304,8 @@ def _measure(side: Side, exporter: str, truth: Counter[Key], start: int) -> Case
         errors_batched=watched.errors_batched,
         errors_arrived=len(waits),
         errors_held=watched.errors_held,
-        error_p99_s=_p99(waits),
-        counts=_counts(truth, [event for event, _ in arrived], _band_rates(side)),
+        error_p99_s=p99(waits),
+        counts=count_keys(truth, events, _band_rates(side), survivor),
         rate=budget.rate if budget is not None else 0.0,
         held_left=budget.held if budget is not None else 0,
         merged=counters.get(f"budget_merged_entries/{exporter}", 0),
@@ -333,10 +331,6 @@ def _batch_time(event: dict[str, Any], start: int) -> int:
     return start + (second + (INTERVAL_S - 1 - second) % INTERVAL_S) * NS
 
 
-def _p99(values: list[float]) -> float:
-    return values[max(0, math.ceil(0.99 * len(values)) - 1)] if values else math.nan
-
-
 def _band_rates(side: Side) -> Callable[[str], float]:
     """The severity rules' sample rate (1/keep) of a band in this case's config."""
     policy = side.gateway.policy
@@ -346,54 +340,3 @@ def _band_rates(side: Side) -> Callable[[str], float]:
         return 1.0 / keep if keep > 0 else math.inf
 
     return rate
-
-
-def _key(event: dict[str, Any]) -> Key:
-    metadata = event["metadata"]
-    pattern = metadata.get("pattern")
-    name = pattern["id"] if pattern else f"body:{event['event_message']}"
-    return name, severity.band(int(metadata["severity_number"]), "")
-
-
-def _counts(
-    truth: Counter[Key], events: list[dict[str, Any]], band_rate: Callable[[str], float]
-) -> Counts:
-    estimate: dict[Key, float] = defaultdict(float)
-    budget_rated: set[Key] = set()
-    for event in events:
-        key, rate = _key(event), float(event["metadata"].get("sample_rate", 1.0))
-        estimate[key] += int(event["metadata"]["count"]) * rate
-        if rate > band_rate(key[1]) * 1.0001:
-            budget_rated.add(key)
-    arrived = set(estimate)  # before reading it: a defaultdict grows on every read
-    every = truth.keys() | arrived
-    by_rules = {key for key in every if band_rate(key[1]) > 1.0}
-    sampled = by_rules | budget_rated
-    exact = every - sampled
-    errors = [abs(estimate[k] - truth[k]) / truth[k] if truth[k] else math.inf for k in sampled]
-    sent, records = sum(truth.values()), sum(truth[k] for k in sampled)
-    return Counts(
-        keys=len(every),
-        exact_keys=len(exact),
-        exact_wrong=sum(1 for k in exact if round(estimate[k]) != truth[k]),
-        sampled_by_rules=len(by_rules),
-        sampled_by_budget=len(budget_rated),
-        worst=max(errors, default=0.0),
-        over_target=sum(1 for e in errors if e > ESTIMATE_TARGET),
-        sampled_total=abs(sum(estimate[k] for k in sampled) - records) / max(1, records),
-        error=sum(abs(estimate[k] - truth[k]) for k in every) / max(1, sent),
-        unreached=sum(n for k, n in truth.items() if k not in arrived),
-    )
-
-
-def max_in_window(sent: list[tuple[int, int]], window: int) -> int:
-    """The most events in any `window` ns ((time, events) pairs; the two-pointer sweep)."""
-    sent.sort()
-    most = total = start = 0
-    for at, count in sent:
-        total += count
-        while sent[start][0] <= at - window:
-            total -= sent[start][1]
-            start += 1
-        most = max(most, total)
-    return most

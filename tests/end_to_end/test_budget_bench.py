@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from bench.budgetbench import NS, BudgetResult, CaseResult, Counts, max_in_window, run_budget
+from bench.budgetbench import NS, BudgetResult, CaseResult, run_budget
+from bench.budgetcounts import Counts, max_in_window
 from bench.report import build
 
 EXACT = Counts(
@@ -19,9 +20,9 @@ GOOD = CaseResult(
 )  # fmt: skip
 
 
-def result(budget: CaseResult = GOOD) -> BudgetResult:
+def result(budget: CaseResult = GOOD, alone: CaseResult = GOOD) -> BudgetResult:
     refused = dataclasses.replace(GOOD, accepted=0, refused_early=7, refused_late=12)
-    cases = {"budget": budget, "sampling": refused, "budget alone": GOOD}
+    cases = {"budget": budget, "sampling": refused, "budget alone": alone}
     return BudgetResult(1_000, 600, 630, 90.0, 1.5, cases)
 
 
@@ -52,8 +53,12 @@ def test_the_rows_judge_each_figure() -> None:
     assert build({"budget": result(late)}, None)[0].verdict == "FAIL"
     held = dataclasses.replace(GOOD, errors_held=1)
     assert build({"budget": result(held)}, None)[1].verdict == "FAIL"
+    assert build({"budget": result(alone=late)}, None)[0].verdict == "FAIL"
+    assert build({"budget": result(alone=held)}, None)[1].verdict == "FAIL"
+    # Counts are judged on the budget alone: the shipped severity rules sample per entry.
     off = dataclasses.replace(GOOD, counts=dataclasses.replace(EXACT, over_target=1))
-    assert build({"budget": result(off)}, None)[2].verdict == "FAIL"
+    assert build({"budget": result(alone=off)}, None)[2].verdict == "FAIL"
+    assert build({"budget": result(budget=off)}, None)[2].verdict == "PASS"
     (skipped,) = build({"budget-high": "error: RuntimeError: boom"}, None)
     assert skipped.measurement.startswith("12h.") and skipped.verdict == "ERROR"
 
