@@ -38,7 +38,6 @@ from bench.budgetcounts import (
     Key,
     count_keys,
     event_pattern,
-    max_in_window,
     p99,
     survivors,
 )
@@ -53,6 +52,7 @@ from gateway.model import Entry, IncomingRow
 from gateway.runtime.app import Gateway, Overrides
 from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare, _Handler
+from testkit.logflare_rate import max_in_window
 
 NS = 1_000_000_000
 RATE = 500  # records/s in `make bench`: the row in about 2 minutes on the shared 2 cores

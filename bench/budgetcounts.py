@@ -96,16 +96,3 @@ def count_keys(
 
 def p99(values: list[float]) -> float:
     return values[max(0, math.ceil(0.99 * len(values)) - 1)] if values else math.nan
-
-
-def max_in_window(sent: list[tuple[int, int]], window: int) -> int:
-    """The most events in any `window` ns ((time, events) pairs; the two-pointer sweep)."""
-    sent.sort()
-    most = total = start = 0
-    for at, count in sent:
-        total += count
-        while sent[start][0] <= at - window:
-            total -= sent[start][1]
-            start += 1
-        most = max(most, total)
-    return most

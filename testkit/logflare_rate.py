@@ -56,3 +56,17 @@ def _scope(scope: str, limit: int, used: int) -> dict[str, str]:
         f"x-rate-limit-{scope}_limit": str(limit),
         f"x-rate-limit-{scope}_remaining": str(max(0, limit - used)),
     }
+
+
+def max_in_window(sent: list[tuple[int, int]], window: int) -> int:
+    """The most events in any `window` ns of (time, events) pairs, sorted in place (the
+    two-pointer sweep): what a budget of events per window is checked against."""
+    sent.sort()
+    most = total = start = 0
+    for at, count in sent:
+        total += count
+        while sent[start][0] <= at - window:
+            total -= sent[start][1]
+            start += 1
+        most = max(most, total)
+    return most

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dataclasses
 
 from bench.budgetbench import NS, BudgetResult, CaseResult, run_budget
-from bench.budgetcounts import Counts, max_in_window
+from bench.budgetcounts import Counts
 from bench.report import build
+from testkit.logflare_rate import max_in_window
 
 EXACT = Counts(
     keys=10, exact_keys=4, exact_wrong=0, sampled_by_rules=6, sampled_by_budget=0, worst=0.03,

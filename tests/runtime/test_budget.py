@@ -17,6 +17,7 @@ from gateway.config.settings import parse_config
 from gateway.runtime.app import Gateway, Overrides
 from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare
+from testkit.logflare_rate import max_in_window
 from tests.builders import Rec, request
 
 NS = 1_000_000_000
@@ -139,16 +140,3 @@ def count_of(event: dict[str, Any]) -> int:
 
 def rate_of(event: dict[str, Any]) -> float:
     return float(event.get("sample_rate") or event["metadata"].get("sample_rate", 1.0))
-
-
-def max_in_window(accepted: list[tuple[int, int]], window: int) -> int:
-    """The most events accepted in any `window` ns (the two-pointer sweep)."""
-    accepted.sort()
-    most = total = start = 0
-    for at, count in accepted:
-        total += count
-        while accepted[start][0] <= at - window:
-            total -= accepted[start][1]
-            start += 1
-        most = max(most, total)
-    return most

@@ -28,10 +28,10 @@ from gateway.runtime.app import Gateway, Overrides
 from gateway.store import Store
 from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare
+from testkit.logflare_rate import max_in_window
 from tests.builders import Rec, request
 from tests.conftest import BASE_PG_URL, WORKER, require, worker_url
 from tests.harness import GatewayProcess, SeqSender, alive, gateway_config, wait_until
-from tests.runtime.test_budget import max_in_window
 
 NS = 1_000_000_000
 PER_REQUEST = 50  # records a send; fewer than the bodies, so one request's are all distinct
