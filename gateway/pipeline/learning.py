@@ -57,8 +57,7 @@ class PatternBook:
     def miner(self) -> Miner:
         """The miner, with the store's known patterns loaded before its first batch."""
         if not self._loaded:
-            known = self._store.known_patterns(self._max_patterns)
-            self._miner.load(pattern.template for pattern in reversed(known))  # oldest first
+            self._miner.load(self._store.known_templates(self._max_patterns))
             self._loaded = True
         return self._miner
 

@@ -73,6 +73,17 @@ class PatternStatements:
         order = (log_pattern.c.last_seen.desc(), log_pattern.c.id)
         return self._patterns(select(log_pattern).order_by(*order).limit(limit))
 
+    def known_templates(self, limit: int) -> list[str]:
+        """known_patterns' templates alone, oldest first (the order a starting miner loads
+        them in): a miner needs no example bodies or totals, which would double what loading
+        100,000 patterns holds at its peak."""
+        newest = (log_pattern.c.last_seen.desc(), log_pattern.c.id)
+        chosen = select(log_pattern.c.template, log_pattern.c.last_seen, log_pattern.c.id)
+        known = chosen.order_by(*newest).limit(limit).subquery()
+        oldest = select(known.c.template).order_by(known.c.last_seen, known.c.id.desc())
+        with self._reading() as conn:
+            return list(conn.execute(oldest).scalars())
+
     def top_patterns(self, since_ns: int, limit: int) -> list[LearnedPattern]:
         """The `limit` patterns with the highest totals among those seen at or after since_ns,
         highest first."""

@@ -188,6 +188,14 @@ def test_known_patterns_are_the_most_recently_seen_first(store: Store) -> None:
     assert store.known_patterns(0) == []
 
 
+def test_known_templates_are_the_known_patterns_oldest_first(store: Store) -> None:
+    # ties on last_seen included: ids 0, 10 and 20 share one
+    store.add_patterns([learned(i, 1, T0, T0 + (i * 7) % 10) for i in range(25)])
+    newest_first = [p.template for p in store.known_patterns(12)]
+    assert store.known_templates(12) == newest_first[::-1]
+    assert store.known_templates(0) == []
+
+
 def test_top_patterns_are_the_largest_totals_seen_since(store: Store) -> None:
     store.add_patterns([learned(1, 50, T0, T0), learned(2, 5, T0, T0 + 10)])
     store.add_patterns([learned(3, 20, T0, T0 + 20), learned(4, 30, T0, T0 + 30)])

@@ -123,8 +123,8 @@ class Miner:
                 if fitted is None:
                     pending[text] = tuple(map(intern, tokens))  # the split copies go now
                     bodies_of[text] = 1
-                else:
-                    rows[text] = fitted
+                else:  # keyed by the template's string when the row reads the same (no copy)
+                    rows[fitted.template if fitted.template == text else text] = fitted
                     fitted.last_used = tick
         self._place(pending, bodies_of)
         self._evict()
