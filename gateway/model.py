@@ -172,6 +172,7 @@ class Held:
     severity_number: int
     deadline_ns: int
     sent_in_window: int  # events of this key already sent in its current window
+    held_since_ns: int = 0  # when its first record still held arrived
 
 
 @dataclass(frozen=True, slots=True)

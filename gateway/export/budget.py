@@ -4,9 +4,11 @@
              (ERROR and above go at once and may leave the bucket in debt)
     rate:    the configured ceiling, lowered by the backend's answers (a 429 halves it; an
              allowance header caps it under the backend's limit) and recovering gradually
-    release: held entries move to the outbox oldest deadline first while the bucket has
-             room, and when their wait runs out; only when the due ones alone cannot fit are
-             the lowest bands sampled per key (each key's first events of a window always go)
+    release: held entries move to the outbox when their wait runs out; earlier only when
+             deadlines falling together need it (soonest deadline first) or with tokens a
+             full bucket would lose (longest held first); only when the due ones alone cannot
+             fit are the lowest bands sampled per key (each key's first events of a window
+             always go)
 
 The store keeps the bucket and the held entries, so every gateway sharing a database spends
 one budget (gateway/store/_held.py); the export stage applies these decisions.
@@ -83,29 +85,48 @@ def _top(ceiling: float, limit: float) -> float:
     return min(tops) if tops else math.inf
 
 
+@dataclass(frozen=True, slots=True)
+class Early:
+    """How many held entries go before their wait runs out, and how they are chosen."""
+
+    needed: int = 0  # for every later deadline to be met: the earliest deadlines go
+    spare: int = 0  # tokens a full bucket would lose otherwise: the longest held go
+
+
 def plan_release(
-    held: Sequence[Held], room: int, now: int, always_first: int, early: int | None = None
+    held: Sequence[Held], room: int, now: int, always_first: int, early: Early | None = None
 ) -> Release:
-    """Which held entries go now: every due one if they fit, then, oldest deadline first,
-    up to `early` more before their wait runs out (default: the whole room); else each key's
+    """Which held entries go now: every due one if they fit, then up to `early` more before
+    their wait runs out (default: the whole room, oldest deadline first); else each key's
     first events of the window and a per-band sample of the rest, higher bands first."""
     ordered = sorted(held, key=lambda h: (h.deadline_ns, h.id))
     due = [h for h in ordered if h.deadline_ns <= now]
-    if len(due) <= room:
-        spare = room - len(due) if early is None else min(early, room - len(due))
-        later = ordered[len(due) :][: max(0, spare)]
-        return Release(send=tuple(h.id for h in due + later))
-    return _sampled(due, room, always_first)
+    if len(due) > room:
+        return _sampled(due, room, always_first)
+    waiting, left = ordered[len(due) :], room - len(due)
+    later = waiting[:left] if early is None else _early(waiting, left, early)
+    return Release(send=tuple(h.id for h in due + later))
 
 
-def early_room(bucket: Bucket, burst: int, held: Sequence[Held], now: int) -> int:
+def _early(waiting: list[Held], room: int, early: Early) -> list[Held]:
+    """The entries needed now by deadline, then spare tokens on the entries held longest:
+    by deadline alone, a short-wait band sent early is held again at once with the earliest
+    deadline and takes every spare token, while a long-wait band's entries all come due
+    together, more than the room."""
+    needed = waiting[: min(room, early.needed)]
+    rest = sorted(waiting[len(needed) :], key=lambda h: (h.held_since_ns, h.deadline_ns, h.id))
+    return needed + rest[: max(0, min(room - len(needed), early.spare))]
+
+
+def early_room(bucket: Bucket, burst: int, held: Sequence[Held], now: int) -> Early:
     """How many entries go before their wait runs out. An entry sent early stops merging,
-    and its key's next entries cost another event, so only: the tokens the bucket would lose
-    by the next run (it is full), or the fewest that must go now so that, a run's worth at a
-    time from the next run on, every held entry still goes by its deadline (entries whose
-    deadlines fall together must not all come due at once, more than the bucket holds)."""
+    and its key's next entries cost another event, so only: the fewest that must go now so
+    that, a run's worth at a time from the next run on, every held entry still goes by its
+    deadline (entries whose deadlines fall together must not all come due at once, more than
+    the bucket holds), and the tokens the bucket would lose by the next run (it is full)."""
     lost = math.floor(bucket.tokens + bucket.rate * TICK_S - burst)
-    return max(0, lost, _needed_now(held, now, bucket.rate))
+    needed = max(0, _needed_now(held, now, bucket.rate))
+    return Early(needed=needed, spare=max(0, lost - needed))
 
 
 def _needed_now(held: Sequence[Held], now: int, rate: float) -> int:

@@ -134,17 +134,23 @@ class HeldStatements:
         return int(conn.execute(query).scalar_one())
 
     def _candidates(self, conn: Connection, exporter: str, now: int) -> list[Held]:
-        """Every due entry, and enough of the next deadlines for any room the bucket has."""
+        """Every due entry, and enough of the next deadlines and of the longest held for any
+        room the bucket has (the release spends spare tokens on the longest held)."""
         mine = (held_entry.c.exporter == exporter) & held_entry.c.deadline.is_not(None)
         columns = (
             held_entry.c.id, held_entry.c.hold_key, held_entry.c.severity_number,
-            held_entry.c.deadline, held_entry.c.window_sent,
+            held_entry.c.deadline, held_entry.c.window_sent, held_entry.c.held_since,
         )  # fmt: skip
-        ordered = select(*columns).where(mine).order_by(held_entry.c.deadline, held_entry.c.id)
-        due = conn.execute(ordered.where(held_entry.c.deadline <= now)).all()
-        later = conn.execute(ordered.where(held_entry.c.deadline > now).limit(MAX_LATER)).all()
-        rows = [*due, *later]
-        return [Held(int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
+        query = select(*columns).where(mine)
+        due = conn.execute(query.where(held_entry.c.deadline <= now)).all()
+        waiting = query.where(held_entry.c.deadline > now).limit(MAX_LATER)
+        soonest = conn.execute(waiting.order_by(held_entry.c.deadline, held_entry.c.id)).all()
+        longest = conn.execute(waiting.order_by(held_entry.c.held_since, held_entry.c.id)).all()
+        rows = {int(r[0]): r for r in [*due, *soonest, *longest]}.values()
+        return [
+            Held(int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5] or 0))
+            for r in rows
+        ]
 
     def _released_entries(self, conn: Connection, release: Release) -> list[tuple[int, Entry]]:
         if not release.send:

@@ -136,3 +136,23 @@ def test_deadlines_that_fall_together_are_spread_before_they_come() -> None:
     together = [held(i, 2) for i in range(200)]
     release, _ = policy.decide(Bucket(100.0, T0, 50.0), together, T0)
     assert len(release.send) == 100 and not release.dropped
+
+
+def test_spare_tokens_go_to_the_entries_held_longest() -> None:
+    """A full bucket's spare tokens: not to the short-wait band's entry held a second ago
+    (it would be sent again at once), but to those that have merged longest."""
+    policy = BudgetPolicy(ceiling=2.0, burst=2)
+    just_held = Held(1, "warn", WARN, T0 + 9 * NS, 1, held_since_ns=T0 - NS)
+    long_held = [Held(i, f"info-{i}", INFO, T0 + 10 * NS, 1, T0 - 10 * NS) for i in (2, 3)]
+    release, _ = policy.decide(Bucket(2.0, T0, 2.0), [just_held, *long_held], T0)
+    assert release.send == (2, 3)
+
+
+def test_what_deadlines_need_now_goes_by_deadline_before_the_spare_by_age() -> None:
+    """Three due in 1 s at 1 a run: two must go now, the soonest deadlines, whatever their age;
+    the bucket would lose none, so nothing else goes."""
+    policy = BudgetPolicy(ceiling=1.0, burst=3)
+    soon = [Held(i, f"k{i}", INFO, T0 + NS, 1, T0 - i * NS) for i in (1, 2, 3)]
+    older = Held(9, "old", INFO, T0 + 60 * NS, 1, T0 - 100 * NS)
+    release, _ = policy.decide(Bucket(2.0, T0, 1.0), [*soon, older], T0)
+    assert len(release.send) == 2 and 9 not in release.send

@@ -6,8 +6,9 @@ record's time (T0 + its sequence number in µs) makes every entry's first_seen i
 event Logflare got twice (a request re-sent after a kill) is told apart from a later entry of
 the same body with the same count.
 
-The last test, in this process on a fake clock, pins a fault of the budget these tests steer
-clear of: bands with different waits get sampled while merging would fit the budget.
+The last test, in this process on a fake clock: bands with different waits are not sampled
+while merging up to their waits fits the budget (spare tokens go to the entries held longest,
+not to the short-wait band's, which would otherwise be held again and sent again at once).
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ INFO, WARN = 9, 13
 SAMPLED = "budget_sampled_records/logflare"
 # 200 keys merged up to a 20 s wait need 10 events/s of the 20. The burst of 20 s: what the
 # bucket earns while a killed gateway is down covers the entries whose waits run out meanwhile,
-# so the budget never has to sample and every count is exact. One wait for both bands: with
-# different waits the budget samples where it need not (the xfail test at the end).
+# so the budget never has to sample and every count is exact.
 CRASH_BUDGET = (
     f"{{enabled: true, events_per_second: {RATE}, burst: {20 * RATE},"
     " max_wait: {INFO: 20s, WARN: 20s}}"
@@ -315,15 +315,6 @@ def test_two_gateways_on_postgresql_spend_one_budget_together(
     assert logflare.violations == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="budget bug: early releases go by deadline, so WARN keys (10 s wait), held anew "
-    "after each release, take all the room for 10 s; the INFO keys held by the first batch "
-    "then come due together at 20 s, more than the room, and are sampled out, though merged up "
-    "to their waits the 250 keys need 15 events/s of the 20 (gateway/export/budget.py, "
-    "plan_release)",
-)
 def test_bands_with_different_waits_are_not_sampled_while_merging_fits_the_budget(
     tmp_path: Path,
 ) -> None:
