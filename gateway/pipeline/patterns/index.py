@@ -1,5 +1,6 @@
 """The live patterns, looked up three ways: by template; by shape, to find the pattern a row
-fits; by everything but the first token, to find patterns that differ only there.
+fits (the shapes are counted, the row widened to each is looked up by template); by everything
+but the first token, to find patterns that differ only there.
 
 The lookups by head and by tail are keyed by the hash of the tokens they stand for (an int,
 not a tuple of them) and hold one pattern as itself, several in a tuple (Few): most heads and
@@ -25,9 +26,10 @@ Few = Pattern | tuple[Pattern, ...]  # one pattern, or several in the order they
 class PatternIndex:
     def __init__(self) -> None:
         self.by_template: dict[str, Pattern] = {}
-        # length -> wildcard positions -> tokens -> pattern: a row fits a pattern when the row,
-        # widened at the pattern's wildcard positions, is the pattern's tokens.
-        self._shapes: dict[int, dict[tuple[int, ...], dict[tuple[str, ...], Pattern]]] = {}
+        # length -> wildcard positions -> how many patterns have that shape: a row fits a
+        # pattern when the row, widened at the pattern's wildcard positions, reads as its
+        # template (by_template finds it: no second table of 100,000 token tuples).
+        self._shapes: dict[int, dict[tuple[int, ...], int]] = {}
         self._order: dict[int, list[tuple[int, ...]]] = {}  # each length's shapes, fewest first
         # shape -> (its first constant position, how many patterns hold each value there): a row
         # whose token there no pattern of the shape holds skips that shape without projecting
@@ -48,9 +50,9 @@ class PatternIndex:
             _put(self._heads, hash(pattern.tokens[:2]), pattern)
         shapes = self._shapes.setdefault(len(pattern.tokens), {})
         if pattern.wild not in shapes:
-            shapes[pattern.wild] = {}
+            shapes[pattern.wild] = 0
             self._order.pop(len(pattern.tokens), None)
-        shapes[pattern.wild][pattern.tokens] = pattern
+        shapes[pattern.wild] += 1
         at, held = self._gate(pattern)
         if at >= 0:
             held[pattern.tokens[at]] = held.get(pattern.tokens[at], 0) + 1
@@ -65,13 +67,13 @@ class PatternIndex:
         if len(pattern.tokens) >= 2:
             _take_out(self._heads, hash(pattern.tokens[:2]), pattern)
         shapes = self._shapes[len(pattern.tokens)]
-        del shapes[pattern.wild][pattern.tokens]
+        shapes[pattern.wild] -= 1
         at, held = self._gate(pattern)
         if at >= 0:
             held[pattern.tokens[at]] -= 1
             if not held[pattern.tokens[at]]:
                 del held[pattern.tokens[at]]
-        if not shapes[pattern.wild]:
+        if not shapes[pattern.wild]:  # its last pattern
             del shapes[pattern.wild]
             self._order.pop(len(pattern.tokens), None)
         if pattern.tokens:
@@ -85,14 +87,15 @@ class PatternIndex:
         order = self._order.get(len(tokens))
         if order is None:
             order = self._order[len(tokens)] = sorted(shapes, key=lambda wild: (len(wild), wild))
-        gates = self._gates
+        gates, by_template = self._gates, self.by_template
         size = len(tokens)
         for wild in order:
             at, held = gates[size, wild]
             if at >= 0 and tokens[at] not in held:
                 continue
-            pattern = shapes[wild].get(project(tokens, wild) if wild else tuple(tokens))
-            if pattern is not None:
+            pattern = by_template.get(" ".join(project(tokens, wild) if wild else tokens))
+            # of this shape: a span pattern, or one with more wildcards, may read the same
+            if pattern is not None and pattern.wild == wild and pattern.span is None:
                 return pattern
         return None
 

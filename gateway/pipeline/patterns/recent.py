@@ -24,12 +24,16 @@ class Recent:
     def start(self, bodies: list[str]) -> list[Masked]:
         """A new batch: each body's masking in order, the last batch's where it comes again
         (unless few do: then finding where they go costs more than masking them)."""
-        before = self.masked
-        fresh = [body for body in bodies if body not in before]
-        if (len(bodies) - len(fresh)) * _FEW < len(bodies):
+        # The last batch's maskings that come again are kept, the rest let go before this
+        # batch is masked: never two batches' maskings held at once.
+        before, self.masked = self.masked, {}
+        again = {body: before[body] for body in bodies if body in before}
+        del before
+        if len(again) * _FEW < len(bodies):
             found = self._masker.masked_many(bodies)
         else:
+            fresh = [body for body in bodies if body not in again]
             masked = dict(zip(fresh, self._masker.masked_many(fresh), strict=True))
-            found = [masked.get(body) or before[body] for body in bodies]
+            found = [masked.get(body) or again[body] for body in bodies]
         self.masked = dict(zip(bodies, found, strict=True))
         return found
