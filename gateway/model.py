@@ -161,6 +161,7 @@ class Budgeted:
     items: Sequence[HoldItem]
     merge: Callable[[Entry, Entry], Entry]
     charged: dict[str, int] = field(default_factory=dict)
+    max_held: dict[str, int] = field(default_factory=dict)  # exporter -> most held at once
 
 
 @dataclass(frozen=True, slots=True)

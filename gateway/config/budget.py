@@ -33,6 +33,9 @@ class BudgetConfig(Model):
     # go; past them, due entries that cannot fit are sampled at the rate that fits.
     always_first: int = Field(default=1, ge=0, le=1_000_000)
     window: Duration = 3600.0
+    # The most entries held at once (a flood of distinct keys holds one row each); past it a
+    # new key's entry is due at once: sent if the budget has room, else sampled by band.
+    max_held_entries: int = Field(default=100_000, ge=1, le=100_000_000)
 
     @field_validator("max_wait")
     @classmethod

@@ -365,6 +365,12 @@ def _budget_docs(exporter: str) -> dict[str, Doc]:
             " a key's first events of the window always go.",
         ),
         at + "window": Doc("the period `always_first` counts over"),
+        at + "max_held_entries": Doc(
+            "most entries held at once",
+            "A held entry is one row per key; past this bound a new key's entry is due at once:"
+            " sent if the budget has room, else sampled by band (counted in"
+            " `logsieve_persistent_budget_overflow_entries_total`).",
+        ),
     }
 
 

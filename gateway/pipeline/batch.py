@@ -172,6 +172,7 @@ class BatchStage:
         events: list[OutboxEvent] = []
         items: list[HoldItem] = []
         charged: dict[str, int] = {}
+        max_held: dict[str, int] = {}
         for outbound in self._outbound:
             going = kept
             if outbound.holding is not None:
@@ -180,11 +181,12 @@ class BatchStage:
                 )
                 items += held
                 charged[outbound.exporter] = len(going)
+                max_held[outbound.exporter] = outbound.holding.max_held
             events += (
                 OutboxEvent(outbound.exporter, outbound.encode(entry, now), entry.severity_number)
                 for entry in going
             )
-        return events, (Budgeted(items, merged, charged) if charged else None)
+        return events, (Budgeted(items, merged, charged, max_held) if charged else None)
 
     def _outbox_has_room(self, outbound: Outbound) -> bool:
         """Room for one more batch's events of this exporter, after dropping its oldest below

@@ -26,9 +26,11 @@ NS = NS_PER_SECOND
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Holding:
-    """One budgeted exporter's waits, in seconds by band (gateway/config/budget.py)."""
+    """One budgeted exporter's waits, in seconds by band, and the most entries it holds at
+    once (gateway/config/budget.py)."""
 
     waits: dict[str, float]
+    max_held: int = 100_000
 
     def deadline(self, entry: Entry, now: int) -> int | None:
         """When the entry must go, or None: it goes now (a band that never waits)."""

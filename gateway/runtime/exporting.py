@@ -58,7 +58,7 @@ def outbound(config: ExportersConfig, exporters: Mapping[str, Exporter]) -> list
     for name, exporter in exporters.items():
         delivery = _delivery(settings, name)
         budget = delivery.budget
-        holding = Holding(budget.waits()) if budget.enabled else None
+        holding = Holding(budget.waits(), budget.max_held_entries) if budget.enabled else None
         made.append(Outbound(name, exporter.encode, delivery.max_outbox_events, holding))
     return made
 

@@ -18,7 +18,16 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, update
 
-from gateway.model import Bucket, BudgetState, Entry, Held, HoldItem, OutboxEvent, Release
+from gateway.model import (
+    Bucket,
+    Budgeted,
+    BudgetState,
+    Entry,
+    Held,
+    HoldItem,
+    OutboxEvent,
+    Release,
+)
 from gateway.store._bulk import insert_rows
 from gateway.store._rows import entry_of, recent_values
 from gateway.store._schema import (
@@ -39,6 +48,7 @@ _ENTRY_COLUMNS = tuple(str(name) for name in RECENT_COLUMNS if name != "expires_
 HELD_COUNTER = "budget_held_entries/{}"  # entries held anew
 MERGED_COUNTER = "budget_merged_entries/{}"  # entries merged into one already held
 SAMPLED_COUNTER = "budget_sampled_records/{}"  # records of entries the budget sampled out
+OVERFLOW_COUNTER = "budget_overflow_entries/{}"  # new keys due at once: max_held_entries reached
 
 
 def held_json(entry: Entry) -> str:
@@ -72,13 +82,18 @@ class HeldStatements:
 
     # -- holding (inside finish_batch) ----------------------------------------------------
 
-    def _hold(self, conn: Connection, items: Sequence[HoldItem], merge: Merge, now: int) -> None:
-        for exporter in sorted({item.exporter for item in items}):
+    def _hold(self, conn: Connection, held: Budgeted, now: int) -> None:
+        for exporter in sorted({item.exporter for item in held.items}):
             self._take_turn(conn, exporter)
-            mine = [item for item in items if item.exporter == exporter]
+            mine = [item for item in held.items if item.exporter == exporter]
             found = self._held_rows(conn, exporter, [item.key for item in mine])
-            fresh = [_new_hold(item, now) for item in mine if item.key not in found]
+            merge = held.merge
             changed = [_held_again(i, found[i.key], merge, now) for i in mine if i.key in found]
+            fresh = [_new_hold(item, now) for item in mine if item.key not in found]
+            room = self._room(conn, exporter, held.max_held.get(exporter))
+            overflow = fresh[room:] if room is not None else []
+            for row in overflow:  # no room to wait: due at once
+                row["deadline"] = now
             if fresh:
                 conn.execute(insert(held_entry), fresh)  # executemany: one statement
             if changed:
@@ -86,6 +101,15 @@ class HeldStatements:
             merged = sum(1 for item in mine if item.key in found and found[item.key]["entry"])
             self._add_to_counter(conn, HELD_COUNTER.format(exporter), len(mine) - merged)
             self._add_to_counter(conn, MERGED_COUNTER.format(exporter), merged)
+            self._add_to_counter(conn, OVERFLOW_COUNTER.format(exporter), len(overflow))
+
+    def _room(self, conn: Connection, exporter: str, most: int | None) -> int | None:
+        """How many more entries this exporter may hold (None: no bound); rows that kept
+        only a key's window hold none."""
+        if most is None:
+            return None
+        mine = (held_entry.c.exporter == exporter) & held_entry.c.deadline.is_not(None)
+        return max(0, most - int(conn.execute(select(func.count()).where(mine)).scalar_one()))
 
     def _held_rows(self, conn: Connection, exporter: str, keys: list[str]) -> dict[str, Any]:
         chosen = held_entry.c.hold_key.in_(bindparam("keys", expanding=True))
@@ -142,11 +166,12 @@ class HeldStatements:
             held_entry.c.deadline, held_entry.c.window_sent, held_entry.c.held_since,
         )  # fmt: skip
         query = select(*columns).where(mine)
-        due = conn.execute(query.where(held_entry.c.deadline <= now)).all()
+        by_deadline = (held_entry.c.deadline, held_entry.c.id)
+        due = conn.execute(query.where(held_entry.c.deadline <= now).order_by(*by_deadline))
         waiting = query.where(held_entry.c.deadline > now).limit(MAX_LATER)
-        soonest = conn.execute(waiting.order_by(held_entry.c.deadline, held_entry.c.id)).all()
+        soonest = conn.execute(waiting.order_by(*by_deadline)).all()
         longest = conn.execute(waiting.order_by(held_entry.c.held_since, held_entry.c.id)).all()
-        rows = {int(r[0]): r for r in [*due, *soonest, *longest]}.values()
+        rows = {int(r[0]): r for r in [*due.all(), *soonest, *longest]}.values()
         return [
             Held(int(r[0]), str(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5] or 0))
             for r in rows

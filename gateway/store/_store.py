@@ -260,7 +260,7 @@ class Store(
             insert_rows(conn, self.dialect, "export_outbox", OUTBOX_COLUMNS, outbox_rows)
             self._store_patterns(conn, patterns, merges or {})  # its lock after the recent one
             if held is not None:
-                self._hold(conn, held.items, held.merge, now)
+                self._hold(conn, held, now)
                 for exporter, events in held.charged.items():
                     self._charge(conn, exporter, events)
             return True

@@ -48,9 +48,17 @@ PERSISTENT_COUNTERS = {
     " carries both counts), by exporter",
     "budget_sampled_records": "Records of held entries a budget sampled out, its last resort when"
     " merging cannot hold it (the events sent carry their sample_rate), by exporter",
+    "budget_overflow_entries": "New keys' entries a budget could not hold, due at once because"
+    " exporters.<name>.budget.max_held_entries was reached, by exporter",
 }
 PER_EXPORTER = frozenset(  # kept as "<name>/<exporter>"
-    {"dropped_events", "budget_held_entries", "budget_merged_entries", "budget_sampled_records"}
+    {
+        "dropped_events",
+        "budget_held_entries",
+        "budget_merged_entries",
+        "budget_sampled_records",
+        "budget_overflow_entries",
+    }
 )
 PERSISTENT_PREFIX = "logsieve_persistent_"
 KEPT = ", kept in the database: exact across restarts, the same for every gateway sharing it"

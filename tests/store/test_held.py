@@ -26,11 +26,16 @@ def entry(body: str, count: int = 1, at: int = T0, number: int = 9) -> Entry:
     return Entry(body, number, "INFO", "checkout", count, at, at, services={"checkout": count})
 
 
-def hold(store: Store, items: Sequence[HoldItem], charged: dict[str, int] | None = None) -> bool:
+def hold(
+    store: Store,
+    items: Sequence[HoldItem],
+    charged: dict[str, int] | None = None,
+    max_held: dict[str, int] | None = None,
+) -> bool:
     """Finish a one-record batch that holds `items`, as the batch stage does."""
     store.enqueue(rows_from_request(request([Rec("x")]), T0, store.origin_ids).rows)
     claim = store.claim_batch(1, 60 * S, limit=1)
-    budgeted = Budgeted(list(items), merged, charged or {})
+    budgeted = Budgeted(list(items), merged, charged or {}, max_held or {})
     return store.finish_batch(claim, [], [], T0, held=budgeted)
 
 
@@ -74,6 +79,24 @@ def test_the_earliest_deadline_is_kept_and_due_ones_come_first(store: Store) -> 
     release(store, T0 + 40 * S, nothing)
     assert [(h.key, h.deadline_ns - T0) for h in seen[0]] == [("late", 30 * S), ("soon", 60 * S)]
     assert release(store, T0 + 40 * S, nothing) == []  # nothing chosen: nothing moved
+
+
+def test_past_max_held_entries_a_new_key_is_due_at_once_and_counted(store: Store) -> None:
+    full = {"logflare": 2}
+    hold(store, [item("a", "one"), item("b", "two"), item("c", "three")], max_held=full)
+    hold(store, [item("a", "one again", 2), item("d", "four")], max_held=full)
+    seen: list[list[Held]] = []
+
+    def nothing(bucket: Bucket | None, held: list[Held], *_: int) -> tuple[Release, Bucket]:
+        seen.append(held)
+        return Release(), Bucket(0.0, T0, 50.0)
+
+    release(store, T0, nothing)
+    due = sorted(h.key for h in seen[0] if h.deadline_ns <= T0)
+    assert due == ["c", "d"] and len(seen[0]) == 4  # "a" still merges: it takes no new row
+    counters = store.counter_values()
+    assert counters["budget_overflow_entries/logflare"] == 2
+    assert counters["budget_merged_entries/logflare"] == 1
 
 
 def test_a_released_key_holds_anew_and_its_window_counts_the_sends(store: Store) -> None:

@@ -82,6 +82,7 @@ def test_known_totals_show_zero_before_their_first_event(sqlite_url: str) -> Non
         ("logsieve_persistent_budget_held_entries_total", (("exporter", "logflare"),)): 0.0,
         ("logsieve_persistent_budget_merged_entries_total", (("exporter", "logflare"),)): 0.0,
         ("logsieve_persistent_budget_sampled_records_total", (("exporter", "logflare"),)): 0.0,
+        ("logsieve_persistent_budget_overflow_entries_total", (("exporter", "logflare"),)): 0.0,
     }
     assert not any(name in BUDGET_GAUGES for name, _ in found)  # no budget yet
 
@@ -117,9 +118,11 @@ def test_a_budget_in_the_store_shows_its_rate_limit_held_entries_and_oldest_wait
         ("logsieve_persistent_budget_held_entries_total", logflare): 2.0,
         ("logsieve_persistent_budget_merged_entries_total", logflare): 1.0,
         ("logsieve_persistent_budget_sampled_records_total", logflare): 0.0,
+        ("logsieve_persistent_budget_overflow_entries_total", logflare): 0.0,
         ("logsieve_persistent_budget_held_entries_total", otlp): 0.0,
         ("logsieve_persistent_budget_merged_entries_total", otlp): 0.0,
         ("logsieve_persistent_budget_sampled_records_total", otlp): 0.0,
+        ("logsieve_persistent_budget_overflow_entries_total", otlp): 0.0,
         ("logsieve_persistent_dropped_events_total", logflare): 0.0,
         ("logsieve_persistent_dropped_events_total", otlp): 0.0,
         ("logsieve_persistent_dropped_records_total", ()): 0.0,
