@@ -57,14 +57,17 @@ class Cluster:
     second row joins. Columns that each hold one value or are wildcards go back to one `row`
     (`compact`), None at a wildcard: the same answers, a tuple instead of a list of tuples.
     Memory per cluster is what bounds a miner of 100,000 patterns, so what it holds is in
-    tuples, replaced when they change (rarely), rather than in lists or dicts."""
+    tuples, replaced when they change (rarely), rather than in lists or dicts; the tokens it
+    is indexed by (ClusterIndex), one at each end in most clusters, in slots of their own."""
 
     size: int
     serial: int
     row: tuple[str | None, ...] | None = None  # the only row, or compacted columns (None: wild)
     columns: list[Column] | None = None  # per position (see Column)
     held: Pattern | tuple[Pattern, ...] = ()  # its live patterns, oldest first (one: itself)
-    edges: tuple[int | str, ...] = ()  # the (side, token) pairs it is indexed by, flattened
+    first: str | None = None  # a token it is indexed by at its first position (side 0)
+    last: str | None = None  # and at its last (side 1)
+    more: tuple[int | str, ...] = ()  # any other (side, token) pairs it is indexed by, flattened
 
     @classmethod
     def empty(cls, size: int, serial: int) -> Cluster:
@@ -176,6 +179,39 @@ class Cluster:
                 return
         self.row, self.columns = tuple(row), None
 
+    def edges(self) -> list[tuple[int, str]]:
+        """The (side, token) pairs it is indexed by."""
+        pairs = [(0, self.first)] if self.first is not None else []
+        if self.last is not None:
+            pairs.append((1, self.last))
+        return pairs + list(_pairs(self.more))
+
+    def indexed(self, side: int, token: str) -> bool:
+        if (self.first if side == 0 else self.last) == token:
+            return True
+        return (side, token) in zip(self.more[::2], self.more[1::2], strict=True)
+
+    def note_edge(self, side: int, token: str) -> None:
+        if side == 0 and self.first is None:
+            self.first = token
+        elif side == 1 and self.last is None:
+            self.last = token
+        else:
+            self.more += (side, token)
+
+    def forget_edge(self, side: int, token: str) -> None:
+        if side == 0 and self.first == token:
+            self.first = None
+        elif side == 1 and self.last == token:
+            self.last = None
+        else:
+            pairs = _pairs(self.more)
+            self.more = tuple(part for pair in pairs if pair != (side, token) for part in pair)
+
+    def forget_edges(self) -> None:
+        self.first = self.last = None
+        self.more = ()
+
     def _columns(self) -> list[Column]:
         if self.columns is None:
             row = self.row
@@ -213,18 +249,17 @@ class ClusterIndex:
             return
         if not isinstance(bucket, list):  # none yet, or another one (so not this one here)
             tokens[token] = cluster if bucket is None else [bucket, cluster]
-            cluster.edges += (side, token)
+            cluster.note_edge(side, token)
             return
         if bucket[-1] is cluster:
             return
-        if _indexed(cluster.edges, side, token):
+        if cluster.indexed(side, token):
             bucket.remove(cluster)
         else:
-            cluster.edges += (side, token)
+            cluster.note_edge(side, token)
         bucket.append(cluster)
         if len(bucket) > _BUCKET:
-            dropped = bucket.pop(0)
-            dropped.edges = _without(dropped.edges, side, token)
+            bucket.pop(0).forget_edge(side, token)
 
     def recent(self, size: int, side: int, token: str, count: int) -> list[Cluster]:
         bucket = self._by.get((size, side), {}).get(token)
@@ -233,7 +268,7 @@ class ClusterIndex:
         return bucket[-count:] if isinstance(bucket, list) else [bucket]
 
     def drop(self, cluster: Cluster) -> None:
-        for side, token in _pairs(cluster.edges):
+        for side, token in cluster.edges():
             tokens = self._by[cluster.size, side]
             bucket = tokens[token]
             if not isinstance(bucket, list):
@@ -242,24 +277,15 @@ class ClusterIndex:
             bucket.remove(cluster)
             if len(bucket) == 1:
                 tokens[token] = bucket[0]
-        cluster.edges = ()
+        cluster.forget_edges()
 
 
 def _pairs(edges: tuple[int | str, ...]) -> Iterator[tuple[int, str]]:
-    """A cluster's (side, token) edges, from their flattened tuple."""
+    """(side, token) pairs from their flattened tuple."""
     for i in range(0, len(edges), 2):
         side, token = edges[i], edges[i + 1]
         assert isinstance(side, int) and isinstance(token, str)
         yield side, token
-
-
-def _indexed(edges: tuple[int | str, ...], side: int, token: str) -> bool:
-    """Whether (side, token) is one of the flattened edges (a cluster has two, or a few)."""
-    return (side, token) in zip(edges[::2], edges[1::2], strict=True)
-
-
-def _without(edges: tuple[int | str, ...], side: int, token: str) -> tuple[int | str, ...]:
-    return tuple(part for pair in _pairs(edges) if pair != (side, token) for part in pair)
 
 
 def _tied_positions(
