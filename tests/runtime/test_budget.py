@@ -35,7 +35,12 @@ def budgeted(tmp_path: Path) -> Iterator[tuple[Gateway, FakeLogflare, FakeClock]
         config = parse_config(
             {
                 "storage": {"url": f"sqlite:///{tmp_path / 'q.db'}"},
-                "receivers": {"otlp": {"grpc": {"endpoint": "127.0.0.1:0"}}},
+                "receivers": {
+                    "otlp": {
+                        "grpc": {"endpoint": "127.0.0.1:0"},
+                        "http": {"endpoint": "127.0.0.1:0"},
+                    }
+                },
                 "viewer": {"endpoint": "127.0.0.1:0"},
                 "telemetry": {"metrics": {"enabled": False}},
                 "batch": {"sampling": {"default_keep": 1.0, "rules": []}},

@@ -96,7 +96,9 @@ def in_process(tmp_path: Path, exporters: dict[str, Any]) -> Gateway:
     config = parse_config(
         {
             "storage": {"url": f"sqlite:///{tmp_path / 'q.db'}"},
-            "receivers": {"otlp": {"grpc": {"endpoint": "127.0.0.1:0"}}},
+            "receivers": {
+                "otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}}
+            },
             "viewer": {"endpoint": "127.0.0.1:0"},
             "telemetry": {"metrics": {"enabled": False}},
             "batch": {"sampling": {"default_keep": 1.0}},
