@@ -72,7 +72,7 @@ class Miner:
         self._empty: dict[int, Cluster] = {}  # serial -> cluster, of rows of no tokens
         self._edges = ClusterIndex()
         self._merges: dict[int, int] = {}
-        self._recent = Recent(self._masker)  # the last batch's masking, for match() and reuse
+        self._recent = Recent(self._masker)  # the batch's masking, for match() and reuse
         self._serial = 0
         self._tick = 0
         self.evictions = 0
@@ -132,7 +132,7 @@ class Miner:
     def match(self, body: str, with_values: bool = True) -> Match:
         """Pass 2: the body's pattern after learning, with the values of its variables (none
         when `with_values` is false: reading them is a third of the work)."""
-        masked = self._recent.masked.get(body)  # kept until the next learn: a body may repeat
+        masked = self._recent.take(body)  # this batch's masking (recent.py), if it has one
         text, values = masked if masked is not None else self._masker.masked_with_values(body)
         pattern = self._rows.get(text)
         if pattern is not None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.pipeline.patterns import recent
 from gateway.pipeline.patterns.miner import Match, Miner, pattern_id
 from tests.pipeline.patterns.test_properties import BODIES
 
@@ -16,7 +18,7 @@ class Forgetful(Miner):
     """A miner that reuses nothing from the last batch: each body masked and read afresh."""
 
     def learn(self, bodies: Iterable[str]) -> None:
-        self._recent.masked = {}  # no body comes again
+        self._recent.forget()  # no body comes again
         super().learn(bodies)
 
 
@@ -97,8 +99,26 @@ def test_a_loaded_pattern_that_becomes_a_span_matches_as_without_reuse() -> None
 def test_only_the_last_batch_is_kept_and_its_bodies_are_not_masked_again() -> None:
     miner = Miner()
     miner.learn([f"job {n} done" for n in range(50)])
-    kept = miner._recent.masked["job 1 done"]
+    kept = miner._recent.known("job 1 done")
+    assert kept is not None and miner.match("job 1 done")  # matched: kept for the next batch
     miner.match("a body of no batch 1")  # masked, not kept: only a batch's bodies are
     miner.learn(["job 1 done", "job 2 done", "other 5"])
-    assert set(miner._recent.masked) == {"job 1 done", "job 2 done", "other 5"}
-    assert miner._recent.masked["job 1 done"] is kept  # reused, not masked again
+    assert miner._recent.known("job 3 done") is None
+    assert miner._recent.known("a body of no batch 1") is None
+    assert miner._recent.known("job 1 done") is kept  # reused, not masked again
+    assert miner._recent.known("other 5") is not None
+
+
+def test_matched_bodies_are_let_go_but_the_first_few(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once matched, a body's masking is kept for the next batch only among the first _KEPT;
+    a body matched twice in a batch reads the same either way."""
+    monkeypatch.setattr(recent, "_KEPT", 3)
+    miner = Miner()
+    bodies = [f"job {n} done" for n in range(10)]
+    miner.learn(bodies)
+    first = [miner.match(body) for body in bodies]
+    assert [miner._recent.known(body) is not None for body in bodies] == [True] * 3 + [False] * 7
+    assert [miner.match(body) for body in bodies] == first
+    forgetful = Forgetful()
+    forgetful.learn(bodies)
+    assert first == [forgetful.match(body) for body in bodies]
