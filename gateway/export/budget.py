@@ -35,6 +35,10 @@ UNDER_LIMIT = 0.9  # the share of the backend's announced limit we use
 TICK_S = 1.0  # the export stage's runs, a second apart (gateway/runtime/app.py)
 REQUEST_HEADROOM = 1.1  # x the rate in one request: under 1 / UNDER_LIMIT
 NEARLY_SPENT = 0.1  # a remaining allowance under this share of the limit: slow down
+# A due entry waits up to this much longer for tokens before the budget samples: ERRORs sent
+# at once leave the bucket in debt for a few seconds after each batch, and sampling then
+# would drop counts that a few seconds' tokens carry whole.
+LATE_S = 10.0
 SLOWER = 0.8  # ... by this factor, before the backend has to say 429
 
 
@@ -94,15 +98,24 @@ class Early:
 
 
 def plan_release(
-    held: Sequence[Held], room: int, now: int, always_first: int, early: Early | None = None
+    held: Sequence[Held],
+    room: int,
+    now: int,
+    always_first: int,
+    early: Early | None = None,
+    late_room: int | None = None,
 ) -> Release:
     """Which held entries go now: every due one if they fit, then up to `early` more before
-    their wait runs out (default: the whole room, oldest deadline first); else each key's
-    first events of the window and a per-band sample of the rest, higher bands first."""
+    their wait runs out (default: the whole room, oldest deadline first). Due ones past the
+    room but within `late_room` (what the next LATE_S of the rate brings) wait for tokens,
+    most overdue first; past that, each key's first events of the window go and the rest
+    are sampled per band to fit `late_room`, higher bands first."""
     ordered = sorted(held, key=lambda h: (h.deadline_ns, h.id))
     due = [h for h in ordered if h.deadline_ns <= now]
     if len(due) > room:
-        return _sampled(due, room, always_first)
+        if late_room is not None and len(due) <= late_room:
+            return Release(send=tuple(h.id for h in due[: max(0, room)]))
+        return _sampled(due, max(room, late_room or 0), always_first)
     waiting, left = ordered[len(due) :], room - len(due)
     later = waiting[:left] if early is None else _early(waiting, left, early)
     return Release(send=tuple(h.id for h in due + later))
@@ -183,13 +196,15 @@ class BudgetPolicy:
     ) -> tuple[Release, Bucket]:
         """Refill, then release what the room left after the outbox's `backlog` allows (its
         events were charged when they went in: they are still to be sent): the due entries,
-        and early ones only with tokens that would otherwise be lost."""
+        and early ones only with tokens that would otherwise be lost; due ones that the next
+        LATE_S of the rate can carry wait for it rather than be sampled."""
         start = bucket if bucket is not None else fresh_bucket(now, self.ceiling)
         burst = self.burst or max(1, round(start.rate))
         current = refill(start, now, burst, self.ceiling)
         room = max(0, math.floor(current.tokens) - backlog)
+        late_room = max(0, math.floor(current.tokens + current.rate * LATE_S) - backlog)
         early = early_room(current, burst, held, now)
-        release = plan_release(held, room, now, self.always_first, early)
+        release = plan_release(held, room, now, self.always_first, early, late_room)
         return release, charge(current, len(release.send))
 
     def request_events(self, rate: float, most: int) -> int:

@@ -156,3 +156,18 @@ def test_what_deadlines_need_now_goes_by_deadline_before_the_spare_by_age() -> N
     older = Held(9, "old", INFO, T0 + 60 * NS, 1, T0 - 100 * NS)
     release, _ = policy.decide(Bucket(2.0, T0, 1.0), [*soon, older], T0)
     assert len(release.send) == 2 and 9 not in release.send
+
+
+def test_due_entries_wait_for_tokens_a_few_seconds_rather_than_be_sampled() -> None:
+    """ERRORs sent at once left the bucket 100 in debt: 200 due entries fit in the next 10 s
+    of 50/s, so they go as tokens come, most overdue first, and none is sampled out; 600 do
+    not, so those are sampled to what 10 s of the rate carries."""
+    policy = BudgetPolicy(ceiling=50.0, burst=50)
+    due = [held(i, -1 - i / 1000, sent=1) for i in range(200)]
+    release, _ = policy.decide(Bucket(-100.0, T0, 50.0), due, T0)
+    assert release.send == () and release.dropped == ()
+    release, _ = policy.decide(Bucket(30.0, T0, 50.0), due, T0)
+    assert release.send == tuple(range(199, 169, -1)) and release.dropped == ()
+    flood = [held(i, -1, sent=1) for i in range(600)]
+    release, _ = policy.decide(Bucket(-100.0, T0, 50.0), flood, T0)
+    assert 300 <= len(release.send) <= 500 and len(release.send) + len(release.dropped) == 600
