@@ -182,6 +182,14 @@ def _draw(held: Held) -> float:
     return int.from_bytes(hashlib.blake2b(seed, digest_size=8).digest(), "big") / 2**64
 
 
+def _late_room(bucket: Bucket, backlog: int) -> int:
+    """Held entries the next LATE_S can still carry: what the bucket earns by then (the
+    outbox's events were charged already), and what the outbox, sending at the rate, has
+    time for after its backlog."""
+    earned = math.floor(bucket.tokens + bucket.rate * LATE_S)
+    return max(0, min(earned, math.floor(bucket.rate * LATE_S) - backlog))
+
+
 @dataclass(frozen=True, slots=True)
 class BudgetPolicy:
     """One exporter's budget settings, and its decisions as the store's release asks them."""
@@ -202,7 +210,7 @@ class BudgetPolicy:
         burst = self.burst or max(1, round(start.rate))
         current = refill(start, now, burst, self.ceiling)
         room = max(0, math.floor(current.tokens) - backlog)
-        late_room = max(0, math.floor(current.tokens + current.rate * LATE_S) - backlog)
+        late_room = _late_room(current, backlog)
         early = early_room(current, burst, held, now)
         release = plan_release(held, room, now, self.always_first, early, late_room)
         return release, charge(current, len(release.send))

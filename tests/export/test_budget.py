@@ -171,3 +171,13 @@ def test_due_entries_wait_for_tokens_a_few_seconds_rather_than_be_sampled() -> N
     flood = [held(i, -1, sent=1) for i in range(600)]
     release, _ = policy.decide(Bucket(-100.0, T0, 50.0), flood, T0)
     assert 300 <= len(release.send) <= 500 and len(release.send) + len(release.dropped) == 600
+
+
+def test_the_outbox_backlog_already_charged_is_not_counted_twice_against_the_wait() -> None:
+    """A batch's 275 ERRORs went straight to the outbox: the bucket is 230 in debt and the
+    outbox holds them. In the next 10 s at 45/s the outbox sends them and 175 more, so 150
+    due entries wait for that rather than be sampled out."""
+    policy = BudgetPolicy(ceiling=45.0, burst=45)
+    due = [held(i, -1, sent=1) for i in range(150)]
+    release, _ = policy.decide(Bucket(-230.0, T0, 45.0), due, T0, backlog=275)
+    assert release.send == () and release.dropped == ()
