@@ -106,7 +106,10 @@ def _error_row(budget: CaseResult, neither: CaseResult, alone: CaseResult) -> Ro
     details = (
         "per ERROR event: the fake clock's time its request reached the fake, less the time of "
         "the batch that processed its records (export runs every second); held = an ERROR "
-        "entry encoded outside a batch run (by a release from held_entry)"
+        "entry encoded outside a batch run (by a release from held_entry); the largest "
+        f"interval's batches had {budget.most_errors:,} ERROR entries, "
+        f"{budget.most_errors / max(budget.rate, 1.0):.0f} s of the rate in use "
+        f"({budget.rate:.0f}/s): ERRORs are never held or sampled, they queue at the rate"
     )
     return result, compared, _verdict(ok), details
 

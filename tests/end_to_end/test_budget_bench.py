@@ -16,8 +16,8 @@ EXACT = Counts(
 )  # fmt: skip
 GOOD = CaseResult(
     accepted=9_000, most_sent=450, refused_early=1, refused_late=0, errors_batched=300,
-    errors_arrived=300, errors_held=0, error_p99_s=3.0, counts=EXACT, rate=45.0, held_left=0,
-    merged=100, budget_sampled=0,
+    errors_arrived=300, most_errors=40, errors_held=0, error_p99_s=3.0, counts=EXACT,
+    rate=45.0, held_left=0, merged=100, budget_sampled=0,
 )  # fmt: skip
 
 
