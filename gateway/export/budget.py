@@ -63,10 +63,13 @@ def charge(bucket: Bucket, events: int) -> Bucket:
 
 def answered(bucket: Bucket, outcome: ExportOutcome, ceiling: float) -> Bucket:
     """The backend's answer adjusts the rate: a 429 halves it and empties the bucket; an
-    announced limit caps it just under that limit, and an allowance nearly spent slows it
-    (whatever period the backend counts over, we are close to its limit)."""
+    announced limit caps it just under that limit (the first one heard also lifts a rate
+    still finding its way up to there: the backend said what it takes), and an allowance
+    nearly spent slows it (whatever period the backend counts over, we are close to it)."""
     limit = _announced(outcome.allowance) or bucket.limit
     rate = min(bucket.rate, _top(ceiling, limit))
+    if limit and not bucket.limit and not _nearly_spent(outcome.allowance):
+        rate = _top(ceiling, limit)
     tokens = bucket.tokens
     if outcome.status == 429:
         rate, tokens = rate * BACKOFF_FACTOR, min(tokens, 0.0)

@@ -61,7 +61,7 @@ def test_an_announced_limit_caps_the_rate_just_under_it() -> None:
 
 
 def test_an_allowance_nearly_spent_slows_the_rate_before_a_429_comes() -> None:
-    bucket = Bucket(10.0, T0, 40.0)
+    bucket = Bucket(10.0, T0, 40.0, limit=3000.0)  # the limit heard before
     nearly = ExportOutcome(OutcomeKind.OK, 200, allowance=Allowance(limit=3000, remaining=200))
     assert answered(bucket, nearly, 0.0).rate == pytest.approx(32.0)
     plenty = ExportOutcome(OutcomeKind.OK, 200, allowance=Allowance(limit=3000, remaining=2000))
@@ -181,3 +181,12 @@ def test_the_outbox_backlog_already_charged_is_not_counted_twice_against_the_wai
     due = [held(i, -1, sent=1) for i in range(150)]
     release, _ = policy.decide(Bucket(-230.0, T0, 45.0), due, T0, backlog=275)
     assert release.send == () and release.dropped == ()
+
+
+def test_the_first_announced_limit_lifts_a_rate_still_finding_its_way() -> None:
+    learning = fresh_bucket(T0, 0.0)  # START_RATE: nothing heard yet
+    told = ExportOutcome(OutcomeKind.OK, 200, allowance=Allowance(limit=50, remaining=40))
+    assert answered(learning, told, 0.0).rate == pytest.approx(45.0)
+    assert answered(learning, told, 20.0).rate == pytest.approx(20.0)  # a ceiling still holds
+    slowed = Bucket(10.0, T0, 12.0, limit=50.0)  # heard before, then a 429: it recovers slowly
+    assert answered(slowed, told, 0.0).rate == pytest.approx(12.0)
