@@ -342,8 +342,8 @@ def _budget_docs(exporter: str) -> dict[str, Doc]:
         at + "enabled": Doc(
             "hold this exporter to a budget",
             "Entries below ERROR then wait in the store, merged with their key's later entries"
-            " (one event, the exact count of a longer window), and go out oldest deadline first"
-            " when the budget has room or their wait runs out. See"
+            " (one event, the exact count of a longer window), and go when their wait runs out"
+            " (earlier only with tokens a full bucket would lose). See"
             " [Budgets](../README.md#budgets).",
         ),
         at + "events_per_second": Doc(
