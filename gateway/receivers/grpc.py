@@ -142,7 +142,8 @@ class OtlpGrpcReceiver:
 
     async def export(self, payload: bytes, context: Context) -> bytes:
         try:
-            return await self._export(payload, context)
+            with self._intake.in_flight():
+                return await self._export(payload, context)
         except asyncio.CancelledError:  # grpc.aio cancels the handler when the client leaves
             self._intake.abandoned_request()
             raise

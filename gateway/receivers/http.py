@@ -124,7 +124,8 @@ class OtlpHttpReceiver:
     # -- requests --------------------------------------------------------------------------
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        response = self.handle(Request(environ))
+        with self._intake.in_flight():
+            response = self.handle(Request(environ))
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:

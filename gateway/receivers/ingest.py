@@ -10,7 +10,8 @@ from __future__ import annotations
 import enum
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from google.protobuf.duration_pb2 import Duration
@@ -177,6 +178,18 @@ class ReceiverIngest:
         """Count a request the receiver refused before reading its records."""
         if self.metrics is not None:
             self.metrics.refuse_request(self.name, reason)
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count a request as being handled while the block runs."""
+        gauge = None if self.metrics is None else self.metrics.requests_in_flight
+        if gauge is not None:
+            gauge.labels(receiver=self.name).inc()
+        try:
+            yield
+        finally:
+            if gauge is not None:
+                gauge.labels(receiver=self.name).dec()
 
     def abandoned_request(self) -> None:
         """Count a request whose client left before its reply: an everyday event (a client

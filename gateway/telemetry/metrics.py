@@ -93,6 +93,14 @@ class Metrics:
             ["receiver"],
             registry=r,
         )
+        # Summed over the receiver processes alive at scrape time.
+        self.requests_in_flight = Gauge(
+            "logsieve_receiver_requests_in_flight",
+            "Requests a receiver is handling now: read, or waiting for their commit",
+            ["receiver"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
         self.batch_seconds = Histogram(
             "logsieve_batch_duration_seconds",
             "Time of one batch",
@@ -181,6 +189,7 @@ class Metrics:
         for receiver in RECEIVERS:
             for counter in (self.received, self.accepted, self.abandoned_requests):
                 counter.labels(receiver=receiver)
+            self.requests_in_flight.labels(receiver=receiver)
             for reason in REQUEST_REFUSALS:
                 self.refused_requests.labels(receiver=receiver, reason=reason)
             for reason in RECORD_REFUSALS:

@@ -47,6 +47,10 @@ def abandoned(gateway: GatewayProcess) -> float:
     return metric(gateway, "logsieve_receiver_requests_abandoned_total", "grpc")
 
 
+def in_flight(gateway: GatewayProcess) -> float:
+    return metric(gateway, "logsieve_receiver_requests_in_flight", "grpc")
+
+
 def accepted(gateway: GatewayProcess, receiver: str) -> float:
     return metric(gateway, "logsieve_receiver_records_accepted_total", receiver)
 
@@ -97,7 +101,10 @@ def test_clients_that_leave_while_the_commit_waits_are_counted_without_a_traceba
         stubs = [LogsServiceStub(channel) for channel in channels]
         cancelled = stubs[0].Export.future(payload, timeout=60)
         closed = stubs[1].Export.future(payload, timeout=60)
-        timed_out = stubs[2].Export.future(payload, timeout=2)
+        timed_out = stubs[2].Export.future(payload, timeout=5)
+        # All three must be in the handler before they leave: a call that leaves before it
+        # gets there has nothing to count (its deadline leaves room for a loaded machine).
+        wait_until(lambda: in_flight(process) == 3, 30, "the three gRPC calls handled")
         # The receiver coalesces calls into one commit: one waiter, holding all three.
         wait_until(waiting, 30, "the gRPC commit waiting on the lock")
         cancelled.cancel()
@@ -107,6 +114,7 @@ def test_clients_that_leave_while_the_commit_waits_are_counted_without_a_traceba
             timed_out.result(timeout=30)
         assert deadline.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     wait_until(lambda: abandoned(process) == 3, 30, "three abandoned gRPC calls counted")
+    wait_until(lambda: in_flight(process) == 0, 30, "no call left in flight")
 
     # The gateway still answers, and the records of the abandoned calls were committed.
     with grpc.insecure_channel(process.address) as channel:

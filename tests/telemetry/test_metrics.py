@@ -35,7 +35,11 @@ COUNTERS = {  # family name -> label names; Prometheus shows each as <name>_tota
     "logsieve_purged_rows": (),
     "logsieve_evicted_patterns": (),
 }
-GAUGES = ("logsieve_viewer_sockets", "logsieve_batch_dedupe_ratio")
+GAUGES = (
+    "logsieve_viewer_sockets",
+    "logsieve_batch_dedupe_ratio",
+    "logsieve_receiver_requests_in_flight",
+)
 # Read at each scrape: the build, and prometheus-client's process and platform metrics.
 SCRAPE_TIME = {
     "logsieve_build_info": "gauge",
