@@ -14,11 +14,14 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2_grpc import LogsServiceStub
 
+from gateway.clock import Clock
+from gateway.config.settings import parse_config
+from gateway.runtime.app import Gateway, Overrides
 from testkit.logflare import FakeLogflare
 from tests.builders import T0, Rec, request
 
@@ -277,3 +280,27 @@ def gateway_config(
         "telemetry: {metrics: {endpoint: '127.0.0.1:0'}}\n"
     )
     return config
+
+
+KEEP_EVERYTHING = {"sampling": {"default_keep": 1.0, "rules": []}}
+
+
+def in_process_gateway(
+    tmp_path: Path, exporters: dict[str, Any], clock: Clock, batch: dict[str, Any] | None = None
+) -> Gateway:
+    """A gateway in this process on its own SQLite file, every port on loopback port 0 and no
+    metrics server, its stages driven by the test (no jobs run by themselves)."""
+    config = parse_config(
+        {
+            "storage": {"url": f"sqlite:///{tmp_path / 'q.db'}"},
+            "receivers": {
+                "otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}}
+            },
+            "viewer": {"endpoint": "127.0.0.1:0"},
+            "telemetry": {"metrics": {"enabled": False}},
+            "batch": KEEP_EVERYTHING if batch is None else batch,
+            "exporters": exporters,
+        },
+        env={},
+    )
+    return Gateway(config, Overrides(clock=clock, run_jobs=False))

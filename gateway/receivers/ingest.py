@@ -156,9 +156,11 @@ class ReceiverIngest:
         self.ingest = ingest
         self.name = name
         self.metrics = ingest.metrics
+        self._in_flight = None
         if self.metrics is not None:
             self._received = self.metrics.received.labels(receiver=name)
             self._accepted = self.metrics.accepted.labels(receiver=name)
+            self._in_flight = self.metrics.requests_in_flight.labels(receiver=name)
 
     def enqueue(self, request: ExportLogsServiceRequest, payload_bytes: int) -> IngestOutcome:
         """Admit and commit one request's records; `payload_bytes` is its decoded size."""
@@ -182,14 +184,14 @@ class ReceiverIngest:
     @contextmanager
     def in_flight(self) -> Iterator[None]:
         """Count a request as being handled while the block runs."""
-        gauge = None if self.metrics is None else self.metrics.requests_in_flight
-        if gauge is not None:
-            gauge.labels(receiver=self.name).inc()
+        if self._in_flight is None:
+            yield
+            return
+        self._in_flight.inc()
         try:
             yield
         finally:
-            if gauge is not None:
-                gauge.labels(receiver=self.name).dec()
+            self._in_flight.dec()
 
     def abandoned_request(self) -> None:
         """Count a request whose client left before its reply: an everyday event (a client

@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 
-from gateway.config.settings import parse_config
-from gateway.runtime.app import Gateway, Overrides
+from gateway.runtime.app import Gateway
 from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare
 from testkit.logflare_rate import max_in_window
 from tests.builders import Rec, request
+from tests.harness import in_process_gateway
 
 NS = 1_000_000_000
 LIMIT = 50  # events/s the fake takes from one source
@@ -32,30 +32,10 @@ BODIES = 3000  # distinct INFO bodies in the flood: more than the budget can sen
 def budgeted(tmp_path: Path) -> Iterator[tuple[Gateway, FakeLogflare, FakeClock]]:
     clock = FakeClock()
     with FakeLogflare(clock=clock, source_rate=LIMIT) as logflare:
-        config = parse_config(
-            {
-                "storage": {"url": f"sqlite:///{tmp_path / 'q.db'}"},
-                "receivers": {
-                    "otlp": {
-                        "grpc": {"endpoint": "127.0.0.1:0"},
-                        "http": {"endpoint": "127.0.0.1:0"},
-                    }
-                },
-                "viewer": {"endpoint": "127.0.0.1:0"},
-                "telemetry": {"metrics": {"enabled": False}},
-                "batch": {"sampling": {"default_keep": 1.0, "rules": []}},
-                "exporters": {
-                    "logflare": {
-                        "endpoint": logflare.url,
-                        "source": logflare.source_id,
-                        "api_key": logflare.api_key,
-                        "budget": {"enabled": True},  # no number: the fake's answers teach it
-                    }
-                },
-            },
-            env={},
-        )
-        gateway = Gateway(config, Overrides(clock=clock, run_jobs=False))
+        keys = {"source": logflare.source_id, "api_key": logflare.api_key}
+        budget = {"enabled": True}  # no number: the fake's answers teach it
+        exporters = {"logflare": {"endpoint": logflare.url, **keys, "budget": budget}}
+        gateway = in_process_gateway(tmp_path, exporters, clock)
         gateway.start()
         yield gateway, logflare, clock
         gateway.shutdown()

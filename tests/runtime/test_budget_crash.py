@@ -24,15 +24,21 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from gateway.config.settings import parse_config
-from gateway.runtime.app import Gateway, Overrides
+from gateway.runtime.app import Gateway
 from gateway.store import Store
 from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare
 from testkit.logflare_rate import max_in_window
 from tests.builders import Rec, request
 from tests.conftest import BASE_PG_URL, WORKER, require, worker_url
-from tests.harness import GatewayProcess, SeqSender, alive, gateway_config, wait_until
+from tests.harness import (
+    GatewayProcess,
+    SeqSender,
+    alive,
+    gateway_config,
+    in_process_gateway,
+    wait_until,
+)
 
 NS = 1_000_000_000
 PER_REQUEST = 50  # records a send; fewer than the bodies, so one request's are all distinct
@@ -346,20 +352,5 @@ def in_process(
     tmp_path: Path, logflare: FakeLogflare, clock: FakeClock, budget: dict[str, object]
 ) -> Gateway:
     """A gateway in this process with a budget on Logflare, its stages driven by the test."""
-    logflare_keys = {"source": logflare.source_id, "api_key": logflare.api_key}
-    config = parse_config(
-        {
-            "storage": {"url": f"sqlite:///{tmp_path / 'q.db'}"},
-            "receivers": {
-                "otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}}
-            },
-            "viewer": {"endpoint": "127.0.0.1:0"},
-            "telemetry": {"metrics": {"enabled": False}},
-            "batch": {"sampling": {"default_keep": 1.0, "rules": []}},
-            "exporters": {
-                "logflare": {"endpoint": logflare.url, **logflare_keys, "budget": budget}
-            },
-        },
-        env={},
-    )
-    return Gateway(config, Overrides(clock=clock, run_jobs=False))
+    keys = {"endpoint": logflare.url, "source": logflare.source_id, "api_key": logflare.api_key}
+    return in_process_gateway(tmp_path, {"logflare": {**keys, "budget": budget}}, clock)

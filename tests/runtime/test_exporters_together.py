@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.config.settings import parse_config
-from gateway.runtime.app import Gateway, Overrides
+from gateway.runtime.app import Gateway
 from gateway.store import Store
 from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare
@@ -29,6 +28,7 @@ from tests.harness import (
     all_delivered,
     delivered,
     gateway_config,
+    in_process_gateway,
     send,
     wait_until,
 )
@@ -93,20 +93,7 @@ def test_an_otlp_backend_down_holds_up_no_logflare_delivery(
 
 def in_process(tmp_path: Path, exporters: dict[str, Any]) -> Gateway:
     """A gateway in this process with these exporters, its stages driven by the test."""
-    config = parse_config(
-        {
-            "storage": {"url": f"sqlite:///{tmp_path / 'q.db'}"},
-            "receivers": {
-                "otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}}
-            },
-            "viewer": {"endpoint": "127.0.0.1:0"},
-            "telemetry": {"metrics": {"enabled": False}},
-            "batch": {"sampling": {"default_keep": 1.0}},
-            "exporters": exporters,
-        },
-        env={},
-    )
-    return Gateway(config, Overrides(clock=FakeClock(), run_jobs=False))
+    return in_process_gateway(tmp_path, exporters, FakeClock(), {"sampling": {"default_keep": 1.0}})
 
 
 @pytest.fixture
