@@ -45,25 +45,30 @@ PG_URL = worker_url(BASE_PG_URL, WORKER)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def worker_database() -> None:
-    """Create this worker's database when missing; an unreachable server is left for the
-    PostgreSQL tests to skip (or, in CI, fail) on."""
-    if PG_URL == BASE_PG_URL:
-        return
+def ensure_database(url: str) -> str | None:
+    """Create the database `url` names when missing; None once it exists, else why the server
+    could not be reached."""
     base = make_url(BASE_PG_URL).set(drivername="postgresql")
-    name = make_url(PG_URL).database
+    name = make_url(url).database
     try:
         with psycopg.connect(
             base.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
         ) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                return
-            conn.execute(f'CREATE DATABASE "{name}"')
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(f'CREATE DATABASE "{name}"')
     except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
         pass  # another session made it meanwhile
-    except psycopg.OperationalError:
-        pass  # not reachable: the tests that need it say so
+    except psycopg.OperationalError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def worker_database() -> None:
+    """Create this worker's database when missing; an unreachable server is left for the
+    PostgreSQL tests to skip (or, in CI, fail) on."""
+    if PG_URL != BASE_PG_URL:
+        ensure_database(PG_URL)
 
 
 def require(condition: bool, reason: str) -> None:

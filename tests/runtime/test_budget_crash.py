@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -30,7 +29,7 @@ from testkit.clock import FakeClock
 from testkit.logflare import FakeLogflare
 from testkit.logflare_rate import max_in_window
 from tests.builders import Rec, request
-from tests.conftest import BASE_PG_URL, WORKER, require, worker_url
+from tests.conftest import BASE_PG_URL, WORKER, ensure_database, require, worker_url
 from tests.harness import (
     GatewayProcess,
     SeqSender,
@@ -85,16 +84,8 @@ def budgeted_config(tmp_path: Path, url: str, logflare: FakeLogflare, budget: st
 
 def _fresh_budget_database() -> str:
     """BUDGET_PG_URL, made when missing, with logsieve's tables made anew."""
-    server = make_url(BASE_PG_URL).set(drivername="postgresql")
-    name = make_url(BUDGET_PG_URL).database
-    try:
-        with psycopg.connect(
-            server.render_as_string(hide_password=False), autocommit=True, connect_timeout=5
-        ) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-                conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        require(False, f"PostgreSQL not reachable at {BASE_PG_URL}: {exc}")
+    unreachable = ensure_database(BUDGET_PG_URL)
+    require(unreachable is None, f"PostgreSQL not reachable at {BASE_PG_URL}: {unreachable}")
     store = Store(BUDGET_PG_URL, pool_size=1)
     store.drop_all()
     store.create_schema()
