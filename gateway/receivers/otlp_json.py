@@ -23,13 +23,19 @@ class OtlpJsonError(ValueError):
     """The body is not an OTLP/JSON ExportLogsServiceRequest."""
 
 
-def parse_request(body: bytes) -> ExportLogsServiceRequest:
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; OtlpJsonError if it is not one."""
     try:
         tree = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise OtlpJsonError(f"not JSON: {exc}") from None
     if not isinstance(tree, dict):
         raise OtlpJsonError("the body must be a JSON object")
+    return tree
+
+
+def parse_request(body: bytes) -> ExportLogsServiceRequest:
+    tree = json_object(body)
     for record in _log_records(tree):
         _hex_ids_to_base64(record)
     try:

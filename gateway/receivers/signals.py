@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -32,6 +31,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from prometheus_client import Counter
 
+from gateway.receivers.otlp_json import OtlpJsonError, json_object
 from gateway.telemetry.metrics import RECEIVERS, Metrics
 
 log = logging.getLogger("logsieve.receiver")
@@ -68,11 +68,9 @@ class Signal:
     def decode_json(self, body: bytes) -> Message:
         """An OTLP/JSON body as this signal's request; BadSignalRequest if it is not one."""
         try:
-            tree = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BadSignalRequest(f"not JSON: {exc}") from None
-        if not isinstance(tree, dict):
-            raise BadSignalRequest("the body must be a JSON object")
+            tree = json_object(body)
+        except OtlpJsonError as exc:
+            raise BadSignalRequest(str(exc)) from None
         try:
             return json_format.ParseDict(
                 _without_ids(tree), self.request(), ignore_unknown_fields=True
