@@ -46,6 +46,7 @@ from gateway.model import Entry
 from gateway.store import Store
 from testkit import page_timing
 from testkit.chromium import chromium
+from testkit.viewer import feed_and_server
 from viewer.app import ViewerSettings, create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
@@ -166,14 +167,8 @@ def serving(
     app = create_app(store, clock, feed, ViewerSettings(ttl_seconds=3600, sampling_summary=""))
     if page_folder is not None:
         serve_page_from(app, page_folder)
-    server = ViewerServer(app, "127.0.0.1", port)
-    feed.start()
-    server.start()
-    try:
+    with feed_and_server(feed, app, port) as server:
         yield server
-    finally:
-        feed.shutdown()
-        server.shutdown()
 
 
 def _body(i: int) -> str:

@@ -14,6 +14,7 @@ import pytest
 from gateway.clock import Clock
 from gateway.store import Store
 from testkit import chromium as browser
+from testkit.viewer import feed_and_server
 from viewer.app import ViewerSettings, create_app
 from viewer.feed import LiveFeed
 from viewer.server import ViewerServer
@@ -69,14 +70,8 @@ def serving(
         max_entry_chars=max_entry_chars,
     )
     app = create_app(store, clock, feed, replace(TEST_VIEWER, **options))
-    server = ViewerServer(app, "127.0.0.1", port)
-    feed.start()
-    server.start()
-    try:
+    with feed_and_server(feed, app, port) as server:
         yield server
-    finally:
-        feed.shutdown()
-        server.shutdown()
 
 
 def save_screenshot(page: Any, name: str) -> Path:
