@@ -87,14 +87,16 @@ class HeldStatements:
             self._take_turn(conn, exporter)
             mine = [item for item in held.items if item.exporter == exporter]
             found = self._held_rows(conn, exporter, [item.key for item in mine])
-            merge = held.merge
-            changed = [_held_again(i, found[i.key], merge, now) for i in mine if i.key in found]
+            changed = [
+                _held_again(i, found[i.key], held.merge, now) for i in mine if i.key in found
+            ]
             fresh = [_new_hold(item, now) for item in mine if item.key not in found]
-            room = self._room(conn, exporter, held.max_held.get(exporter))
-            overflow = fresh[room:] if room is not None else []
-            for row in overflow:  # no room to wait: due at once
-                row["deadline"] = now
+            overflow: list[dict[str, Any]] = []
             if fresh:
+                room = self._room(conn, exporter, held.max_held.get(exporter))
+                overflow = fresh[room:] if room is not None else []
+                for row in overflow:  # no room to wait: due at once
+                    row["deadline"] = now
                 conn.execute(insert(held_entry), fresh)  # executemany: one statement
             if changed:
                 conn.execute(HOLD_AGAIN, changed)
