@@ -60,10 +60,11 @@ reference: $(STAMP)
 
 # h2load (Debian's nghttp2-client) drives the small-request rows; without it (no root, no
 # apt) those rows fall back to Python clients and say so.
+# BENCH_ARGS: e.g. "--only budget-high" for a row the default run leaves out
 bench: $(STAMP)
 	command -v h2load >/dev/null 2>&1 || apt-get install -y -qq nghttp2-client >/dev/null 2>&1 \
 		|| echo "h2load not installed: small requests use Python clients"
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 # 30 minutes of steady load with trouble around it (not part of `make test` or `make bench`):
 # figures to docs/soak.md. SOAK_ARGS="--minutes 5 --window-minutes 1" for a shorter run.
