@@ -102,8 +102,11 @@ class PatternsConfig(Model):
     # Share of constant tokens two bodies of one length must have in common to be candidates
     # for one template.
     similarity: float = Field(default=0.5, gt=0.0, le=1.0)
-    # Patterns kept in memory and in the store; past it the least recently seen go.
+    # Patterns kept in the store and known to the miner; past it the least recently seen go.
     max_patterns: int = Field(default=100_000, ge=100, le=10_000_000)
+    # Of those, patterns kept awake in memory (about 1 KB each); the others sleep as an id
+    # each (about 0.1 KB) and wake when a body fits one.
+    active_patterns: int = Field(default=10_000, ge=100, le=10_000_000)
     # per variable of an entry; 0: no variables read at all (the miner's third of the work)
     top_values: int = Field(default=5, ge=0, le=100)
 

@@ -181,6 +181,11 @@ DOCS: dict[str, Doc] = {
     "batch.patterns.max_patterns": Doc(
         "patterns kept", "Past it the least recently seen go (counted)."
     ),
+    "batch.patterns.active_patterns": Doc(
+        "of those, patterns kept awake in memory",
+        "About 1 KB each; the others sleep as an id each (about 0.1 KB) and wake when a body"
+        " fits one.",
+    ),
     "batch.patterns.top_values": Doc(
         "values kept per variable of an entry, with counts; 0 reads no variables (faster)"
     ),

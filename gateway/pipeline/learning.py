@@ -9,7 +9,7 @@ of a batch that did not commit are kept for the next one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,7 +23,7 @@ from gateway.store import Store
 class Miner(Matcher, Protocol):
     """The template miner as the batch stage drives it (gateway/pipeline/patterns/miner.py)."""
 
-    def load(self, templates: Iterable[str]) -> None: ...
+    def load(self, templates: Sequence[str]) -> None: ...
     def take_merges(self) -> dict[int, int]: ...
 
 
@@ -35,7 +35,12 @@ def miner_for(config: BatchConfig) -> miner.Miner | None:
 def patterns_miner(settings: PatternsConfig) -> miner.Miner:
     """A miner with `batch.patterns`' masks and bounds."""
     extra = tuple(masks.Mask(mask.name, mask.regex) for mask in settings.masks)
-    return miner.Miner(masks.Masker(extra=extra), settings.similarity, settings.max_patterns)
+    return miner.Miner(
+        masks.Masker(extra=extra),
+        settings.similarity,
+        settings.max_patterns,
+        settings.active_patterns,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,23 +1,21 @@
 """The template miner: typed variables masked, untyped ones learned from structure.
 
 Two passes per batch. `learn` runs over the batch's distinct bodies: each masked body (a row)
-lands in the pattern it fits, or joins a cluster of rows of its length (one whose first
-position holds the row's first token and whose seen values cover at least `similarity` of the
-row's positions; else one the row differs from at its first token only), or starts a cluster.
-Only at the end of the pass do clusters widen positions that have held WIDEN_AFTER distinct
-values (clusters.py), so the decision sees the whole batch. Then patterns equal but for a first
-token that took WIDEN_AFTER values merge, and so do patterns around a text of varying length
-(spans.py). A pattern that widens merges into the wider one (`take_merges`). `match` then
-gives each body its final pattern, reading the learned state only.
-
-Grouping is a function of the body and the learned state: a body's row (its masked text) maps
-to one live pattern, and a retired pattern points to the one it merged into.
+lands in the pattern it fits, or joins a cluster of rows of its length (joining.py), or starts
+a cluster. Only at the end of the pass do clusters widen positions that have held WIDEN_AFTER
+distinct values (clusters.py), so the decision sees the whole batch. Then patterns equal but
+for a first token that took WIDEN_AFTER values merge, and so do patterns around a text of
+varying length (spans.py). A pattern that widens merges into the wider one (`take_merges`).
+`match` then gives each body its final pattern, reading the learned state only: a body's row
+(its masked text) maps to one live pattern; a retired one points to the one it merged into.
 
 Fallbacks: a body `learn` never saw maps to the most specific learned pattern it fits, or else
 to its own masked form as a template that is not learned (deterministic, never raises). Bodies
 longer than the masker's caps template on their head plus a `<TAIL>` token (see masks.py).
-Memory: at most `max_patterns` patterns; the least recently used go first (`evictions`); the
-row cache (masked text -> pattern) is cleared between batches once it holds more than that.
+Memory: at most `active_patterns` patterns awake between batches; the least recently used
+beyond it fall asleep (dormant.py: an id each, found by a row that fits one), and beyond
+`max_patterns` in all the longest asleep are forgotten (`evictions`). The row cache (masked
+text -> pattern) is cleared between batches once it holds more than the awake bound.
 An empty miner is falsy (`len` 0): test it with `is None`.
 """
 
@@ -30,7 +28,9 @@ from sys import intern
 from typing import NamedTuple
 
 from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, ClusterIndex, Pattern
+from gateway.pipeline.patterns.dormant import Dormant
 from gateway.pipeline.patterns.index import PatternIndex
+from gateway.pipeline.patterns.joining import similar
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
 from gateway.pipeline.patterns.recent import Recent
 from gateway.pipeline.patterns.spans import MIN_ANCHOR, family, fits
@@ -39,7 +39,7 @@ from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
 __all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
 
 Row = tuple[str, ...]  # a masked body's tokens, interned
-_CANDIDATES = 32  # clusters a new row is compared with, of each kind (see _candidates)
+_NO_CLUSTER = Cluster.empty(0, 0)  # a pattern matched asleep belongs to none
 _EVICT_SLACK = 0.05  # evict down to 95 % of max_patterns, so eviction runs once in a while
 
 
@@ -61,14 +61,18 @@ class Miner:
         masker: Masker | None = None,
         similarity: float = 0.5,
         max_patterns: int = 100_000,
+        active_patterns: int | None = None,  # None: all of max_patterns
     ) -> None:
         self._masker = masker or Masker()
         self._similarity = similarity
         self._max_patterns = max(1, max_patterns)
+        self._active = min(self._max_patterns, max(1, active_patterns or self._max_patterns))
         self._variables = Variables(self._masker)
         self._index = PatternIndex()
+        self._dormant = Dormant(pattern_id)
         self._rows: dict[str, Pattern] = {}  # masked text -> the pattern it landed in
-        self._row_limit = max(10_000, self._max_patterns)
+        self._asleep: dict[str, Pattern] = {}  # the same for the batch's rows matched asleep
+        self._row_limit = max(10_000, self._active)
         self._empty: dict[int, Cluster] = {}  # serial -> cluster, of rows of no tokens
         self._edges = ClusterIndex()
         self._merges: dict[int, int] = {}
@@ -77,10 +81,14 @@ class Miner:
         self._tick = 0
         self.evictions = 0
 
-    def __len__(self) -> int:
+    def __len__(self) -> int:  # the patterns awake
         return len(self._index)
 
-    def templates(self) -> list[str]:
+    @property
+    def asleep(self) -> int:
+        return len(self._dormant)
+
+    def templates(self) -> list[str]:  # the awake patterns'
         return list(self._index.by_template)
 
     def take_merges(self) -> dict[int, int]:
@@ -88,24 +96,30 @@ class Miner:
         merges, self._merges = self._merges, {}
         return {narrow: _final(merges, wide) for narrow, wide in merges.items()}
 
-    def load(self, templates: Iterable[str]) -> None:
-        """Known templates (from the store): rows whose wildcards are wildcards from the start."""
+    def load(self, templates: Sequence[str]) -> None:
+        """Known templates (from the store), oldest first: the newest `active_patterns` as
+        rows whose wildcards are wildcards from the start, the others asleep."""
         self._tick += 1
+        awake = max(0, len(templates) - self._active)
+        for template in templates[:awake]:
+            self._dormant.add(" ".join(template.split()))
         pending: dict[str, Row] = {}
-        for template in templates:
+        for template in templates[awake:]:
             tokens = template.split()
             if " ".join(tokens) not in self._index.by_template and template not in pending:
                 pending[template] = tuple(map(intern, tokens))  # the split copies go now
         self._place(pending, {}, loaded=True)
-        self._evict()
+        self._settle()
 
     def learn(self, bodies: Iterable[str]) -> None:
         """Pass 1 over a batch's distinct bodies."""
+        self._settle()  # before the batch: match() reads what learning leaves
+        self._asleep = {}
         self._tick += 1
         if len(self._rows) > self._row_limit:
             self._rows.clear()
-        pending: dict[str, Row] = {}
-        bodies_of: dict[str, int] = {}  # distinct bodies behind each new row
+        misses: list[str] = []  # rows no awake pattern fits (tokens split again: less held)
+        bodies_of: dict[str, int] = {}  # distinct bodies behind each of those rows
         # Pass 2 reuses each body's masking: match() takes it from here (recent.py; a body of
         # the last batch that comes again is not masked again).
         bodies = list(bodies)
@@ -115,26 +129,64 @@ class Miner:
             known = rows.get(text)
             if known is not None and known.alive:  # the common case, kept short
                 known.last_used = tick
-            elif text in pending:
+            elif text in bodies_of:
                 bodies_of[text] += 1
             elif not self._touch(text):
                 tokens = text.split()
                 fitted = self._index.fit(tokens) or self._index.fit_span(tokens)
                 if fitted is None:
-                    pending[text] = tuple(map(intern, tokens))  # the split copies go now
+                    misses.append(text)
                     bodies_of[text] = 1
-                else:  # keyed by the template's string when the row reads the same (no copy)
-                    rows[fitted.template if fitted.template == text else text] = fitted
-                    fitted.last_used = tick
-        self._place(pending, bodies_of)
-        self._evict()
+                else:
+                    self._fitted(text, fitted)
+        self._place(self._wake(misses), bodies_of)
+        self._settle(self._tick)  # of those this batch did not use: match() reads the rest
+
+    def _fitted(self, text: str, pattern: Pattern) -> None:
+        # keyed by the template's string when the row reads the same (no copy)
+        self._rows[pattern.template if pattern.template == text else text] = pattern
+        pattern.last_used = self._tick
+
+    def _wake(self, misses: list[str]) -> dict[str, Row]:
+        """Fit the missed rows to the sleeping patterns: wake those while there is room
+        (active_patterns), else match the rows to them asleep, for this batch. The rest are new
+        rows, their tokens interned (the split copies go now)."""
+        woken: dict[str, Row] = {}
+        asleep: dict[str, Pattern] = {}  # template -> its pattern, matched asleep
+        room = self._active - len(self._index)
+        for text in misses if self._dormant else ():
+            template = self._dormant.find(text.split())
+            if template is None or template in woken:
+                continue
+            if len(woken) < room:
+                self._dormant.wake(template)
+                woken[template] = tuple(map(intern, template.split()))
+            else:
+                pattern = asleep.get(template) or self._asleep_pattern(template)
+                self._asleep[text] = asleep[template] = pattern
+        self._place(woken, {}, loaded=True)
+        pending: dict[str, Row] = {}
+        for text in misses:
+            tokens = text.split()
+            fitted = (self._index.fit(tokens) or self._index.fit_span(tokens)) if woken else None
+            if fitted is not None:
+                self._fitted(text, fitted)
+            elif text not in self._asleep:
+                pending[text] = tuple(map(intern, tokens))
+        return pending
+
+    def _asleep_pattern(self, template: str) -> Pattern:
+        """A sleeping pattern as match() reads it: in no cluster or index."""
+        tokens = tuple(map(intern, template.split()))  # shared with the awake patterns' words
+        wild = wild_positions(tokens)
+        return Pattern(pattern_id(template), template, tokens, wild, _NO_CLUSTER, self._tick)
 
     def match(self, body: str, with_values: bool = True) -> Match:
         """Pass 2: the body's pattern after learning, with the values of its variables (none
         when `with_values` is false: reading them is a third of the work)."""
         masked = self._recent.take(body)  # this batch's masking (recent.py), if it has one
         text, values = masked if masked is not None else self._masker.masked_with_values(body)
-        pattern = self._rows.get(text)
+        pattern = self._rows.get(text) or self._asleep.get(text)
         if pattern is not None:
             pattern = pattern.resolved()
         if pattern is None:
@@ -172,7 +224,8 @@ class Miner:
         A row's tokens are interned (patterns and clusters share their words' strings)."""
         touched: dict[Cluster, list[tuple[str, Row]]] = {}
         for text, tokens in pending.items():
-            cluster = self._similar(tokens) or self._new_cluster(len(tokens))
+            cluster = similar(self._edges, self._empty, tokens, self._similarity)
+            cluster = cluster or self._new_cluster(len(tokens))
             self._add_row(cluster, tokens, wild_positions(tokens) if loaded else ())
             touched.setdefault(cluster, []).append((text, tokens))
         made: dict[int, Pattern] = {}  # each pattern once, in order
@@ -260,42 +313,6 @@ class Miner:
         self._reproject(family)
         family.compact()
 
-    def _similar(self, tokens: Sequence[str]) -> Cluster | None:
-        """The cluster a new row joins: among clusters whose first position holds the row's
-        first token (or is a wildcard), the one whose seen values cover the most positions, if
-        at least `similarity` of them; otherwise a cluster the row differs from at one position
-        only (a variable first token: `alice logged in`, `bob logged in`)."""
-        if not tokens:
-            return next(iter(self._empty.values()), None)
-        same_first, others = self._candidates(tokens)
-        best = _best(same_first, tokens)
-        if best is not None and best[1] >= self._similarity * len(tokens):
-            return best[0]
-        if len(tokens) < 2:
-            return None
-        # The row differs from these at its first token already: a sibling matches the rest.
-        last = tokens[-1]
-        siblings = [
-            cluster
-            for cluster in others
-            if (cluster.is_wild(-1) or cluster.holds(-1, last)) and cluster.mismatches(tokens) <= 1
-        ]
-        sibling = _best(siblings, tokens)
-        return sibling[0] if sibling is not None else None
-
-    def _candidates(self, tokens: Sequence[str]) -> tuple[list[Cluster], list[Cluster]]:
-        """Clusters of the row's length whose first position holds its first token (or is a
-        wildcard), and those whose last position holds its last token (the others): the
-        _CANDIDATES last used of each kind, so that a flood of unrelated rows sharing both
-        costs a bounded search per row."""
-        size, edges = len(tokens), self._edges
-        first = edges.recent(size, 0, tokens[0], _CANDIDATES)
-        first += edges.recent(size, 0, WILDCARD, _CANDIDATES)
-        last = edges.recent(size, 1, tokens[-1], _CANDIDATES)
-        last += edges.recent(size, 1, WILDCARD, _CANDIDATES)
-        firsts = {id(cluster) for cluster in first}
-        return list({id(c): c for c in first}.values()), [c for c in last if id(c) not in firsts]
-
     def _new_cluster(self, size: int) -> Cluster:
         self._serial += 1
         cluster = Cluster.empty(size, self._serial)
@@ -356,30 +373,22 @@ class Miner:
         self._empty.pop(cluster.serial, None)
         self._edges.drop(cluster)
 
-    def _evict(self) -> None:
-        excess = len(self._index) - self._max_patterns
-        if excess <= 0:
-            return
-        excess += int(self._max_patterns * _EVICT_SLACK)
-        patterns = self._index.by_template.values()
-        oldest = heapq.nsmallest(excess, patterns, key=lambda p: p.last_used)
-        for pattern in oldest:
-            self._retire(pattern)
-        self.evictions += len(oldest)
-
-
-def _best(clusters: Iterable[Cluster], tokens: Sequence[str]) -> tuple[Cluster, int] | None:
-    """The cluster with the highest score (the oldest among equals)."""
-    best: tuple[Cluster, int] | None = None
-    for cluster in clusters:
-        score = cluster.score(tokens)
-        if (
-            best is None
-            or score > best[1]
-            or (score == best[1] and cluster.serial < best[0].serial)
-        ):
-            best = (cluster, score)
-    return best
+    def _settle(self, spare: int = 0) -> None:
+        """Beyond active_patterns, the least recently used fall asleep (not those used at tick
+        `spare`; nor span patterns, which cannot); beyond max_patterns in all, the longest
+        asleep are forgotten."""
+        excess = len(self._index) - self._active
+        if excess > 0:
+            excess += int(self._active * _EVICT_SLACK)
+            patterns = (
+                p
+                for p in self._index.by_template.values()
+                if p.span is None and p.last_used != spare
+            )
+            for pattern in heapq.nsmallest(excess, patterns, key=lambda p: p.last_used):
+                self._retire(pattern)
+                self._dormant.add(pattern.template)
+        self.evictions += self._dormant.trim(self._max_patterns - len(self._index))
 
 
 def _final(merges: dict[int, int], wide: int) -> int:
