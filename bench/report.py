@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from bench.batchbench import BatchResult, ParallelBatchResult
@@ -13,59 +12,29 @@ from bench.e2ebench import EndToEndResult
 from bench.exportbench import drain_rows
 from bench.exporttogether import together_rows
 from bench.ingest import IngestResult
+from bench.ingest_report import (
+    HANDWRITTEN,
+    HTTP_SERVER_ROWS,
+    INGEST_VARIANTS,
+    SMALL_ROWS,
+    durable_row,
+    handwritten_row,
+    nowrite_row,
+    paused_row,
+    small_row,
+    variant_row,
+)
 from bench.memory import GatewayMemoryResult, MemoryResult
 from bench.page_report import page_rows
 from bench.patternbench import PATTERN_ROWS
 from bench.patternmemory import PATTERN_MEMORY_ROW, PATTERNS
 from bench.pgpair import PairResult
 from bench.regexbench import regex_rows
+from bench.rows import Row, failed, pass_fail
 from bench.viewerbench import ViewerResult
 from bench.viewerisolation import isolation_rows
 
-DURABLE_TARGET = 150_000  # records/s (the performance issue; the first asked 60,000)
-RATIO_TARGET = 0.6  # durable / no-write
 BATCH_TARGET = 2.0  # batch stage / durable ingest
-
-
-@dataclass(frozen=True, slots=True)
-class Row:
-    measurement: str
-    result: str
-    compared_with: str
-    verdict: str
-    details: str
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
-def _ingest_result(r: IngestResult) -> str:
-    return f"{r.records_per_s:,.0f} records/s; p50 {r.p50_ms:,.1f} ms, p99 {r.p99_ms:,.0f} ms"
-
-
-def _ingest_details(r: IngestResult, batch_stage: bool) -> str:
-    parts = [f"server CPU {r.server_cpu_s / r.window_s:.2f} cores"]
-    if batch_stage:
-        where = "batch process" if r.batch_elsewhere else "of which batch-stage thread"
-        parts.append(f"{where} {r.batch_cpu_s / r.window_s:.2f}")
-        parts.append(f"batch stage finished {r.batch_records_per_s:,.0f} records/s meanwhile")
-    parts.append(f"receiver {r.receiver_cpu_us_per_record:.1f} µs CPU/record")
-    if batch_stage or r.backlog_at_end:
-        parts.append(f"queue backlog at window end {r.backlog_at_end:,} rows")
-    if r.integrity != "n/a":
-        parts.append(f"integrity {r.integrity}")
-    if r.errors:
-        parts.append("errors " + ", ".join(f"{k}={v}" for k, v in sorted(r.errors.items())))
-    parts.append(f"client CPU {r.client_cpu_s / r.window_s:.2f} cores")
-    parts += r.notes
-    return "; ".join(parts)
-
-
-def _failed(measurement: str, value: Any) -> Row | None:
-    if isinstance(value, str):  # a skip note or an error message
-        return Row(measurement, "—", "—", "SKIP" if value.startswith("skipped") else "ERROR", value)
-    return None
 
 
 def _pattern_batch_row(measurement: str, cost: Any, durable: Any) -> Row:
@@ -89,7 +58,7 @@ def _batch_row(measurement: str, b: BatchResult, ingest: Any, ingest_name: str) 
             f"{ratio:.2f}x {ingest_name} ({ingest.records_per_s:,.0f}/s); "
             f"target ≥ {BATCH_TARGET:g}x"
         )
-        verdict = _verdict(ratio >= BATCH_TARGET)
+        verdict = pass_fail(ratio >= BATCH_TARGET)
     else:
         compared, verdict = f"{ingest_name} not measured; target ≥ {BATCH_TARGET:g}x", "n/a"
     result = f"{b.records_per_s:,.0f} records/s ({b.seconds:.1f} s)"
@@ -107,119 +76,119 @@ def build(results: dict[str, Any], sizes: Any) -> list[Row]:
             "1. Ingest, durable, a real `logsieve run` (SQLite file; receivers, viewer and"
             " /metrics in the parent; batch stage every 1 s in the batch child)"
         )
-        rows.append(_failed(name, durable) or _durable_row(name, durable))
+        rows.append(failed(name, durable) or durable_row(name, durable))
     if "ingest-durable" in results:
         name = (
             "1a. The same receiver and batch child, the receiver in the bench process"
             " (no viewer, /metrics or admission beside it): the base of rows 1b-1d, 2b, 5a"
         )
-        rows.append(_failed(name, embedded) or _variant_row(name, embedded, durable, "row 1"))
+        rows.append(failed(name, embedded) or variant_row(name, embedded, durable, "row 1"))
     for key, name in INGEST_VARIANTS.items():
         if key in results:
             variant = results[key]
-            rows.append(_failed(name, variant) or _variant_row(name, variant, embedded))
+            rows.append(failed(name, variant) or variant_row(name, variant, embedded))
     for key, size in HTTP_SERVER_ROWS.items():
         if key in results:
             name = f"1g. OTLP/HTTP on waitress against werkzeug's dev server, {size}"
             served = results[key]
-            rows.append(_failed(name, served) or Row(name, *served.cells()))
+            rows.append(failed(name, served) or Row(name, *served.cells()))
     for key, name in SMALL_ROWS.items():
         if key in results:
             small = results[key]
-            rows.append(_failed(name, small) or _small_row(name, small, key == "ingest-small-2"))
+            rows.append(failed(name, small) or small_row(name, small, key == "ingest-small-2"))
     small_best = results.get("ingest-small-2", results.get("ingest-small"))
     for key, what in HANDWRITTEN.items():
         if f"small-{key}" in results:
             name = f"1f. Small requests, comparison: a hand-written Python receiver that {what}"
             plain = results[f"small-{key}"]
-            rows.append(_failed(name, plain) or _handwritten_row(name, plain, small_best))
+            rows.append(failed(name, plain) or handwritten_row(name, plain, small_best))
     if "ingest-nowrite" in results:
         name = "2. Ingest, no write (stand-in store: parse + convert, discard)"
         nowrite = results["ingest-nowrite"]
-        rows.append(_failed(name, nowrite) or _nowrite_row(name, nowrite, durable))
+        rows.append(failed(name, nowrite) or nowrite_row(name, nowrite, durable))
     for key, what in HANDWRITTEN.items():
         if key in results:
             name = f"2c. Comparison: a hand-written Python receiver that {what}"
             plain = results[key]
-            rows.append(_failed(name, plain) or _handwritten_row(name, plain, durable))
+            rows.append(failed(name, plain) or handwritten_row(name, plain, durable))
     if "ingest-paused" in results:
         name = "2b. Ingest, durable, batch stage paused (diagnostic)"
         paused = results["ingest-paused"]
-        rows.append(_failed(name, paused) or _paused_row(name, paused, embedded))
+        rows.append(failed(name, paused) or paused_row(name, paused, embedded))
     if "batch" in results:
         name = f"3. Batch stage run_batches (SQLite, {sizes.batch_rows:,} rows)"
         batch = results["batch"]
-        rows.append(_failed(name, batch) or _batch_row(name, batch, durable, "durable ingest"))
+        rows.append(failed(name, batch) or _batch_row(name, batch, durable, "durable ingest"))
     if "batch-flood" in results:
         name = f"3b. Batch stage run_batches, template flood (SQLite, {sizes.batch_rows:,} rows)"
         flood = results["batch-flood"]
-        rows.append(_failed(name, flood) or _batch_row(name, flood, durable, "durable ingest"))
+        rows.append(failed(name, flood) or _batch_row(name, flood, durable, "durable ingest"))
     rows += [Row(*cells) for cells in drain_rows(results.get("export-drain"))]
     rows += [Row(*cells) for cells in together_rows(results.get("export-together"))]
     for key, opened in VIEWER_RUNS.items():
         if key in results:
             name = f"7. Live view, {opened}: insert to display (paint)"
             view = results[key]
-            rows.append(_failed(name, view) or _viewer_row(name, view, results.get("viewer-1")))
+            rows.append(failed(name, view) or _viewer_row(name, view, results.get("viewer-1")))
     rows += [Row(*cells) for cells in page_rows(results)]
     rows += [Row(*cells) for cells in regex_rows(results.get("query-regex"))]
     rows += [Row(*cells) for cells in isolation_rows(results.get("viewer-isolation"))]
     if "browser-client" in results:
         name = "8. Browser logging script (/static/logsieve-client.js) in headless Chromium"
         client = results["browser-client"]
-        rows.append(_failed(name, client) or _client_row(name, client))
+        rows.append(failed(name, client) or _client_row(name, client))
     if "cost" in results:
         name = "9. Cost: a 10-minute flood at 20,000 records/s (12 M records), seeded"
         cost = results["cost"]
-        rows.append(_failed(name, cost) or _cost_row(name, cost))
+        rows.append(failed(name, cost) or _cost_row(name, cost))
     for key, name in PATTERN_ROWS.items():
         if key in results:
             mined = results[key]
-            rows.append(_failed(name, mined) or Row(name, *mined.cells()))
+            rows.append(failed(name, mined) or Row(name, *mined.cells()))
     if "pattern-cost" in results and hasattr(durable, "records_per_s"):
         name = "11d. Batch stage grouping by pattern on the realistic stream (SQLite)"
         cost = results["pattern-cost"]
-        rows.append(_failed(name, cost) or _pattern_batch_row(name, cost, durable))
+        rows.append(failed(name, cost) or _pattern_batch_row(name, cost, durable))
     if "pattern-memory" in results:
         learned = results["pattern-memory"]
         name = PATTERN_MEMORY_ROW.format(getattr(learned, "patterns", PATTERNS))
-        rows.append(_failed(name, learned) or Row(name, *learned.cells()))
+        rows.append(failed(name, learned) or Row(name, *learned.cells()))
     for key in ("budget", "budget-high"):
         rows += [Row(*cells) for cells in budget_rows(results.get(key), key)]
     if "end-to-end" in results:
         name = "10. End to end: acknowledgement to the live pages, template flood at 50,000/s"
         e2e = results["end-to-end"]
-        rows.append(_failed(name, e2e) or _e2e_row(name, e2e))
+        rows.append(failed(name, e2e) or _e2e_row(name, e2e))
     if "memory" in results:
         name = f"4. Peak RSS draining a {sizes.memory_rows:,}-row backlog (SQLite)"
         memory = results["memory"]
-        rows.append(_failed(name, memory) or _memory_row(name, memory))
+        rows.append(failed(name, memory) or _memory_row(name, memory))
     if "memory-flood" in results:
         name = f"4b. Peak RSS and rate draining a {sizes.memory_rows:,}-row template flood (SQLite)"
         flood = results["memory-flood"]
-        rows.append(_failed(name, flood) or _memory_row(name, flood))
+        rows.append(failed(name, flood) or _memory_row(name, flood))
     if "memory-gateway" in results:
         backlog = f"{sizes.memory_rows:,}-row template flood"
         name = f"4c. Peak RSS of the whole gateway (`logsieve run`) draining a {backlog}"
         whole = results["memory-gateway"]
-        rows.append(_failed(name, whole) or _gateway_memory_row(name, whole))
+        rows.append(failed(name, whole) or _gateway_memory_row(name, whole))
     pg_ingest: Any = results.get("pg-ingest")
     if "pg-ingest" in results:
         name = "5a. Ingest, durable (PostgreSQL; batch stage every 1 s)"
-        rows.append(_failed(name, pg_ingest) or _variant_row(name, pg_ingest, embedded))
+        rows.append(failed(name, pg_ingest) or variant_row(name, pg_ingest, embedded))
     if "pg-batch" in results:
         name = f"5b. Batch stage run_batches (PostgreSQL, {sizes.batch_rows:,} rows)"
         pg_batch = results["pg-batch"]
-        rows.append(_failed(name, pg_batch) or _batch_row(name, pg_batch, pg_ingest, "PG ingest"))
+        rows.append(failed(name, pg_batch) or _batch_row(name, pg_batch, pg_ingest, "PG ingest"))
     if "pg-batch-2" in results:
         backlog = f"{sizes.batch_rows:,} rows"
         name = f"5c. Batch stage, two batch processes at once (PostgreSQL, {backlog})"
         pair = results["pg-batch-2"]
-        rows.append(_failed(name, pair) or _parallel_row(name, pair, results.get("pg-batch")))
+        rows.append(failed(name, pair) or _parallel_row(name, pair, results.get("pg-batch")))
     if "pg-gateways" in results:
         name = "5d. PostgreSQL: one gateway against two on one database (each `logsieve run`)"
         pair = results["pg-gateways"]
-        rows.append(_failed(name, pair) or _pair_row(name, pair))
+        rows.append(failed(name, pair) or _pair_row(name, pair))
     return rows
 
 
@@ -237,7 +206,7 @@ def _gateway_memory_row(name: str, m: GatewayMemoryResult) -> Row:
         f"VmHWM of each process, read before it stops; queue empty {m.drain_s:.1f} s after"
         f" start ({m.rows / m.drain_s:,.0f} records/s including start-up)"
     )
-    return Row(name, result, compared, _verdict(total_mb < GATEWAY_RSS_TARGET_MB), details)
+    return Row(name, result, compared, pass_fail(total_mb < GATEWAY_RSS_TARGET_MB), details)
 
 
 SECOND_GATEWAY_TARGET = 0.6  # what a second gateway adds, at least
@@ -255,7 +224,7 @@ def _pair_row(name: str, p: PairResult) -> Row:
         f"the second adds {ingest_gain:+.0%} ingest, {processed_gain:+.0%} processing; "
         f"target ≥ +{SECOND_GATEWAY_TARGET:.0%}"
     )
-    verdict = _verdict(min(ingest_gain, processed_gain) >= SECOND_GATEWAY_TARGET)
+    verdict = pass_fail(min(ingest_gain, processed_gain) >= SECOND_GATEWAY_TARGET)
     details = "; ".join(
         f"{d.gateways} gateway{'s' if d.gateways > 1 else ''}: CPU gateways {d.gateway_cores:.2f}"
         f" cores, PostgreSQL {d.postgres_cores:.2f}, clients {d.client_cores:.2f}"
@@ -263,98 +232,6 @@ def _pair_row(name: str, p: PairResult) -> Row:
         for d in (one, two)
     )
     return Row(name, result, compared, verdict, details)
-
-
-INGEST_VARIANTS = {  # row 1 with one thing changed
-    "ingest-full": "1b. Ingest, durable, storage.sqlite_synchronous=full (fsync per commit)",
-    "ingest-thread": (
-        "1c. Ingest, durable, batch stage a thread of the same process (own_process: false)"
-    ),
-    "ingest-http": (
-        "1d. Ingest, durable, over OTLP/HTTP (protobuf bodies, one connection per caller)"
-    ),
-}
-
-
-def _variant_row(name: str, r: IngestResult, base: Any, label: str = "row 1a") -> Row:
-    """A variant (another setting, protocol or database): compared with its base row."""
-    compared = f"{label} not measured"
-    if isinstance(base, IngestResult) and base.records_per_s > 0:
-        compared = f"{r.records_per_s / base.records_per_s:.2f}x {label}"
-    verdict = "MISMATCH" if r.integrity.startswith("MISMATCH") else "info"
-    return Row(name, _ingest_result(r), compared, verdict, _ingest_details(r, batch_stage=True))
-
-
-def _durable_row(name: str, r: IngestResult) -> Row:
-    compared = f"target ≥ {DURABLE_TARGET:,} records/s"
-    verdict = _verdict(r.records_per_s >= DURABLE_TARGET and not r.integrity.startswith("MISMATCH"))
-    return Row(name, _ingest_result(r), compared, verdict, _ingest_details(r, batch_stage=True))
-
-
-HANDWRITTEN = {
-    "handwritten-sqlite3": "commits each request's records as rows with sqlite3",
-    "handwritten-discard": "parses each request and discards it",
-}
-
-
-def _handwritten_row(name: str, r: IngestResult, durable: Any) -> Row:
-    compared = "logsieve durable not measured"
-    if isinstance(durable, IngestResult) and r.records_per_s > 0:
-        compared = f"logsieve durable ingest = {durable.records_per_s / r.records_per_s:.2f}x this"
-    details = (
-        "same clients as logsieve's row; grpcio's thread-pool server with a raw-bytes handler,"
-        " as most hand-written receivers are (bench/handwritten.py)"
-    )
-    return Row(name, _ingest_result(r), compared, "info", details)
-
-
-SMALL_TARGET = 5_000  # records/s with one record per request
-
-
-HTTP_SERVER_ROWS = {  # bench/httpbench.py: the same app and clients on both servers
-    "http-servers": "512-record requests",
-    "http-servers-small": "1-record requests",
-}
-SMALL_ROWS = {
-    "ingest-small": "1e. Ingest, durable, small requests: 1 record per Export, 32 callers;"
-    " `logsieve run` as it starts by default (one gRPC receiver process)",
-    "ingest-small-2": "1e. The same with `receivers.otlp.grpc.processes: 2`"
-    " (a second receiver process on the port)",
-}
-
-
-def _small_row(name: str, r: IngestResult, target: bool) -> Row:
-    """The target applies to the two-process deployment; the default one is shown beside."""
-    intact = not r.integrity.startswith("MISMATCH")
-    if target:
-        compared = f"target ≥ {SMALL_TARGET:,} records/s (commits shared by concurrent requests)"
-        verdict = _verdict(r.records_per_s >= SMALL_TARGET and intact)
-    else:
-        compared, verdict = "the row below is the deployment for this load", _verdict(intact)
-    details = _ingest_details(r, batch_stage=False)
-    return Row(name, _ingest_result(r), compared, verdict, details)
-
-
-def _nowrite_row(name: str, r: IngestResult, durable: Any) -> Row:
-    if isinstance(durable, IngestResult) and r.records_per_s > 0:
-        ratio = durable.records_per_s / r.records_per_s
-        compared = f"durable / no-write = {ratio:.2f}; target ≥ {RATIO_TARGET}"
-        verdict = _verdict(ratio >= RATIO_TARGET)
-    else:
-        compared, verdict = f"durable not measured; target ratio ≥ {RATIO_TARGET}", "n/a"
-    return Row(name, _ingest_result(r), compared, verdict, _ingest_details(r, batch_stage=False))
-
-
-def _paused_row(name: str, r: IngestResult, durable: Any) -> Row:
-    if isinstance(durable, IngestResult) and durable.records_per_s > 0:
-        ratio = r.records_per_s / durable.records_per_s
-        compared = f"{ratio:.2f}x row 1a (same, batch stage running)"
-    else:
-        compared = "row 1a not measured"
-    details = "no batch stage: isolates the receiver + SQLite insert path; " + _ingest_details(
-        r, batch_stage=False
-    )
-    return Row(name, _ingest_result(r), compared, "info", details)
 
 
 def _memory_row(name: str, m: MemoryResult) -> Row:
@@ -373,7 +250,7 @@ def _memory_row(name: str, m: MemoryResult) -> Row:
         f"largest {m.max_claim_rows:,} rows; "
         f"{m.left} rows left; fill (untimed, separate process) {m.fill_s:.0f} s"
     )
-    return Row(name, result, compared, _verdict(bounded), details)
+    return Row(name, result, compared, pass_fail(bounded), details)
 
 
 def render(rows: list[Row]) -> str:
@@ -401,7 +278,7 @@ def _viewer_row(name: str, v: ViewerResult, one_page: Any) -> Row:
         # One poller serves every page: the queries must not grow with pages.
         limit = one_page.queries_per_s * QUERY_GROWTH_ALLOWED
         compared += f"; 1 page: {one_page.queries_per_s:.1f}/s (must not grow with pages)"
-        verdict = _verdict(v.queries_per_s <= limit and v.missing == 0)
+        verdict = pass_fail(v.queries_per_s <= limit and v.missing == 0)
     by_call = ", ".join(f"{call} {per_s:.2f}/s" for call, per_s in v.queries) or "none"
     busy = "n/a" if v.busy_cores is None else f"{v.busy_cores:.1f}"
     details = (
@@ -461,14 +338,14 @@ def _cost_row(name: str, c: CostResult) -> Row:
         f"{c.error_templates_exact} of {c.error_templates}; count x sample_rate vs the truth: "
         f"{estimates} (target within {ESTIMATE_TARGET:.0%}); {c.seconds:.0f} s"
     )
-    return Row(name, result, compared, _verdict(exact and worst <= ESTIMATE_TARGET), details)
+    return Row(name, result, compared, pass_fail(exact and worst <= ESTIMATE_TARGET), details)
 
 
 def _e2e_row(name: str, e: EndToEndResult) -> Row:
     limit = e.interval_s + 1.0
     result = f"p50 {e.p50_s:.2f} s, p99 {e.p99_s:.2f} s"
     compared = f"target p99 ≤ interval + 1 s = {limit:.0f} s"
-    verdict = _verdict(e.p99_s <= limit and e.seen == e.probes * e.pages)
+    verdict = pass_fail(e.p99_s <= limit and e.seen == e.probes * e.pages)
     details = (
         f"{e.achieved_rate:,.0f} records/s achieved (paced at {e.rate:,}); {e.pages} pages "
         f"(websocket followers); {e.probes} probes, {e.seen} (probe, page) arrivals; "
