@@ -39,7 +39,6 @@ from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
 __all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
 
 Row = tuple[str, ...]  # a masked body's tokens, interned
-_NO_CLUSTER = Cluster.empty(0, 0)  # a pattern matched asleep belongs to none
 _EVICT_SLACK = 0.05  # evict down to 95 % of max_patterns, so eviction runs once in a while
 
 
@@ -71,7 +70,7 @@ class Miner:
         self._index = PatternIndex()
         self._dormant = Dormant(pattern_id)
         self._rows: dict[str, Pattern] = {}  # masked text -> the pattern it landed in
-        self._asleep: dict[str, Pattern] = {}  # the same for the batch's rows matched asleep
+        self._asleep: dict[str, str] = {}  # the batch's rows matched asleep -> their template
         self._row_limit = max(10_000, self._active)
         self._empty: dict[int, Cluster] = {}  # serial -> cluster, of rows of no tokens
         self._edges = ClusterIndex()
@@ -152,7 +151,6 @@ class Miner:
         (active_patterns), else match the rows to them asleep, for this batch. The rest are new
         rows, their tokens interned (the split copies go now)."""
         woken: dict[str, Row] = {}
-        asleep: dict[str, Pattern] = {}  # template -> its pattern, matched asleep
         room = self._active - len(self._index)
         for text in misses if self._dormant else ():
             template = self._dormant.find(text.split())
@@ -162,8 +160,7 @@ class Miner:
                 self._dormant.wake(template)
                 woken[template] = tuple(map(intern, template.split()))
             else:
-                pattern = asleep.get(template) or self._asleep_pattern(template)
-                self._asleep[text] = asleep[template] = pattern
+                self._asleep[text] = template
         self._place(woken, {}, loaded=True)
         pending: dict[str, Row] = {}
         for text in misses:
@@ -175,18 +172,21 @@ class Miner:
                 pending[text] = tuple(map(intern, tokens))
         return pending
 
-    def _asleep_pattern(self, template: str) -> Pattern:
-        """A sleeping pattern as match() reads it: in no cluster or index."""
-        tokens = tuple(map(intern, template.split()))  # shared with the awake patterns' words
+    def _match_asleep(self, template: str, text: str, values: list[str], read: bool) -> Match:
+        # No pattern is kept for a row matched asleep: a batch may match tens of thousands.
+        tokens = tuple(map(intern, template.split()))  # a plan read keeps them: words shared
         wild = wild_positions(tokens)
-        return Pattern(pattern_id(template), template, tokens, wild, _NO_CLUSTER, self._tick)
+        variables = self._variables.read(tokens, wild, text, values) if read else ()
+        return Match(pattern_id(template), template, variables)
 
     def match(self, body: str, with_values: bool = True) -> Match:
         """Pass 2: the body's pattern after learning, with the values of its variables (none
         when `with_values` is false: reading them is a third of the work)."""
         masked = self._recent.take(body)  # this batch's masking (recent.py), if it has one
         text, values = masked if masked is not None else self._masker.masked_with_values(body)
-        pattern = self._rows.get(text) or self._asleep.get(text)
+        pattern = self._rows.get(text)
+        if pattern is None and text in self._asleep:
+            return self._match_asleep(self._asleep[text], text, values, with_values)
         if pattern is not None:
             pattern = pattern.resolved()
         if pattern is None:
