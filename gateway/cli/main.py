@@ -204,10 +204,14 @@ def _run(args: argparse.Namespace) -> int:
     if not roles.supervises:
         return _serve(own, roles)
     shared_metrics = supervisor.prepare_shared_metrics()
+    children = supervisor.Children.for_roles(roles, args.config, args.log_level)
     try:
-        children = supervisor.Children.for_roles(roles, args.config, args.log_level)
+        # Now, while this process is one thread and holds no connection: the children share
+        # its imported modules (gateway/runtime/prefork.py), and start when the schema exists.
+        supervisor.fork_children(children, config, main)
         return _serve(own, roles, children)
     finally:
+        children.cancel_forks()  # those never started, when the gateway could not start
         supervisor.remove_shared_metrics(shared_metrics)
 
 

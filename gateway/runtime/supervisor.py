@@ -41,12 +41,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from gateway.config.receivers import ReceiversConfig
 from gateway.config.settings import Config
+from gateway.runtime import prefork
 from gateway.runtime.locking import INHERITED_LOCK_VARIABLE
 from gateway.runtime.roles import Child, Roles
 
@@ -138,7 +140,8 @@ class SupervisedChild:
         self._argv = [sys.executable, "-m", "gateway", "run", "--config"]
         self._argv += [str(Path(config_path).resolve()), flag]
         self._log_level = ["--log-level", log_level] if log_level else []
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | prefork.ForkedProcess | None = None
+        self._forked: prefork.Forked | None = None  # forked early, waiting for start()
         self._stopping = threading.Event()
         self._lock = threading.Lock()  # spawn and stop never interleave
         self._watcher = threading.Thread(target=self._watch, name=f"{role}-child", daemon=True)
@@ -150,8 +153,29 @@ class SupervisedChild:
         lives of the child; `argument`: the flag's value (an ingest child's port)."""
         self._lock_fd = lock_file.fileno() if lock_file else None
         self._argv += ([argument] if argument is not None else []) + self._log_level
-        self._spawn()
+        forked, self._forked = self._forked, None
+        if forked is None:
+            self._spawn()
+        else:
+            with self._lock:
+                self._process = forked.go(self._lock_fd)
+            log.info("%s runs in child process %d (forked)", self.role, forked.pid)
         self._watcher.start()
+
+    def fork_waiting(
+        self, run: Callable[[list[str]], int], others: list[prefork.Forked]
+    ) -> prefork.Forked:
+        """Fork the child now, to wait for start() (gateway/runtime/prefork.py); `run`
+        runs `logsieve run` in it, on the arguments a fresh interpreter would be given."""
+        argv = self._argv[3:] + self._log_level  # after `python -m gateway`
+        self._forked = prefork.fork_waiting(f"logsieve-{self.role}", argv, run, others)
+        return self._forked
+
+    def cancel_fork(self) -> None:
+        """A forked child that start() will never start: it exits."""
+        forked, self._forked = self._forked, None
+        if forked is not None:
+            forked.cancel()
 
     def alive(self) -> bool:
         process = self._process
@@ -235,6 +259,19 @@ class IngestChild(SupervisedChild):
         super().__init__(config_path, INGEST_CHILD_FLAG, "ingest", log_level)
 
 
+def fork_children(children: Children, config: Config, run: Callable[[list[str]], int]) -> None:
+    """Fork the batch and viewer children now, sharing this process's imports; each waits
+    for its start(). Only while this process has no other thread (else they stay fresh
+    interpreters, started by start())."""
+    waiting = [child for child in (children.batch, children.viewer) if child]
+    if not waiting or not prefork.fork_enabled() or not prefork.single_threaded():
+        return
+    prefork.preload(config, children.batch is not None, children.viewer is not None)
+    forked: list[prefork.Forked] = []
+    for child in waiting:
+        forked.append(child.fork_waiting(run, forked))
+
+
 @dataclass(frozen=True, slots=True)
 class Children:
     """The child processes one `logsieve run` keeps (none by default)."""
@@ -251,6 +288,12 @@ class Children:
             viewer=ViewerChild(config_path, log_level) if roles.viewer_child else None,
             ingest=tuple(IngestChild(config_path, log_level) for _ in range(roles.ingest_children)),
         )
+
+    def cancel_forks(self) -> None:
+        """Children forked but never started (the gateway failed to start): they exit."""
+        for child in (self.batch, self.viewer):
+            if child:
+                child.cancel_fork()
 
 
 def yield_cpu_to_receivers() -> None:

@@ -20,6 +20,7 @@ from gateway.errors import EndpointError
 from gateway.receivers.grpc import OtlpGrpcReceiver
 from gateway.receivers.ingest import Ingest
 from gateway.runtime import supervisor
+from gateway.runtime.prefork import FORK_VARIABLE
 from gateway.runtime.supervisor import METRICS_PREFIX
 from gateway.store import Store
 from testkit.clock import FakeClock
@@ -112,6 +113,45 @@ def test_sigterm_stops_parent_and_child_in_order(tmp_path: Path, logflare: FakeL
     assert not any("starting it again" in line for line in gateway.log)  # no child died
 
 
+def test_the_children_are_forked_from_the_parent_and_hold_only_their_own_files(
+    tmp_path: Path, logflare: FakeLogflare
+) -> None:
+    gateway = _gateway(tmp_path, logflare)
+    batch, viewer = _child(gateway), _child_with(gateway, "--viewer-child")
+    parent_line = Path(f"/proc/{gateway.process.pid}/cmdline").read_text()
+    for pid, name in ((batch, "logsieve-batch"), (viewer, "logsieve-viewer")):
+        assert Path(f"/proc/{pid}/comm").read_text().strip() == name
+        assert Path(f"/proc/{pid}/cmdline").read_text() == parent_line  # forked, not exec'd
+    assert sum("(forked)" in line for line in gateway.log) == 2
+    # The batch child was handed the parent's lock on the queue; the viewer was not.
+    lock = f"{tmp_path}/q.db.lock"
+    assert lock in _open_files(batch)
+    assert lock not in _open_files(viewer)
+    sent = send(gateway.address, 100)
+    wait_until(lambda: len(logflare.events) >= len(sent), 60, "every record in Logflare")
+    os.kill(batch, signal.SIGKILL)  # started again as a fresh interpreter: the parent has threads
+    flag = "--batch-child"
+    wait_until(lambda: _children_with(gateway, flag) not in ([], [batch]), 30, "a new child")
+    (again,) = _children_with(gateway, flag)
+    assert flag in Path(f"/proc/{again}/cmdline").read_text()
+    assert lock in _open_files(again)
+    assert gateway.terminate() == 0
+
+
+def test_forking_off_starts_fresh_interpreters(tmp_path: Path, logflare: FakeLogflare) -> None:
+    config = gateway_config(tmp_path, f"sqlite:///{tmp_path}/q.db", logflare)
+    gateway = GatewayProcess(config, env={FORK_VARIABLE: "0"})
+    for flag in ("--batch-child", "--viewer-child"):
+        child = _child_with(gateway, flag)
+        assert flag in Path(f"/proc/{child}/cmdline").read_text()
+    assert not any("(forked)" in line for line in gateway.log)
+    assert gateway.terminate() == 0
+
+
+def _open_files(pid: int) -> set[str]:
+    return {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir() if fd.is_symlink()}
+
+
 def test_own_process_off_keeps_one_process(tmp_path: Path, logflare: FakeLogflare) -> None:
     config = gateway_config(tmp_path, f"sqlite:///{tmp_path}/q.db", logflare)
     text = config.read_text().replace("batch: {", "batch: {own_process: false, ")
@@ -185,10 +225,16 @@ def _listens(pid: int, port: int) -> bool:
 
 
 def _cmdline(pid: int) -> str:
+    """Its command line, and the child flag its name stands for: a child forked from its
+    parent (gateway/runtime/prefork.py) keeps the parent's command line, and names itself
+    logsieve-batch or logsieve-viewer."""
     try:
-        return Path(f"/proc/{pid}/cmdline").read_text()
+        line = Path(f"/proc/{pid}/cmdline").read_text()
+        name = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
+    role = name.removeprefix("logsieve-") if name.startswith("logsieve-") else ""
+    return line + (f"\0--{role}-child" if role else "")
 
 
 def _sockets(pid: int, port: int, state: str) -> int:
