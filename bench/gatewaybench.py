@@ -126,7 +126,7 @@ def _cpu(gateway: procs.LaunchedGateway) -> tuple[float, float]:
     receivers = processing = 0.0
     for pid in gateway.pids():
         spent = procs.cpu_s(pid)
-        if "--batch-child" in procs.cmdline(pid):
+        if procs.child_flag(pid) == "--batch-child":
             processing += spent
         else:
             receivers += spent

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.procs import LaunchedGateway, cmdline, status_kib
+from bench.procs import LaunchedGateway, child_flag, status_kib
 
 
 def _fill(url: str, rows: int, flood: bool = False) -> dict[str, Any]:
@@ -169,8 +169,8 @@ def _peaks_by_role(gateway: LaunchedGateway) -> dict[str, int]:
     """VmHWM (KiB) of the parent and of each child, told apart by their flags."""
     peaks = dict.fromkeys(ROLES, 0)
     for pid in gateway.pids():
-        flags = [role for role in ROLES[1:] if role in cmdline(pid)]
-        peaks[flags[0] if flags else ""] += status_kib("VmHWM", pid)
+        flag = child_flag(pid)
+        peaks[flag if flag in ROLES else ""] += status_kib("VmHWM", pid)
     return peaks
 
 

@@ -58,7 +58,7 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
 from bench.manytemplates import bodies, learning_bodies, templates
 from bench.memory import ROLES, _peaks_by_role
-from bench.procs import LaunchedGateway, cmdline, status_kib
+from bench.procs import LaunchedGateway, child_flag, status_kib
 
 PATTERNS = 100_000
 PATTERN_MEMORY_ROW = (
@@ -366,8 +366,8 @@ class _Sampler:
     def _sample(self) -> None:
         by_role = dict.fromkeys(ROLES, 0)
         for pid in self._gateway.pids():
-            flags = [role for role in ROLES[1:] if role in cmdline(pid)]
-            by_role[flags[0] if flags else ""] += pss_kib(pid)
+            flag = child_flag(pid)
+            by_role[flag if flag in ROLES else ""] += pss_kib(pid)
         total = sum(by_role.values()) / 1024
         if total > self._peak.total_mib:
             parent, child, viewer = (by_role[role] / 1024 for role in ROLES)

@@ -76,6 +76,32 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def comm(pid: int) -> str:
+    """A process's name (/proc/PID/comm), "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+CHILD_FLAGS = ("--batch-child", "--viewer-child", "--ingest-child")
+
+
+def child_flag(pid: int) -> str:
+    """The child flag a gateway's child was started for ("--batch-child"...), "" for the
+    parent: from its command line, or, for a child forked from its parent (which keeps the
+    parent's command line), from the name it gives itself (logsieve-batch...)."""
+    line = cmdline(pid)
+    for flag in CHILD_FLAGS:
+        if flag in line:
+            return flag
+    name = comm(pid)
+    for flag in CHILD_FLAGS:
+        if name == "logsieve-" + flag.removeprefix("--").removesuffix("-child"):
+            return flag
+    return ""
+
+
 def children(pid: int) -> list[int]:
     """The processes `pid` started."""
     return [p for p in pids() if (fields := stat(p)[1]) and int(fields[1]) == pid]
