@@ -3,14 +3,9 @@
 
 from __future__ import annotations
 
+from bench.cgroup import CgroupPeaks, PssPeak
 from bench.manytemplates import bodies, learning_bodies, templates
-from bench.patternmemory import (
-    CgroupPeaks,
-    GatewayPeaks,
-    MinerMemory,
-    PatternMemoryResult,
-    PssPeak,
-)
+from bench.patternmemory import GatewayPeaks, MinerMemory, PatternMemoryResult
 from bench.report import build
 from gateway.pipeline.patterns.miner import Miner
 
