@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
-from typing import Protocol
+from typing import Any, Protocol
 
 from gateway import severity
 from gateway.config.settings import DedupeConfig
@@ -141,7 +141,14 @@ def regroup(
             _absorb(group.entry, entry)
         if match is not None:
             group.note(match.variables, entry.count)
-    return [_finished(group, top_values) for group in groups.values()]
+    # Each group goes as its entry is finished, and with it its variables and its match: a
+    # batch's groups and matches are never held beside all its top values (its memory peak).
+    del matches
+    found: list[Any] = list(groups.values())
+    groups.clear()
+    for i, group in enumerate(found):
+        found[i] = _finished(group, top_values)
+    return found
 
 
 def _matches(
