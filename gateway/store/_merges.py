@@ -37,10 +37,16 @@ class MergePlan:
 def aliases(conn: Connection, dialect: str, ids: set[int]) -> dict[int, int]:
     """Each id -> its survivor (itself when it has no alias)."""
     survivors = {pattern_id: pattern_id for pattern_id in ids}
-    if ids:
-        param: Any = json.dumps(sorted(ids)) if dialect == "sqlite" else sorted(ids)
-        survivors |= {int(n): int(w) for n, w in raw_rows(conn, _ALIASES[dialect], (param,))}
+    survivors |= merged_ids(conn, dialect, ids)
     return survivors
+
+
+def merged_ids(conn: Connection, dialect: str, ids: set[int]) -> dict[int, int]:
+    """Those of the ids that have an alias -> their survivor (the others survive themselves)."""
+    if not ids:
+        return {}
+    param: Any = json.dumps(sorted(ids)) if dialect == "sqlite" else sorted(ids)
+    return {int(n): int(w) for n, w in raw_rows(conn, _ALIASES[dialect], (param,))}
 
 
 def apply_merges(conn: Connection, dialect: str, merges: Mapping[int, int]) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, func, select, text
 
 from gateway.model import LearnedPattern
 from gateway.store._bulk import statement_sizes
-from gateway.store._merges import aliases, apply_merges
+from gateway.store._merges import aliases, apply_merges, merged_ids
 from gateway.store._schema import log_pattern, pattern_alias, recent_log_entries
 
 # Pattern writes take turns on PostgreSQL: a batch's upserts and merges lock rows in an order
@@ -64,8 +64,8 @@ class PatternStatements:
             return
         if self.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PATTERN_LOCK})
-        survivors = aliases(conn, self.dialect, {pattern.id for pattern in patterns})
-        _upsert(conn, self.dialect, _by_survivor(patterns, survivors))
+        aliased = merged_ids(conn, self.dialect, {pattern.id for pattern in patterns})
+        _upsert(conn, self.dialect, _by_survivor(patterns, aliased))
         apply_merges(conn, self.dialect, merges)
 
     def known_patterns(self, limit: int) -> list[LearnedPattern]:
@@ -164,17 +164,25 @@ def _learned(row: Any) -> LearnedPattern:
 
 
 def _by_survivor(
-    patterns: Sequence[LearnedPattern], survivors: Mapping[int, int]
-) -> list[tuple[Any, ...]]:
-    """One row per survivor, in id order (a multi-row upsert may touch a row only once on
-    PostgreSQL): the totals of every pattern that resolves to it."""
+    patterns: Sequence[LearnedPattern], aliased: Mapping[int, int]
+) -> list[LearnedPattern]:
+    """One pattern per survivor, in id order (a multi-row upsert may touch a row only once on
+    PostgreSQL): the totals of every pattern that resolves to it (`aliased`: the ids merged
+    into another; every other id survives itself). A survivor's own pattern is its row as it
+    is: a batch's 50,000 patterns are not copied at its memory peak."""
     merged: dict[int, LearnedPattern] = {}
     # The survivor's own pattern first: its template and example are the ones a new row takes.
-    for pattern in sorted(patterns, key=lambda found: found.id != survivors[found.id]):
-        target = survivors[pattern.id]
+    ordered = patterns
+    if aliased:
+        ordered = sorted(patterns, key=lambda found: aliased.get(found.id, found.id) != found.id)
+    for pattern in ordered:
+        target = aliased.get(pattern.id, pattern.id)
         known = merged.get(target)
-        merged[target] = replace(pattern, id=target) if known is None else _sum(known, pattern)
-    return [_pattern_row(merged[target]) for target in sorted(merged)]
+        if known is not None:
+            merged[target] = _sum(known, pattern)
+        else:
+            merged[target] = pattern if target == pattern.id else replace(pattern, id=target)
+    return [merged[target] for target in sorted(merged)]
 
 
 def _sum(known: LearnedPattern, more: LearnedPattern) -> LearnedPattern:
@@ -186,10 +194,11 @@ def _sum(known: LearnedPattern, more: LearnedPattern) -> LearnedPattern:
     )
 
 
-def _upsert(conn: Connection, dialect: str, rows: Sequence[tuple[Any, ...]]) -> None:
+def _upsert(conn: Connection, dialect: str, patterns: Sequence[LearnedPattern]) -> None:
+    """The patterns' rows a statement at a time (never all of them at once)."""
     start = 0
-    for size in statement_sizes(len(rows)):
-        chunk = rows[start : start + size]
+    for size in statement_sizes(len(patterns)):
+        chunk = map(_pattern_row, patterns[start : start + size])
         conn.exec_driver_sql(_upsert_sql(dialect, size), tuple(chain.from_iterable(chunk)))
         start += size
 
