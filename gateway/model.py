@@ -27,14 +27,18 @@ class Claim:
     token: int
     rows: list[ClaimedRow]
     origins: dict[int, bytes] = field(default_factory=dict)  # origin id -> origin bytes
+    # Read from the rows as claimed: the batch stage lets the rows go once it has grouped them
+    # (each entry holds what it needs), and still finishes or releases the claim by these.
+    first_id: int = field(init=False, default=0)
+    last_id: int = field(init=False, default=0)
+    size: int = field(init=False, default=0)  # rows claimed
 
-    @property
-    def first_id(self) -> int:
-        return self.rows[0][0] if self.rows else 0
-
-    @property
-    def last_id(self) -> int:
-        return self.rows[-1][0] if self.rows else 0
+    def __post_init__(self) -> None:
+        rows = self.rows
+        if rows:
+            object.__setattr__(self, "first_id", rows[0][0])
+            object.__setattr__(self, "last_id", rows[-1][0])
+            object.__setattr__(self, "size", len(rows))
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,11 @@ class BatchStage:
     ) -> tuple[
         BatchReport, list[tuple[Entry, int]], tuple[list[OutboxEvent], Budgeted | None], Learned
     ]:
+        claimed = len(rows)
         entries = self._group(rows, origins)
+        # The claim's rows go now (each entry holds its body, times and first id), not at the
+        # end of the batch: they would be held beside everything it makes after grouping.
+        rows.clear()
         learned = self._book.learned(entries) if self._book is not None else Learned()
         sampled = sample(entries, self._policy, claim.first_id)
         records = self._store.claimed_records([entry.first_id for entry in sampled.kept])
@@ -151,7 +155,7 @@ class BatchStage:
         recent = [(entry, expires_at) for entry in sampled.kept]
         events, held = self._events(sampled.kept, now)
         report = BatchReport(
-            claimed=len(rows),
+            claimed=claimed,
             entries=len(entries),
             kept=len(sampled.kept),
             sampled_out_records=sampled.dropped_records,

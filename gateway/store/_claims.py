@@ -95,7 +95,7 @@ class HeadLease:
         if held != 1:
             return False
         ids = log_queue.c.id.between(claim.first_id, claim.last_id)
-        return bool(conn.execute(delete(log_queue).where(ids)).rowcount == len(claim.rows))
+        return bool(conn.execute(delete(log_queue).where(ids)).rowcount == claim.size)
 
     def release(self, conn: Connection, claim: Claim) -> None:
         conn.execute(
@@ -128,7 +128,7 @@ class RowClaims:
 
     def take_rows(self, conn: Connection, claim: Claim) -> bool:
         deleted = conn.execute(delete(log_queue).where(self._mine(claim))).rowcount
-        return bool(deleted == len(claim.rows))
+        return bool(deleted == claim.size)
 
     def release(self, conn: Connection, claim: Claim) -> None:
         conn.execute(
