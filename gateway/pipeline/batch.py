@@ -148,6 +148,8 @@ class BatchStage:
         rows.clear()
         learned = self._book.learned(entries) if self._book is not None else Learned()
         sampled = sample(entries, self._policy, claim.first_id)
+        grouped = len(entries)
+        del entries  # those sampled out (and their top values) go before the records are read
         records = self._store.claimed_records([entry.first_id for entry in sampled.kept])
         for entry in sampled.kept:
             add_details(entry, records[entry.first_id])
@@ -156,7 +158,7 @@ class BatchStage:
         events, held = self._events(sampled.kept, now)
         report = BatchReport(
             claimed=claimed,
-            entries=len(entries),
+            entries=grouped,
             kept=len(sampled.kept),
             sampled_out_records=sampled.dropped_records,
             outboxed=len(events),
