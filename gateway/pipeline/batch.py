@@ -142,10 +142,9 @@ class BatchStage:
         BatchReport, list[tuple[Entry, int]], tuple[list[OutboxEvent], Budgeted | None], Learned
     ]:
         claimed = len(rows)
+        # The claim's rows go once counted into entries (each holds its body, times and first
+        # id), not at the end of the batch: they would be held beside all it makes after.
         entries = self._group(rows, origins)
-        # The claim's rows go now (each entry holds its body, times and first id), not at the
-        # end of the batch: they would be held beside everything it makes after grouping.
-        rows.clear()
         learned = self._book.learned(entries) if self._book is not None else Learned()
         sampled = sample(entries, self._policy, claim.first_id)
         grouped = len(entries)
@@ -169,7 +168,8 @@ class BatchStage:
     def _group(self, rows: list[ClaimedRow], origins: dict[int, Origin]) -> list[Entry]:
         settings = self._settings
         miner = self._book.miner() if self._book is not None else None
-        return dedupe(rows, origins, settings.grouping, miner, settings.top_values)
+        grouping, top_values = settings.grouping, settings.top_values
+        return dedupe(rows, origins, grouping, miner, top_values, release=True)
 
     def _events(self, kept: list[Entry], now: int) -> tuple[list[OutboxEvent], Budgeted | None]:
         """The outbox rows for the kept entries, one per exporter: its encoder's text and the

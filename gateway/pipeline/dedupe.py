@@ -48,19 +48,27 @@ def dedupe(
     grouping: Grouping | Sequence[str] = DEFAULT_KEYS,
     matcher: Matcher | None = None,
     top_values: int = 5,
+    *,
+    release: bool = False,
 ) -> list[Entry]:
     """Group rows by their configured keys, in order of first appearance; by `keys` alone
     when every record is keyed by its body, else by body and band (and service, when it
     matters) first, then by each record's key (`matcher` finds the patterns). Each entry
-    names its services with their counts and carries its first record's resource."""
+    names its services with their counts and carries its first record's resource.
+    `release`: clear `rows` (a list) once counted into entries, which hold what they need of
+    them (the batch stage's claim lets its rows go before regrouping, its memory peak)."""
     if not isinstance(grouping, Grouping):
         grouping = Grouping(tuple(grouping))
     if grouping.by_body_only:
         entries = by_keys(rows, origins, grouping.keys)
+        if release and isinstance(rows, list):
+            rows.clear()
     else:
         fine_keys = ("body", "severity", "service.name") if grouping.by_service else DEFAULT_KEYS
         with collector_paused():
             fine = by_keys(rows, origins, fine_keys)
+            if release and isinstance(rows, list):
+                rows.clear()
             entries = regroup(fine, origins, grouping, matcher, top_values)
     for entry in entries:
         bound_services(entry)
