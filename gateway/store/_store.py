@@ -52,7 +52,7 @@ from gateway.store._namespace import use_schema
 from gateway.store._origins import store_origins
 from gateway.store._outbox import OutboxStatements
 from gateway.store._patterns import PatternStatements
-from gateway.store._rows import recent_values
+from gateway.store._rows import recent_rows_of
 from gateway.store._schema import (
     RECENT_COLUMNS,
     export_outbox,
@@ -250,7 +250,7 @@ class Store(
         In the same transaction, so the totals count each record once whatever crashes.
         `held`: entries budgets hold back (merged into their keys' held rows) and the events
         each budgeted exporter's outbox got (they spend its bucket)."""
-        recent_rows = [recent_values(*r) for r in recent]  # built before taking the lock
+        recent_rows = recent_rows_of(recent)  # built before taking the lock
         outbox_rows = [(now, *event) for event in outbox]
         with self._writing() as conn:
             if not self._claims.take_rows(conn, claim):
@@ -358,7 +358,7 @@ class Store(
 
     def add_recent(self, recent: Sequence[tuple[Entry, int]]) -> None:
         """Insert (entry, expires_at) rows into the live view directly (tools and tests)."""
-        rows = [recent_values(*r) for r in recent]
+        rows = recent_rows_of(recent)
         with self._writing() as conn:
             self._insert_recent_in_id_order(conn, rows)
 
