@@ -28,6 +28,8 @@ _ALIASES = {  # the whole id list as one bound parameter, however long
     "postgresql": "SELECT narrow, wide FROM pattern_alias WHERE narrow = ANY(%s)",
 }
 
+_ALIAS_CHUNK = 4_096  # ids an alias query reads (see merged_ids)
+
 
 @dataclass(frozen=True, slots=True)
 class MergePlan:
@@ -41,12 +43,17 @@ def aliases(conn: Connection, dialect: str, ids: set[int]) -> dict[int, int]:
     return survivors
 
 
-def merged_ids(conn: Connection, dialect: str, ids: set[int]) -> dict[int, int]:
-    """Those of the ids that have an alias -> their survivor (the others survive themselves)."""
-    if not ids:
-        return {}
-    param: Any = json.dumps(sorted(ids)) if dialect == "sqlite" else sorted(ids)
-    return {int(n): int(w) for n, w in raw_rows(conn, _ALIASES[dialect], (param,))}
+def merged_ids(conn: Connection, dialect: str, ids: Iterable[int]) -> dict[int, int]:
+    """Those of the (distinct) ids that have an alias -> their survivor (the others survive
+    themselves). _ALIAS_CHUNK ids a query: SQLite reads a batch's 50,000 at once into a
+    JSON tree and a table for IN of its own, 5 MiB more at the batch's peak."""
+    ordered = sorted(ids)
+    found: dict[int, int] = {}
+    for start in range(0, len(ordered), _ALIAS_CHUNK):
+        chunk = ordered[start : start + _ALIAS_CHUNK]
+        param: Any = json.dumps(chunk) if dialect == "sqlite" else chunk
+        found.update((int(n), int(w)) for n, w in raw_rows(conn, _ALIASES[dialect], (param,)))
+    return found
 
 
 def apply_merges(conn: Connection, dialect: str, merges: Mapping[int, int]) -> None:

@@ -64,7 +64,7 @@ class PatternStatements:
             return
         if self.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PATTERN_LOCK})
-        aliased = merged_ids(conn, self.dialect, {pattern.id for pattern in patterns})
+        aliased = merged_ids(conn, self.dialect, [pattern.id for pattern in patterns])
         _upsert(conn, self.dialect, _by_survivor(patterns, aliased))
         apply_merges(conn, self.dialect, merges)
 
