@@ -48,6 +48,8 @@ class Recent:
         masked = self._waiting.pop(body, None)
         if masked is None:
             return self._kept.get(body)
+        if not self._waiting:  # all matched: its table (a batch's bodies long) goes too
+            self._waiting = {}
         if len(self._kept) < _KEPT:
             self._kept[body] = masked
         return masked
