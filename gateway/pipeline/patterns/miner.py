@@ -9,14 +9,12 @@ varying length (spans.py). A pattern that widens merges into the wider one (`tak
 `match` then gives each body its final pattern, reading the learned state only: a body's row
 (its masked text) maps to one live pattern; a retired one points to the one it merged into.
 
-Fallbacks: a body `learn` never saw maps to the most specific learned pattern it fits, or else
-to its own masked form as a template that is not learned (deterministic, never raises). Bodies
-longer than the masker's caps template on their head plus a `<TAIL>` token (see masks.py).
-Memory: at most `active_patterns` patterns awake between batches; the least recently used
-beyond it fall asleep (dormant.py: an id each, found by a row that fits one), and beyond
-`max_patterns` in all the longest asleep are forgotten (`evictions`). The row cache (masked
-text -> pattern) is cleared between batches once it holds more than the awake bound.
-An empty miner is falsy (`len` 0): test it with `is None`.
+Fallbacks: a body `learn` never saw maps to the most specific pattern it fits (awake, else
+asleep), else to its own masked form as a template not learned (never raises). Bodies past the
+masker's caps template on their head and a `<TAIL>` token (masks.py). Memory: at most
+`active_patterns` awake between batches; the least recently used beyond fall asleep (an id
+each, dormant.py); beyond `max_patterns` in all the longest asleep go (`evictions`). An empty
+miner is falsy (`len` 0): test it with `is None`.
 """
 
 from __future__ import annotations
@@ -99,11 +97,11 @@ class Miner:
         """Known templates (from the store), oldest first: the newest `active_patterns` as
         rows whose wildcards are wildcards from the start, the others asleep."""
         self._tick += 1
-        awake = max(0, len(templates) - self._active)
-        for template in templates[:awake]:
+        sleeping = max(0, len(templates) - self._active)
+        for template in templates[:sleeping]:
             self._dormant.add(" ".join(template.split()))
         pending: dict[str, Row] = {}
-        for template in templates[awake:]:
+        for template in templates[sleeping:]:
             tokens = template.split()
             if " ".join(tokens) not in self._index.by_template and template not in pending:
                 pending[template] = tuple(map(intern, tokens))  # the split copies go now
@@ -115,7 +113,7 @@ class Miner:
         self._settle()  # before the batch: match() reads what learning leaves
         self._asleep = {}
         self._tick += 1
-        if len(self._rows) > self._row_limit:
+        if len(self._rows) > self._row_limit:  # cleared between batches past the awake bound
             self._rows.clear()
         misses: list[str] = []  # rows no awake pattern fits (tokens split again: less held)
         bodies_of: dict[str, int] = {}  # distinct bodies behind each of those rows
@@ -147,9 +145,8 @@ class Miner:
         pattern.last_used = self._tick
 
     def _wake(self, misses: list[str]) -> dict[str, Row]:
-        """Fit the missed rows to the sleeping patterns: wake those while there is room
-        (active_patterns), else match the rows to them asleep, for this batch. The rest are new
-        rows, their tokens interned (the split copies go now)."""
+        """Fit the missed rows to sleeping patterns, woken while there is room, else matched
+        asleep for this batch; the rest are new rows, their tokens interned."""
         woken: dict[str, Row] = {}
         room = self._active - len(self._index)
         for text in misses if self._dormant else ():
@@ -185,15 +182,18 @@ class Miner:
         masked = self._recent.take(body)  # this batch's masking (recent.py), if it has one
         text, values = masked if masked is not None else self._masker.masked_with_values(body)
         pattern = self._rows.get(text)
-        if pattern is None and text in self._asleep:
-            return self._match_asleep(self._asleep[text], text, values, with_values)
         if pattern is not None:
             pattern = pattern.resolved()
+        elif (asleep := self._asleep.pop(text, None)) is not None:  # let go once matched
+            return self._match_asleep(asleep, text, values, with_values)
         if pattern is None:
             tokens = text.split()
             pattern = self._index.fit(tokens) or self._index.fit_span(tokens)
+            asleep = None if pattern or not self._dormant else self._dormant.find(tokens)
+            if asleep is not None:  # a row matched asleep before, in this batch
+                return self._match_asleep(asleep, text, values, with_values)
             if pattern is None:
-                template = " ".join(text.split())
+                template = " ".join(tokens)
                 return Match(pattern_id(template), template, tuple(values) if with_values else ())
         pattern.last_used = self._tick
         if not with_values:

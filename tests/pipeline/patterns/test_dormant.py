@@ -149,3 +149,19 @@ def test_a_bounded_miner_gives_learned_templates_the_ids_an_unbounded_one_does(
             ids.append([miner.match(body).id for body in batch])
         assert ids[0] == ids[1]
     assert bounded.evictions == unbounded.evictions == 0
+
+
+def test_bodies_that_mask_alike_all_match_their_sleeping_pattern() -> None:
+    miner = Miner(max_patterns=1_000, active_patterns=10)
+    miner.learn(teaching(range(40)))
+    template = miner.match(statement(0, "alice")).template
+    miner.learn(["another batch"])  # statement 0 falls asleep
+    assert template not in miner.templates()
+    twins = [statement(0, "zed").replace(" 1 ms", f" {n} ms") for n in (5, 7, 9)]
+    miner.learn(twins)  # one row: the three bodies mask alike
+    assert [miner.match(body).template for body in twins] == [template] * 3
+    assert [miner.match(body).variables for body in twins] == [
+        ("zed", "5 ms"),
+        ("zed", "7 ms"),
+        ("zed", "9 ms"),
+    ]
