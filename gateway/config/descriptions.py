@@ -182,7 +182,7 @@ DOCS: dict[str, Doc] = {
         "patterns kept", "Past it the least recently seen go (counted)."
     ),
     "batch.patterns.active_patterns": Doc(
-        "of those, patterns kept awake in memory",
+        "of those, kept awake in memory",
         "About 1 KB each; the others sleep as an id each (about 0.1 KB) and wake when a body"
         " fits one.",
     ),
