@@ -34,8 +34,9 @@ from gateway.telemetry.metrics import Metrics
 
 # Each part's modules are imported where the part is built, only in the process that runs it
 # (roles): a batch child loads no gRPC server, Flask or viewer; a viewer child no miner, gRPC
-# or HTTP client; the receivers no viewer and no exporter. Each child is a fresh interpreter,
-# so what it imports and never runs is resident memory once per process.
+# or HTTP client; the receivers no viewer and no exporter. A child started as a fresh
+# interpreter (a restart, LOGSIEVE_FORK_CHILDREN=0) holds only those; one forked at the start
+# shares the parent's copy of its modules instead (gateway/runtime/prefork.py).
 if TYPE_CHECKING:
     from gateway.pipeline.batch import BatchSettings, BatchStage
     from gateway.receivers.grpc import OtlpGrpcReceiver
