@@ -141,7 +141,6 @@ class BatchStage:
     ) -> tuple[
         BatchReport, list[tuple[Entry, int]], tuple[list[OutboxEvent], Budgeted | None], Learned
     ]:
-        claimed = len(rows)
         # The claim's rows go once counted into entries (each holds its body, times and first
         # id), not at the end of the batch: they would be held beside all it makes after.
         entries = self._group(rows, origins)
@@ -156,7 +155,7 @@ class BatchStage:
         recent = [(entry, expires_at) for entry in sampled.kept]
         events, held = self._events(sampled.kept, now)
         report = BatchReport(
-            claimed=claimed,
+            claimed=claim.size,
             entries=grouped,
             kept=len(sampled.kept),
             sampled_out_records=sampled.dropped_records,

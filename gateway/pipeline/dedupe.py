@@ -60,18 +60,24 @@ def dedupe(
     if not isinstance(grouping, Grouping):
         grouping = Grouping(tuple(grouping))
     if grouping.by_body_only:
-        entries = by_keys(rows, origins, grouping.keys)
-        if release and isinstance(rows, list):
-            rows.clear()
+        entries = _keyed(rows, origins, grouping.keys, release)
     else:
         fine_keys = ("body", "severity", "service.name") if grouping.by_service else DEFAULT_KEYS
         with collector_paused():
-            fine = by_keys(rows, origins, fine_keys)
-            if release and isinstance(rows, list):
-                rows.clear()
+            fine = _keyed(rows, origins, fine_keys, release)
             entries = regroup(fine, origins, grouping, matcher, top_values)
     for entry in entries:
         bound_services(entry)
+    return entries
+
+
+def _keyed(
+    rows: Iterable[ClaimedRow], origins: Mapping[int, Origin], keys: Sequence[str], release: bool
+) -> list[Entry]:
+    """by_keys, then (`release`) the rows let go."""
+    entries = by_keys(rows, origins, keys)
+    if release and isinstance(rows, list):
+        rows.clear()
     return entries
 
 

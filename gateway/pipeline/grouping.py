@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Protocol
+from typing import Protocol
 
 from gateway import severity
 from gateway.config.settings import DedupeConfig
@@ -144,11 +144,12 @@ def regroup(
     # Each group goes as its entry is finished, and with it its variables and its match: a
     # batch's groups and matches are never held beside all its top values (its memory peak).
     del matches
-    found: list[Any] = list(groups.values())
+    pending = list(reversed(groups.values()))  # popped from the end: in order
     groups.clear()
-    for i, group in enumerate(found):
-        found[i] = _finished(group, top_values)
-    return found
+    finished: list[Entry] = []
+    while pending:
+        finished.append(_finished(pending.pop(), top_values))
+    return finished
 
 
 def _matches(

@@ -174,7 +174,7 @@ def _by_survivor(
     # The survivor's own pattern first: its template and example are the ones a new row takes.
     ordered = patterns
     if aliased:
-        ordered = sorted(patterns, key=lambda found: aliased.get(found.id, found.id) != found.id)
+        ordered = sorted(patterns, key=lambda found: found.id in aliased)
     for pattern in ordered:
         target = aliased.get(pattern.id, pattern.id)
         known = merged.get(target)

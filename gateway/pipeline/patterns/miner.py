@@ -68,7 +68,7 @@ class Miner:
         self._index = PatternIndex()
         self._dormant = Dormant(pattern_id)
         self._rows: dict[str, Pattern] = {}  # masked text -> the pattern it landed in
-        self._asleep: dict[str, str] = {}  # the batch's rows matched asleep -> their template
+        self._matched_asleep: dict[str, str] = {}  # this batch: row -> sleeping template
         self._row_limit = max(10_000, self._active)
         self._empty: dict[int, Cluster] = {}  # serial -> cluster, of rows of no tokens
         self._edges = ClusterIndex()
@@ -111,7 +111,7 @@ class Miner:
     def learn(self, bodies: Iterable[str]) -> None:
         """Pass 1 over a batch's distinct bodies."""
         self._settle()  # before the batch: match() reads what learning leaves
-        self._asleep = {}
+        self._matched_asleep = {}
         self._tick += 1
         if len(self._rows) > self._row_limit:  # cleared between batches past the awake bound
             self._rows.clear()
@@ -157,7 +157,7 @@ class Miner:
                 self._dormant.wake(template)
                 woken[template] = tuple(map(intern, template.split()))
             else:
-                self._asleep[text] = template
+                self._matched_asleep[text] = template
         self._place(woken, {}, loaded=True)
         pending: dict[str, Row] = {}
         for text in misses:
@@ -165,7 +165,7 @@ class Miner:
             fitted = (self._index.fit(tokens) or self._index.fit_span(tokens)) if woken else None
             if fitted is not None:
                 self._fitted(text, fitted)
-            elif text not in self._asleep:
+            elif text not in self._matched_asleep:
                 pending[text] = tuple(map(intern, tokens))
         return pending
 
@@ -184,15 +184,15 @@ class Miner:
         pattern = self._rows.get(text)
         if pattern is not None:
             pattern = pattern.resolved()
-        elif (asleep := self._asleep.pop(text, None)) is not None:  # let go once matched
+        elif (asleep := self._matched_asleep.pop(text, None)) is not None:  # let go once matched
             return self._match_asleep(asleep, text, values, with_values)
         if pattern is None:
             tokens = text.split()
             pattern = self._index.fit(tokens) or self._index.fit_span(tokens)
-            asleep = None if pattern or not self._dormant else self._dormant.find(tokens)
-            if asleep is not None:  # a row matched asleep before, in this batch
-                return self._match_asleep(asleep, text, values, with_values)
             if pattern is None:
+                asleep = self._dormant.find(tokens) if self._dormant else None
+                if asleep is not None:  # a row matched asleep before, in this batch
+                    return self._match_asleep(asleep, text, values, with_values)
                 template = " ".join(tokens)
                 return Match(pattern_id(template), template, tuple(values) if with_values else ())
         pattern.last_used = self._tick
