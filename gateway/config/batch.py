@@ -126,6 +126,9 @@ class SamplingConfig(Model):
 class BatchConfig(Model):
     interval: Duration = 10.0
     max_batch_records: int = Field(default=50_000, ge=1, le=1_000_000)
+    # Grouping holds about 1 KB per distinct body until the batch is written: a claim of more
+    # distinct bodies than this is cut short there, its other rows left for the next batch.
+    max_batch_bodies: int = Field(default=25_000, ge=1, le=1_000_000)
     # How long a claimed batch stays with its stage (on the database's clock) before another
     # stage may take it over: a crashed or stalled gateway's rows come back after this.
     lease: Duration = 60.0

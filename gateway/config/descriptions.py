@@ -147,6 +147,11 @@ DOCS: dict[str, Doc] = {
         "`processor`, the old name of the `batch` section, still loads with a warning.",
     ),
     "batch.max_batch_records": Doc("rows one claim takes at most", "Bounds memory."),
+    "batch.max_batch_bodies": Doc(
+        "distinct bodies one batch groups at most",
+        "Bounds memory in a flood of new text (about 1 KB a body while grouped): a claim"
+        " holding more is cut short at that body and its other rows start the next batch.",
+    ),
     "batch.lease": Doc(
         "how long a claimed batch stays with its stage",
         "On the database's clock; then another stage may take it over (a crashed or stalled"

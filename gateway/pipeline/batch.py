@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from gateway import severity
 from gateway.clock import NS_PER_SECOND
@@ -33,6 +34,7 @@ from gateway.store import Store
 from gateway.telemetry.metrics import Metrics
 
 log = logging.getLogger("logsieve.batch")
+_BODY = itemgetter(3)  # of a ClaimedRow: (id, seen_at, severity_number, body, origin_id)
 NS = NS_PER_SECOND
 # An entry, and the batch's time (for an entry without timestamps), as one outbox event's text.
 Encode = Callable[[Entry, int], str]
@@ -52,6 +54,7 @@ class Outbound:
 @dataclass(frozen=True, slots=True)
 class BatchSettings:
     max_batch_records: int = 50_000
+    max_batch_bodies: int = 25_000  # distinct bodies a batch groups; a claim is cut short there
     grouping: Grouping = field(default_factory=Grouping)  # the dedupe key of each record
     top_values: int = 5  # per variable of a pattern entry
     max_patterns: int = 100_000  # known patterns a starting miner loads from the store
@@ -69,6 +72,7 @@ class BatchReport:
     held: int = 0  # entries budgets hold back (merged into their keys' held entries)
     fenced: bool = False  # the claim was lost to another stage; nothing was written
     paused: bool = False  # an exporter's outbox is full of ERROR and above: nothing claimed
+    cut_short: bool = False  # past max_batch_bodies: the claim's other rows start the next batch
 
     def add(self, other: BatchReport) -> None:
         self.claimed += other.claimed
@@ -79,6 +83,7 @@ class BatchReport:
         self.held += other.held
         self.fenced = self.fenced or other.fenced
         self.paused = self.paused or other.paused
+        self.cut_short = self.cut_short or other.cut_short
 
 
 class BatchStage:
@@ -112,12 +117,14 @@ class BatchStage:
             return BatchReport()
         began = time.monotonic()
         try:
+            claim, cut_short = self._within_bodies(claim)
             origins = self._origins.learn(claim.origins)
             report, recent, (events, held), learned = self._process(claim.rows, origins, claim, now)
             report.fenced = not self._store.finish_batch(
                 claim, recent, events, now, patterns=learned.patterns, merges=learned.merges,
                 held=held,
             )  # fmt: skip
+            report.cut_short = cut_short
         except BaseException:
             self._give_back(claim)
             raise
@@ -128,6 +135,14 @@ class BatchStage:
         elif self._metrics is not None:
             _count(self._metrics, report, time.monotonic() - began)
         return report
+
+    def _within_bodies(self, claim: Claim) -> tuple[Claim, bool]:
+        """The claim's rows up to max_batch_bodies distinct bodies (a batch's memory grows with
+        them), the others given back to the queue at once; and whether it was cut."""
+        keep = rows_within(claim.rows, self._settings.max_batch_bodies)
+        if keep == claim.size:
+            return claim, False
+        return self._store.cut_claim(claim, keep), True
 
     def _give_back(self, claim: Claim) -> None:
         """Return a failed batch's rows to the queue. When the database refuses that too (a
@@ -227,9 +242,22 @@ class BatchStage:
         while True:
             report = self.run_once(now)
             total.add(report)
-            full = report.claimed == self._settings.max_batch_records
+            full = report.claimed == self._settings.max_batch_records or report.cut_short
             if not full or report.fenced or report.paused or not keep_going():
                 return total
+
+
+def rows_within(rows: Sequence[ClaimedRow], max_bodies: int) -> int:
+    """How many rows, from the first, hold at most `max_bodies` distinct bodies."""
+    if len(rows) <= max_bodies or len(set(map(_BODY, rows))) <= max_bodies:  # in C: the usual
+        return len(rows)
+    seen: set[str] = set()
+    for taken, (_, _, _, body, _) in enumerate(rows):
+        if body not in seen:
+            if len(seen) == max_bodies:
+                return taken
+            seen.add(body)
+    return len(rows)
 
 
 def _count(metrics: Metrics, report: BatchReport, seconds: float) -> None:

@@ -200,6 +200,7 @@ class Gateway:
 
         return BatchSettings(
             max_batch_records=config.batch.max_batch_records,
+            max_batch_bodies=config.batch.max_batch_bodies,
             grouping=Grouping.from_config(config.batch.dedupe),
             top_values=config.batch.patterns.top_values,
             max_patterns=config.batch.patterns.max_patterns,

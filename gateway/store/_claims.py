@@ -51,6 +51,9 @@ def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
 
 
 class ClaimStrategy(Protocol):
+    # Whether each claimed row carries the claim (else one lease holds the queue's head).
+    holds_each_row: bool
+
     def claim(self, conn: Connection, token: int, lease_ns: int, limit: int) -> Claim: ...
 
     def take_rows(self, conn: Connection, claim: Claim) -> bool:
@@ -59,9 +62,15 @@ class ClaimStrategy(Protocol):
 
     def release(self, conn: Connection, claim: Claim) -> None: ...
 
+    def release_after(self, conn: Connection, claim: Claim, last_id: int) -> None:
+        """Give back the rows the claim held past its own last row, up to `last_id`."""
+        ...
+
 
 class HeadLease:
     """SQLite: one stage at a time holds the oldest rows through a single lease row."""
+
+    holds_each_row = False
 
     def __init__(self, write_lock: WriterLock) -> None:
         self._write_lock = write_lock  # the store's: this process's writers take turns on it
@@ -97,6 +106,9 @@ class HeadLease:
         ids = log_queue.c.id.between(claim.first_id, claim.last_id)
         return bool(conn.execute(delete(log_queue).where(ids)).rowcount == claim.size)
 
+    def release_after(self, conn: Connection, claim: Claim, last_id: int) -> None:
+        """Nothing to write: rows past a claim's last are only read, never marked."""
+
     def release(self, conn: Connection, claim: Claim) -> None:
         conn.execute(
             update(queue_lease)
@@ -107,6 +119,8 @@ class HeadLease:
 
 class RowClaims:
     """PostgreSQL: each row carries its claim, so gateways share the queue without doubles."""
+
+    holds_each_row = True
 
     _CLAIM = (
         f"UPDATE log_queue SET claim_token = %s, lease_until = {POSTGRES_NOW_NS} + %s"
@@ -133,4 +147,12 @@ class RowClaims:
     def release(self, conn: Connection, claim: Claim) -> None:
         conn.execute(
             update(log_queue).where(self._mine(claim)).values(claim_token=None, lease_until=None)
+        )
+
+    def release_after(self, conn: Connection, claim: Claim, last_id: int) -> None:
+        past = log_queue.c.id.between(claim.last_id + 1, last_id)
+        conn.execute(
+            update(log_queue)
+            .where(past & (log_queue.c.claim_token == claim.token))
+            .values(claim_token=None, lease_until=None)
         )

@@ -289,6 +289,15 @@ class Store(
         with self._reading() as conn:
             return {int(row[0]): bytes(row[1]) for row in raw_rows(conn, sql, (param,))}
 
+    def cut_claim(self, claim: Claim, keep: int) -> Claim:
+        """The claim's first `keep` rows, as a claim of their own; the others go back to the
+        queue at once, claimable by the next batch (of any gateway)."""
+        kept = Claim(claim.token, claim.rows[:keep], claim.origins)
+        if self._claims.holds_each_row:
+            with self._writing() as conn:
+                self._claims.release_after(conn, kept, claim.last_id)
+        return kept
+
     def release(self, claim: Claim) -> None:
         """Give a claim's rows back to the queue (the batch failed before finishing)."""
         with self._writing() as conn:
