@@ -105,9 +105,8 @@ def test_the_outbox_holds_exactly_what_the_encoder_wrote(store: Store) -> None:
     assert store.drop_outbox_lowest_severity("logflare", 10, 100) == {17: 1, 13: 1}
 
 
-def test_a_failing_batch_releases_its_claim(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    enqueue(store, [Rec("e", 17)] * 5)
-    batch = stage(store)
+def fail_once(batch: BatchStage, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One run_once whose finish_batch raises."""
 
     def explode(*_: object, **__: object) -> None:
         raise RuntimeError("disk on fire")
@@ -116,6 +115,12 @@ def test_a_failing_batch_releases_its_claim(store: Store, monkeypatch: pytest.Mo
     with pytest.raises(RuntimeError):
         batch.run_once(T0)
     monkeypatch.undo()
+
+
+def test_a_failing_batch_releases_its_claim(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    enqueue(store, [Rec("e", 17)] * 5)
+    batch = stage(store)
+    fail_once(batch, store, monkeypatch)
     assert batch.run_once(T0).claimed == 5  # released at once, not after the lease
 
 

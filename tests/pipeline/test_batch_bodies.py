@@ -10,7 +10,7 @@ from gateway.model import ClaimedRow
 from gateway.pipeline.batch import rows_within
 from gateway.store import Store
 from tests.builders import T0, Rec
-from tests.pipeline.test_batch import enqueue, stage
+from tests.pipeline.test_batch import enqueue, fail_once, stage
 
 BODIES = ["a", "a", "b", "c", "b", "d", "e", "d", "a"]
 
@@ -57,15 +57,7 @@ def test_a_cut_batch_that_fails_gives_back_every_row(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     enqueue(store, [Rec(body, 17) for body in BODIES])
-    batch = stage(store, max_batch_bodies=3)
-
-    def explode(*_: object, **__: object) -> None:
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(store, "finish_batch", explode)
-    with pytest.raises(RuntimeError):
-        batch.run_once(T0)
-    monkeypatch.undo()
+    fail_once(stage(store, max_batch_bodies=3), store, monkeypatch)
     assert stage(store).run_once(T0).claimed == len(BODIES)
     assert recent_counts(store) == {"a": 3, "b": 2, "c": 1, "d": 2, "e": 1}
 
