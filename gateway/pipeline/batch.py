@@ -264,6 +264,8 @@ def _count(metrics: Metrics, report: BatchReport, seconds: float) -> None:
     metrics.batch_seconds.observe(seconds)
     metrics.batch_records.inc(report.claimed)
     metrics.batch_entries.inc(report.entries)
+    if report.cut_short:
+        metrics.batch_cut_short.inc()
     metrics.dedupe_ratio.set(report.claimed / report.entries if report.entries else 0.0)
     for band, records in report.sampled_out_records.items():
         metrics.sampled_out.labels(severity=band).inc(records)

@@ -113,6 +113,11 @@ class Metrics:
         self.batch_entries = Counter(
             "logsieve_batch_entries", "Entries the records were deduplicated into", registry=r
         )
+        self.batch_cut_short = Counter(
+            "logsieve_batch_cut_short",
+            "Batches cut short at batch.max_batch_bodies (their other rows went to the next)",
+            registry=r,
+        )
         # Set by whichever process serves the pages (the viewer child by default), summed
         # over the live processes at scrape time.
         self.viewer_sockets = Gauge(

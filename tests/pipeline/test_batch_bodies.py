@@ -7,8 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.model import ClaimedRow
-from gateway.pipeline.batch import rows_within
+from gateway.pipeline.batch import BatchSettings, BatchStage, rows_within
+from gateway.pipeline.sampling import SamplingPolicy
 from gateway.store import Store
+from gateway.telemetry.metrics import Metrics
 from tests.builders import T0, Rec
 from tests.pipeline.test_batch import enqueue, fail_once, stage
 
@@ -38,11 +40,16 @@ def test_a_claim_is_cut_at_the_first_row_of_a_body_past_the_bound(store: Store) 
     assert recent_counts(store) == {"a": 3, "b": 2, "c": 1, "d": 2, "e": 1}
 
 
-def test_run_batches_goes_on_after_a_cut_claim(store: Store) -> None:
+def test_run_batches_goes_on_after_a_cut_claim_and_counts_it(store: Store) -> None:
     enqueue(store, [Rec(f"m{i}", 17) for i in range(10)])
-    report = stage(store, max_batch_bodies=4).run_batches(T0)
+    metrics = Metrics()
+    settings = BatchSettings(max_batch_bodies=4)
+    batch = BatchStage(store, SamplingPolicy(), settings, outbound=[], metrics=metrics)
+    report = batch.run_batches(T0)
     assert (report.claimed, report.entries, report.cut_short) == (10, 10, True)
     assert store.queue_depth() == 0
+    assert metrics.registry.get_sample_value("logsieve_batch_cut_short_total") == 2  # 4, 4, 2
+    assert metrics.registry.get_sample_value("logsieve_batch_records_total") == 10
 
 
 def test_the_rows_past_the_cut_are_claimable_at_once_by_another_stage(store: Store) -> None:

@@ -24,6 +24,7 @@ COUNTERS = {  # family name -> label names; Prometheus shows each as <name>_tota
     "logsieve_receiver_requests_abandoned": ("receiver",),
     "logsieve_batch_records": (),
     "logsieve_batch_entries": (),
+    "logsieve_batch_cut_short": (),
     "logsieve_sampled_out_records": ("severity",),
     "logsieve_exported_events": ("exporter",),
     "logsieve_export_failed_requests": ("exporter",),
