@@ -4,7 +4,7 @@ comes again is not masked again.
 Masking is a function of the body alone (a masker never changes), so a body's masked text and
 values are reused as they are; the pattern is looked up again (it may have widened, merged or
 been evicted since). What is kept is what match() reads anyway: the batch's distinct bodies,
-each let go once matched but for the first _KEPT, which wait for the next batch (a batch
+each let go once matched but for the first _KEPT (`kept`), which wait for the next batch (a batch
 keeps, of those, only the bodies that come again). A batch of 50,000 distinct bodies would
 otherwise hold all their maskings until the next one, while that batch is claimed and
 exported: the moment a gateway's memory peaks. Keeping each body's match too would save
@@ -22,8 +22,9 @@ _KEPT = 10_000  # matched bodies' maskings kept for the next batch, at most
 
 
 class Recent:
-    def __init__(self, masker: Masker) -> None:
+    def __init__(self, masker: Masker, kept: int = _KEPT) -> None:
         self._masker = masker
+        self._kept_at_most = kept
         self._waiting: dict[str, Masked] = {}  # this batch's bodies not matched yet
         self._kept: dict[str, Masked] = {}  # matched ones kept for a repeat or the next batch
 
@@ -50,7 +51,7 @@ class Recent:
             return self._kept.get(body)
         if not self._waiting:  # all matched: its table (a batch's bodies long) goes too
             self._waiting = {}
-        if len(self._kept) < _KEPT:
+        if len(self._kept) < self._kept_at_most:
             self._kept[body] = masked
         return masked
 
