@@ -114,11 +114,6 @@ class Entry:
     # The queue row of the first record: add_details() reads attributes and ids from it later,
     # so that entries sampled out never pay for decoding.
     first_id: int = field(default=0, compare=False, repr=False)
-    # While the batch stage counts records (gateway.pipeline.dedupe.by_keys): the origin of
-    # the run of records being counted and the count when that run began. Records come in
-    # runs of one origin (a request's), so `services` is added to once per run, not per record.
-    run_origin: int = field(default=0, compare=False, repr=False)
-    run_start: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

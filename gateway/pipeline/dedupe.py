@@ -16,6 +16,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from gateway import severity
 from gateway.model import MAX_ENTRY_SERVICES, ClaimedRow, Entry
 from gateway.otlp import Origin, nest_attributes
+from gateway.pipeline.fine import Fine
 from gateway.pipeline.grouping import Grouping, Matcher, regroup
 
 DEFAULT_KEYS = ("body", "severity")
@@ -60,7 +61,7 @@ def dedupe(
     if not isinstance(grouping, Grouping):
         grouping = Grouping(tuple(grouping))
     if grouping.by_body_only:
-        entries = _keyed(rows, origins, grouping.keys, release)
+        entries = _entries(_keyed(rows, origins, grouping.keys, release))
     else:
         fine_keys = ("body", "severity", "service.name") if grouping.by_service else DEFAULT_KEYS
         with collector_paused():
@@ -73,11 +74,20 @@ def dedupe(
 
 def _keyed(
     rows: Iterable[ClaimedRow], origins: Mapping[int, Origin], keys: Sequence[str], release: bool
-) -> list[Entry]:
+) -> list[Fine]:
     """by_keys, then (`release`) the rows let go."""
-    entries = by_keys(rows, origins, keys)
+    found = by_keys(rows, origins, keys)
     if release and isinstance(rows, list):
         rows.clear()
+    return found
+
+
+def _entries(found: list[Fine]) -> list[Entry]:
+    """Each fine entry as an Entry, in order, each let go once made (never both held whole)."""
+    found.reverse()
+    entries: list[Entry] = []
+    while found:
+        entries.append(found.pop().entry())
     return entries
 
 
@@ -104,7 +114,7 @@ def collector_paused() -> Iterator[None]:
 
 def by_keys(
     rows: Iterable[ClaimedRow], origins: Mapping[int, Origin], keys: Sequence[str]
-) -> list[Entry]:
+) -> list[Fine]:
     """Group rows by body, severity band and service, each if in `keys`.
 
     This loop runs once per queued record, so it stays flat: no decoding, one dict probe, on
@@ -117,9 +127,9 @@ def by_keys(
     use_body, use_band, use_service = (
         name in keys for name in ("body", "severity", "service.name")
     )
-    tables: list[dict[object, Entry]] = [{} for _ in range(len(severity.BANDS) + 1)]
-    by_number = tuple(tables[_BAND_OF[n] if use_band else 0] for n in range(len(_BAND_OF)))
-    found: list[Entry] = []  # in order of first appearance
+    tables: list[dict[object, Fine]] = [{} for _ in range(len(severity.BANDS) + 1)]
+    by_number = [tables[_BAND_OF[n] if use_band else 0] for n in range(len(_BAND_OF))]
+    found: list[Fine] = []  # in order of first appearance
     for row_id, seen_at, number, body, origin_id in rows:
         table = by_number[number]
         key: object = body if use_body else ""
@@ -127,7 +137,7 @@ def by_keys(
             key = (key, origins[origin_id].service)
         entry = table.get(key)
         if entry is None:
-            entry = _new_entry(row_id, seen_at, number, body, origin_id, origins[origin_id])
+            entry = Fine(row_id, seen_at, number, body, origin_id, origins[origin_id])
             table[key] = entry
             found.append(entry)
         else:
@@ -146,34 +156,6 @@ def by_keys(
         service = origins[entry.run_origin].service
         services[service] = services.get(service, 0) + entry.count - entry.run_start
     return found
-
-
-def _new_entry(
-    row_id: int, seen_at: int, number: int, body: str, origin_id: int, origin: Origin
-) -> Entry:
-    # Positional: matching a dozen keywords against Entry's fields takes as long as the rest of
-    # the call (tests/pipeline/test_dedupe.py holds each field to its value).
-    return Entry(
-        body,
-        number,  # severity_number
-        severity.band(number, ""),  # severity
-        origin.service,  # service
-        1,  # count
-        seen_at,  # first_seen
-        seen_at,  # last_seen
-        {},  # attributes: add_details() fills them once the entry is kept
-        "",  # trace_id
-        "",  # span_id
-        origin.scope,  # scope
-        1.0,  # sample_rate
-        None,  # pattern
-        {},  # services: counted by runs (by_keys)
-        0,  # services_other
-        origin.resource,  # resource: shared by the origin's entries, never changed
-        row_id,  # first_id
-        origin_id,  # run_origin
-        0,  # run_start
-    )
 
 
 def bound_services(entry: Entry) -> None:

@@ -9,10 +9,9 @@ counts exact: an entry's count is the sum of the fine entries it took in.
 
 from __future__ import annotations
 
-from collections import Counter
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
 from operator import itemgetter
 from typing import Protocol
 
@@ -20,9 +19,9 @@ from gateway import severity
 from gateway.config.settings import DedupeConfig
 from gateway.model import Entry, PatternRef, VariableValues
 from gateway.otlp import Origin
+from gateway.pipeline.fine import Fine
 
 MAX_VALUE_CHARS = 200  # of one variable's value, in an entry's top values
-_REPEAT = 8  # an entry's variables counted in C for up to this many of its records
 _SORTED = 1_000  # values of a variable past which its top values come from heapq
 _COUNT = itemgetter(1)
 
@@ -99,29 +98,23 @@ class Grouping:
         return chosen
 
 
-@dataclass(slots=True)
 class _Group:
-    """Entries merged under one key, and their variables: each entry's once in `rows` (its
-    count repeats it up to _REPEAT times), the records past those in `extra`. Counted per
-    variable once the batch is grouped (in C: Counter over a column)."""
+    """Entries merged under one key, and their variables: each entry's once, with its count.
+    Counted per variable once the batch is grouped."""
 
-    entry: Entry
-    match: Matched | None
-    rows: list[tuple[str, ...]] = field(default_factory=list)
-    extra: list[tuple[tuple[str, ...], int]] = field(default_factory=list)
+    def __init__(self, entry: Fine, match: Matched | None) -> None:
+        self.entry = entry
+        self.match = match
+        self.rows: list[tuple[str, ...]] = []
+        self.counts: list[int] = []  # each row's records
 
     def note(self, variables: tuple[str, ...], count: int) -> None:
-        if count == 1:
-            self.rows.append(variables)
-        elif count <= _REPEAT:
-            self.rows += repeat(variables, count)
-        else:
-            self.rows += repeat(variables, _REPEAT)
-            self.extra.append((variables, count - _REPEAT))
+        self.rows.append(variables)
+        self.counts.append(count)
 
 
 def regroup(
-    entries: Sequence[Entry],
+    entries: Sequence[Fine],
     origins: Mapping[int, Origin],
     grouping: Grouping,
     matcher: Matcher | None,
@@ -138,7 +131,7 @@ def regroup(
         if group is None:
             group = groups[key] = _Group(entry, match)
         else:
-            _absorb(group.entry, entry)
+            group.entry.absorb(entry)
         if match is not None:
             group.note(match.variables, entry.count)
     # Each group goes as its entry is finished, and with it its variables and its match: a
@@ -153,7 +146,7 @@ def regroup(
 
 
 def _matches(
-    entries: Sequence[Entry],
+    entries: Sequence[Fine],
     keys: Sequence[tuple[str, ...]],
     matcher: Matcher | None,
     with_values: bool,
@@ -172,74 +165,43 @@ def _matches(
     return [matched[body] if body is not None else None for body in wanted]
 
 
-def _key(entry: Entry, keys: tuple[str, ...], match: Matched | None) -> tuple[object, ...]:
+def _key(entry: Fine, keys: tuple[str, ...], match: Matched | None) -> tuple[object, ...]:
     text: object = match.id if match is not None else (entry.body if "body" in keys else None)
     band = entry.severity if "severity" in keys else None
     service = entry.service if "service.name" in keys else None
     return (keys, text, band, service)
 
 
-def _absorb(into: Entry, other: Entry) -> None:
-    """`other` (later in the batch) joins `into`: exact count, time range and records per
-    service; the body, ids, origin and severity number stay the first record's."""
-    into.count += other.count
-    if other.first_seen < into.first_seen:
-        into.first_seen = other.first_seen
-    if other.last_seen > into.last_seen:
-        into.last_seen = other.last_seen
-    services = into.services
-    for name, count in other.services.items():
-        if name in services:
-            services[name] += count
-        else:
-            services[name] = count
-
-
 def _finished(group: _Group, top_values: int) -> Entry:
-    match, entry = group.match, group.entry
-    if match is not None:
-        summaries = tuple(_summary(counter, top_values) for counter in _counted(group, match))
-        entry.pattern = PatternRef(match.id, match.template, summaries)
-    return entry
+    match = group.match
+    if match is None:
+        return group.entry.entry()
+    summaries = tuple(_summary(counter, top_values) for counter in _counted(group, match))
+    return group.entry.entry(PatternRef(match.id, match.template, summaries))
 
 
-def _counted(group: _Group, match: Matched) -> list[Counter[str]]:
+def _counted(group: _Group, match: Matched) -> list[dict[str, int]]:
     """Per variable of the group's first match, its values (each cut to MAX_VALUE_CHARS) and
-    their records, in order of first appearance."""
+    their records, in order of first appearance; of variables of varying numbers (never: one
+    template, one number of variables), each entry's as far as the first's go."""
     width = len(match.variables)
-    if set(map(len, group.rows)) != {width}:  # one template, one number of variables: never
-        return _counted_slowly(group, width)
-    counters = [Counter(map(itemgetter(i), group.rows)) for i in range(width)]
-    for variables, count in group.extra:
-        for counter, value in zip(counters, variables, strict=True):
-            counter[value] += count
-    return [_cut(counter) for counter in counters]
-
-
-def _cut(counter: Counter[str]) -> Counter[str]:
-    if max(map(len, counter), default=0) <= MAX_VALUE_CHARS:
-        return counter
-    cut: Counter[str] = Counter()
-    for value, count in counter.items():
-        cut[value[:MAX_VALUE_CHARS]] += count
-    return cut
-
-
-def _counted_slowly(group: _Group, width: int) -> list[Counter[str]]:
-    """As _counted, for variables of varying numbers: each entry's, as far as the first's go."""
-    counters: list[Counter[str]] = [Counter() for _ in range(width)]
-    rows = [(variables, 1) for variables in group.rows]
-    for variables, count in rows + group.extra:
-        for counter, value in zip(counters, variables, strict=False):
-            counter[value[:MAX_VALUE_CHARS]] += count
+    counters: list[dict[str, int]] = [{} for _ in range(width)]
+    for variables, count in zip(group.rows, group.counts, strict=True):
+        for i in range(min(width, len(variables))):
+            counter = counters[i]
+            value = variables[i]
+            if len(value) > MAX_VALUE_CHARS:
+                value = value[:MAX_VALUE_CHARS]
+            counter[value] = counter.get(value, 0) + count
     return counters
 
 
-def _summary(counter: Counter[str], top_values: int) -> VariableValues:
-    # most_common(top_values) is heapq.nlargest, a Python loop over every value; its documented
-    # equal, a stable sort in C, is quicker on the few values most variables take.
+def _summary(counter: dict[str, int], top_values: int) -> VariableValues:
+    # The most common first, ties in order of first appearance (Counter.most_common's order):
+    # a stable sort in C on the few values most variables take, else heapq.nlargest (what
+    # most_common runs), a Python loop over every value.
     if len(counter) <= _SORTED:
         top = tuple(sorted(counter.items(), key=_COUNT, reverse=True)[:top_values])
     else:
-        top = tuple(counter.most_common(top_values))
+        top = tuple(heapq.nlargest(top_values, counter.items(), key=_COUNT))
     return VariableValues(top, sum(counter.values()) - sum(n for _, n in top), len(counter))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 COMPILED = (
     "gateway.pipeline.dedupe",
+    "gateway.pipeline.fine",
     "gateway.pipeline.grouping",
     "gateway.pipeline.sampling",
     "gateway.pipeline.patterns.clusters",
