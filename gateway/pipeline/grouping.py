@@ -9,10 +9,8 @@ counts exact: an entry's count is the sum of the fine entries it took in.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Protocol
 
 from gateway import severity
@@ -22,8 +20,6 @@ from gateway.otlp import Origin
 from gateway.pipeline.fine import Fine
 
 MAX_VALUE_CHARS = 200  # of one variable's value, in an entry's top values
-_SORTED = 1_000  # values of a variable past which its top values come from heapq
-_COUNT = itemgetter(1)
 
 
 class Matched(Protocol):
@@ -186,7 +182,9 @@ def _counted(group: _Group, match: Matched) -> list[dict[str, int]]:
     template, one number of variables), each entry's as far as the first's go."""
     width = len(match.variables)
     counters: list[dict[str, int]] = [{} for _ in range(width)]
-    for variables, count in zip(group.rows, group.counts, strict=True):
+    rows, counts = group.rows, group.counts
+    for n in range(len(rows)):  # indexed: compiled, quicker than a zip
+        variables, count = rows[n], counts[n]
         for i in range(min(width, len(variables))):
             counter = counters[i]
             value = variables[i]
@@ -197,11 +195,30 @@ def _counted(group: _Group, match: Matched) -> list[dict[str, int]]:
 
 
 def _summary(counter: dict[str, int], top_values: int) -> VariableValues:
-    # The most common first, ties in order of first appearance (Counter.most_common's order):
-    # a stable sort in C on the few values most variables take, else heapq.nlargest (what
-    # most_common runs), a Python loop over every value.
-    if len(counter) <= _SORTED:
-        top = tuple(sorted(counter.items(), key=_COUNT, reverse=True)[:top_values])
-    else:
-        top = tuple(heapq.nlargest(top_values, counter.items(), key=_COUNT))
-    return VariableValues(top, sum(counter.values()) - sum(n for _, n in top), len(counter))
+    top = _top(counter, top_values)
+    other = sum(counter.values())
+    for _, count in top:
+        other -= count
+    return VariableValues(tuple(top), other, len(counter))
+
+
+def _top(counter: dict[str, int], size: int) -> list[tuple[str, int]]:
+    """The `size` values of the most records, most first, ties in order of first appearance:
+    a stable sort by count, most first, cut to `size` (Counter.most_common's order), in one
+    compiled pass that compares most values with the last kept only."""
+    top: list[tuple[str, int]] = []
+    kept: list[int] = []  # the counts of `top`
+    if size <= 0:
+        return top
+    for value, count in counter.items():
+        if len(kept) == size and count <= kept[-1]:
+            continue
+        at = len(kept)
+        while at > 0 and kept[at - 1] < count:
+            at -= 1
+        top.insert(at, (value, count))
+        kept.insert(at, count)
+        if len(kept) > size:
+            top.pop()
+            kept.pop()
+    return top

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from gateway.model import ClaimedRow, Entry, VariableValues
 from gateway.pipeline.dedupe import dedupe
-from gateway.pipeline.grouping import MAX_VALUE_CHARS, Grouping, Rule
+from gateway.pipeline.grouping import MAX_VALUE_CHARS, Grouping, Rule, _top
 from tests.builders import Rec, origins, queued
 
 DIGITS = re.compile(r"\d+")
@@ -194,3 +194,14 @@ def test_a_collector_paused_by_the_caller_stays_paused() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=3), st.integers(1, 6), max_size=40), st.integers(0, 8))
+def test_top_values_are_a_stable_sort_by_records_cut_to_size(
+    counts: dict[str, int], size: int
+) -> None:
+    """Most records first, ties in order of first appearance: Counter.most_common's order."""
+    expected = sorted(counts.items(), key=lambda item: item[1], reverse=True)[:size]
+    assert _top(counts, size) == expected
+    assert _top(counts, size) == Counter(counts).most_common(size)

@@ -23,7 +23,6 @@ import hashlib
 import heapq
 from collections.abc import Iterable, Sequence
 from sys import intern
-from typing import NamedTuple
 
 from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, ClusterIndex, Pattern
 from gateway.pipeline.patterns.dormant import Dormant
@@ -32,7 +31,7 @@ from gateway.pipeline.patterns.joining import similar
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
 from gateway.pipeline.patterns.recent import Recent
 from gateway.pipeline.patterns.spans import MIN_ANCHOR, family, fits
-from gateway.pipeline.patterns.tokens import Variables, project, wild_positions
+from gateway.pipeline.patterns.tokens import Match, Variables, project, wild_positions
 
 __all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
 
@@ -44,12 +43,6 @@ def pattern_id(template: str) -> int:
     """The stable 63-bit id of a template: the same on every gateway, in every run."""
     digest = hashlib.blake2b(template.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 1
-
-
-class Match(NamedTuple):  # a tuple: made once per distinct body of a batch, made quick
-    id: int
-    template: str
-    variables: tuple[str, ...]
 
 
 class Miner:

@@ -1,4 +1,5 @@
-"""Template tokens: which are wildcards, how a row's token widens, and a template's variables.
+"""Template tokens: which are wildcards, how a row's token widens, and a template's variables
+(read into a Match: a body's pattern and the values of its variables).
 
 A widened position keeps a `key=` prefix when the token has one (`user=alice` -> `user=<*>`),
 so `user=<*>` and `state=<*>` stay apart; any other token widens to a bare `<*>`.
@@ -10,6 +11,35 @@ import re
 from collections.abc import Iterable, Sequence
 
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
+
+
+class Match:
+    """A body's pattern (its id and template) and the values of its variables. A class of a
+    compiled module, not a NamedTuple: made once per distinct body of a batch, it is made in
+    C, where a NamedTuple runs its Python __new__."""
+
+    __slots__ = ("id", "template", "variables")
+
+    def __init__(self, id: int, template: str, variables: tuple[str, ...]) -> None:
+        self.id = id
+        self.template = template
+        self.variables = variables
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return (self.id, self.template, self.variables) == (
+            other.id,
+            other.template,
+            other.variables,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.template, self.variables))
+
+    def __repr__(self) -> str:
+        return f"Match(id={self.id!r}, template={self.template!r}, variables={self.variables!r})"
+
 
 _KEY = re.compile(r"[A-Za-z_][\w.\-]*=")  # an identifier and `=`: `user=`, `db.name=`
 _KEYED_WILDCARD = "=" + WILDCARD
