@@ -1,6 +1,7 @@
 """`pip install .` gives a wheel whose `logsieve` command works outside the repository: under
-the Apache-2.0 licence, with the browser script the client package holds, and without
-PostgreSQL's driver unless the `postgres` extra is asked for (and then a clear line)."""
+the Apache-2.0 licence, with the browser script the client package holds, the batch stage's
+modules compiled (and run so, with nothing of mypy installed), and without PostgreSQL's driver
+unless the `postgres` extra is asked for (and then a clear line)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.pipeline import native
 from tests.installs import environment_without, run_in
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,6 +77,12 @@ def check_contents(wheel: Path) -> None:
         )
         assert "viewer/static/logsieve-client.js" not in names
         assert not any(name.startswith(("gateway/client", "logsieve_client")) for name in names)
+        # The compiled modules beside their sources, and the library they share at the top.
+        for module in native.COMPILED:
+            path = module.replace(".", "/")
+            assert f"{path}.py" in names
+            assert any(name.startswith(f"{path}.") and name.endswith(".so") for name in names)
+        assert any(name.startswith(f"{native.GROUP}__mypyc.") for name in names)
         (metadata_name,) = [n for n in names if n.endswith(".dist-info/METADATA")]
         metadata = Parser().parsestr(archive.read(metadata_name).decode())
         (licence,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
@@ -113,6 +121,13 @@ def test_the_wheel_installed_in_a_fresh_environment_runs_the_command(tmp_path: P
                  "print(script_path())", cwd=elsewhere).stdout.strip()  # fmt: skip
     assert Path(served).is_relative_to(env_dir)
     assert Path(served).read_bytes() == BROWSER_SCRIPT.read_bytes()
+
+    # Compiled, and needing nothing of the compiler to run: mypy is a build requirement only.
+    probe = (
+        "import sys\nfrom gateway.pipeline import native\n"
+        "print(native.runs_compiled(), [m for m in sys.modules if m.startswith(('mypy', 'librt'))])"
+    )
+    assert run(python, "-c", probe, cwd=elsewhere).stdout.strip() == "True []"
 
     # No psycopg without the extra: a PostgreSQL URL says what to install, in one line.
     started = run(logsieve, "run", "--config", "gateway.yaml", cwd=elsewhere, check=False,
