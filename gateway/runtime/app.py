@@ -8,13 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, TypeVar
 
-from pydantic import SecretStr
-
 from gateway.clock import Clock, SystemClock
 from gateway.config.settings import Config
 from gateway.export.outbox import Exporter, ExportStage
 from gateway.http import access_log
-from gateway.http.ports import split_endpoint
 from gateway.pipeline.purge import PurgeJob
 from gateway.pipeline.sampling import SamplingPolicy
 from gateway.runtime.exporting import (
@@ -29,7 +26,8 @@ from gateway.runtime.locking import exclusive_lock
 from gateway.runtime.roles import Roles, single_process
 from gateway.runtime.scheduler import Periodic
 from gateway.runtime.supervisor import Children, IngestChild
-from gateway.store import Store, sqlite_file
+from gateway.runtime.viewing import live_feed, viewer_server, viewer_settings, viewer_store
+from gateway.store import Store
 from gateway.telemetry.metrics import Metrics
 
 # Each part's modules are imported where the part is built, only in the process that runs it
@@ -43,15 +41,11 @@ if TYPE_CHECKING:
     from gateway.receivers.http import OtlpHttpReceiver
     from gateway.receivers.ingest import Ingest
     from gateway.telemetry.server import TelemetryServer
-    from viewer.app import ViewerSettings
     from viewer.feed import LiveFeed
     from viewer.server import ViewerServer
 
 log = logging.getLogger("logsieve")
 EXPORT_RETRY_TICK = 1.0  # seconds between looks at its outbox while an exporter is failing
-# The viewer's own database pool, apart from the receivers': the feed's poll and a few pages
-# connecting at once; a burst of pages waits this long for a connection, then is told to retry.
-VIEWER_POOL_SIZE, VIEWER_POOL_TIMEOUT_S = 4, 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +118,18 @@ class Gateway:
         )
         # Built only when the viewer runs here: the viewer binds its port when it is made.
         viewing = self.roles.viewer
-        self.viewer_store = self._viewer_store(config) if viewing else self.store
-        self.feed = self._feed(config, overrides.viewer_poll_interval) if viewing else None
+        self.viewer_store = viewer_store(config, self.store) if viewing else self.store
+        self.feed = (
+            live_feed(
+                config,
+                self.viewer_store,
+                self.clock,
+                overrides.viewer_poll_interval,
+                self.metrics.viewer_sockets.set,
+            )
+            if viewing
+            else None
+        )
         self.viewer = self._viewer(config, self.feed) if self.feed else None
         self._export_jobs = [
             Periodic(f"export-{name}", EXPORT_RETRY_TICK, stage.run_once, self.clock)
@@ -208,57 +212,10 @@ class Gateway:
             lease_ns=int(config.batch.lease * NS),
         )
 
-    def _viewer_store(self, config: Config) -> Store:
-        """A Store of the viewer's own (engine, small pool), so that pages never wait for or
-        take the receivers' connections; an in-memory SQLite database can only be shared."""
-        url = config.storage.url
-        if self.store.dialect == "sqlite" and sqlite_file(url) is None:
-            return self.store
-        return Store(
-            url,
-            pool_size=VIEWER_POOL_SIZE,
-            max_overflow=0,
-            pool_timeout=VIEWER_POOL_TIMEOUT_S,
-            sqlite_synchronous=config.storage.sqlite_synchronous,
-            follower=True,  # self.store reports what happens to the file
-            schema=config.storage.db_schema,
-        )
-
-    def _feed(self, config: Config, poll_interval: float) -> LiveFeed:
-        from viewer.feed import LiveFeed
-
-        return LiveFeed(
-            self.viewer_store,
-            self.clock,
-            poll_interval=poll_interval,
-            max_buffer_bytes=config.viewer.max_buffer_kib * 1024,
-            max_entry_chars=config.viewer.max_entry_kib * 1024,
-            keep_newest=config.viewer.backfill,
-            on_count=self.metrics.viewer_sockets.set,
-        )
-
     def _viewer(self, config: Config, feed: LiveFeed) -> ViewerServer:
-        from viewer.app import create_app
-        from viewer.server import ViewerServer
-
-        app = create_app(self.viewer_store, self.clock, feed, self._viewer_settings(config))
-        host, port = split_endpoint(config.viewer.endpoint)  # "[::]:8080" -> "::", 8080
-        return ViewerServer(app, host, port, max_pages=config.viewer.max_connections)
-
-    def _viewer_settings(self, config: Config) -> ViewerSettings:
-        from viewer.app import ViewerSettings
-
-        return ViewerSettings(
-            ttl_seconds=int(config.recent.ttl),
-            sampling_summary=self.policy.describe(),
-            backfill=config.viewer.backfill,
-            max_connections=config.viewer.max_connections,
-            exporter_enabled=bool(config.exporters.enabled() or self.exporter_names),
-            export_label=config.exporters.label(),
-            auth_token=_secret(config.viewer.auth_token),
-            trace_url=config.viewer.trace_url or "",
-            send_url=_send_url(config),
-        )
+        exporting = bool(config.exporters.enabled() or self.exporter_names)
+        settings = viewer_settings(config, self.policy.describe(), exporting)
+        return viewer_server(config, self.viewer_store, self.clock, feed, settings)
 
     def _telemetry(self, config: Config) -> TelemetryServer | None:
         self.metrics.watch(lambda: self.store.database_gauges(self.clock.now_ns()))
@@ -416,18 +373,3 @@ def _stop_all(children: Sequence[IngestChild]) -> None:
         thread.start()
     for thread in stopping:
         thread.join()
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
-def _send_url(config: Config) -> str:
-    """The OTLP/HTTP receiver's address as the live page's first-run lines give it ("" when
-    it is off); a wildcard host stays one, the page puts its own host there."""
-    http = config.receivers.otlp.http
-    if not http.enabled:
-        return ""
-    host, port = split_endpoint(http.endpoint)
-    host = f"[{host}]" if ":" in host else host
-    return f"{'https' if http.tls else 'http'}://{host}:{port}"
