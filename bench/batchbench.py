@@ -37,6 +37,7 @@ def default_settings() -> BatchSettings:
     config = load_config(CONFIG_PATH, env={})
     return BatchSettings(
         max_batch_records=config.batch.max_batch_records,
+        max_batch_bodies=config.batch.max_batch_bodies,
         grouping=Grouping.from_config(config.batch.dedupe),
         top_values=config.batch.patterns.top_values,
     )

@@ -17,7 +17,7 @@ from gateway import severity
 from gateway.model import MAX_ENTRY_SERVICES, ClaimedRow, Entry
 from gateway.otlp import Origin, nest_attributes
 from gateway.pipeline.fine import Fine
-from gateway.pipeline.grouping import Grouping, Matcher, regroup
+from gateway.pipeline.grouping import Grouping, Matcher, made_in_order, regroup
 
 DEFAULT_KEYS = ("body", "severity")
 # Rows hold 0-24 (the receiver maps anything else through severity_text or to 0); the key uses
@@ -61,7 +61,7 @@ def dedupe(
     if not isinstance(grouping, Grouping):
         grouping = Grouping(tuple(grouping))
     if grouping.by_body_only:
-        entries = _entries(_keyed(rows, origins, grouping.keys, release))
+        entries = made_in_order(_keyed(rows, origins, grouping.keys, release), Fine.entry)
     else:
         fine_keys = ("body", "severity", "service.name") if grouping.by_service else DEFAULT_KEYS
         with collector_paused():
@@ -80,15 +80,6 @@ def _keyed(
     if release and isinstance(rows, list):
         rows.clear()
     return found
-
-
-def _entries(found: list[Fine]) -> list[Entry]:
-    """Each fine entry as an Entry, in order, each let go once made (never both held whole)."""
-    found.reverse()
-    entries: list[Entry] = []
-    while found:
-        entries.append(found.pop().entry())
-    return entries
 
 
 @contextmanager

@@ -9,9 +9,9 @@ counts exact: an entry's count is the sum of the fine entries it took in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from gateway import severity
 from gateway.config.settings import DedupeConfig
@@ -20,6 +20,7 @@ from gateway.otlp import Origin
 from gateway.pipeline.fine import Fine
 
 MAX_VALUE_CHARS = 200  # of one variable's value, in an entry's top values
+_Item = TypeVar("_Item")
 
 
 class Matched(Protocol):
@@ -133,12 +134,19 @@ def regroup(
     # Each group goes as its entry is finished, and with it its variables and its match: a
     # batch's groups and matches are never held beside all its top values (its memory peak).
     del matches
-    pending = list(reversed(groups.values()))  # popped from the end: in order
+    pending = list(groups.values())
     groups.clear()
-    finished: list[Entry] = []
-    while pending:
-        finished.append(_finished(pending.pop(), top_values))
-    return finished
+    return made_in_order(pending, lambda group: _finished(group, top_values))
+
+
+def made_in_order(items: list[_Item], make: Callable[[_Item], Entry]) -> list[Entry]:
+    """make(item) for each item, in order, each item let go once made: `items` (emptied) and
+    what is made are never both held whole."""
+    items.reverse()  # popped from the end: in order
+    made: list[Entry] = []
+    while items:
+        made.append(make(items.pop()))
+    return made
 
 
 def _matches(

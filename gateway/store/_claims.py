@@ -51,9 +51,6 @@ def raw_rows(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
 
 
 class ClaimStrategy(Protocol):
-    # Whether each claimed row carries the claim (else one lease holds the queue's head).
-    holds_each_row: bool
-
     def claim(self, conn: Connection, token: int, lease_ns: int, limit: int) -> Claim: ...
 
     def take_rows(self, conn: Connection, claim: Claim) -> bool:
@@ -69,8 +66,6 @@ class ClaimStrategy(Protocol):
 
 class HeadLease:
     """SQLite: one stage at a time holds the oldest rows through a single lease row."""
-
-    holds_each_row = False
 
     def __init__(self, write_lock: WriterLock) -> None:
         self._write_lock = write_lock  # the store's: this process's writers take turns on it
@@ -119,8 +114,6 @@ class HeadLease:
 
 class RowClaims:
     """PostgreSQL: each row carries its claim, so gateways share the queue without doubles."""
-
-    holds_each_row = True
 
     _CLAIM = (
         f"UPDATE log_queue SET claim_token = %s, lease_until = {POSTGRES_NOW_NS} + %s"
