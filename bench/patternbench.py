@@ -82,13 +82,14 @@ def exact_grouper() -> Grouper:
 
 
 def logsieve_grouper(with_values: bool = False) -> Grouper:
-    """Pass 1 learns the batch's distinct bodies; pass 2 asks each body's final template (and
-    reads its variables' values, `with_values`, as the batch stage does for top values)."""
+    """Pass 1 learns the batch's distinct bodies; pass 2 gives each body its final template
+    (and reads its variables' values, `with_values`, as the batch stage does for top values):
+    the batch stage's Miner.mine."""
     miner = Miner()
 
     def groups(distinct: Sequence[str]) -> Groups:
-        miner.learn(distinct)
-        return {body: miner.match(body, with_values).id for body in distinct}
+        found = miner.mine(distinct, with_values)
+        return {body: match.id for body, match in zip(distinct, found, strict=True)}
 
     return groups
 

@@ -9,7 +9,7 @@ counts exact: an entry's count is the sum of the fine entries it took in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -35,8 +35,9 @@ class Matched(Protocol):
 class Matcher(Protocol):
     """The template miner, as grouping uses it (gateway/pipeline/patterns/miner.py)."""
 
-    def learn(self, bodies: Iterable[str]) -> None: ...
-    def match(self, body: str, with_values: bool = True) -> Matched: ...
+    def mine(self, bodies: list[str], with_values: bool = True) -> Sequence[Matched]:
+        """Learn the batch's distinct bodies, then each one's pattern, in order."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +163,12 @@ def _matches(
     wanted = [entry.body if "pattern" in chosen else None for entry, chosen in pairs]
     if matcher is None or not any(body is not None for body in wanted):
         return [None] * len(entries)
-    distinct = dict.fromkeys(body for body in wanted if body is not None)
-    matcher.learn(distinct)
-    # A body comes once per band (and service): match each distinct body once.
-    matched = {body: matcher.match(body, with_values) for body in distinct}
+    distinct = list(dict.fromkeys(body for body in wanted if body is not None))
+    found = matcher.mine(distinct, with_values)
+    if len(distinct) == len(wanted):  # each entry a body of its own: the usual case
+        return list(found)
+    # A body comes once per band (and service): each distinct body is matched once.
+    matched = dict(zip(distinct, found, strict=True))
     return [matched[body] if body is not None else None for body in wanted]
 
 

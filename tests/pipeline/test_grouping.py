@@ -36,6 +36,10 @@ class DigitMatcher:
     def learn(self, bodies: Iterable[str]) -> None:
         self.learned.extend(bodies)
 
+    def mine(self, bodies: list[str], with_values: bool = True) -> list[Found]:
+        self.learn(bodies)
+        return [self.match(body, with_values) for body in bodies]
+
     def match(self, body: str, with_values: bool = True) -> Found:
         template = DIGITS.sub("<NUM>", body)
         values = tuple(DIGITS.findall(body)) if with_values else ()

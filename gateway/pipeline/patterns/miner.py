@@ -30,6 +30,7 @@ from gateway.pipeline.patterns.index import PatternIndex
 from gateway.pipeline.patterns.joining import similar
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
 from gateway.pipeline.patterns.recent import Recent
+from gateway.pipeline.patterns.scan import Masked
 from gateway.pipeline.patterns.spans import MIN_ANCHOR, family, fits
 from gateway.pipeline.patterns.tokens import Match, Variables, project, wild_positions
 
@@ -102,7 +103,25 @@ class Miner:
         self._settle()
 
     def learn(self, bodies: Iterable[str]) -> None:
-        """Pass 1 over a batch's distinct bodies."""
+        """Pass 1 over a batch's distinct bodies; match() then gives each its pattern."""
+        self._learn(list(bodies), waiting=True)
+
+    def mine(self, bodies: Iterable[str], with_values: bool = True) -> list[Match]:
+        """learn(bodies), then each body's match() in order: the batch stage's two passes,
+        each body read from the masking learning made by its position (no lookup by body),
+        and its masking let go once matched (but for those kept for the next batch)."""
+        bodies = list(bodies)
+        found = self._learn(bodies, waiting=False)
+        self._recent.keep(bodies, found)
+        found.reverse()  # popped from the end: in order
+        matches: list[Match] = []
+        while found:
+            text, values = found.pop()
+            matches.append(self._matched(text, values, with_values))
+        return matches
+
+    def _learn(self, bodies: list[str], waiting: bool) -> list[Masked]:
+        """Pass 1; each body's masking, in order (`waiting`: kept by body for match())."""
         self._settle()  # before the batch: match() reads what learning leaves
         self._matched_asleep = {}
         self._tick += 1
@@ -112,8 +131,7 @@ class Miner:
         bodies_of: dict[str, int] = {}  # distinct bodies behind each of those rows
         # Pass 2 reuses each body's masking: match() takes it from here (recent.py; a body of
         # the last batch that comes again is not masked again).
-        bodies = list(bodies)
-        found_all = self._recent.start(bodies)
+        found_all = self._recent.start(bodies, waiting)
         rows, tick = self._rows, self._tick
         for text, _ in found_all:
             known = rows.get(text)
@@ -131,6 +149,7 @@ class Miner:
                     self._fitted(text, fitted)
         self._place(self._wake(misses), bodies_of)
         self._settle(self._tick)  # of those this batch did not use: match() reads the rest
+        return found_all
 
     def _fitted(self, text: str, pattern: Pattern) -> None:
         # keyed by the template's string when the row reads the same (no copy)
@@ -174,6 +193,9 @@ class Miner:
         when `with_values` is false: reading them is a third of the work)."""
         masked = self._recent.take(body)  # this batch's masking (recent.py), if it has one
         text, values = masked if masked is not None else self._masker.masked_with_values(body)
+        return self._matched(text, values, with_values)
+
+    def _matched(self, text: str, values: list[str], with_values: bool) -> Match:
         pattern = self._rows.get(text)
         if pattern is not None:
             pattern = pattern.resolved()

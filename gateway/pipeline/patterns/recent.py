@@ -28,21 +28,40 @@ class Recent:
         self._waiting: dict[str, Masked] = {}  # this batch's bodies not matched yet
         self._kept: dict[str, Masked] = {}  # matched ones kept for a repeat or the next batch
 
-    def start(self, bodies: list[str]) -> list[Masked]:
+    def start(self, bodies: list[str], waiting: bool = True) -> list[Masked]:
         """A new batch: each body's masking in order, the last batch's where it comes again
-        (unless few do: then finding where they go costs more than masking them)."""
+        (unless few do: then finding where they go costs more than masking them). `waiting`:
+        kept for take() by body; else the caller matches by position, then calls keep()."""
         # The last batch's maskings that come again are kept, the rest let go before this
         # batch is masked: never two batches' maskings held at once.
-        again = {body: known for body in bodies if (known := self.known(body)) is not None}
+        again = self._again(bodies)
         self.forget()
-        if len(again) * _FEW < len(bodies):
-            found = self._masker.masked_many(bodies)
-        else:
-            fresh = [body for body in bodies if body not in again]
-            masked = dict(zip(fresh, self._masker.masked_many(fresh), strict=True))
-            found = [masked.get(body) or again[body] for body in bodies]
-        self._waiting = dict(zip(bodies, found, strict=True))
+        found = self._masked(bodies, again)
+        if waiting:
+            self._waiting = dict(zip(bodies, found, strict=True))
         return found
+
+    def _again(self, bodies: list[str]) -> list[Masked | None] | None:
+        """Each body's masking if the last batch has it; None when none comes again."""
+        if not self._kept and not self._waiting:
+            return None
+        known = self.known if self._waiting else self._kept.get
+        again = [known(body) for body in bodies]
+        reused = len(again) - again.count(None)
+        return again if reused * _FEW >= len(bodies) and reused else None
+
+    def _masked(self, bodies: list[str], again: list[Masked | None] | None) -> list[Masked]:
+        if again is None:
+            return self._masker.masked_many(bodies)
+        fresh = [body for body, known in zip(bodies, again, strict=True) if known is None]
+        masked = iter(self._masker.masked_many(fresh))
+        return [known if known is not None else next(masked) for known in again]
+
+    def keep(self, bodies: list[str], found: list[Masked]) -> None:
+        """A batch matched by position (start's `waiting` false): its first `kept` bodies'
+        maskings wait for the next batch, as take() keeps the first matched."""
+        kept = self._kept_at_most
+        self._kept = dict(zip(bodies[:kept], found[:kept], strict=True))
 
     def take(self, body: str) -> Masked | None:
         """The body's masking for match(), if this batch (or the last) masked it."""
