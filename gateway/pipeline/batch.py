@@ -25,7 +25,8 @@ from gateway.clock import NS_PER_SECOND
 from gateway.errors import StorageError
 from gateway.model import Budgeted, Claim, ClaimedRow, Entry, HoldItem, OutboxEvent
 from gateway.otlp import Origin
-from gateway.pipeline.dedupe import OriginCache, add_details, collector_paused, dedupe
+from gateway.pipeline.collector import BatchCollector
+from gateway.pipeline.dedupe import OriginCache, add_details, dedupe
 from gateway.pipeline.grouping import Grouping
 from gateway.pipeline.holding import Holding, merged, split_for_budget
 from gateway.pipeline.learning import Learned, Miner, PatternBook
@@ -103,15 +104,14 @@ class BatchStage:
         self._outbound = tuple(outbound)
         self._origins = OriginCache()
         self._metrics = metrics
+        self._collector = BatchCollector()
         self._book = PatternBook(store, miner, settings.max_patterns) if miner is not None else None
 
     def run_once(self, now: int) -> BatchReport:
         """Process one claim of at most max_batch_records rows."""
-        # The cycle collector waits for the whole batch, not only its regrouping (dedupe.py's
-        # collector_paused says why): the claim's rows and the store's work would otherwise set
-        # off collections that walk the miner's heap, a tenth of the batch's time by pattern.
-        # What the batch made is let go when _run_once returns, before the collector is back.
-        with collector_paused():
+        # The cycle collector waits for the whole batch, not only its regrouping (collector.py
+        # says why). What the batch made is let go when _run_once returns, before it is back.
+        with self._collector.paused():
             return self._run_once(now)
 
     def _run_once(self, now: int) -> BatchReport:

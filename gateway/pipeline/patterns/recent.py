@@ -54,8 +54,15 @@ class Recent:
         if again is None:
             return self._masker.masked_many(bodies)
         fresh = [body for body, known in zip(bodies, again, strict=True) if known is None]
-        masked = iter(self._masker.masked_many(fresh))
-        return [known if known is not None else next(masked) for known in again]
+        masked = self._masker.masked_many(fresh)
+        found: list[Masked] = []
+        taken = 0
+        for known in again:  # indexed, not an iterator's next(): compiled, a tenth the cost
+            if known is None:
+                known = masked[taken]
+                taken += 1
+            found.append(known)
+        return found
 
     def keep(self, bodies: list[str], found: list[Masked]) -> None:
         """A batch matched by position (start's `waiting` false): its first `kept` bodies'
