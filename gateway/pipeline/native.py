@@ -30,7 +30,6 @@ COMPILED = (
     "gateway.pipeline.patterns.joining",
     "gateway.pipeline.patterns.masks",
     "gateway.pipeline.patterns.miner",
-    "gateway.pipeline.patterns.recent",
     "gateway.pipeline.patterns.scan",
     "gateway.pipeline.patterns.spans",
     "gateway.pipeline.patterns.tokens",

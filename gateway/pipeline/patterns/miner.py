@@ -29,7 +29,6 @@ from gateway.pipeline.patterns.dormant import Dormant
 from gateway.pipeline.patterns.index import PatternIndex
 from gateway.pipeline.patterns.joining import similar
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
-from gateway.pipeline.patterns.recent import Recent
 from gateway.pipeline.patterns.scan import Masked
 from gateway.pipeline.patterns.spans import MIN_ANCHOR, family, fits
 from gateway.pipeline.patterns.tokens import Match, Variables, project, wild_positions
@@ -67,7 +66,7 @@ class Miner:
         self._empty: dict[int, Cluster] = {}  # serial -> cluster, of rows of no tokens
         self._edges = ClusterIndex()
         self._merges: dict[int, int] = {}
-        self._recent = Recent(self._masker)  # the batch's masking, for match() and reuse
+        self._waiting: dict[str, Masked] = {}  # learn()'s maskings of bodies match() has not read
         self._serial = 0
         self._tick = 0
         self.evictions = 0
@@ -110,9 +109,7 @@ class Miner:
         """learn(bodies), then each body's match() in order: the batch stage's two passes,
         each body read from the masking learning made by its position (no lookup by body),
         and its masking let go once matched (but for those kept for the next batch)."""
-        bodies = list(bodies)
-        found = self._learn(bodies, waiting=False)
-        self._recent.keep(bodies, found)
+        found = self._learn(list(bodies), waiting=False)
         found.reverse()  # popped from the end: in order
         matches: list[Match] = []
         while found:
@@ -129,9 +126,11 @@ class Miner:
             self._rows.clear()
         misses: list[str] = []  # rows no awake pattern fits (tokens split again: less held)
         bodies_of: dict[str, int] = {}  # distinct bodies behind each of those rows
-        # Pass 2 reuses each body's masking: match() takes it from here (recent.py; a body of
-        # the last batch that comes again is not masked again).
-        found_all = self._recent.start(bodies, waiting)
+        # Pass 2 reuses each body's masking: mine() by position, match() by body. None is kept
+        # for the next batch: on the realistic stream a batch has a sixth of its bodies from
+        # the last one, and finding them cost more than masking them again.
+        found_all = self._masker.masked_many(bodies)
+        self._waiting = dict(zip(bodies, found_all, strict=True)) if waiting else {}
         rows, tick = self._rows, self._tick
         for text, _ in found_all:
             known = rows.get(text)
@@ -191,7 +190,7 @@ class Miner:
     def match(self, body: str, with_values: bool = True) -> Match:
         """Pass 2: the body's pattern after learning, with the values of its variables (none
         when `with_values` is false: reading them is a third of the work)."""
-        masked = self._recent.take(body)  # this batch's masking (recent.py), if it has one
+        masked = self._waiting.pop(body, None)  # learn()'s masking, if it has one
         text, values = masked if masked is not None else self._masker.masked_with_values(body)
         return self._matched(text, values, with_values)
 
