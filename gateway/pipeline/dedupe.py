@@ -132,21 +132,15 @@ def by_keys(
             table[key] = entry
             found.append(entry)
         else:
-            if entry.run_origin != origin_id:  # a new run: count the last one (inlined)
-                services = entry.services
-                service = origins[entry.run_origin].service
-                services[service] = services.get(service, 0) + entry.count - entry.run_start
-                entry.run_origin, entry.run_start = origin_id, entry.count
+            if entry.run_origin != origin_id:  # a new run: the last one is counted
+                entry.end_run()
+                entry.run_origin, entry.run_service = origin_id, origins[origin_id].service
             entry.count += 1
             if seen_at < entry.first_seen:
                 entry.first_seen = seen_at
             elif seen_at > entry.last_seen:
                 entry.last_seen = seen_at
-    for entry in found:  # each entry's last run
-        services = entry.services
-        service = origins[entry.run_origin].service
-        services[service] = services.get(service, 0) + entry.count - entry.run_start
-    return found
+    return found  # each entry's last run is counted when it is made an Entry or absorbed
 
 
 def bound_services(entry: Entry) -> None:

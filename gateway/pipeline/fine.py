@@ -32,26 +32,41 @@ class Fine:
         self.first_seen = seen_at
         self.last_seen = seen_at
         self.origin = origin  # its scope and resource: the first record's
-        self.services: dict[str, int] = {}  # counted by runs of one origin (dedupe.by_keys)
+        # Records per service, counted by runs of one origin (dedupe.by_keys): the runs that
+        # ended, made at the first that does (most entries have one run: no dict of their
+        # own), and the run being counted: its origin, service and the count when it began.
+        self.ended: dict[str, int] | None = None
         self.first_id = row_id
-        # The origin of the run of records being counted and the count when that run began.
         self.run_origin = origin_id
+        self.run_service = self.service
         self.run_start = 0
+
+    def end_run(self) -> dict[str, int]:
+        """The records per service with the run being counted added (a record of its origin
+        that comes after starts a run of its own)."""
+        services = self.ended
+        if services is None:
+            services = self.ended = {}
+        name = self.run_service
+        services[name] = services.get(name, 0) + self.count - self.run_start
+        self.run_start = self.count
+        return services
 
     def absorb(self, other: Fine) -> None:
         """`other` (later in the batch) joins this one: exact count, time range and records
         per service; the body, ids, origin and severity number stay the first record's."""
+        services = self.end_run()
+        if other.ended is not None:
+            for name, count in other.ended.items():
+                services[name] = services.get(name, 0) + count
+        name = other.run_service
+        services[name] = services.get(name, 0) + other.count - other.run_start
         self.count += other.count
+        self.run_start = self.count  # what `other` brought is counted
         if other.first_seen < self.first_seen:
             self.first_seen = other.first_seen
         if other.last_seen > self.last_seen:
             self.last_seen = other.last_seen
-        services = self.services
-        for name, count in other.services.items():
-            if name in services:
-                services[name] += count
-            else:
-                services[name] = count
 
     def entry(self, pattern: PatternRef | None = None) -> Entry:
         origin = self.origin
@@ -71,7 +86,7 @@ class Fine:
             origin.scope,  # scope
             1.0,  # sample_rate
             pattern,  # pattern
-            self.services,  # services
+            self.end_run(),  # services
             0,  # services_other
             origin.resource,  # resource: shared by the origin's entries, never changed
             self.first_id,  # first_id

@@ -120,7 +120,10 @@ def regroup(
 ) -> list[Entry]:
     """Merge fine entries (one per body and band, and service when it matters) by each one's
     configured key, adding up their counts and their records per service."""
-    keys = [grouping.keys_for(entry.severity, entry.service) for entry in entries]
+    if grouping.rules:
+        keys = [grouping.keys_for(entry.severity, entry.service) for entry in entries]
+    else:  # one key for every record (the shipped config): no lookup per entry
+        keys = [grouping.keys] * len(entries)
     matches = _matches(entries, keys, matcher, with_values=top_values > 0)
     groups: dict[tuple[object, ...], _Group] = {}
     for entry, chosen, match in zip(entries, keys, matches, strict=True):
