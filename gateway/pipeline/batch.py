@@ -26,7 +26,8 @@ from gateway.errors import StorageError
 from gateway.model import Budgeted, Claim, ClaimedRow, Entry, HoldItem, OutboxEvent
 from gateway.otlp import Origin
 from gateway.pipeline.collector import BatchCollector
-from gateway.pipeline.dedupe import OriginCache, add_details, dedupe
+from gateway.pipeline.dedupe import OriginCache, add_details, entries_of, fine_entries
+from gateway.pipeline.fine import Fine
 from gateway.pipeline.grouping import Grouping
 from gateway.pipeline.holding import Holding, merged, split_for_budget
 from gateway.pipeline.learning import Learned, Miner, PatternBook
@@ -125,9 +126,9 @@ class BatchStage:
             return BatchReport()
         began = time.monotonic()
         try:
-            claim, cut_short = self._within_bodies(claim)
             origins = self._origins.learn(claim.origins)
-            report, recent, (events, held), learned = self._process(claim.rows, origins, claim, now)
+            claim, fine, cut_short = self._fine(claim, origins)
+            report, recent, (events, held), learned = self._process(fine, origins, claim, now)
             report.fenced = not self._store.finish_batch(
                 claim, recent, events, now, patterns=learned.patterns, merges=learned.merges,
                 held=held,
@@ -144,13 +145,20 @@ class BatchStage:
             _count(self._metrics, report, time.monotonic() - began)
         return report
 
-    def _within_bodies(self, claim: Claim) -> tuple[Claim, bool]:
-        """The claim's rows up to max_batch_bodies distinct bodies (a batch's memory grows with
-        them), the others given back to the queue at once; and whether it was cut."""
-        keep = rows_within(claim.rows, self._settings.max_batch_bodies)
-        if keep == claim.size:
-            return claim, False
-        return self._store.cut_claim(claim, keep), True
+    def _fine(self, claim: Claim, origins: dict[int, Origin]) -> tuple[Claim, list[Fine], bool]:
+        """The claim's rows counted by body and band (dedupe's first pass), then let go (each
+        fine entry holds what it needs of them); within max_batch_bodies distinct bodies (a
+        batch's memory grows with them), the claim's other rows given back to the queue at
+        once. And whether it was cut."""
+        grouping, bound = self._settings.grouping, self._settings.max_batch_bodies
+        fine = fine_entries(claim.rows, origins, grouping)
+        cut_short = False
+        # A distinct body has a fine entry at least: the rows are read again only past the bound.
+        if len(fine) > bound and (keep := rows_within(claim.rows, bound)) < claim.size:
+            claim, cut_short = self._store.cut_claim(claim, keep), True
+            fine = fine_entries(claim.rows, origins, grouping)
+        claim.rows.clear()
+        return claim, fine, cut_short
 
     def _give_back(self, claim: Claim) -> None:
         """Return a failed batch's rows to the queue. When the database refuses that too (a
@@ -160,13 +168,11 @@ class BatchStage:
             self._store.release(claim)
 
     def _process(
-        self, rows: list[ClaimedRow], origins: dict[int, Origin], claim: Claim, now: int
+        self, fine: list[Fine], origins: dict[int, Origin], claim: Claim, now: int
     ) -> tuple[
         BatchReport, list[tuple[Entry, int]], tuple[list[OutboxEvent], Budgeted | None], Learned
     ]:
-        # The claim's rows go once counted into entries (each holds its body, times and first
-        # id), not at the end of the batch: they would be held beside all it makes after.
-        entries = self._group(rows, origins)
+        entries = self._group(fine, origins)
         learned = self._book.learned(entries) if self._book is not None else Learned()
         sampled = sample(entries, self._policy, claim.first_id)
         grouped = len(entries)
@@ -187,11 +193,10 @@ class BatchStage:
         )
         return report, recent, (events, held), learned
 
-    def _group(self, rows: list[ClaimedRow], origins: dict[int, Origin]) -> list[Entry]:
+    def _group(self, fine: list[Fine], origins: dict[int, Origin]) -> list[Entry]:
         settings = self._settings
         miner = self._book.miner() if self._book is not None else None
-        grouping, top_values = settings.grouping, settings.top_values
-        return dedupe(rows, origins, grouping, miner, top_values, release=True)
+        return entries_of(fine, origins, settings.grouping, miner, settings.top_values)
 
     def _events(self, kept: list[Entry], now: int) -> tuple[list[OutboxEvent], Budgeted | None]:
         """The outbox rows for the kept entries, one per exporter: its encoder's text and the

@@ -52,34 +52,51 @@ def dedupe(
     *,
     release: bool = False,
 ) -> list[Entry]:
-    """Group rows by their configured keys, in order of first appearance; by `keys` alone
-    when every record is keyed by its body, else by body and band (and service, when it
-    matters) first, then by each record's key (`matcher` finds the patterns). Each entry
-    names its services with their counts and carries its first record's resource.
-    `release`: clear `rows` (a list) once counted into entries, which hold what they need of
-    them (the batch stage's claim lets its rows go before regrouping, its memory peak)."""
+    """Group rows by their configured keys, in order of first appearance: fine_entries, then
+    entries_of. `release`: clear `rows` (a list) once counted into fine entries, which hold
+    what they need of them (the batch stage's claim lets its rows go before regrouping, its
+    memory peak)."""
     if not isinstance(grouping, Grouping):
         grouping = Grouping(tuple(grouping))
+    with collector_paused():
+        fine = fine_entries(rows, origins, grouping)
+        if release and isinstance(rows, list):
+            rows.clear()
+        return entries_of(fine, origins, grouping, matcher, top_values)
+
+
+def fine_entries(
+    rows: Iterable[ClaimedRow], origins: Mapping[int, Origin], grouping: Grouping
+) -> list[Fine]:
+    """Dedupe's first pass, once per record: the rows counted by body and band (and service,
+    when it matters); by `keys` alone when every record is keyed by its body. A batch has a
+    fine entry for each distinct body at least."""
     if grouping.by_body_only:
-        entries = made_in_order(_keyed(rows, origins, grouping.keys, release), Fine.entry)
+        return by_keys(rows, origins, grouping.keys)
+    keys = ("body", "severity", "service.name") if grouping.by_service else DEFAULT_KEYS
+    return by_keys(rows, origins, keys)
+
+
+def entries_of(
+    fine: list[Fine],
+    origins: Mapping[int, Origin],
+    grouping: Grouping,
+    matcher: Matcher | None = None,
+    top_values: int = 5,
+) -> list[Entry]:
+    """Dedupe's second pass, once per fine entry (the list is emptied): the entries, as they
+    are when every record is keyed by its body, else regrouped by each record's key
+    (`matcher` finds the patterns). Each entry names its services with their counts and
+    carries its first record's resource."""
+    if grouping.by_body_only:
+        entries = made_in_order(fine, Fine.entry)
     else:
-        fine_keys = ("body", "severity", "service.name") if grouping.by_service else DEFAULT_KEYS
         with collector_paused():
-            fine = _keyed(rows, origins, fine_keys, release)
             entries = regroup(fine, origins, grouping, matcher, top_values)
+            fine.clear()
     for entry in entries:
         bound_services(entry)
     return entries
-
-
-def _keyed(
-    rows: Iterable[ClaimedRow], origins: Mapping[int, Origin], keys: Sequence[str], release: bool
-) -> list[Fine]:
-    """by_keys, then (`release`) the rows let go."""
-    found = by_keys(rows, origins, keys)
-    if release and isinstance(rows, list):
-        rows.clear()
-    return found
 
 
 @contextmanager
