@@ -89,8 +89,8 @@ class Variables:
         self._placeholder = masker.placeholder_regex
         self._counts: dict[str, int] = {}
         # A plan depends on the masked text and the template only: bodies differing in their
-        # typed values share one (the common case in a flood).
-        self._plans: dict[tuple[str, Sequence[str]], list[_Step]] = {}
+        # typed values share one (the common case in a flood). By text, with its template.
+        self._plans: dict[str, tuple[Sequence[str], list[_Step]]] = {}
 
     def read(
         self, template: Sequence[str], wild: Sequence[int], text: str, values: list[str]
@@ -99,13 +99,16 @@ class Variables:
         value; for a wildcard, the body's text at that position (without its `key=`)."""
         if not wild:
             return tuple(values)
-        plan = self._plans.get((text, template))
-        if plan is None:
+        known = self._plans.get(text)  # a text's plan is mostly for one template, the same tuple
+        if known is not None and (known[0] is template or known[0] == template):
+            plan = known[1]
+        else:
             plan = self._plan(template, wild, text)
         out: list[str] = []
         for pieces, start, stop, cut in plan:
             if pieces is None:
-                out += values[start:stop]
+                for taken in range(start, stop):  # no slice made
+                    out.append(values[taken])
             elif cut:
                 out.append(_joined(pieces, values[start:stop])[cut:])
             elif stop - start == 1:  # the common cases: one value in the token, or none
@@ -131,7 +134,7 @@ class Variables:
             taken += count
         if len(self._plans) >= _PLANS_KEPT:
             self._plans.clear()
-        self._plans[(text, template)] = plan
+        self._plans[text] = (template, plan)
         return plan
 
     def _pieces(self, token: str, cut: int) -> tuple[tuple[str, ...], int]:
