@@ -86,7 +86,9 @@ UUID = Mask(
 )
 TIMESTAMP = Mask(
     "TS",
-    r"(?<![\w.:])(?:"
+    # each form starts with 1-4 digits and a separator, or a capital (a weekday or month): a
+    # number that is not one fails at once, not in each form in turn
+    r"(?<![\w.:])(?=\d{1,4}[-/:]|[A-Z])(?:"
     rf"\d{{4}}[-/]\d{{2}}[-/]\d{{2}}(?:[T ]\d{{2}}:\d{{2}}(?::\d{{2}})?{_FRACTION}{_ZONE})?"
     rf"|(?:{_WEEKDAY},?[{_SPACE}]+)?{_MONTH}[{_SPACE}]+\d{{1,2}}(?:,?[{_SPACE}]+\d{{4}})?"
     rf"[{_SPACE}]+\d{{1,2}}:\d{{2}}:\d{{2}}"
@@ -105,7 +107,8 @@ IPV4 = Mask("IP", rf"(?<![\w.]){_V4}(?::\d{{1,5}})?(?!\w|\.\w)")
 IPV6 = Mask(
     "IP",
     rf"(?<![0-9A-Za-z])(?=\[[0-9a-fA-F:.]*\d)\[(?:{_V6})\](?::\d{{1,5}})?"
-    rf"|(?<![\w:.])(?=[0-9a-fA-F:.]*\d)(?:{_V6})(?![\w:]|[+\-]\d)",
+    # every form has a colon after at most 4 hex digits: a number without one fails at once
+    rf"|(?<![\w:.])(?=[0-9a-fA-F:.]*\d)(?=[0-9a-fA-F]{{0,4}}:)(?:{_V6})(?![\w:]|[+\-]\d)",
 )
 HEX = Mask("HEX", r"(?<![\w.])0[xX][0-9a-fA-F]+(?!\w)")
 # Long hex ids (hashes, request ids): at least 8 hex digits with a digit and a letter a-f, or
