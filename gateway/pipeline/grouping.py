@@ -9,7 +9,7 @@ counts exact: an entry's count is the sum of the fine entries it took in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -35,7 +35,7 @@ class Matched(Protocol):
 class Matcher(Protocol):
     """The template miner, as grouping uses it (gateway/pipeline/patterns/miner.py)."""
 
-    def mine(self, bodies: list[str], with_values: bool = True) -> Sequence[Matched]:
+    def mine(self, bodies: list[str], with_values: bool = True) -> Iterable[Matched]:
         """Learn the batch's distinct bodies, then each one's pattern, in order."""
         ...
 
@@ -97,18 +97,31 @@ class Grouping:
 
 
 class _Group:
-    """Entries merged under one key, and their variables: each entry's once, with its count.
-    Counted per variable once the batch is grouped."""
+    """Entries merged under one key, and their variables' values counted as each entry joins
+    (just made, they are still in the processor's cache): per variable of the first entry's
+    match, each value (cut to MAX_VALUE_CHARS) with its records, in order of first appearance.
+    Of variables of varying numbers (never: one template, one number of variables), each
+    entry's as far as the first's go."""
 
     def __init__(self, entry: Fine, match: Matched | None) -> None:
         self.entry = entry
         self.match = match
-        self.rows: list[tuple[str, ...]] = []
-        self.counts: list[int] = []  # each row's records
+        width = len(match.variables) if match is not None else 0
+        self.counters: list[dict[str, int]] = [{} for _ in range(width)]
 
-    def note(self, variables: tuple[str, ...], count: int) -> None:
-        self.rows.append(variables)
-        self.counts.append(count)
+    def count(self, variables: tuple[str, ...], count: int) -> None:
+        counters = self.counters
+        width = len(counters)
+        for i, value in enumerate(variables):  # compiled: quicker than indexing the tuple
+            if i == width:
+                break
+            if len(value) > MAX_VALUE_CHARS:
+                value = value[:MAX_VALUE_CHARS]
+            counter = counters[i]
+            if value in counter:
+                counter[value] += count
+            else:
+                counter[value] = count
 
 
 def regroup(
@@ -124,8 +137,9 @@ def regroup(
         keys = [grouping.keys_for(entry.severity, entry.service) for entry in entries]
     else:  # one key for every record (the shipped config): no lookup per entry
         keys = [grouping.keys] * len(entries)
-    matches = _matches(entries, keys, matcher, with_values=top_values > 0)
     groups: dict[tuple[object, ...], _Group] = {}
+    # Each match is let go once its entry joined its group: a batch's matches are never held.
+    matches = _matches(entries, keys, matcher, with_values=top_values > 0)
     for entry, chosen, match in zip(entries, keys, matches, strict=True):
         key = _key(entry, chosen, match)
         group = groups.get(key)
@@ -134,10 +148,8 @@ def regroup(
         else:
             group.entry.absorb(entry)
         if match is not None:
-            group.note(match.variables, entry.count)
-    # Each group goes as its entry is finished, and with it its variables and its match: a
-    # batch's groups and matches are never held beside all its top values (its memory peak).
-    del matches
+            group.count(match.variables, entry.count)
+    # Each group goes as its entry is finished, and with it its values.
     pending = list(groups.values())
     groups.clear()
     return made_in_order(pending, lambda group: _finished(group, top_values))
@@ -158,10 +170,10 @@ def _matches(
     keys: Sequence[tuple[str, ...]],
     matcher: Matcher | None,
     with_values: bool,
-) -> list[Matched | None]:
-    """Each entry's pattern when its key asks for one. All bodies are learned before any is
-    matched, so the batch's records land in the templates learned from all of them. Without
-    top values (`top_values: 0`) the variables are not read at all."""
+) -> Iterable[Matched | None]:
+    """Each entry's pattern when its key asks for one, in order. All bodies are learned
+    before any is matched, so the batch's records land in the templates learned from all of
+    them. Without top values (`top_values: 0`) the variables are not read at all."""
     pairs = zip(entries, keys, strict=True)
     wanted = [entry.body if "pattern" in chosen else None for entry, chosen in pairs]
     if matcher is None or not any(body is not None for body in wanted):
@@ -169,7 +181,7 @@ def _matches(
     distinct = list(dict.fromkeys(body for body in wanted if body is not None))
     found = matcher.mine(distinct, with_values)
     if len(distinct) == len(wanted):  # each entry a body of its own: the usual case
-        return list(found)
+        return found  # made one at a time, as the entries take them
     # A body comes once per band (and service): each distinct body is matched once.
     matched = dict(zip(distinct, found, strict=True))
     return [matched[body] if body is not None else None for body in wanted]
@@ -186,30 +198,8 @@ def _finished(group: _Group, top_values: int) -> Entry:
     match = group.match
     if match is None:
         return group.entry.entry()
-    summaries = tuple(_summary(counter, top_values) for counter in _counted(group, match))
+    summaries = tuple(_summary(counter, top_values) for counter in group.counters)
     return group.entry.entry(PatternRef(match.id, match.template, summaries))
-
-
-def _counted(group: _Group, match: Matched) -> list[dict[str, int]]:
-    """Per variable of the group's first match, its values (each cut to MAX_VALUE_CHARS) and
-    their records, in order of first appearance; of variables of varying numbers (never: one
-    template, one number of variables), each entry's as far as the first's go."""
-    width = len(match.variables)
-    counters: list[dict[str, int]] = [{} for _ in range(width)]
-    rows, counts = group.rows, group.counts
-    for n in range(len(rows)):  # indexed: compiled, quicker than a zip
-        count = counts[n]
-        for i, value in enumerate(rows[n]):  # compiled: quicker than indexing the tuple
-            if i == width:
-                break
-            if len(value) > MAX_VALUE_CHARS:
-                value = value[:MAX_VALUE_CHARS]
-            counter = counters[i]
-            if value in counter:
-                counter[value] += count
-            else:
-                counter[value] = count
-    return counters
 
 
 def _summary(counter: dict[str, int], top_values: int) -> VariableValues:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from sys import intern
 
 from gateway.pipeline.patterns.clusters import WIDEN_AFTER, Cluster, ClusterIndex, Pattern
@@ -105,17 +105,16 @@ class Miner:
         """Pass 1 over a batch's distinct bodies; match() then gives each its pattern."""
         self._learn(list(bodies), waiting=True)
 
-    def mine(self, bodies: Iterable[str], with_values: bool = True) -> list[Match]:
+    def mine(self, bodies: Iterable[str], with_values: bool = True) -> Iterator[Match]:
         """learn(bodies), then each body's match() in order: the batch stage's two passes,
         each body read from the masking learning made by its position (no lookup by body),
-        and its masking let go once matched (but for those kept for the next batch)."""
+        its masking let go once matched. Learning is done at the first match asked for; each
+        match is made when asked for, so the caller may let it go before the next."""
         found = self._learn(list(bodies), waiting=False)
         found.reverse()  # popped from the end: in order
-        matches: list[Match] = []
         while found:
             text, values = found.pop()
-            matches.append(self._matched(text, values, with_values))
-        return matches
+            yield self._matched(text, values, with_values)
 
     def _learn(self, bodies: list[str], waiting: bool) -> list[Masked]:
         """Pass 1; each body's masking, in order (`waiting`: kept by body for match())."""

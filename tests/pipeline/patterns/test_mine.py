@@ -29,7 +29,9 @@ def test_mine_gives_what_learn_then_match_give(
     mined, matched = Miner(max_patterns=max_patterns), Miner(max_patterns=max_patterns)
     for n, batch in enumerate(batches):
         batch += batches[n - 1][:3] if n else []
-        assert mined.mine(dict.fromkeys(batch), with_values) == by_body(matched, batch, with_values)
+        assert list(mined.mine(dict.fromkeys(batch), with_values)) == by_body(
+            matched, batch, with_values
+        )
         assert mined.take_merges() == matched.take_merges()
         assert mined.templates() == matched.templates()
 
