@@ -12,6 +12,7 @@ later sends unchanged.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -172,7 +173,7 @@ class BatchStage:
     ) -> tuple[
         BatchReport, list[tuple[Entry, int]], tuple[list[OutboxEvent], Budgeted | None], Learned
     ]:
-        entries = self._group(fine, origins)
+        entries = self._group(fine, origins, claim.first_id)
         learned = self._book.learned(entries) if self._book is not None else Learned()
         sampled = sample(entries, self._policy, claim.first_id)
         grouped = len(entries)
@@ -193,10 +194,13 @@ class BatchStage:
         )
         return report, recent, (events, held), learned
 
-    def _group(self, fine: list[Fine], origins: dict[int, Origin]) -> list[Entry]:
-        settings = self._settings
+    def _group(self, fine: list[Fine], origins: dict[int, Origin], batch_key: int) -> list[Entry]:
+        settings, policy = self._settings, self._policy
         miner = self._book.miner() if self._book is not None else None
-        return entries_of(fine, origins, settings.grouping, miner, settings.top_values)
+        # Only the entries sampling keeps are sent or shown: only theirs get top values (the
+        # others' are never read; most entries of INFO and below are sampled out).
+        keeps = functools.partial(policy.keeps, batch_key=batch_key)
+        return entries_of(fine, origins, settings.grouping, miner, settings.top_values, keeps)
 
     def _events(self, kept: list[Entry], now: int) -> tuple[list[OutboxEvent], Budgeted | None]:
         """The outbox rows for the kept entries, one per exporter: its encoder's text and the

@@ -7,7 +7,7 @@ A pure function of the rows and, when records are grouped by pattern, of the min
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 
@@ -83,16 +83,17 @@ def entries_of(
     grouping: Grouping,
     matcher: Matcher | None = None,
     top_values: int = 5,
+    valued: Callable[[Fine], bool] | None = None,
 ) -> list[Entry]:
     """Dedupe's second pass, once per fine entry (the list is emptied): the entries, as they
     are when every record is keyed by its body, else regrouped by each record's key
-    (`matcher` finds the patterns). Each entry names its services with their counts and
-    carries its first record's resource."""
+    (`matcher` finds the patterns; `valued`: see regroup). Each entry names its services
+    with their counts and carries its first record's resource."""
     if grouping.by_body_only:
         entries = made_in_order(fine, Fine.entry)
     else:
         with collector_paused():
-            entries = regroup(fine, origins, grouping, matcher, top_values)
+            entries = regroup(fine, origins, grouping, matcher, top_values, valued)
             fine.clear()
     for entry in entries:
         bound_services(entry)

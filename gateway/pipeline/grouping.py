@@ -103,10 +103,10 @@ class _Group:
     Of variables of varying numbers (never: one template, one number of variables), each
     entry's as far as the first's go."""
 
-    def __init__(self, entry: Fine, match: Matched | None) -> None:
+    def __init__(self, entry: Fine, match: Matched | None, counted: bool) -> None:
         self.entry = entry
         self.match = match
-        width = len(match.variables) if match is not None else 0
+        width = len(match.variables) if match is not None and counted else 0
         self.counters: list[dict[str, int]] = [{} for _ in range(width)]
 
     def count(self, variables: tuple[str, ...], count: int) -> None:
@@ -130,9 +130,12 @@ def regroup(
     grouping: Grouping,
     matcher: Matcher | None,
     top_values: int = 5,
+    valued: Callable[[Fine], bool] | None = None,
 ) -> list[Entry]:
     """Merge fine entries (one per body and band, and service when it matters) by each one's
-    configured key, adding up their counts and their records per service."""
+    configured key, adding up their counts and their records per service. `valued`: whether
+    a group (by its first entry) needs the top values of its variables (the batch stage: the
+    ones sampling keeps); None: all do. The others' patterns carry no variables."""
     if grouping.rules:
         keys = [grouping.keys_for(entry.severity, entry.service) for entry in entries]
     else:  # one key for every record (the shipped config): no lookup per entry
@@ -144,7 +147,8 @@ def regroup(
         key = _key(entry, chosen, match)
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(entry, match)
+            counted = valued is None or valued(entry)
+            group = groups[key] = _Group(entry, match, counted)
         else:
             group.entry.absorb(entry)
         if match is not None:

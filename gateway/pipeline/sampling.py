@@ -13,10 +13,23 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from gateway import severity
 from gateway.config.settings import SamplingConfig, SamplingRule
 from gateway.model import Entry
+
+
+class Sampled(Protocol):
+    """What a decision reads of an entry: an Entry, or a batch's fine entry before it is one
+    (the batch stage asks which groups sampling keeps before it counts their top values)."""
+
+    @property
+    def severity(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def body(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +40,7 @@ class Rule:
     service: str | None = None
     body: re.Pattern[str] | None = None
 
-    def matches(self, entry: Entry) -> bool:
+    def matches(self, entry: Sampled) -> bool:
         if entry.severity == severity.UNSPECIFIED:
             return False  # unspecified severity only ever meets default_keep
         return (
@@ -58,7 +71,7 @@ class SamplingPolicy:
         rules = tuple(_compile(rule) for rule in config.rules)
         return cls(rules, config.default_keep, config.seed)
 
-    def keep_rate(self, entry: Entry) -> float:
+    def keep_rate(self, entry: Sampled) -> float:
         """The keep probability of the first matching rule, else default_keep."""
         if self._by_band_and_service is not None:
             key = (entry.severity, entry.service)
@@ -68,11 +81,16 @@ class SamplingPolicy:
             return rate
         return self._first_match(entry)
 
-    def _first_match(self, entry: Entry) -> float:
+    def _first_match(self, entry: Sampled) -> float:
         for rule in self.rules:
             if rule.matches(entry):
                 return rule.keep
         return self.default_keep
+
+    def keeps(self, entry: Sampled, batch_key: int) -> bool:
+        """Whether sample() keeps the entry in the batch of this key."""
+        keep = self.keep_rate(entry)
+        return keep >= 1.0 or (keep > 0.0 and _draw(self.seed, batch_key, entry) < keep)
 
     def describe(self) -> str:
         """One line for people: what is kept; "" when every record is (no sampling at all,
@@ -96,9 +114,8 @@ def sample(entries: Sequence[Entry], policy: SamplingPolicy, batch_key: int) -> 
     """Keep each entry with its rule's probability; a kept entry's sample_rate is 1/keep."""
     result = SampleResult()
     for entry in entries:
-        keep = policy.keep_rate(entry)
-        if keep >= 1.0 or (keep > 0.0 and _draw(policy.seed, batch_key, entry) < keep):
-            entry.sample_rate = 1.0 / keep
+        if policy.keeps(entry, batch_key):
+            entry.sample_rate = 1.0 / policy.keep_rate(entry)
             result.kept.append(entry)
         else:
             result.dropped_entries[entry.severity] += 1
@@ -106,7 +123,7 @@ def sample(entries: Sequence[Entry], policy: SamplingPolicy, batch_key: int) -> 
     return result
 
 
-def _draw(seed: int, batch_key: int, entry: Entry) -> float:
+def _draw(seed: int, batch_key: int, entry: Sampled) -> float:
     """A uniform number in [0, 1) from the seed, the batch and the entry's key."""
     material = f"{seed}\x1f{batch_key}\x1f{entry.severity}\x1f{entry.service}\x1f{entry.body}"
     digest = hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=8).digest()
