@@ -71,10 +71,11 @@ def fine_entries(
     """Dedupe's first pass, once per record: the rows counted by body and band (and service,
     when it matters); by `keys` alone when every record is keyed by its body. A batch has a
     fine entry for each distinct body at least."""
+    listed = rows if isinstance(rows, list) else list(rows)  # compiled: a list's quick loop
     if grouping.by_body_only:
-        return by_keys(rows, origins, grouping.keys)
+        return by_keys(listed, origins, grouping.keys)
     keys = ("body", "severity", "service.name") if grouping.by_service else DEFAULT_KEYS
-    return by_keys(rows, origins, keys)
+    return by_keys(listed, origins, keys)
 
 
 def entries_of(
@@ -122,7 +123,7 @@ def collector_paused() -> Iterator[None]:
 
 
 def by_keys(
-    rows: Iterable[ClaimedRow], origins: Mapping[int, Origin], keys: Sequence[str]
+    rows: list[ClaimedRow], origins: Mapping[int, Origin], keys: Sequence[str]
 ) -> list[Fine]:
     """Group rows by body, severity band and service, each if in `keys`.
 
