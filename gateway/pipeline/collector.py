@@ -4,7 +4,9 @@ young generations.
 A batch allocates hundreds of thousands of small objects (entries, masked bodies, matches,
 values); while the collector runs they set off collections that walk what lives long (the
 miner's every pattern and cluster), a tenth of a batch's time by pattern. So it is off for the
-batch (dedupe.collector_paused says the same for a direct call of dedupe). What the batch
+batch (collector_paused; dedupe pauses it too when called on its own). Its objects go by
+reference counting; the few cycles made meanwhile (here or in another thread) wait for the
+next collection. What the batch
 leaves (the miner's new state, the maskings and plans kept for the next batch: some 40,000
 objects on the realistic stream) would then be walked by the first young collection after it,
 about 10 ms a batch, and by the next one up: they go to the oldest generation at once instead
@@ -24,8 +26,8 @@ leaves behind wait no longer than they would have.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 LEAST = 1_000_000  # net new objects before a full collection, however few the last one left
 
@@ -37,18 +39,9 @@ class BatchCollector:
         self._left = 0  # the objects the last full collection left
         self._full = _full_collections()  # so that one run elsewhere counts too
 
-    @contextmanager
-    def paused(self) -> Iterator[None]:
-        """The collector off for a batch (unless a caller has it off: then theirs to turn on)."""
-        if not gc.isenabled():
-            yield
-            return
-        gc.disable()
-        try:
-            yield
-        finally:
-            self._promote()
-            gc.enable()
+    def paused(self) -> AbstractContextManager[None]:
+        """The collector off for a batch, what it leaves moved to the oldest generation."""
+        return collector_paused(self._promote)
 
     def _promote(self) -> None:
         grown = gc.get_count()[0]
@@ -62,6 +55,22 @@ class BatchCollector:
             self._left = len(gc.get_objects())
             self._grown = 0
         self._full = _full_collections()
+
+
+@contextmanager
+def collector_paused(before_on: Callable[[], None] | None = None) -> Iterator[None]:
+    """The collector off, then `before_on()` and back on; unless a caller has it off (or it
+    is off for good): then theirs to turn back on, and nothing is done after."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        if before_on is not None:
+            before_on()
+        gc.enable()
 
 
 def _full_collections() -> int:

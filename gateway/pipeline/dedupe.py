@@ -6,9 +6,7 @@ A pure function of the rows and, when records are grouped by pattern, of the min
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
@@ -16,6 +14,7 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 from gateway import severity
 from gateway.model import MAX_ENTRY_SERVICES, ClaimedRow, Entry
 from gateway.otlp import Origin, nest_attributes
+from gateway.pipeline.collector import collector_paused
 from gateway.pipeline.fine import Fine
 from gateway.pipeline.grouping import Grouping, Matcher, made_in_order, regroup
 
@@ -99,27 +98,6 @@ def entries_of(
     for entry in entries:
         bound_services(entry)
     return entries
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while a batch is regrouped (and back on after, if it was).
-
-    Regrouping allocates hundreds of thousands of small objects (entries, masked bodies,
-    matches, values), which trigger collections; those that live to a full collection walk
-    the miner's whole heap too (every pattern and cluster it learned). On the realistic stream
-    that was a quarter of the batch stage's time by pattern. Its objects go by reference
-    counting; the few cycles made meanwhile (here or in another thread) wait for the next
-    collection.
-    """
-    if not gc.isenabled():  # paused by a caller, or for good: theirs to turn back on
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def by_keys(
