@@ -247,12 +247,13 @@ class Masker:
         values.append(cut_value(tail))
         return f"{masked} {TAIL}", values
 
-    def masked_many(self, bodies: Iterable[str]) -> list[Masked]:
-        """masked_with_values of each body, in order (a batch's distinct bodies)."""
+    def masked_many(self, bodies: Iterable[str], with_values: bool = True) -> list[Masked]:
+        """masked_with_values of each body, in order (a batch's distinct bodies); the values
+        may be left out ([]) when not `with_values`."""
         if self._marked is None or self._user is not None:
             return [self.masked_with_values(body) for body in bodies]
         search, one = self.placeholder_regex.search, self.masked_with_values
-        return scan_many(self._marked, bodies, 2 * MAX_TOKENS, search, one)
+        return scan_many(self._marked, bodies, 2 * MAX_TOKENS, search, one, with_values)
 
     def masked_text(self, body: str) -> str:
         """The masked body as text (spacing as in the body): what the miner keys rows on."""

@@ -110,14 +110,15 @@ class Miner:
         each body read from the masking learning made by its position (no lookup by body),
         its masking let go once matched. Learning is done at the first match asked for; each
         match is made when asked for, so the caller may let it go before the next."""
-        found = self._learn(list(bodies), waiting=False)
+        found = self._learn(list(bodies), waiting=False, with_values=with_values)
         found.reverse()  # popped from the end: in order
         while found:
             text, values = found.pop()
             yield self._matched(text, values, with_values)
 
-    def _learn(self, bodies: list[str], waiting: bool) -> list[Masked]:
-        """Pass 1; each body's masking, in order (`waiting`: kept by body for match())."""
+    def _learn(self, bodies: list[str], waiting: bool, with_values: bool = True) -> list[Masked]:
+        """Pass 1; each body's masking, in order (`waiting`: kept by body for match(); without
+        values, the values may be left out)."""
         self._settle()  # before the batch: match() reads what learning leaves
         self._matched_asleep = {}
         self._tick += 1
@@ -128,7 +129,7 @@ class Miner:
         # Pass 2 reuses each body's masking: mine() by position, match() by body. None is kept
         # for the next batch: on the realistic stream a batch has a sixth of its bodies from
         # the last one, and finding them cost more than masking them again.
-        found_all = self._masker.masked_many(bodies)
+        found_all = self._masker.masked_many(bodies, with_values)
         self._waiting = dict(zip(bodies, found_all, strict=True)) if waiting else {}
         rows, tick = self._rows, self._tick
         for text, _ in found_all:

@@ -61,17 +61,22 @@ def scan_many(
     short: int,
     placeholder: Callable[[str], object],
     one: Callable[[str], Masked],
+    with_values: bool = True,
 ) -> list[Masked]:
     """Each body masked, in one loop: a body of at most `short` characters (never cut to a
     head and tail) without SEP or a placeholder (`placeholder` finds one) in one call, the
     rest by `one`. No body skips the call: without a digit it finds nothing, as quickly as a
-    test for one would (and nearly every body has one)."""
+    test for one would (and nearly every body has one). Without values, the one call writes
+    the text alone (nothing to split or join: a quarter less a body) and its values are []."""
     found: list[Masked] = []
     for body in bodies:
         if len(body) > short or SEP in body or ("<" in body and placeholder(body)):
             found.append(one(body))
             continue
         try:
+            if not with_values:
+                found.append((substitute("\n" + body, TEXT_ONLY, 0)[0][1:], []))
+                continue
             parts = substitute("\n" + body, WITH_VALUES, 0)[0].split(SEP)
         except UnicodeEncodeError:  # a lone surrogate (PCRE2 reads UTF-8 only): `one` copes
             found.append(one(body))

@@ -138,6 +138,8 @@ def test_masking_a_batch_at_once_masks_each_body_as_alone(bodies: list[str]) -> 
         assert [fast.masked_text(body) for body in bodies] == [
             plain.masked_text(body) for body in bodies
         ]
+        texts = [text for text, _ in fast.masked_many(bodies, with_values=False)]
+        assert texts == [text for text, _ in fast.masked_many(bodies)]
 
 
 def test_a_lone_surrogate_is_masked_as_re_masks_it_and_never_raises() -> None:
@@ -155,6 +157,7 @@ def test_a_lone_surrogate_is_masked_as_re_masks_it_and_never_raises() -> None:
     ):
         expected = [plain.masked_with_values(body) for body in bodies]
         assert fast.masked_many(bodies) == expected
+        assert [text for text, _ in fast.masked_many(bodies, False)] == [t for t, _ in expected]
         assert [fast.masked_with_values(body) for body in bodies] == expected
         assert [fast.masked_text(body) for body in bodies] == [text for text, _ in expected]
     miner = Miner()
