@@ -26,7 +26,7 @@ from gateway.clock import NS_PER_SECOND
 from gateway.errors import StorageError
 from gateway.model import Budgeted, Claim, ClaimedRow, Entry, HoldItem, OutboxEvent
 from gateway.otlp import Origin
-from gateway.pipeline.collector import BatchCollector
+from gateway.pipeline.collector import collector_paused
 from gateway.pipeline.dedupe import OriginCache, add_details, entries_of, fine_entries
 from gateway.pipeline.fine import Fine
 from gateway.pipeline.grouping import Grouping
@@ -106,14 +106,13 @@ class BatchStage:
         self._outbound = tuple(outbound)
         self._origins = OriginCache()
         self._metrics = metrics
-        self._collector = BatchCollector()
         self._book = PatternBook(store, miner, settings.max_patterns) if miner is not None else None
 
     def run_once(self, now: int) -> BatchReport:
         """Process one claim of at most max_batch_records rows."""
         # The cycle collector waits for the whole batch, not only its regrouping (collector.py
         # says why). What the batch made is let go when _run_once returns, before it is back.
-        with self._collector.paused():
+        with collector_paused():
             return self._run_once(now)
 
     def _run_once(self, now: int) -> BatchReport:

@@ -37,6 +37,13 @@ import pcre  # PCRE2 with its JIT: the built-ins' one regex, the same syntax as 
 from gateway.pipeline.patterns.scan import SEP, Masked, Start, marked_substitute, scan, scan_many
 
 WILDCARD = "<*>"
+# The fast regex takes the character before each match: a match right after one that ended in
+# a character other than a letter or digit (only an IPv6 address does: `[::1]`, `fe80::`)
+# cannot start there, where the masks alone (`re`, the reference) would start one
+# (`[0::][0::]`). A body with such a value is masked by the reference instead: rare, and
+# the same result either way.
+TOUCHING = ("]", ":")
+IP_PLACEHOLDER = "<IP>"
 TAIL = "<TAIL>"
 MAX_TOKENS = 100
 MAX_HEAD_CHARS = 2048
@@ -242,6 +249,8 @@ class Masker:
         head, tail = split_tail(body)
         values: list[str] = []
         masked = self._scan(head, values)
+        if self._lead and any(value.endswith(TOUCHING) for value in values):
+            return self._plain.masked_with_values(body)  # see TOUCHING
         if tail is None:
             return masked, values
         values.append(cut_value(tail))
@@ -258,10 +267,14 @@ class Masker:
     def masked_text(self, body: str) -> str:
         """The masked body as text (spacing as in the body): what the miner keys rows on."""
         if len(body) <= 2 * MAX_TOKENS:  # too short to cut: the common case, made quick
-            return self._scan(body, None)
-        head, tail = split_tail(body)
-        masked = self._scan(head, None)
-        return masked if tail is None else f"{masked} {TAIL}"
+            masked = self._scan(body, None)
+        else:
+            head, tail = split_tail(body)
+            masked = self._scan(head, None)
+            masked = masked if tail is None else f"{masked} {TAIL}"
+        if self._lead and IP_PLACEHOLDER in masked:  # its values tell whether one touches
+            return self.masked_with_values(body)[0]
+        return masked
 
     def _scan(self, text: str, values: list[str] | None) -> str:
         if not self._needs_scan(text):

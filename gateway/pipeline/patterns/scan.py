@@ -75,11 +75,16 @@ def scan_many(
             continue
         try:
             if not with_values:
-                found.append((substitute("\n" + body, TEXT_ONLY, 0)[0][1:], []))
+                text = substitute("\n" + body, TEXT_ONLY, 0)[0][1:]
+                found.append((text, []) if "<IP>" not in text else one(body))  # masks.TOUCHING
                 continue
-            parts = substitute("\n" + body, WITH_VALUES, 0)[0].split(SEP)
+            out = substitute("\n" + body, WITH_VALUES, 0)[0]
         except UnicodeEncodeError:  # a lone surrogate (PCRE2 reads UTF-8 only): `one` copes
             found.append(one(body))
             continue
+        if "]" + SEP in out or ":" + SEP in out:  # a value that may touch the next: `one` copes
+            found.append(one(body))
+            continue
+        parts = out.split(SEP)
         found.append(("".join(parts[::2])[1:], parts[1::2]))
     return found

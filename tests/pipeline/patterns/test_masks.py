@@ -187,3 +187,25 @@ def test_a_long_body_is_cut_before_its_last_partial_word() -> None:
     assert tokens == ["word"] * MAX_TOKENS + [TAIL]
     tokens, _ = MASKER.mask("ab " * 500 + "z" * 3000)
     assert tokens[-1] == TAIL and len(tokens) == MAX_TOKENS + 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[0::][0::]",
+        "0::][0::]",
+        "[::1]-5 at [::2]e543c51c-9298-4c7d-a267-156fff684aa2",
+        "fe80::[::1]",
+    ],
+)
+def test_a_value_right_after_an_ipv6_address_is_masked_as_the_masks_alone_mask_it(
+    body: str,
+) -> None:
+    """The fast regex takes the character before each match; after an address that ends in
+    `]` or `:` there is none, so such a body is masked by the reference (`re`) instead."""
+    plain = Masker(masks=list(BUILTIN_MASKS))
+    expected = plain.masked_with_values(body)
+    assert MASKER.masked_with_values(body) == expected
+    assert MASKER.masked_many([body]) == [expected]
+    assert MASKER.masked_text(body) == expected[0]
+    assert [text for text, _ in MASKER.masked_many([body], with_values=False)] == [expected[0]]
