@@ -88,13 +88,13 @@ def entries_of(
     """Dedupe's second pass, once per fine entry (the list is emptied): the entries, as they
     are when every record is keyed by its body, else regrouped by each record's key
     (`matcher` finds the patterns; `valued`: see regroup). Each entry names its services
-    with their counts and carries its first record's resource."""
+    with their counts and carries its first record's resource. Its callers (dedupe, the
+    batch stage) have the cycle collector paused (collector.py)."""
     if grouping.by_body_only:
         entries = made_in_order(fine, Fine.entry)
     else:
-        with collector_paused():
-            entries = regroup(fine, origins, grouping, matcher, top_values, valued)
-            fine.clear()
+        entries = regroup(fine, origins, grouping, matcher, top_values, valued)
+        fine.clear()
     for entry in entries:
         bound_services(entry)
     return entries

@@ -89,6 +89,8 @@ class Grouping:
         ) or any(rule.service is not None for rule in self.rules)
 
     def keys_for(self, band: str, service: str) -> tuple[str, ...]:
+        if not self.rules:  # one key for every record (the shipped config): nothing to look up
+            return self.keys
         chosen = self._chosen.get((band, service))
         if chosen is None:
             rule = next((r for r in self.rules if r.matches(band, service)), None)
@@ -136,10 +138,7 @@ def regroup(
     configured key, adding up their counts and their records per service. `valued`: whether
     a group (by its first entry) needs the top values of its variables (the batch stage: the
     ones sampling keeps); None: all do. The others' patterns carry no variables."""
-    if grouping.rules:
-        keys = [grouping.keys_for(entry.severity, entry.service) for entry in entries]
-    else:  # one key for every record (the shipped config): no lookup per entry
-        keys = [grouping.keys] * len(entries)
+    keys = [grouping.keys_for(entry.severity, entry.service) for entry in entries]
     groups: dict[tuple[object, ...], _Group] = {}
     # Each match is let go once its entry joined its group: a batch's matches are never held.
     matches = _matches(entries, keys, matcher, with_values=top_values > 0)

@@ -89,8 +89,7 @@ class SamplingPolicy:
 
     def keeps(self, entry: Sampled, batch_key: int) -> bool:
         """Whether sample() keeps the entry in the batch of this key."""
-        keep = self.keep_rate(entry)
-        return keep >= 1.0 or (keep > 0.0 and _draw(self.seed, batch_key, entry) < keep)
+        return _kept(self.keep_rate(entry), self.seed, batch_key, entry)
 
     def describe(self) -> str:
         """One line for people: what is kept; "" when every record is (no sampling at all,
@@ -114,13 +113,18 @@ def sample(entries: Sequence[Entry], policy: SamplingPolicy, batch_key: int) -> 
     """Keep each entry with its rule's probability; a kept entry's sample_rate is 1/keep."""
     result = SampleResult()
     for entry in entries:
-        if policy.keeps(entry, batch_key):
-            entry.sample_rate = 1.0 / policy.keep_rate(entry)
+        keep = policy.keep_rate(entry)
+        if _kept(keep, policy.seed, batch_key, entry):
+            entry.sample_rate = 1.0 / keep
             result.kept.append(entry)
         else:
             result.dropped_entries[entry.severity] += 1
             result.dropped_records[entry.severity] += entry.count
     return result
+
+
+def _kept(keep: float, seed: int, batch_key: int, entry: Sampled) -> bool:
+    return keep >= 1.0 or (keep > 0.0 and _draw(seed, batch_key, entry) < keep)
 
 
 def _draw(seed: int, batch_key: int, entry: Sampled) -> float:

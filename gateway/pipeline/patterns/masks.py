@@ -43,7 +43,6 @@ WILDCARD = "<*>"
 # (`[0::][0::]`). A body with such a value is masked by the reference instead: rare, and
 # the same result either way.
 TOUCHING = ("]", ":")
-IP_PLACEHOLDER = "<IP>"
 TAIL = "<TAIL>"
 MAX_TOKENS = 100
 MAX_HEAD_CHARS = 2048
@@ -266,22 +265,14 @@ class Masker:
 
     def masked_text(self, body: str) -> str:
         """The masked body as text (spacing as in the body): what the miner keys rows on."""
-        if len(body) <= 2 * MAX_TOKENS:  # too short to cut: the common case, made quick
-            masked = self._scan(body, None)
-        else:
-            head, tail = split_tail(body)
-            masked = self._scan(head, None)
-            masked = masked if tail is None else f"{masked} {TAIL}"
-        if self._lead and IP_PLACEHOLDER in masked:  # its values tell whether one touches
-            return self.masked_with_values(body)[0]
-        return masked
+        return self.masked_with_values(body)[0]
 
-    def _scan(self, text: str, values: list[str] | None) -> str:
+    def _scan(self, text: str, values: list[str]) -> str:
         if not self._needs_scan(text):
             return text
         found: list[str] | None = None
         if self._user is not None:
-            found = [] if values is not None else None
+            found = []
             text = self._sub(self._user, 0, text, found, None)
         try:
             if self._marked is not None and not found and self._one_call(text):
@@ -307,14 +298,13 @@ class Masker:
         regex: Scanner,
         lead: int,
         text: str,
-        values: list[str] | None,
+        values: list[str],
         earlier: list[str] | None,
     ) -> str:
         """One pass. A match takes `lead` characters before the masked text (kept). A
         placeholder already in the text stands for itself, its value the one an earlier pass
         found for it (`earlier`, in order) or its own text."""
         placeholder_of, lead_of = self._placeholder_of, self._lead_of
-        found = values if values is not None else []
         literal_end = ">" if lead else ""  # a fast match leaves the `>` in the text
         pending = iter(earlier or ())
         pieces: list[str] = []
@@ -323,11 +313,11 @@ class Masker:
             start, end = match.span()
             group = match.lastgroup or ""
             if group == "_lit":
-                found.append(next(pending, text[start:end] + literal_end))
+                values.append(next(pending, text[start:end] + literal_end))
                 continue
             start += lead_of[group]
             pieces += (text[done:start], placeholder_of[group])
-            found.append(text[start:end])
+            values.append(text[start:end])
             done = end
         pieces.append(text[done:])
         return "".join(pieces)

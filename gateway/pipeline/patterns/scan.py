@@ -46,10 +46,8 @@ def marked_substitute(starts: Sequence[Start], any_start: str) -> Substitute | N
     return substitute if works else None
 
 
-def scan(substitute: Substitute, text: str, values: list[str] | None) -> str:
-    """The masked text, its values added to `values` (None: not wanted)."""
-    if values is None:
-        return substitute("\n" + text, TEXT_ONLY, 0)[0][1:]
+def scan(substitute: Substitute, text: str, values: list[str]) -> str:
+    """The masked text, its values added to `values`."""
     parts = substitute("\n" + text, WITH_VALUES, 0)[0].split(SEP)
     values += parts[1::2]
     return "".join(parts[::2])[1:]
