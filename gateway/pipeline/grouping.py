@@ -36,7 +36,8 @@ class Matcher(Protocol):
     """The template miner, as grouping uses it (gateway/pipeline/patterns/miner.py)."""
 
     def mine(self, bodies: list[str], with_values: bool = True) -> Iterable[Matched]:
-        """Learn the batch's distinct bodies, then each one's pattern, in order."""
+        """Learn the batch's distinct bodies, then each one's pattern, in order; its variables
+        read with it, or (not `with_values`) when first asked for."""
         ...
 
 
@@ -141,16 +142,17 @@ def regroup(
     keys = [grouping.keys_for(entry.severity, entry.service) for entry in entries]
     groups: dict[tuple[object, ...], _Group] = {}
     # Each match is let go once its entry joined its group: a batch's matches are never held.
-    matches = _matches(entries, keys, matcher, with_values=top_values > 0)
+    # With `valued`, a match's variables are read only for the groups it says: when asked.
+    matches = _matches(entries, keys, matcher, with_values=top_values > 0 and valued is None)
     for entry, chosen, match in zip(entries, keys, matches, strict=True):
         key = _key(entry, chosen, match)
         group = groups.get(key)
         if group is None:
-            counted = valued is None or valued(entry)
+            counted = top_values > 0 and (valued is None or valued(entry))
             group = groups[key] = _Group(entry, match, counted)
         else:
             group.entry.absorb(entry)
-        if match is not None:
+        if match is not None and group.counters:  # only then are its variables read
             group.count(match.variables, entry.count)
     # Each group goes as its entry is finished, and with it its values.
     pending = list(groups.values())
@@ -176,7 +178,7 @@ def _matches(
 ) -> Iterable[Matched | None]:
     """Each entry's pattern when its key asks for one, in order. All bodies are learned
     before any is matched, so the batch's records land in the templates learned from all of
-    them. Without top values (`top_values: 0`) the variables are not read at all."""
+    them. Not `with_values`: a match's variables are read only when asked for."""
     pairs = zip(entries, keys, strict=True)
     wanted = [entry.body if "pattern" in chosen else None for entry, chosen in pairs]
     if matcher is None or not any(body is not None for body in wanted):

@@ -192,7 +192,12 @@ _STARTS: tuple[tuple[str, str, tuple[Mask, ...]], ...] = (
 )
 
 # Before trying the groups: a character some group can start at, or an id's place.
-_ANY_START = r"(?:(?=[\d+\-\[:a-fA-FJMASONDTWI])|(?<=[A-Za-z][_:#.\-])|(?<=<))"
+_MAY_START = r"[\d+\-\[:a-fA-FJMASONDTWI]"
+_ANY_START = rf"(?:(?={_MAY_START})|(?<=[A-Za-z][_:#.\-])|(?<=<))"
+# In a text masked without values: an IP right before a character a match may start at, where
+# the fast regex may have missed one (see TOUCHING; nor the `_:#.-` nor the `<` of the other
+# starts can end an IP value).
+_TOUCHED = re.compile(rf"<IP>{_MAY_START}")
 
 
 class Found(Protocol):
@@ -261,7 +266,8 @@ class Masker:
         if self._marked is None or self._user is not None:
             return [self.masked_with_values(body) for body in bodies]
         search, one = self.placeholder_regex.search, self.masked_with_values
-        return scan_many(self._marked, bodies, 2 * MAX_TOKENS, search, one, with_values)
+        touched = _TOUCHED.search
+        return scan_many(self._marked, bodies, 2 * MAX_TOKENS, search, one, touched, with_values)
 
     def masked_text(self, body: str) -> str:
         """The masked body as text (spacing as in the body): what the miner keys rows on."""

@@ -31,7 +31,7 @@ from gateway.pipeline.patterns.joining import similar
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
 from gateway.pipeline.patterns.scan import Masked
 from gateway.pipeline.patterns.spans import MIN_ANCHOR, family, fits
-from gateway.pipeline.patterns.tokens import Match, Variables, project, wild_positions
+from gateway.pipeline.patterns.tokens import Match, Variables, project, unread, wild_positions
 
 __all__ = ["WILDCARD", "Match", "Miner", "pattern_id"]
 
@@ -109,12 +109,15 @@ class Miner:
         """learn(bodies), then each body's match() in order: the batch stage's two passes,
         each body read from the masking learning made by its position (no lookup by body),
         its masking let go once matched. Learning is done at the first match asked for; each
-        match is made when asked for, so the caller may let it go before the next."""
-        found = self._learn(list(bodies), waiting=False, with_values=with_values)
+        match is made when asked for, so the caller may let it go before the next. Without
+        values, bodies are masked without them and a match reads its variables when asked."""
+        listed = list(bodies)
+        found = self._learn(listed, waiting=False, with_values=with_values)
         found.reverse()  # popped from the end: in order
+        listed.reverse()
         while found:
             text, values = found.pop()
-            yield self._matched(text, values, with_values)
+            yield self._matched(listed.pop(), text, values, with_values)
 
     def _learn(self, bodies: list[str], waiting: bool, with_values: bool = True) -> list[Masked]:
         """Pass 1; each body's masking, in order (`waiting`: kept by body for match(); without
@@ -180,43 +183,63 @@ class Miner:
                 pending[text] = tuple(map(intern, tokens))
         return pending
 
-    def _match_asleep(self, template: str, text: str, values: list[str], read: bool) -> Match:
-        # No pattern is kept for a row matched asleep: a batch may match tens of thousands.
-        tokens = tuple(map(intern, template.split()))  # a plan read keeps them: words shared
-        wild = wild_positions(tokens)
-        variables = self._variables.read(tokens, wild, text, values) if read else ()
-        return Match(pattern_id(template), template, variables)
-
     def match(self, body: str, with_values: bool = True) -> Match:
-        """Pass 2: the body's pattern after learning, with the values of its variables (none
-        when `with_values` is false: reading them is a third of the work)."""
+        """Pass 2: the body's pattern after learning, with the values of its variables (not
+        `with_values`: read when first asked for)."""
         masked = self._waiting.pop(body, None)  # learn()'s masking, if it has one
         text, values = masked if masked is not None else self._masker.masked_with_values(body)
-        return self._matched(text, values, with_values)
+        return self._matched(body, text, values, with_values)
 
-    def _matched(self, text: str, values: list[str], with_values: bool) -> Match:
+    def _matched(self, body: str, text: str, values: list[str], with_values: bool) -> Match:
         pattern = self._rows.get(text)
         if pattern is not None:
             pattern = pattern.resolved()
         elif (asleep := self._matched_asleep.pop(text, None)) is not None:  # let go once matched
-            return self._match_asleep(asleep, text, values, with_values)
+            # No pattern is kept for a row matched asleep: a batch may match tens of thousands.
+            return self._made(pattern_id(asleep), asleep, asleep, body, text, values, with_values)
         if pattern is None:
             tokens = text.split()
             pattern = self._index.fit(tokens) or self._index.fit_span(tokens)
             if pattern is None:
                 asleep = self._dormant.find(tokens) if self._dormant else None
                 if asleep is not None:  # a row matched asleep before, in this batch
-                    return self._match_asleep(asleep, text, values, with_values)
-                template = " ".join(tokens)
-                return Match(pattern_id(template), template, tuple(values) if with_values else ())
+                    found = pattern_id(asleep)
+                    return self._made(found, asleep, asleep, body, text, values, with_values)
+                template = " ".join(tokens)  # not learned: its own masked form, values its own
+                found = pattern_id(template)
+                return self._made(found, template, None, body, text, values, with_values)
         pattern.last_used = self._tick
-        if not with_values:
-            variables: tuple[str, ...] = ()
-        elif pattern.span is None:
-            variables = self._variables.read(pattern.tokens, pattern.wild, text, values)
-        else:
-            variables = self._variables.read_span(*pattern.span, text, values)
-        return Match(pattern.id, pattern.template, variables)
+        return self._made(pattern.id, pattern.template, pattern, body, text, values, with_values)
+
+    def _made(
+        self,
+        id: int,
+        template: str,
+        source: Pattern | str | None,  # a live pattern, a sleeping template, or none
+        body: str,
+        text: str,
+        values: list[str],
+        read: bool,
+    ) -> Match:
+        if read:
+            return Match(id, template, self._read(source, text, values))
+        return unread(id, template, self, body, text, source)
+
+    def variables_of(self, body: str, text: str, source: object) -> tuple[str, ...]:
+        """An unread match's variables: the body masked again, with its values."""
+        masked, values = self._masker.masked_with_values(body)
+        return self._read(source, masked, values)
+
+    def _read(self, source: object, text: str, values: list[str]) -> tuple[str, ...]:
+        """The variables of the masked text in `source`'s template (see _made)."""
+        if isinstance(source, Pattern):
+            if source.span is None:
+                return self._variables.read(source.tokens, source.wild, text, values)
+            return self._variables.read_span(*source.span, text, values)
+        if isinstance(source, str):
+            tokens = tuple(map(intern, source.split()))  # a plan read keeps them: words shared
+            return self._variables.read(tokens, wild_positions(tokens), text, values)
+        return tuple(values)
 
     def _touch(self, text: str) -> bool:
         pattern = self._rows.get(text)

@@ -59,13 +59,16 @@ def scan_many(
     short: int,
     placeholder: Callable[[str], object],
     one: Callable[[str], Masked],
+    touched: Callable[[str], object],
     with_values: bool = True,
 ) -> list[Masked]:
     """Each body masked, in one loop: a body of at most `short` characters (never cut to a
     head and tail) without SEP or a placeholder (`placeholder` finds one) in one call, the
     rest by `one`. No body skips the call: without a digit it finds nothing, as quickly as a
     test for one would (and nearly every body has one). Without values, the one call writes
-    the text alone (nothing to split or join: a quarter less a body) and its values are []."""
+    the text alone (nothing to split or join: a quarter less a body) and its values are []; a
+    body whose IP value may touch the next (`touched` finds where, in the text) goes to `one`
+    then, which reads the values (masks.TOUCHING)."""
     found: list[Masked] = []
     for body in bodies:
         if len(body) > short or SEP in body or ("<" in body and placeholder(body)):
@@ -74,7 +77,8 @@ def scan_many(
         try:
             if not with_values:
                 text = substitute("\n" + body, TEXT_ONLY, 0)[0][1:]
-                found.append((text, []) if "<IP>" not in text else one(body))  # masks.TOUCHING
+                touching = "<IP>" in text and ("]" in body or "::" in body) and touched(text)
+                found.append(one(body) if touching else (text, []))
                 continue
             out = substitute("\n" + body, WITH_VALUES, 0)[0]
         except UnicodeEncodeError:  # a lone surrogate (PCRE2 reads UTF-8 only): `one` copes

@@ -9,21 +9,48 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from gateway.pipeline.patterns.masks import WILDCARD, Masker
+
+
+class Reader(Protocol):
+    """What reads a Match's variables when they were left for later (the miner)."""
+
+    def variables_of(self, body: str, text: str, source: object) -> tuple[str, ...]: ...
 
 
 class Match:
     """A body's pattern (its id and template) and the values of its variables. A class of a
     compiled module, not a NamedTuple: made once per distinct body of a batch, it is made in
-    C, where a NamedTuple runs its Python __new__."""
+    C, where a NamedTuple runs its Python __new__.
 
-    __slots__ = ("id", "template", "variables")
+    A match made without its variables (`unread`) reads them when first asked for: the body
+    is masked again, with its values, and read the way its pattern says (`source`). The batch
+    stage asks only for the matches whose groups sampling keeps, a quarter of them on the
+    realistic stream; the masking that keeps no values is half the work of one that does.
+    Read before the miner learns its next batch (the pattern may widen then)."""
+
+    __slots__ = ("_body", "_reader", "_source", "_text", "_variables", "id", "template")
 
     def __init__(self, id: int, template: str, variables: tuple[str, ...]) -> None:
         self.id = id
         self.template = template
-        self.variables = variables
+        self._variables: tuple[str, ...] | None = variables
+        self._reader: Reader | None = None
+        self._body = ""
+        self._text = ""
+        self._source: object = None
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        variables = self._variables
+        if variables is None:
+            reader = self._reader
+            assert reader is not None  # set with _variables None, let go once read
+            variables = self._variables = reader.variables_of(self._body, self._text, self._source)
+            self._reader, self._source = None, None
+        return variables
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Match):
@@ -39,6 +66,15 @@ class Match:
 
     def __repr__(self) -> str:
         return f"Match(id={self.id!r}, template={self.template!r}, variables={self.variables!r})"
+
+
+def unread(id: int, template: str, reader: Reader, body: str, text: str, source: object) -> Match:
+    """A match whose variables `reader` reads when asked for: from `body` (masked `text`), as
+    `source` (the reader's own word for the pattern) says."""
+    match = Match(id, template, ())
+    match._variables, match._reader = None, reader
+    match._body, match._text, match._source = body, text, source
+    return match
 
 
 _KEY = re.compile(r"[A-Za-z_][\w.\-]*=")  # an identifier and `=`: `user=`, `db.name=`

@@ -142,6 +142,47 @@ def test_masking_a_batch_at_once_masks_each_body_as_alone(bodies: list[str]) -> 
         assert texts == [text for text, _ in fast.masked_many(bodies)]
 
 
+# Addresses and what may follow one with no space between: where the fast regex may miss
+# a match after an IPv6 value ending in `]` or `:` (masks.TOUCHING).
+ADJACENT = st.lists(
+    st.sampled_from(
+        [
+            "[::1]",
+            "fe80::",
+            "[0::]",
+            "10.0.0.1",
+            "::",
+            "]",
+            "[",
+            ":",
+            "-",
+            "+",
+            "5",
+            "e5",
+            "J",
+            "blk_1",
+            "0x1f",
+            "a1b2c3d4e5",
+            " ",
+            "<",
+            "ms",
+        ]
+    ),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ADJACENT, max_size=8))
+def test_an_address_touching_the_next_value_masks_alike_with_and_without_values(
+    bodies: list[str],
+) -> None:
+    plain = Masker(masks=list(BUILTIN_MASKS))
+    expected = [plain.masked_with_values(body) for body in bodies]
+    assert MASKER.masked_many(bodies) == expected
+    assert [text for text, _ in MASKER.masked_many(bodies, False)] == [t for t, _ in expected]
+
+
 def test_a_lone_surrogate_is_masked_as_re_masks_it_and_never_raises() -> None:
     """PCRE2 reads UTF-8 only: text with a lone surrogate goes to the same masks on `re`."""
     bodies = [
