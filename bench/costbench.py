@@ -8,7 +8,10 @@ interval) and through the real BatchStage with config/gateway.yaml's dedupe and 
 outbox holds what Logflare would be sent, drained after each interval. Rows are made
 directly (body, severity, service), not through the receiver: this measures the bill, not
 ingest. Checked against the truth the generator kept: every error template is in Logflare
-with its exact count, and count x sample_rate estimates each severity's total.
+with its exact count, and count x sample_rate estimates each severity's total. Grouped by
+pattern (the shipped config), an error template is a pattern: its bodies' records summed
+(the flood's 2,000 bodies are `<action> <subject> batch <NUM>`-like lines), each body's
+pattern as the stage's miner reads it at the end.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bench.workload import FLOOD_SERVICES, FLOOD_TEMPLATES, ZIPF_WEIGHTS
 from gateway import severity
 from gateway.export.logflare import event_json
 from gateway.pipeline.batch import BatchStage, Outbound
+from gateway.pipeline.patterns.miner import Miner
 from gateway.store import Store
 
 RATE, SECONDS, INTERVAL_S = 20_000, 600, 10
@@ -83,7 +87,7 @@ def _origins(store: Store) -> list[int]:
 class _Truth:
     def __init__(self) -> None:
         self.by_band: Counter[str] = Counter()
-        self.errors: Counter[str] = Counter()  # error body -> records
+        self.errors: Counter[str] = Counter()  # error body (then template) -> records
 
 
 class _Sent:
@@ -105,19 +109,21 @@ class _Sent:
         band = severity.band(meta["severity_number"], "")
         self.events += 1
         self.estimate[band] += meta["count"] * meta["sample_rate"]
-        if band == "ERROR":
-            self.errors[event["event_message"]] += meta["count"]
+        if band == "ERROR":  # by its pattern's template when grouped by pattern
+            template = meta["pattern"]["template"] if "pattern" in meta else event["event_message"]
+            self.errors[template] += meta["count"]
 
 
 def run_cost(seed: int = 2026, seconds: int = SECONDS, rate: int = RATE) -> CostResult:
     folder = Path(tempfile.mkdtemp(prefix="logsieve-cost-"))
     store = fresh_store(f"sqlite:///{folder / 'cost.db'}")
+    miner = default_miner()
     stage = BatchStage(
         store,
         default_policy(),
         default_settings(),
         outbound=[Outbound("logflare", event_json)],
-        miner=default_miner(),
+        miner=miner,
     )
     rng, origins = random.Random(seed), _origins(store)
     truth, sent, entries = _Truth(), _Sent(), 0
@@ -130,7 +136,16 @@ def run_cost(seed: int = 2026, seconds: int = SECONDS, rate: int = RATE) -> Cost
             now += INTERVAL_S * 10**9
     finally:
         store.dispose()
+    if miner is not None:  # each error body's count goes to its pattern's template
+        truth.errors = _by_template(truth.errors, miner)
     return _result(truth, sent, seconds * rate, entries, time.perf_counter() - began)
+
+
+def _by_template(errors: Counter[str], miner: Miner) -> Counter[str]:
+    by_template: Counter[str] = Counter()
+    for body, records in errors.items():
+        by_template[miner.match(body, with_values=False).template] += records
+    return by_template
 
 
 def _interval_rows(
