@@ -223,12 +223,12 @@ class Miner:
     ) -> Match:
         if read:
             return Match(id, template, self._read(source, text, values))
-        return unread(id, template, self, body, text, source)
+        return unread(id, template, self, body, source)
 
-    def variables_of(self, body: str, text: str, source: object) -> tuple[str, ...]:
+    def variables_of(self, body: str, source: object) -> tuple[str, ...]:
         """An unread match's variables: the body masked again, with its values."""
-        masked, values = self._masker.masked_with_values(body)
-        return self._read(source, masked, values)
+        text, values = self._masker.masked_with_values(body)
+        return self._read(source, text, values)
 
     def _read(self, source: object, text: str, values: list[str]) -> tuple[str, ...]:
         """The variables of the masked text in `source`'s template (see _made)."""

@@ -66,7 +66,7 @@ def scan_many(
     head and tail) without SEP or a placeholder (`placeholder` finds one) in one call, the
     rest by `one`. No body skips the call: without a digit it finds nothing, as quickly as a
     test for one would (and nearly every body has one). Without values, the one call writes
-    the text alone (nothing to split or join: a quarter less a body) and its values are []; a
+    the text alone (nothing to split or join: under half the work a body) and its values are []; a
     body whose IP value may touch the next (`touched` finds where, in the text) goes to `one`
     then, which reads the values (masks.TOUCHING)."""
     found: list[Masked] = []

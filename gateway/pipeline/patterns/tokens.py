@@ -17,7 +17,7 @@ from gateway.pipeline.patterns.masks import WILDCARD, Masker
 class Reader(Protocol):
     """What reads a Match's variables when they were left for later (the miner)."""
 
-    def variables_of(self, body: str, text: str, source: object) -> tuple[str, ...]: ...
+    def variables_of(self, body: str, source: object) -> tuple[str, ...]: ...
 
 
 class Match:
@@ -28,10 +28,10 @@ class Match:
     A match made without its variables (`unread`) reads them when first asked for: the body
     is masked again, with its values, and read the way its pattern says (`source`). The batch
     stage asks only for the matches whose groups sampling keeps, a quarter of them on the
-    realistic stream; the masking that keeps no values is half the work of one that does.
+    realistic stream; masking that keeps no values is under half the work of one that does.
     Read before the miner learns its next batch (the pattern may widen then)."""
 
-    __slots__ = ("_body", "_reader", "_source", "_text", "_variables", "id", "template")
+    __slots__ = ("_body", "_reader", "_source", "_variables", "id", "template")
 
     def __init__(self, id: int, template: str, variables: tuple[str, ...]) -> None:
         self.id = id
@@ -39,7 +39,6 @@ class Match:
         self._variables: tuple[str, ...] | None = variables
         self._reader: Reader | None = None
         self._body = ""
-        self._text = ""
         self._source: object = None
 
     @property
@@ -48,7 +47,7 @@ class Match:
         if variables is None:
             reader = self._reader
             assert reader is not None  # set with _variables None, let go once read
-            variables = self._variables = reader.variables_of(self._body, self._text, self._source)
+            variables = self._variables = reader.variables_of(self._body, self._source)
             self._reader, self._source = None, None
         return variables
 
@@ -68,12 +67,12 @@ class Match:
         return f"Match(id={self.id!r}, template={self.template!r}, variables={self.variables!r})"
 
 
-def unread(id: int, template: str, reader: Reader, body: str, text: str, source: object) -> Match:
-    """A match whose variables `reader` reads when asked for: from `body` (masked `text`), as
-    `source` (the reader's own word for the pattern) says."""
+def unread(id: int, template: str, reader: Reader, body: str, source: object) -> Match:
+    """A match whose variables `reader` reads from `body` when asked for, as `source` (the
+    reader's own word for the pattern) says."""
     match = Match(id, template, ())
     match._variables, match._reader = None, reader
-    match._body, match._text, match._source = body, text, source
+    match._body, match._source = body, source
     return match
 
 
