@@ -48,20 +48,15 @@ def dedupe(
     grouping: Grouping | Sequence[str] = DEFAULT_KEYS,
     matcher: Matcher | None = None,
     top_values: int = 5,
-    *,
-    release: bool = False,
 ) -> list[Entry]:
     """Group rows by their configured keys, in order of first appearance: fine_entries, then
-    entries_of. `release`: clear `rows` (a list) once counted into fine entries, which hold
-    what they need of them (the batch stage's claim lets its rows go before regrouping, its
-    memory peak)."""
+    entries_of (the batch stage calls the two itself, letting the claim's rows go between)."""
     if not isinstance(grouping, Grouping):
         grouping = Grouping(tuple(grouping))
     with collector_paused():
-        fine = fine_entries(rows, origins, grouping)
-        if release and isinstance(rows, list):
-            rows.clear()
-        return entries_of(fine, origins, grouping, matcher, top_values)
+        return entries_of(
+            fine_entries(rows, origins, grouping), origins, grouping, matcher, top_values
+        )
 
 
 def fine_entries(

@@ -34,15 +34,17 @@ from typing import Protocol
 
 import pcre  # PCRE2 with its JIT: the built-ins' one regex, the same syntax as `re`
 
-from gateway.pipeline.patterns.scan import SEP, Masked, Start, marked_substitute, scan, scan_many
+from gateway.pipeline.patterns.scan import (
+    SEP,
+    TOUCHING,
+    Masked,
+    Start,
+    marked_substitute,
+    scan,
+    scan_many,
+)
 
 WILDCARD = "<*>"
-# The fast regex takes the character before each match: a match right after one that ended in
-# a character other than a letter or digit (only an IPv6 address does: `[::1]`, `fe80::`)
-# cannot start there, where the masks alone (`re`, the reference) would start one
-# (`[0::][0::]`). A body with such a value is masked by the reference instead: rare, and
-# the same result either way.
-TOUCHING = ("]", ":")
 TAIL = "<TAIL>"
 MAX_TOKENS = 100
 MAX_HEAD_CHARS = 2048
@@ -195,9 +197,16 @@ _STARTS: tuple[tuple[str, str, tuple[Mask, ...]], ...] = (
 _MAY_START = r"[\d+\-\[:a-fA-FJMASONDTWI]"
 _ANY_START = rf"(?:(?={_MAY_START})|(?<=[A-Za-z][_:#.\-])|(?<=<))"
 # In a text masked without values: an IP right before a character a match may start at, where
-# the fast regex may have missed one (see TOUCHING; nor the `_:#.-` nor the `<` of the other
+# the fast regex may have missed one (scan.TOUCHING; nor the `_:#.-` nor the `<` of the other
 # starts can end an IP value).
 _TOUCHED = re.compile(rf"<IP>{_MAY_START}")
+
+
+def _may_touch(text: str, body: str) -> bool:
+    """Whether a body masked without its values (to `text`) may hold an IP value that ends in
+    `]` or `:` right before another (scan.TOUCHING): an IPv6 address ends so only in brackets
+    or in `::`, and the next value starts where `_TOUCHED` finds it."""
+    return "<IP>" in text and ("]" in body or "::" in body) and _TOUCHED.search(text) is not None
 
 
 class Found(Protocol):
@@ -266,8 +275,7 @@ class Masker:
         if self._marked is None or self._user is not None:
             return [self.masked_with_values(body) for body in bodies]
         search, one = self.placeholder_regex.search, self.masked_with_values
-        touched = _TOUCHED.search
-        return scan_many(self._marked, bodies, 2 * MAX_TOKENS, search, one, touched, with_values)
+        return scan_many(self._marked, bodies, 2 * MAX_TOKENS, search, one, _may_touch, with_values)
 
     def masked_text(self, body: str) -> str:
         """The masked body as text (spacing as in the body): what the miner keys rows on."""

@@ -15,6 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 import pcre
 
 SEP = "\x00"
+# The fast regex takes the character before each match: a match right after one that ended in
+# a character other than a letter or digit (only an IPv6 address does: `[::1]`, `fe80::`)
+# cannot start there, where the masks alone (`re`, the reference) would start one
+# (`[0::][0::]`). A body with such a value is masked by the reference instead: rare, and
+# the same result either way.
+TOUCHING = ("]", ":")
+_TOUCHING_OUT = tuple(end + SEP for end in TOUCHING)  # such a value's end in WITH_VALUES' output
 # Per match: groups 1-2 (the character before, the level letter), the placeholder and (with
 # values) group 3, the value.
 WITH_VALUES = f"$1$2<${{*MARK}}>{SEP}$3{SEP}"
@@ -59,16 +66,16 @@ def scan_many(
     short: int,
     placeholder: Callable[[str], object],
     one: Callable[[str], Masked],
-    touched: Callable[[str], object],
+    touches: Callable[[str, str], bool],
     with_values: bool = True,
 ) -> list[Masked]:
     """Each body masked, in one loop: a body of at most `short` characters (never cut to a
     head and tail) without SEP or a placeholder (`placeholder` finds one) in one call, the
-    rest by `one`. No body skips the call: without a digit it finds nothing, as quickly as a
-    test for one would (and nearly every body has one). Without values, the one call writes
-    the text alone (nothing to split or join: under half the work a body) and its values are []; a
-    body whose IP value may touch the next (`touched` finds where, in the text) goes to `one`
-    then, which reads the values (masks.TOUCHING)."""
+    rest by `one`, and so is one with a value that may touch the next (TOUCHING). No body
+    skips the call: without a digit it finds nothing, as quickly as a test for one would (and
+    nearly every body has one). Without values, the one call writes the text alone (nothing
+    to split or join: under half the work a body) and its values are []; `touches(text,
+    body)` then tells a body that may hold such a value."""
     found: list[Masked] = []
     for body in bodies:
         if len(body) > short or SEP in body or ("<" in body and placeholder(body)):
@@ -77,14 +84,13 @@ def scan_many(
         try:
             if not with_values:
                 text = substitute("\n" + body, TEXT_ONLY, 0)[0][1:]
-                touching = "<IP>" in text and ("]" in body or "::" in body) and touched(text)
-                found.append(one(body) if touching else (text, []))
+                found.append(one(body) if touches(text, body) else (text, []))
                 continue
             out = substitute("\n" + body, WITH_VALUES, 0)[0]
         except UnicodeEncodeError:  # a lone surrogate (PCRE2 reads UTF-8 only): `one` copes
             found.append(one(body))
             continue
-        if "]" + SEP in out or ":" + SEP in out:  # a value that may touch the next: `one` copes
+        if any(end in out for end in _TOUCHING_OUT):  # a value that may touch the next
             found.append(one(body))
             continue
         parts = out.split(SEP)

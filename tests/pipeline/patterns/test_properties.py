@@ -143,7 +143,7 @@ def test_masking_a_batch_at_once_masks_each_body_as_alone(bodies: list[str]) -> 
 
 
 # Addresses and what may follow one with no space between: where the fast regex may miss
-# a match after an IPv6 value ending in `]` or `:` (masks.TOUCHING).
+# a match after an IPv6 value ending in `]` or `:` (scan.TOUCHING).
 ADJACENT = st.lists(
     st.sampled_from(
         [
